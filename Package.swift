@@ -1,0 +1,38 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+// Module layout and dependency directions follow shared/docs/ARCHITECTURE.md:
+// pure modules (Market, Bybit, Binance) do no I/O and read no clock; Storage and keel are the shell.
+let package = Package(
+    name: "Keel",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "keel", targets: ["keel"]),
+        .library(name: "Market", targets: ["Market"]),
+        .library(name: "Bybit", targets: ["Bybit"]),
+        .library(name: "Binance", targets: ["Binance"]),
+        .library(name: "Storage", targets: ["Storage"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .target(name: "Market"),
+        .target(name: "Bybit", dependencies: ["Market"]),
+        .target(name: "Binance", dependencies: ["Market"]),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(name: "Storage", dependencies: ["Market", "CZlib"]),
+        .executableTarget(
+            name: "keel",
+            dependencies: [
+                "Market", "Bybit", "Binance", "Storage",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "MarketTests", dependencies: ["Market"]),
+        .testTarget(name: "BybitTests", dependencies: ["Bybit", "Market"]),
+        .testTarget(name: "BinanceTests", dependencies: ["Binance", "Market", "Storage"]),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "Market"]),
+        .testTarget(name: "KeelTests", dependencies: ["Market", "Storage"]),
+    ]
+)

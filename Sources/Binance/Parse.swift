@@ -1,0 +1,157 @@
+import Market
+
+/// Decodes Binance USD-M market data with the shared `JSONScanner`. Keys may come in any order;
+/// `b`/`a` are level arrays in a `depthUpdate` and single prices in a `bookTicker`, told apart by
+/// the value itself. Pure; time comes in with the bytes.
+public struct BinanceDecoder {
+    private var symbolCache: [String] = []
+
+    public init() {}
+
+    public mutating func decode(_ bytes: UnsafeRawBufferPointer, receiveTime: Int64) throws(JSONError) -> BinanceMessage {
+        var scanner = JSONScanner(bytes)
+        let message = try readObject(&scanner, receiveTime: receiveTime, nested: false)
+        try scanner.finish()
+        return message
+    }
+
+    private struct Fields {
+        var event: JSONString?
+        var eventTime: Int64?
+        var transactionTime: Int64?
+        var symbol: String?
+        var firstId: Int64?
+        var lastId: Int64?
+        var previousId: Int64?
+        var bids: [PriceLevel]?
+        var asks: [PriceLevel]?
+        var bidPrice: Price?
+        var bidQty: Quantity?
+        var askPrice: Price?
+        var askQty: Quantity?
+        var tradeId: Int64?
+        var price: Price?
+        var qty: Quantity?
+        var buyerIsMaker: Bool?
+        var tradeKind: String?
+        var snapshotId: Int64?
+        var hasResult = false
+        var requestId: Int64?
+        var wrapped: BinanceMessage?
+    }
+
+    private mutating func readObject(_ scanner: inout JSONScanner, receiveTime: Int64, nested: Bool) throws(JSONError) -> BinanceMessage {
+        let start = scanner.offset
+        var f = Fields()
+        var object = try scanner.beginObject()
+        while let key = try scanner.nextKey(in: &object) {
+            switch key.count {
+            case 1:
+                switch key.bytes[0] {
+                case UInt8(ascii: "e"): f.event = try scanner.readString()
+                case UInt8(ascii: "E"): f.eventTime = try scanner.readInt64()
+                case UInt8(ascii: "T"): f.transactionTime = try scanner.readInt64()
+                case UInt8(ascii: "s"): f.symbol = intern(try scanner.readString().bytes)
+                case UInt8(ascii: "U"): f.firstId = try scanner.readInt64()
+                case UInt8(ascii: "u"): f.lastId = try scanner.readInt64()
+                case UInt8(ascii: "b"):
+                    if try scanner.peekKind() == .array { f.bids = try readLevels(&scanner) } else { f.bidPrice = try scanner.readDecimal() }
+                case UInt8(ascii: "a"):
+                    if try scanner.peekKind() == .array { f.asks = try readLevels(&scanner) } else { f.askPrice = try scanner.readDecimal() }
+                case UInt8(ascii: "B"): f.bidQty = try scanner.readDecimal()
+                case UInt8(ascii: "A"): f.askQty = try scanner.readDecimal()
+                case UInt8(ascii: "t"): f.tradeId = try scanner.readInt64()
+                case UInt8(ascii: "p"): f.price = try scanner.readDecimal()
+                case UInt8(ascii: "q"): f.qty = try scanner.readDecimal()
+                case UInt8(ascii: "m"): f.buyerIsMaker = try scanner.readBool()
+                case UInt8(ascii: "X"): f.tradeKind = try scanner.readString().string
+                default: try scanner.skipValue()
+                }
+            case 2 where key.equals("pu"): f.previousId = try scanner.readInt64()
+            case 2 where key.equals("id"): f.requestId = try scanner.readNullIfPresent() ? nil : try scanner.readInt64()
+            case 4 where key.equals("bids"): f.bids = try readLevels(&scanner)
+            case 4 where key.equals("asks"): f.asks = try readLevels(&scanner)
+            case 4 where key.equals("data") && !nested:
+                f.wrapped = try readObject(&scanner, receiveTime: receiveTime, nested: true)
+            case 6 where key.equals("result"):
+                f.hasResult = true
+                try scanner.skipValue()
+            case 12 where key.equals("lastUpdateId"): f.snapshotId = try scanner.readInt64()
+            default: try scanner.skipValue()
+            }
+        }
+        if let wrapped = f.wrapped { return wrapped }
+        let exchangeTime = UTCTime.fromMilliseconds(f.transactionTime ?? f.eventTime ?? 0)
+
+        guard let event = f.event else {
+            if let snapshotId = f.snapshotId {
+                guard let bids = f.bids, let asks = f.asks else {
+                    throw JSONError(.missingField(f.bids == nil ? "bids" : "asks"), at: start)
+                }
+                return .snapshot(DepthUpdate(
+                    symbol: f.symbol ?? "", kind: .snapshot, bids: bids, asks: asks,
+                    firstUpdateId: snapshotId, lastUpdateId: snapshotId,
+                    exchangeTime: exchangeTime, receiveTime: receiveTime
+                ))
+            }
+            if f.hasResult { return .response(id: f.requestId) }
+            throw JSONError(.missingField("e"), at: start)
+        }
+
+        if event.equals("depthUpdate") {
+            guard let symbol = f.symbol else { throw JSONError(.missingField("s"), at: start) }
+            guard let first = f.firstId else { throw JSONError(.missingField("U"), at: start) }
+            guard let last = f.lastId else { throw JSONError(.missingField("u"), at: start) }
+            guard let previous = f.previousId else { throw JSONError(.missingField("pu"), at: start) }
+            return .depth(DepthUpdate(
+                symbol: symbol, kind: .delta, bids: f.bids ?? [], asks: f.asks ?? [],
+                firstUpdateId: first, lastUpdateId: last, previousUpdateId: previous,
+                exchangeTime: exchangeTime, receiveTime: receiveTime
+            ))
+        }
+        if event.equals("trade") {
+            guard let symbol = f.symbol else { throw JSONError(.missingField("s"), at: start) }
+            guard let price = f.price else { throw JSONError(.missingField("p"), at: start) }
+            guard let qty = f.qty else { throw JSONError(.missingField("q"), at: start) }
+            guard let buyerIsMaker = f.buyerIsMaker else { throw JSONError(.missingField("m"), at: start) }
+            guard let tradeId = f.tradeId else { throw JSONError(.missingField("t"), at: start) }
+            let tick = TradeTick(symbol: symbol, price: price, qty: qty, aggressor: buyerIsMaker ? .sell : .buy,
+                                 tradeId: String(tradeId), exchangeTime: exchangeTime, receiveTime: receiveTime)
+            let kind = f.tradeKind ?? "MARKET"
+            return kind == "MARKET" ? .trade(tick) : .offBookTrade(tick, kind: kind)
+        }
+        if event.equals("bookTicker") {
+            guard let symbol = f.symbol else { throw JSONError(.missingField("s"), at: start) }
+            guard let bid = f.bidPrice, let bidQty = f.bidQty else { throw JSONError(.missingField("b"), at: start) }
+            guard let ask = f.askPrice, let askQty = f.askQty else { throw JSONError(.missingField("a"), at: start) }
+            return .bookTicker(TopOfBook(
+                symbol: symbol, bid: PriceLevel(price: bid, qty: bidQty), ask: PriceLevel(price: ask, qty: askQty),
+                updateId: f.lastId ?? 0, exchangeTime: exchangeTime, receiveTime: receiveTime
+            ))
+        }
+        return .other(event: event.string)
+    }
+
+    private func readLevels(_ scanner: inout JSONScanner) throws(JSONError) -> [PriceLevel] {
+        var levels: [PriceLevel] = []
+        var array = try scanner.beginArray()
+        while try scanner.nextElement(in: &array) {
+            let start = scanner.offset
+            var pair = try scanner.beginArray()
+            guard try scanner.nextElement(in: &pair) else { throw JSONError(.missingField("price"), at: start) }
+            let price = try scanner.readDecimal()
+            guard try scanner.nextElement(in: &pair) else { throw JSONError(.missingField("qty"), at: start) }
+            let qty = try scanner.readDecimal()
+            while try scanner.nextElement(in: &pair) { try scanner.skipValue() }
+            levels.append(PriceLevel(price: price, qty: qty))
+        }
+        return levels
+    }
+
+    private mutating func intern(_ bytes: UnsafeRawBufferPointer) -> String {
+        for symbol in symbolCache where symbol.utf8.elementsEqual(bytes) { return symbol }
+        let symbol = String(decoding: bytes, as: UTF8.self)
+        if symbolCache.count < 256 { symbolCache.append(symbol) }
+        return symbol
+    }
+}

@@ -1,0 +1,81 @@
+import Market
+
+/// Bybit's order-book rules for one `orderbook.{depth}.{symbol}` topic (BYBIT_V5.md, rules 1–6):
+/// a snapshot replaces the book; a delta sets absolute sizes and `"0"` deletes; `u` must be the
+/// previous `u + 1`, otherwise the book is invalid until the next snapshot; `u == 1` is a restart
+/// snapshot that overwrites; a depth-N topic keeps N levels a side; a crossed book is invalid.
+public struct BybitBookSync: Sendable {
+    public enum State: Sendable, Equatable {
+        case awaitingSnapshot
+        case synced
+        case invalid(InvalidReason)
+    }
+
+    public enum InvalidReason: Sendable, Equatable {
+        case gap(expected: Int64, received: Int64)
+        case crossed
+        case rejected(BookError)
+    }
+
+    /// What one message did to the book.
+    public enum Outcome: Sendable, Equatable {
+        case snapshotApplied
+        /// `u == 1`: Bybit restarted its service; the book was overwritten.
+        case restartApplied
+        case deltaApplied
+        /// A delta while the book waits for a snapshot: not applied.
+        case ignored
+        case gap(expected: Int64, received: Int64)
+        case crossed
+        case rejected(BookError)
+    }
+
+    public let depth: Int?
+    public private(set) var book = OrderBook()
+    public private(set) var state = State.awaitingSnapshot
+    public private(set) var lastUpdateId: Int64?
+
+    public init(depth: Int?) {
+        self.depth = depth
+    }
+
+    public var isValid: Bool { state == .synced }
+
+    public mutating func apply(_ update: DepthUpdate) -> Outcome {
+        let outcome: Outcome
+        if update.kind == .snapshot || update.lastUpdateId == 1 {
+            do throws(BookError) {
+                try book.replace(bids: update.bids, asks: update.asks)
+            } catch {
+                return invalidate(.rejected(error))
+            }
+            outcome = update.kind == .snapshot ? .snapshotApplied : .restartApplied
+        } else {
+            guard state == .synced, let last = lastUpdateId else { return .ignored }
+            guard update.lastUpdateId == last &+ 1 else {
+                let expected = last &+ 1
+                return invalidate(.gap(expected: expected, received: update.lastUpdateId))
+            }
+            do throws(BookError) {
+                try book.apply(update)
+            } catch {
+                return invalidate(.rejected(error))
+            }
+            outcome = .deltaApplied
+        }
+        lastUpdateId = update.lastUpdateId
+        if let depth { book.truncate(depth: depth) }
+        if book.isCrossed { return invalidate(.crossed) }
+        state = .synced
+        return outcome
+    }
+
+    private mutating func invalidate(_ reason: InvalidReason) -> Outcome {
+        state = .invalid(reason)
+        switch reason {
+        case .gap(let expected, let received): return .gap(expected: expected, received: received)
+        case .crossed: return .crossed
+        case .rejected(let error): return .rejected(error)
+        }
+    }
+}

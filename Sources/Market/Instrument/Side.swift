@@ -1,0 +1,13 @@
+/// The side of an order or of a trade's taker (aggressor).
+public enum Side: String, Sendable, Hashable, CaseIterable {
+    case buy
+    case sell
+
+    public var opposite: Side { self == .buy ? .sell : .buy }
+}
+
+/// One side of an order book: bids (buy orders) or asks (sell orders).
+public enum BookSide: String, Sendable, Hashable, CaseIterable {
+    case bid
+    case ask
+}
