@@ -149,7 +149,7 @@ public struct BinanceDecoder {
     }
 
     private mutating func intern(_ bytes: UnsafeRawBufferPointer) -> String {
-        for symbol in symbolCache where symbol.utf8.elementsEqual(bytes) { return symbol }
+        for symbol in symbolCache where JSONString(bytes: bytes, hasEscapes: false).equals(symbol) { return symbol }
         let symbol = String(decoding: bytes, as: UTF8.self)
         if symbolCache.count < 256 { symbolCache.append(symbol) }
         return symbol

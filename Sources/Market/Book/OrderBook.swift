@@ -18,9 +18,9 @@ public enum BookError: Error, Sendable, Equatable, CustomStringConvertible {
 ///
 /// A level's key is its price in units of `10^-priceScale`, where `priceScale` is the largest number
 /// of decimals the exchange has written a price with (so keys are exact ticks of the finest grid the exchange uses, and
-/// formatting a key back gives the exchange's own string). Each side is a sorted contiguous array
-/// whose best level is at the end, so the common change — near the touch — touches the end of the
-/// array; books of thousands of levels stay correct with binary search.
+/// formatting a key back gives the exchange's own string). Each side is a `Ladder` of sorted blocks
+/// whose best level comes last, so a change near the touch stays in the last block and a change deep
+/// in a book of thousands of levels moves at most one block.
 public struct OrderBook: Sendable, Equatable {
     public private(set) var priceScale: UInt8 = 0
     @usableFromInline var bidLadder = Ladder()
@@ -111,13 +111,13 @@ public struct OrderBook: Sendable, Equatable {
     func price(ofKey key: Int64) -> Price { Price(mantissa: key, scale: priceScale) }
 
     public var bestBid: PriceLevel? {
-        guard let last = bidLadder.keys.last else { return nil }
-        return PriceLevel(price: price(ofKey: last), qty: bidLadder.sizes[bidLadder.count - 1])
+        guard let key = bidLadder.bestKey, let size = bidLadder.bestSize else { return nil }
+        return PriceLevel(price: price(ofKey: key), qty: size)
     }
 
     public var bestAsk: PriceLevel? {
-        guard let last = askLadder.keys.last else { return nil }
-        return PriceLevel(price: price(ofKey: -last), qty: askLadder.sizes[askLadder.count - 1])
+        guard let key = askLadder.bestKey, let size = askLadder.bestSize else { return nil }
+        return PriceLevel(price: price(ofKey: -key), qty: size)
     }
 
     /// The best `limit` levels of `side`, best first.
@@ -127,10 +127,10 @@ public struct OrderBook: Sendable, Equatable {
         let n = Swift.min(Swift.max(limit, 0), ladder.count)
         var result: [PriceLevel] = []
         result.reserveCapacity(n)
-        var index = ladder.count - 1
-        while result.count < n {
-            result.append(PriceLevel(price: price(ofKey: sign * ladder.keys[index]), qty: ladder.sizes[index]))
-            index -= 1
+        ladder.forEachFromBest { key, size in
+            guard result.count < n else { return false }
+            result.append(PriceLevel(price: price(ofKey: sign * key), qty: size))
+            return true
         }
         return result
     }
@@ -139,13 +139,12 @@ public struct OrderBook: Sendable, Equatable {
     public func size(_ side: BookSide, at price: Price) -> Quantity {
         guard let key = price.units(atScale: priceScale) else { return .zero }
         let ladder = side == .bid ? bidLadder : askLadder
-        let (found, index) = ladder.search(side == .bid ? key : -key)
-        return found ? ladder.sizes[index] : .zero
+        return ladder.size(at: side == .bid ? key : -key) ?? .zero
     }
 
     /// Best bid at or above best ask: the book cannot be trusted.
     public var isCrossed: Bool {
-        guard let bid = bidLadder.keys.last, let ask = askLadder.keys.last else { return false }
+        guard let bid = bidLadder.bestKey, let ask = askLadder.bestKey else { return false }
         return bid >= -ask
     }
 
@@ -157,7 +156,7 @@ public struct OrderBook: Sendable, Equatable {
 
     /// (best bid + best ask) / 2, exact (one more decimal than the grid when needed).
     public var mid: Price? {
-        guard let bid = bidLadder.keys.last, let ask = askLadder.keys.last else { return nil }
+        guard let bid = bidLadder.bestKey, let ask = askLadder.bestKey else { return nil }
         let sum = Int128(bid) - Int128(ask)
         if sum % 2 == 0, let mantissa = Int64(exactly: sum / 2) {
             return Price(mantissa: mantissa, scale: priceScale)
@@ -191,69 +190,133 @@ public struct OrderBook: Sendable, Equatable {
     }
 }
 
-/// One side of the book: keys ascending so the best level is last; sizes parallel to keys.
+/// One side of the book as sorted blocks of at most `maxBlock` levels, keys ascending so the best
+/// level is the last of the last block. A change bisects to its block and moves at most one block's
+/// entries, wherever in a deep book it lands; a change at the touch stays in the last block.
 @usableFromInline
-struct Ladder: Sendable, Equatable {
-    @usableFromInline var keys: [Int64] = []
-    @usableFromInline var sizes: [Quantity] = []
+struct Ladder: Sendable {
+    @usableFromInline
+    struct Block: Sendable {
+        @usableFromInline var keys: [Int64]
+        @usableFromInline var sizes: [Quantity]
+
+        @usableFromInline
+        init(keys: [Int64], sizes: [Quantity]) {
+            self.keys = keys
+            self.sizes = sizes
+        }
+    }
+
+    @usableFromInline static let maxBlock = 64
+
+    @usableFromInline var blocks: [Block] = []
+    /// The last (largest) key of each block, to bisect to the right block without touching it.
+    @usableFromInline var lastKeys: [Int64] = []
+    @usableFromInline var count = 0
 
     @usableFromInline init() {}
 
-    @inlinable var count: Int { keys.count }
+    var bestKey: Int64? { lastKeys.last }
+
+    var bestSize: Quantity? { blocks.last?.sizes.last }
+
+    var worstKey: Int64? { blocks.first?.keys.first }
 
     mutating func removeAll() {
-        keys.removeAll(keepingCapacity: true)
-        sizes.removeAll(keepingCapacity: true)
+        blocks.removeAll(keepingCapacity: true)
+        lastKeys.removeAll(keepingCapacity: true)
+        count = 0
     }
 
-    /// Finds `key`: whether it is present and the index where it is, or would be inserted.
-    /// Checks the few levels nearest the touch first, then bisects.
+    /// The block that holds `key` or would receive it: the first whose last key is ≥ `key`, or the
+    /// last block when `key` is above them all. Checks the touch end first.
     @inlinable
-    func search(_ key: Int64) -> (found: Bool, index: Int) {
-        keys.withUnsafeBufferPointer { keys in
-            var high = keys.count
-            // Near the touch: a short scan from the best end.
-            var probes = 0
-            while high > 0 && probes < 8 {
-                let candidate = keys[high - 1]
-                if candidate == key { return (true, high - 1) }
-                if candidate < key { return (false, high) }
-                high -= 1
-                probes += 1
-            }
-            var low = 0
-            while low < high {
-                let middle = (low &+ high) >> 1
-                let candidate = keys[middle]
-                if candidate < key {
-                    low = middle + 1
-                } else if candidate > key {
-                    high = middle
-                } else {
-                    return (true, middle)
-                }
-            }
-            return (false, low)
+    func blockIndex(for key: Int64) -> Int {
+        lastKeys.withUnsafeBufferPointer { lasts in
+            let n = lasts.count
+            if n <= 1 || lasts[n - 2] < key { return n - 1 }
+            return Swift.min(Ladder.lowerBound(of: key, in: lasts), n - 1)
         }
+    }
+
+    /// The first index whose key is ≥ `key` (or `keys.count`), without data-dependent branches:
+    /// book updates land at unpredictable depths, and mispredicted bisection steps dominate.
+    @inlinable @inline(__always)
+    static func lowerBound(of key: Int64, in keys: UnsafeBufferPointer<Int64>) -> Int {
+        var n = keys.count
+        guard n > 0 else { return 0 }
+        var base = 0
+        while n > 1 {
+            let half = n >> 1
+            base = keys[base &+ half &- 1] < key ? base &+ half : base
+            n &-= half
+        }
+        return keys[base] < key ? base &+ 1 : base
+    }
+
+    /// Position of `key` inside one block: whether present, and its index or insertion index.
+    @inlinable
+    static func position(of key: Int64, in keys: [Int64]) -> (found: Bool, index: Int) {
+        keys.withUnsafeBufferPointer { keys in
+            let index = lowerBound(of: key, in: keys)
+            return (index < keys.count && keys[index] == key, index)
+        }
+    }
+
+    func size(at key: Int64) -> Quantity? {
+        guard !blocks.isEmpty else { return nil }
+        let b = blockIndex(for: key)
+        let (found, index) = Ladder.position(of: key, in: blocks[b].keys)
+        return found ? blocks[b].sizes[index] : nil
     }
 
     @inlinable
     mutating func set(key: Int64, qty: Quantity) {
-        let (found, index) = search(key)
-        if qty.mantissa == 0 {
-            if found {
-                keys.remove(at: index)
-                sizes.remove(at: index)
-            }
-        } else if found {
-            sizes[index] = qty
-        } else if index == keys.count {
-            keys.append(key)
-            sizes.append(qty)
-        } else {
-            keys.insert(key, at: index)
-            sizes.insert(qty, at: index)
+        if blocks.isEmpty {
+            guard qty.mantissa != 0 else { return }
+            blocks.append(Block(keys: [key], sizes: [qty]))
+            lastKeys.append(key)
+            count = 1
+            return
         }
+        let b = blockIndex(for: key)
+        let (found, index) = Ladder.position(of: key, in: blocks[b].keys)
+        if qty.mantissa == 0 {
+            guard found else { return }
+            count &-= 1
+            if blocks[b].keys.count == 1 {
+                blocks.remove(at: b)
+                lastKeys.remove(at: b)
+                return
+            }
+            blocks[b].keys.remove(at: index)
+            blocks[b].sizes.remove(at: index)
+            if index == blocks[b].keys.count { lastKeys[b] = blocks[b].keys[index - 1] }
+        } else if found {
+            blocks[b].sizes[index] = qty
+        } else {
+            count &+= 1
+            if index == blocks[b].keys.count {
+                blocks[b].keys.append(key)
+                blocks[b].sizes.append(qty)
+                lastKeys[b] = key
+            } else {
+                blocks[b].keys.insert(key, at: index)
+                blocks[b].sizes.insert(qty, at: index)
+            }
+            if blocks[b].keys.count > Ladder.maxBlock { split(b) }
+        }
+    }
+
+    @usableFromInline
+    mutating func split(_ b: Int) {
+        let half = blocks[b].keys.count / 2
+        let upper = Block(keys: Array(blocks[b].keys[half...]), sizes: Array(blocks[b].sizes[half...]))
+        blocks[b].keys.removeSubrange(half...)
+        blocks[b].sizes.removeSubrange(half...)
+        blocks.insert(upper, at: b + 1)
+        lastKeys.insert(upper.keys[upper.keys.count - 1], at: b + 1)
+        lastKeys[b] = blocks[b].keys[half - 1]
     }
 
     mutating func rebuild(from levels: [PriceLevel], scale: UInt8, negate: Bool) throws(BookError) {
@@ -265,16 +328,18 @@ struct Ladder: Sendable, Equatable {
             guard let key = level.price.units(atScale: scale) else { throw .priceOutOfRange(level.price) }
             pairs.append((negate ? -key : key, level.qty))
         }
-        // Stable sort keeps the last size given for a repeated price at the end of its run.
         var sorted = true
         for index in pairs.indices.dropFirst() where pairs[index - 1].key >= pairs[index].key {
             sorted = false
             break
         }
         if !sorted {
+            // Stable, so the last size given for a repeated price ends its run and wins below.
             let order = pairs.indices.sorted { pairs[$0].key < pairs[$1].key || (pairs[$0].key == pairs[$1].key && $0 < $1) }
             pairs = order.map { pairs[$0] }
         }
+        var keys: [Int64] = []
+        var sizes: [Quantity] = []
         keys.reserveCapacity(pairs.count)
         sizes.reserveCapacity(pairs.count)
         for pair in pairs {
@@ -285,34 +350,78 @@ struct Ladder: Sendable, Equatable {
                 sizes.append(pair.qty)
             }
         }
+        let chunk = Ladder.maxBlock / 2
+        var start = 0
+        while start < keys.count {
+            let end = Swift.min(start + chunk, keys.count)
+            blocks.append(Block(keys: Array(keys[start..<end]), sizes: Array(sizes[start..<end])))
+            lastKeys.append(keys[end - 1])
+            start = end
+        }
+        count = keys.count
     }
 
     mutating func keepBest(_ depth: Int) {
-        let excess = keys.count - Swift.max(depth, 0)
+        var excess = count - Swift.max(depth, 0)
         guard excess > 0 else { return }
-        keys.removeFirst(excess)
-        sizes.removeFirst(excess)
+        count -= excess
+        var whole = 0
+        while whole < blocks.count && blocks[whole].keys.count <= excess {
+            excess -= blocks[whole].keys.count
+            whole += 1
+        }
+        blocks.removeFirst(whole)
+        lastKeys.removeFirst(whole)
+        if excess > 0 {
+            blocks[0].keys.removeFirst(excess)
+            blocks[0].sizes.removeFirst(excess)
+        }
     }
 
     func canMultiplyKeys(by factor: Int64) -> Bool {
-        guard let first = keys.first, let last = keys.last else { return true }
+        guard let first = worstKey, let last = bestKey else { return true }
         return !first.multipliedReportingOverflow(by: factor).overflow
             && !last.multipliedReportingOverflow(by: factor).overflow
     }
 
     mutating func multiplyKeys(by factor: Int64) {
-        for index in keys.indices { keys[index] *= factor }
+        for b in blocks.indices {
+            for index in blocks[b].keys.indices { blocks[b].keys[index] *= factor }
+            lastKeys[b] *= factor
+        }
+    }
+
+    /// Visits levels from the best outwards until `body` returns false.
+    func forEachFromBest(_ body: (Int64, Quantity) -> Bool) {
+        for block in blocks.reversed() {
+            for index in block.keys.indices.reversed() where !body(block.keys[index], block.sizes[index]) {
+                return
+            }
+        }
     }
 
     func totalSize(best depth: Int) -> Quantity {
         var total = Quantity.zero
-        var index = keys.count - 1
         var taken = 0
-        while index >= 0 && taken < depth {
-            total += sizes[index]
-            index -= 1
+        forEachFromBest { _, size in
+            guard taken < depth else { return false }
+            total += size
             taken += 1
+            return true
         }
         return total
+    }
+}
+
+extension Ladder: Equatable {
+    /// Same levels in the same order, however they are split into blocks.
+    @usableFromInline
+    static func == (lhs: Ladder, rhs: Ladder) -> Bool {
+        guard lhs.count == rhs.count else { return false }
+        var left: [(Int64, Quantity)] = []
+        var right: [(Int64, Quantity)] = []
+        lhs.forEachFromBest { left.append(($0, $1)); return true }
+        rhs.forEachFromBest { right.append(($0, $1)); return true }
+        return left.elementsEqual(right) { $0.0 == $1.0 && $0.1 == $1.1 }
     }
 }

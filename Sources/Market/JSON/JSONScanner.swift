@@ -68,7 +68,7 @@ public struct JSONString {
     public var count: Int { bytes.count }
 
     /// Byte-for-byte comparison with a literal (for keys and enum values, which never need escapes).
-    @inlinable
+    @inlinable @inline(__always)
     public func equals(_ literal: StaticString) -> Bool {
         let count = literal.utf8CodeUnitCount
         guard !hasEscapes, count == bytes.count else { return false }
@@ -204,8 +204,13 @@ public struct JSONScanner {
     }
 
     /// The next non-space byte, not consumed.
-    @inlinable
+    @inlinable @inline(__always)
     mutating func peekByte() throws(JSONError) -> UInt8 {
+        // Compact JSON (what exchanges send) has no whitespace between tokens.
+        if offset < buffer.count {
+            let byte = buffer[offset]
+            if byte > 0x20 { return byte }
+        }
         skipWhitespace()
         guard offset < buffer.count else { throw error(.unexpectedEnd) }
         return buffer[offset]
@@ -363,6 +368,7 @@ public struct JSONScanner {
     /// Reads an integer given as a JSON number or as a string of digits (`"1747722930000"`).
     @inlinable
     public mutating func readInt64() throws(JSONError) -> Int64 {
+        if let value = readPlainInteger() { return value }
         let start = offset
         let text: UnsafeRawBufferPointer
         if try peekByte() == UInt8(ascii: "\"") {
@@ -376,6 +382,28 @@ public struct JSONScanner {
             skipWhitespace()
             throw JSONError(text.isEmpty ? .invalidNumber : .integerOverflow, at: start)
         }
+        return value
+    }
+
+    /// The common case in one pass: 1–18 bare digits followed by a delimiter. Returns `nil`
+    /// (consuming nothing) for anything else, which the general path then handles.
+    @inlinable @inline(__always)
+    mutating func readPlainInteger() -> Int64? {
+        let count = buffer.count
+        var index = offset
+        var value: Int64 = 0
+        while index < count {
+            let digit = buffer[index] &- UInt8(ascii: "0")
+            guard digit < 10 else { break }
+            value = value &* 10 &+ Int64(digit)
+            index &+= 1
+        }
+        let digits = index &- offset
+        guard digits > 0, digits <= 18, index < count else { return nil }
+        if digits > 1 && buffer[offset] == UInt8(ascii: "0") { return nil }
+        let next = buffer[index]
+        guard next == UInt8(ascii: ",") || next == UInt8(ascii: "}") || next == UInt8(ascii: "]") else { return nil }
+        offset = index
         return value
     }
 
@@ -407,6 +435,7 @@ public struct JSONScanner {
     /// Reads an exact decimal given as a string (`"30247.20"`, the exchanges' way) or a number.
     @inlinable
     public mutating func readDecimal() throws(JSONError) -> FixedDecimal {
+        if let value = readPlainQuotedDecimal() { return value }
         let byte = try peekByte()
         let start = offset
         let text: UnsafeRawBufferPointer
@@ -422,6 +451,38 @@ public struct JSONScanner {
         } catch {
             throw JSONError(.invalidDecimal(error), at: start)
         }
+    }
+
+    /// The common case in one pass: `"digits[.digits]"` with at most 18 digits, no sign or exponent.
+    /// Returns `nil` (consuming nothing) for anything else, which the general path then handles.
+    @inlinable
+    mutating func readPlainQuotedDecimal() -> FixedDecimal? {
+        let count = buffer.count
+        var index = offset
+        guard index < count, buffer[index] == UInt8(ascii: "\"") else { return nil }
+        index &+= 1
+        var mantissa: Int64 = 0
+        var digits = 0
+        var fraction = -1
+        while index < count {
+            let byte = buffer[index]
+            let digit = byte &- UInt8(ascii: "0")
+            if digit < 10 {
+                mantissa = mantissa &* 10 &+ Int64(digit)
+                digits &+= 1
+                if fraction >= 0 { fraction &+= 1 }
+            } else if byte == UInt8(ascii: ".") && fraction < 0 {
+                fraction = 0
+            } else if byte == UInt8(ascii: "\"") {
+                guard digits > 0 && digits <= 18 && fraction != 0 else { return nil }
+                offset = index &+ 1
+                return FixedDecimal(mantissa: mantissa, scale: UInt8(truncatingIfNeeded: Swift.max(fraction, 0)))
+            } else {
+                return nil
+            }
+            index &+= 1
+        }
+        return nil
     }
 
     @inlinable
@@ -501,5 +562,18 @@ public struct JSONScanner {
     public mutating func finish() throws(JSONError) {
         skipWhitespace()
         guard offset == buffer.count else { throw error(.trailingBytes) }
+    }
+}
+
+extension JSONString {
+    /// Byte-for-byte comparison with a `String` (native UTF-8 storage, no decoding).
+    @inlinable
+    public func equals(_ other: String) -> Bool {
+        guard !hasEscapes, other.utf8.count == bytes.count else { return false }
+        let same = other.utf8.withContiguousStorageIfAvailable { utf8 -> Bool in
+            for index in 0..<utf8.count where utf8[index] != bytes[index] { return false }
+            return true
+        }
+        return same ?? other.utf8.elementsEqual(bytes)
     }
 }
