@@ -29,10 +29,12 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "MarketTests", dependencies: ["Market"]),
-        .testTarget(name: "BybitTests", dependencies: ["Bybit", "Market"]),
-        .testTarget(name: "BinanceTests", dependencies: ["Binance", "Market", "Storage"]),
-        .testTarget(name: "StorageTests", dependencies: ["Storage", "Market"]),
-        .testTarget(name: "KeelTests", dependencies: ["Market", "Storage"]),
+        // Test helpers: locating ../shared/data from #filePath, a seeded generator.
+        .target(name: "TestSupport", path: "Tests/Support"),
+        .testTarget(name: "MarketTests", dependencies: ["Market", "TestSupport"]),
+        .testTarget(name: "BybitTests", dependencies: ["Bybit", "Market", "TestSupport"]),
+        .testTarget(name: "BinanceTests", dependencies: ["Binance", "Market", "Storage", "TestSupport"]),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "Market", "TestSupport"]),
+        .testTarget(name: "KeelTests", dependencies: ["keel", "TestSupport"]),
     ]
 )

@@ -36,6 +36,15 @@ public struct BybitResponse: Sendable, Equatable {
     public var connectionId: String?
     public var retCode: Int64?
 
+    public init(op: String, success: Bool, message: String, requestId: String?, connectionId: String?, retCode: Int64?) {
+        self.op = op
+        self.success = success
+        self.message = message
+        self.requestId = requestId
+        self.connectionId = connectionId
+        self.retCode = retCode
+    }
+
     /// A heartbeat answer (linear `ret_msg:"pong"`, or spot `op:"pong"`).
     public var isPong: Bool { op == "pong" || (op == "ping" && message == "pong") }
 }

@@ -85,9 +85,10 @@ public struct BybitDecoder {
             return .other(topic: name)
         case nil:
             guard let op else { throw JSONError(.missingField("topic"), at: scanner.offset) }
-            if success == nil && retCode == nil { return .request(op: op) }
+            // A spot pong carries neither `success` nor `retCode`; any other such shape is a request.
+            if success == nil && retCode == nil && op != "pong" { return .request(op: op) }
             return .response(BybitResponse(
-                op: op, success: success ?? (retCode == 0), message: message,
+                op: op, success: success ?? (retCode.map { $0 == 0 } ?? true), message: message,
                 requestId: requestId, connectionId: connectionId, retCode: retCode
             ))
         }

@@ -352,10 +352,12 @@ extension FixedDecimal {
     /// The nearest multiple of `increment` (a tick or a lot step) in the direction `rounding` says;
     /// `nil` when `increment` is not positive.
     public func rounded(toMultipleOf increment: FixedDecimal, _ rounding: DecimalRounding) -> FixedDecimal? {
-        guard increment.mantissa > 0 else { return nil }
-        let scale = Swift.max(self.scale, increment.scale)
-        guard let steps = divided(by: increment, scale: 0, rounding: rounding) else { return nil }
-        return steps.multipliedReportingOverflow(by: increment)?.rescaled(to: scale)
+        guard increment.mantissa > 0,
+              let steps = divided(by: increment, scale: 0, rounding: rounding),
+              let mantissa = Int64(exactly: Int128(steps.mantissa) * Int128(increment.mantissa))
+        else { return nil }
+        // A multiple of the increment is written with the increment's decimals ("0.012" on a 0.001 grid).
+        return FixedDecimal(mantissa: mantissa, scale: increment.scale)
     }
 
     /// An approximation for analytics and display only; never use it on the book or order path.

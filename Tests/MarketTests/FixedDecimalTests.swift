@@ -1,0 +1,155 @@
+import Foundation
+import Market
+import Testing
+import TestSupport
+
+struct FixedDecimalTests {
+    @Test(arguments: [
+        ("30247.20", 3_024_720, 2), ("0.000", 0, 3), ("6203", 6203, 0), ("-0.5", -5, 1),
+        ("+12.5", 125, 1), ("1.5e-5", 15, 6), ("1E+3", 1000, 0), ("2.50E2", 250, 0),
+        ("0.00000001", 1, 8), ("999999999999999999", 999_999_999_999_999_999, 0),
+    ])
+    func parsesExchangeDecimalStringsExactly(text: String, mantissa: Int64, scale: UInt8) throws {
+        let value = try FixedDecimal(parsing: text)
+        #expect(value.mantissa == mantissa)
+        #expect(value.scale == scale)
+    }
+
+    @Test(arguments: ["30247.20", "0.000", "6203", "-0.005", "109378.90", "0.04499", "1.9537"])
+    func formatsBackTheSameString(text: String) throws {
+        #expect(try FixedDecimal(parsing: text).description == text)
+    }
+
+    @Test(arguments: [
+        ("", DecimalError.empty), ("-", .missingDigits), (".", .missingDigits), ("1.2.3", .invalidCharacter(offset: 3)),
+        ("12a", .invalidCharacter(offset: 2)), ("1e", .missingDigits), ("1e5x", .invalidCharacter(offset: 3)),
+        ("1234567890123456789", .tooManyDigits), ("1e-40", .exponentOutOfRange), ("NaN", .missingDigits),
+    ])
+    func rejectsMalformedNumbersWithATypedError(text: String, expected: DecimalError) {
+        #expect(throws: expected) { try FixedDecimal(parsing: text) }
+    }
+
+    @Test func comparesAndHashesByValueNotScale() throws {
+        let a = try FixedDecimal(parsing: "1.5")
+        let b = try FixedDecimal(parsing: "1.500")
+        #expect(a == b)
+        #expect(a.hashValue == b.hashValue)
+        #expect(try FixedDecimal(parsing: "1.49") < a)
+        #expect(try FixedDecimal(parsing: "-2") < FixedDecimal(parsing: "-1.99"))
+        #expect(Set([a, b]).count == 1)
+    }
+
+    @Test func doesArithmeticWithoutDouble() throws {
+        let price = try FixedDecimal(parsing: "0.1")
+        let three = price + price + price
+        #expect(three == (try FixedDecimal(parsing: "0.3")))   // 0.1+0.1+0.1 != 0.3 in Double
+        #expect((try FixedDecimal(parsing: "30247.20")) - (try FixedDecimal(parsing: "0.05")) == (try FixedDecimal(parsing: "30247.15")))
+        #expect((try FixedDecimal(parsing: "1.25")) * (try FixedDecimal(parsing: "0.004")) == (try FixedDecimal(parsing: "0.005")))
+        let third = try #require(FixedDecimal(1).divided(by: FixedDecimal(3), scale: 4))
+        #expect(third.description == "0.3333")
+        let twoThirds = try #require(FixedDecimal(2).divided(by: FixedDecimal(3), scale: 2, rounding: .down))
+        #expect(twoThirds.description == "0.66")
+        #expect(FixedDecimal(1).divided(by: .zero, scale: 2) == nil)
+        let big = FixedDecimal(mantissa: .max, scale: 0)
+        #expect(big.addingReportingOverflow(FixedDecimal(1)) == nil)
+    }
+
+    @Test func halfEvenRoundsTiesToEven() throws {
+        let half = try FixedDecimal(parsing: "2.5")
+        #expect(half.divided(by: FixedDecimal(1), scale: 0, rounding: .halfEven)?.description == "2")
+        #expect((try FixedDecimal(parsing: "3.5")).divided(by: FixedDecimal(1), scale: 0, rounding: .halfEven)?.description == "4")
+        #expect((try FixedDecimal(parsing: "-2.5")).divided(by: FixedDecimal(1), scale: 0, rounding: .floor)?.description == "-3")
+    }
+
+    @Test func roundsOntoTickAndLotGrids() throws {
+        let instrument = Instrument(symbol: "BTCUSDT", tickSize: try .init(parsing: "0.10"),
+                                    qtyStep: try .init(parsing: "0.001"), minQty: try .init(parsing: "0.001"))
+        let raw = try FixedDecimal(parsing: "30247.27")
+        #expect(instrument.passivePrice(raw, side: .buy)?.description == "30247.20")
+        #expect(instrument.passivePrice(raw, side: .sell)?.description == "30247.30")
+        #expect(instrument.isOnTick(try .init(parsing: "30247.30")))
+        #expect(!instrument.isOnTick(raw))
+        #expect(instrument.tradableQuantity(try .init(parsing: "0.0129"))?.description == "0.012")
+        #expect(instrument.tradableQuantity(try .init(parsing: "0.0009")) == nil)
+    }
+
+    /// Every decimal string in the real captures parses and formats back to the same text.
+    @Test func roundTripsEveryNumberInTheCaptures() throws {
+        var texts: [String] = []
+        let pattern = try NSRegularExpression(pattern: #""(-?[0-9]+\.[0-9]+|[0-9]+)""#)
+        func collect(_ line: String) {
+            let range = NSRange(line.startIndex..., in: line)
+            for match in pattern.matches(in: line, range: range) {
+                texts.append(String(line[Range(match.range(at: 1), in: line)!]))
+            }
+        }
+        for file in try SharedData.docsExamples(prefix: "") {
+            for line in try String(contentsOf: file, encoding: .utf8).split(separator: "\n") { collect(String(line)) }
+        }
+        for line in try SharedData.lines("bybit/recorded-sample.txt") { collect(line) }
+        let capture = try gunzip(SharedData.path("binance-usdm/btcusdt_20240808.gz"))
+        for line in capture.split(separator: "\n").prefix(20_000) { collect(String(line)) }
+        #expect(texts.count > 100_000)
+        var failures: [String] = []
+        for text in texts where text.count <= 18 {
+            guard let value = try? FixedDecimal(parsing: text), value.description == text else {
+                failures.append(text)
+                continue
+            }
+        }
+        #expect(failures.isEmpty, "did not round-trip: \(failures.prefix(5))")
+    }
+
+    private func gunzip(_ path: String) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", "gzip -dc '\(path)'"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+}
+
+struct UTCTimeTests {
+    @Test func normalisesIntegerUnitsToNanoseconds() {
+        #expect(UTCTime.nanoseconds(1_717_440_000_000, unit: .milliseconds) == 1_717_440_000_000_000_000)
+        #expect(UTCTime.nanoseconds(1_717_440_000_000_123, unit: .microseconds) == 1_717_440_000_000_123_000)
+        #expect(UTCTime.normalize(1_717_440_000) == 1_717_440_000_000_000_000)
+        #expect(UTCTime.normalize(1_717_440_000_000) == 1_717_440_000_000_000_000)
+        #expect(UTCTime.normalize(1_717_440_000_000_000) == 1_717_440_000_000_000_000)
+        #expect(UTCTime.normalize(1_758_841_137_168_651_303) == 1_758_841_137_168_651_303)
+        #expect(UTCTime.nanoseconds(.max / 10, unit: .seconds) == nil)
+    }
+
+    @Test func parsesISO8601ToUTCNanoseconds() throws {
+        #expect(try UTCTime.parseISO8601("1970-01-01T00:00:00Z") == 0)
+        #expect(try UTCTime.parseISO8601("2024-06-03T18:40:00Z") == 1_717_440_000_000_000_000)
+        #expect(try UTCTime.parseISO8601("2024-06-03T18:40:00.123456789Z") == 1_717_440_000_123_456_789)
+        #expect(try UTCTime.parseISO8601("2024-06-03T20:40:00.5+02:00") == 1_717_440_000_500_000_000)
+        #expect(try UTCTime.parseISO8601("2024-02-29 00:00:00Z") == 1_709_164_800_000_000_000)
+        for bad in ["2023-02-29T00:00:00Z", "2024-06-03T18:40:00", "2024-13-01T00:00:00Z", "yesterday", "2024-06-03T18:40:00Zjunk"] {
+            #expect(throws: UTCTime.ParseError.self) { try UTCTime.parseISO8601(bad) }
+        }
+    }
+}
+
+struct RecordedLineTests {
+    @Test func splitsCollectorLinesAndAcceptsRawJSON() {
+        "1758841137168651303 {\"a\":1}".withBytes { bytes in
+            let line = RecordedLine(bytes)
+            #expect(line.receiveTime == 1_758_841_137_168_651_303)
+            #expect(String(decoding: line.message, as: UTF8.self) == "{\"a\":1}")
+        }
+        "{\"a\":1}\r".withBytes { bytes in
+            let line = RecordedLine(bytes)
+            #expect(line.receiveTime == 0)
+            #expect(String(decoding: line.message, as: UTF8.self) == "{\"a\":1}")
+        }
+        "99999999999999999999999 {}".withBytes { bytes in
+            #expect(RecordedLine(bytes).receiveTime == 0)
+        }
+    }
+}

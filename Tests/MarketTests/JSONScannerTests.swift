@@ -1,0 +1,100 @@
+import Market
+import Testing
+import TestSupport
+
+struct JSONScannerTests {
+    /// Reads `{"u":…,"p":…,"s":…}` in whatever order the keys come, skipping the rest.
+    private func read(_ json: String) throws -> (Int64?, FixedDecimal?, String?) {
+        try json.withBytes { bytes in
+            var scanner = JSONScanner(bytes)
+            var u: Int64?
+            var p: FixedDecimal?
+            var s: String?
+            var object = try scanner.beginObject()
+            while let key = try scanner.nextKey(in: &object) {
+                if key.equals("u") {
+                    u = try scanner.readInt64()
+                } else if key.equals("p") {
+                    p = try scanner.readDecimal()
+                } else if key.equals("s") {
+                    s = try scanner.readString().string
+                } else {
+                    try scanner.skipValue()
+                }
+            }
+            try scanner.finish()
+            return (u, p, s)
+        }
+    }
+
+    @Test func readsKeysInAnyOrderAndSkipsUnknownOnes() throws {
+        let a = try read(#"{"u":42,"p":"30247.20","s":"BTCUSDT"}"#)
+        let b = try read(#"{"x":{"deep":[1,2,{"y":null}]},"s":"BTCUSDT","z":[true,false,-1.5e3],"p":30247.20,"u":"42"}"#)
+        #expect(a.0 == 42 && b.0 == 42)
+        #expect(a.1 == b.1 && a.1?.description == "30247.20")
+        #expect(a.2 == "BTCUSDT" && b.2 == "BTCUSDT")
+        let spaced = try read(" { \"u\" : 7 ,\n\t\"p\" : \"1.5\" } ")
+        let oneAndAHalf = try FixedDecimal(parsing: "1.5")
+        #expect(spaced.0 == 7 && spaced.1 == oneAndAHalf)
+    }
+
+    @Test func decodesEscapes() throws {
+        let value = try read(#"{"s":"a\"b\\c\/d\n\u00e9\ud83d\ude00"}"#).2
+        #expect(value == "a\"b\\c/d\né😀")
+    }
+
+    @Test(arguments: [
+        (#"{"u":1"#, 6), (#"{"u":1,}"#, 7), (#"{"u" 1}"#, 5), (#"{"u":01}"#, 5), (#"{"s":"\x"}"#, 6),
+        (#"{"u":99999999999999999999}"#, 5), (#"{"p":"1.2.3"}"#, 5), (#"{"u":1} x"#, 8), (#"{"p":tru}"#, 5), (#"{"x":tru}"#, 8),
+    ])
+    func reportsMalformedInputWithTheByteOffset(json: String, offset: Int) {
+        do {
+            _ = try read(json)
+            Issue.record("accepted malformed \(json)")
+        } catch let error as JSONError {
+            #expect(error.offset == offset, "\(json): \(error)")
+        } catch {
+            Issue.record("untyped error \(error)")
+        }
+    }
+
+    @Test func limitsNestingDepth() {
+        let deep = String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000)
+        deep.withBytes { bytes in
+            var scanner = JSONScanner(bytes)
+            #expect(throws: JSONError(.tooDeep, at: JSONScanner.maxDepth)) { try scanner.skipValue() }
+        }
+    }
+
+    @Test func neverTrapsOnRandomBytes() {
+        var rng = SeededGenerator(seed: 7)
+        let alphabet = Array(#"{}[]:,"\ u0123456789.-eE+tfnrlasx"#.utf8)
+        for _ in 0..<5_000 {
+            let bytes = (0..<Int.random(in: 0..<60, using: &rng)).map { _ in alphabet.randomElement(using: &rng)! }
+            bytes.withUnsafeBytes { buffer in
+                var scanner = JSONScanner(buffer)
+                _ = try? scanner.skipValue()
+                var other = JSONScanner(buffer)
+                _ = try? other.readDecimal()
+                _ = try? other.readInt64()
+            }
+        }
+    }
+}
+
+struct JSONWriterTests {
+    @Test func writesCompactJSONWithExactDecimals() throws {
+        var out = JSONWriter()
+        out.beginObject()
+        out.field("symbol", "BTC\"USDT\n")
+        out.key("levels")
+        out.beginArray()
+        out.beginArray(); out.decimal(try FixedDecimal(parsing: "30247.20")); out.decimalNumber(try FixedDecimal(parsing: "0.000")); out.endArray()
+        out.beginArray(); out.endArray()
+        out.endArray()
+        out.field("valid", true)
+        out.key("none"); out.null()
+        out.endObject()
+        #expect(out.string == #"{"symbol":"BTC\"USDT\n","levels":[["30247.20",0.000],[]],"valid":true,"none":null}"#)
+    }
+}

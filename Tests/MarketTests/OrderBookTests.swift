@@ -1,0 +1,106 @@
+import Market
+import Testing
+import TestSupport
+
+private func d(_ text: String) -> FixedDecimal { try! FixedDecimal(parsing: text) }
+private func level(_ price: String, _ qty: String) -> PriceLevel { PriceLevel(price: d(price), qty: d(qty)) }
+
+struct OrderBookTests {
+    private func sampleBook() throws -> OrderBook {
+        var book = OrderBook()
+        try book.apply(DepthUpdate(symbol: "BTCUSDT", kind: .snapshot,
+                                   bids: [level("100.0", "1"), level("99.5", "2"), level("99.0", "3")],
+                                   asks: [level("100.5", "1.5"), level("101.0", "2"), level("102.0", "4")]))
+        return book
+    }
+
+    @Test func snapshotReplacesTheWholeBook() throws {
+        var book = try sampleBook()
+        try book.apply(DepthUpdate(symbol: "BTCUSDT", kind: .snapshot, bids: [level("90.0", "1")], asks: [level("91.0", "1")]))
+        #expect(book.bidCount == 1 && book.askCount == 1)
+        #expect(book.bestBid == level("90.0", "1"))
+    }
+
+    @Test func deltaSetsAbsoluteSizesAndZeroDeletes() throws {
+        var book = try sampleBook()
+        try book.apply(DepthUpdate(symbol: "BTCUSDT", kind: .delta,
+                                   bids: [level("100.0", "0"), level("99.5", "7"), level("99.7", "1")],
+                                   asks: [level("100.5", "0.000"), level("100.8", "2.5"), level("150.0", "0")]))
+        #expect(book.levels(.bid) == [level("99.7", "1"), level("99.5", "7"), level("99.0", "3")])
+        #expect(book.levels(.ask) == [level("100.8", "2.5"), level("101.0", "2"), level("102.0", "4")])
+        #expect(book.size(.bid, at: d("99.5")) == d("7"))
+        #expect(book.size(.ask, at: d("100.5")) == .zero)
+    }
+
+    @Test func topOfBookFigures() throws {
+        let book = try sampleBook()
+        #expect(book.bestBid == level("100.0", "1"))
+        #expect(book.bestAsk == level("100.5", "1.5"))
+        #expect(book.spread == d("0.5"))
+        #expect(book.mid == d("100.25"))
+        // (100.0·1.5 + 100.5·1) / 2.5 = 100.2
+        #expect(book.microprice() == d("100.2"))
+        // (1 − 1.5) / 2.5 = −0.2 at the touch; (6 − 7.5) / 13.5 over three levels.
+        #expect(abs(book.imbalance(depth: 1)! - -0.2) < 1e-12)
+        #expect(abs(book.imbalance(depth: 3)! - (-1.5 / 13.5)) < 1e-12)
+        #expect(book.levels(.bid, limit: 2) == [level("100.0", "1"), level("99.5", "2")])
+    }
+
+    @Test func detectsACrossedBook() throws {
+        var book = try sampleBook()
+        #expect(!book.isCrossed)
+        try book.set(.bid, price: d("100.5"), qty: d("1"))
+        #expect(book.isCrossed)
+    }
+
+    @Test func keepsTheExchangeDecimalsWhenFormattingBack() throws {
+        var book = OrderBook()
+        try book.set(.bid, price: d("61659.70"), qty: d("1.486"))
+        try book.set(.bid, price: d("61659.00"), qty: d("0.002"))
+        try book.set(.ask, price: d("61659.815"), qty: d("1"))   // a finer price widens the grid
+        #expect(book.levels(.bid).map(\.price.description) == ["61659.700", "61659.000"])
+        #expect(book.bestBid?.price == d("61659.7"))
+        #expect(book.bestAsk?.price.description == "61659.815")
+    }
+
+    @Test func truncatesToDepthKeepingTheBest() throws {
+        var book = OrderBook()
+        for tick in 0..<300 {
+            try book.set(.bid, price: FixedDecimal(mantissa: Int64(10_000 - tick), scale: 1), qty: d("1"))
+            try book.set(.ask, price: FixedDecimal(mantissa: Int64(10_001 + tick), scale: 1), qty: d("1"))
+        }
+        book.truncate(depth: 50)
+        #expect(book.bidCount == 50 && book.askCount == 50)
+        #expect(book.bestBid?.price == d("1000.0"))
+        #expect(book.levels(.bid).last?.price == d("995.1"))
+        #expect(book.levels(.ask).last?.price == d("1005.0"))
+    }
+
+    @Test func rejectsNegativeSizesAndPrices() throws {
+        var book = OrderBook()
+        #expect(throws: BookError.self) { try book.set(.bid, price: d("1"), qty: d("-1")) }
+        #expect(throws: BookError.self) { try book.set(.bid, price: d("-1"), qty: d("1")) }
+    }
+
+    /// Thousands of levels, random changes anywhere in the book, against a plain dictionary.
+    @Test func matchesAReferenceOnThousandsOfRandomChanges() throws {
+        var rng = SeededGenerator(seed: 42)
+        var book = OrderBook()
+        var reference: [BookSide: [Int64: Int64]] = [.bid: [:], .ask: [:]]
+        for step in 0..<60_000 {
+            let side: BookSide = Bool.random(using: &rng) ? .bid : .ask
+            // Mostly near the touch, sometimes deep: bids below 50_000 ticks, asks above.
+            let distance = step % 5 == 0 ? Int64.random(in: 0..<8_000, using: &rng) : Int64.random(in: 0..<40, using: &rng)
+            let tick = side == .bid ? 50_000 - 1 - distance : 50_000 + distance
+            let qty = Int64.random(in: 0...3, using: &rng) == 0 ? 0 : Int64.random(in: 1...1_000, using: &rng)
+            try book.set(side, price: FixedDecimal(mantissa: tick, scale: 1), qty: FixedDecimal(mantissa: qty, scale: 3))
+            reference[side]![tick] = qty == 0 ? nil : qty
+        }
+        for side in BookSide.allCases {
+            let expected = reference[side]!.sorted { side == .bid ? $0.key > $1.key : $0.key < $1.key }
+                .map { PriceLevel(price: FixedDecimal(mantissa: $0.key, scale: 1), qty: FixedDecimal(mantissa: $0.value, scale: 3)) }
+            #expect(book.levels(side) == expected)
+            #expect(expected.count > 1_000)
+        }
+    }
+}
