@@ -1,0 +1,91 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// Runs the built `keel` executable, as a user would.
+private func keel(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+    let process = Process()
+    process.executableURL = try keelExecutable()
+    process.arguments = arguments
+    let out = Pipe()
+    let err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let stdout = out.fileHandleForReading.readDataToEndOfFile()
+    let stderr = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+}
+
+/// The `keel` binary beside this test bundle (both are products of the same build).
+private func keelExecutable() throws -> URL {
+    var candidates: [URL] = []
+    if let bundle = Bundle.allBundles.first(where: { $0.bundlePath.hasSuffix(".xctest") }) {
+        candidates.append(URL(fileURLWithPath: bundle.bundlePath).deletingLastPathComponent().appendingPathComponent("keel"))
+    }
+    let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+    candidates.append(executable.deletingLastPathComponent().appendingPathComponent("keel"))
+    candidates.append(executable.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("keel"))
+    candidates.append(SharedData.repositoryRoot.appendingPathComponent(".build/debug/keel"))
+    guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
+        throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: candidates.map(\.path).joined(separator: ", ")])
+    }
+    return found
+}
+
+struct KeelBookCommandTests {
+    @Test func binanceCaptureGivesTheExactFinalBook() throws {
+        let result = try keel(["book", "--exchange", "binance-usdm", "--depth", "3", SharedData.path("binance-usdm/btcusdt_20240808.gz")])
+        #expect(result.status == 0, "\(result.stderr)")
+        let lines = result.stdout.split(separator: "\n")
+        #expect(lines.count == 1)
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any])
+        #expect(report["exchange"] as? String == "binance-usdm")
+        #expect(report["symbol"] as? String == "BTCUSDT")
+        #expect(report["messages"] as? Int == 93_954)
+        #expect(report["errors"] as? Int == 0)
+        #expect(report["snapshots"] as? Int == 1)
+        #expect(report["deltas"] as? Int == 6_551)
+        #expect(report["trades"] as? Int == 21_313)
+        #expect(report["gaps"] as? Int == 0)
+        #expect(report["valid"] as? Bool == true)
+        #expect(report["last_update_id"] as? Int == 5_123_135_475_514)
+        #expect(report["bid_levels"] as? Int == 5_018)
+        #expect(report["ask_levels"] as? Int == 4_578)
+        #expect(report["bids"] as? [[String]] == [["61659.70", "1.486"], ["61659.00", "0.002"], ["61658.10", "0.033"]])
+        #expect(report["asks"] as? [[String]] == [["61659.80", "0.981"], ["61659.90", "0.188"], ["61660.00", "7.977"]])
+        // Key order as documented.
+        #expect(lines[0].hasPrefix(#"{"exchange":"binance-usdm","symbol":"BTCUSDT","messages":93954,"errors":0,"snapshots":1,"deltas":6551,"trades":21313,"gaps":0,"valid":true,"last_update_id":5123135475514,"bid_levels":5018,"ask_levels":4578,"bids":"#))
+    }
+
+    @Test func bybitSampleReportsTheValidTopic() throws {
+        let result = try keel(["book", "--exchange", "bybit", SharedData.path("bybit/recorded-sample.txt")])
+        #expect(result.status == 0)
+        #expect(result.stdout == #"{"exchange":"bybit","symbol":"BTCUSDT","messages":3,"errors":0,"snapshots":1,"deltas":1,"trades":1,"gaps":0,"valid":true,"last_update_id":14869255,"bid_levels":1,"ask_levels":1,"bids":[["109378.80","1.273"]],"asks":[["109378.90","6.278"]]}"# + "\n")
+    }
+
+    @Test func unreadableFileIsAOneLineErrorAndNonZeroExit() throws {
+        let result = try keel(["book", "--exchange", "bybit", "/nonexistent/capture.gz"])
+        #expect(result.status != 0)
+        #expect(result.stdout.isEmpty)
+        let errorLines = result.stderr.split(separator: "\n")
+        #expect(errorLines.count == 1)
+        #expect(result.stderr.contains("/nonexistent/capture.gz"))
+    }
+
+    @Test func unknownExchangeNamesTheAllowedValues() throws {
+        let result = try keel(["book", "--exchange", "kraken", SharedData.path("bybit/recorded-sample.txt")])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("bybit") && result.stderr.contains("binance-usdm"))
+    }
+
+    @Test func benchFeedPrintsAJSONSummaryLast() throws {
+        let result = try keel(["bench", "feed", "--exchange", "bybit", "--iterations", "2", SharedData.path("bybit/recorded-sample.txt")])
+        #expect(result.status == 0, "\(result.stderr)")
+        let last = try #require(result.stdout.split(separator: "\n").last)
+        let summary = try #require(try JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any])
+        #expect(summary["messages"] as? Int == 3)
+        for key in ["messages_per_sec", "mb_per_sec", "ns_per_message"] { #expect(summary[key] is NSNumber, "\(key)") }
+    }
+}
