@@ -78,12 +78,15 @@ public struct OrderBook: Sendable, Equatable {
         askLadder.keepBest(depth)
     }
 
+    /// The largest key magnitude a book holds, so two keys subtract without overflow.
+    @usableFromInline static let maxKey: Int64 = 1 << 62
+
     @inlinable
     mutating func key(for price: Price) throws(BookError) -> Int64 {
         if price.mantissa < 0 { throw .negativePrice(price) }
-        if price.scale <= priceScale, let key = price.units(atScale: priceScale) { return key }
+        if price.scale <= priceScale, let key = price.units(atScale: priceScale), key < OrderBook.maxKey { return key }
         try accommodate(price)
-        guard let key = price.units(atScale: priceScale) else { throw .priceOutOfRange(price) }
+        guard let key = price.units(atScale: priceScale), key < OrderBook.maxKey else { throw .priceOutOfRange(price) }
         return key
     }
 
@@ -190,48 +193,61 @@ public struct OrderBook: Sendable, Equatable {
     }
 }
 
-/// One side of the book as sorted blocks of at most `maxBlock` levels, keys ascending so the best
-/// level is the last of the last block. A change bisects to its block and moves at most one block's
-/// entries, wherever in a deep book it lands; a change at the touch stays in the last block.
+/// One side of the book as sorted blocks of up to `blockCapacity` levels — a two-level B+tree kept
+/// in flat arrays. Keys ascend so the best level is the last of the last block. A change bisects
+/// the blocks' last keys, then its block, and shifts at most one block's entries, wherever in a
+/// deep book it lands; a change at the touch stays in the last block.
 @usableFromInline
 struct Ladder: Sendable {
-    @usableFromInline
-    struct Block: Sendable {
-        @usableFromInline var keys: [Int64]
-        @usableFromInline var sizes: [Quantity]
+    @usableFromInline static let blockCapacity = 64
 
-        @usableFromInline
-        init(keys: [Int64], sizes: [Quantity]) {
-            self.keys = keys
-            self.sizes = sizes
-        }
-    }
-
-    @usableFromInline static let maxBlock = 64
-
-    @usableFromInline var blocks: [Block] = []
-    /// The last (largest) key of each block, to bisect to the right block without touching it.
+    /// Storage: block `s` holds its levels in slots `s*capacity ..< s*capacity + counts[s]`.
+    @usableFromInline var keys: [Int64] = []
+    @usableFromInline var sizes: [Quantity] = []
+    @usableFromInline var counts: [Int] = []
+    /// Blocks in ascending key order (storage ids), and the last key of each.
+    @usableFromInline var order: [Int] = []
     @usableFromInline var lastKeys: [Int64] = []
+    /// Storage blocks not in use.
+    @usableFromInline var free: [Int] = []
     @usableFromInline var count = 0
 
     @usableFromInline init() {}
 
     var bestKey: Int64? { lastKeys.last }
 
-    var bestSize: Quantity? { blocks.last?.sizes.last }
+    var bestSize: Quantity? {
+        guard let block = order.last else { return nil }
+        return sizes[block * Ladder.blockCapacity + counts[block] - 1]
+    }
 
-    var worstKey: Int64? { blocks.first?.keys.first }
+    var worstKey: Int64? {
+        guard let block = order.first else { return nil }
+        return keys[block * Ladder.blockCapacity]
+    }
 
     mutating func removeAll() {
-        blocks.removeAll(keepingCapacity: true)
+        free = Array(counts.indices)
+        for index in counts.indices { counts[index] = 0 }
+        order.removeAll(keepingCapacity: true)
         lastKeys.removeAll(keepingCapacity: true)
         count = 0
     }
 
-    /// The block that holds `key` or would receive it: the first whose last key is ≥ `key`, or the
-    /// last block when `key` is above them all. Checks the touch end first.
+    /// A storage block, reused or newly appended.
+    @usableFromInline
+    mutating func allocateBlock() -> Int {
+        if let block = free.popLast() { return block }
+        keys.append(contentsOf: repeatElement(0, count: Ladder.blockCapacity))
+        sizes.append(contentsOf: repeatElement(.zero, count: Ladder.blockCapacity))
+        counts.append(0)
+        return counts.count - 1
+    }
+
+    /// The position (in `order`) of the block that holds `key` or would receive it: the first whose
+    /// last key is ≥ `key`, or the last block when `key` is above them all. Checks the touch first.
     @inlinable
-    func blockIndex(for key: Int64) -> Int {
+    func blockPosition(for key: Int64) -> Int {
         lastKeys.withUnsafeBufferPointer { lasts in
             let n = lasts.count
             if n <= 1 || lasts[n - 2] < key { return n - 1 }
@@ -243,80 +259,138 @@ struct Ladder: Sendable {
     /// book updates land at unpredictable depths, and mispredicted bisection steps dominate.
     @inlinable @inline(__always)
     static func lowerBound(of key: Int64, in keys: UnsafeBufferPointer<Int64>) -> Int {
+        // Keys stay below 2^62 in magnitude (`OrderBook.maxKey`), so `a &- b` cannot overflow and its
+        // sign bit is `a < b`: a mask the compiler cannot turn back into a branch.
         var n = keys.count
         guard n > 0 else { return 0 }
         var base = 0
         while n > 1 {
             let half = n >> 1
-            base = keys[base &+ half &- 1] < key ? base &+ half : base
+            base &+= half & Int(truncatingIfNeeded: (keys[base &+ half &- 1] &- key) >> 63)
             n &-= half
         }
-        return keys[base] < key ? base &+ 1 : base
+        return base &- Int(truncatingIfNeeded: (keys[base] &- key) >> 63)
     }
 
-    /// Position of `key` inside one block: whether present, and its index or insertion index.
+    /// Where `key` is in storage block `block`: whether present, and its index or insertion index.
     @inlinable
-    static func position(of key: Int64, in keys: [Int64]) -> (found: Bool, index: Int) {
-        keys.withUnsafeBufferPointer { keys in
-            let index = lowerBound(of: key, in: keys)
-            return (index < keys.count && keys[index] == key, index)
+    func position(of key: Int64, inBlock block: Int) -> (found: Bool, index: Int) {
+        keys.withUnsafeBufferPointer { all in
+            let slots = UnsafeBufferPointer(rebasing: all[(block &* Ladder.blockCapacity)..<(block &* Ladder.blockCapacity &+ counts[block])])
+            let index = Ladder.lowerBound(of: key, in: slots)
+            return (index < slots.count && slots[index] == key, index)
         }
     }
 
     func size(at key: Int64) -> Quantity? {
-        guard !blocks.isEmpty else { return nil }
-        let b = blockIndex(for: key)
-        let (found, index) = Ladder.position(of: key, in: blocks[b].keys)
-        return found ? blocks[b].sizes[index] : nil
+        guard !order.isEmpty else { return nil }
+        let block = order[blockPosition(for: key)]
+        let (found, index) = position(of: key, inBlock: block)
+        return found ? sizes[block * Ladder.blockCapacity + index] : nil
     }
 
     @inlinable
     mutating func set(key: Int64, qty: Quantity) {
-        if blocks.isEmpty {
+        if order.isEmpty {
             guard qty.mantissa != 0 else { return }
-            blocks.append(Block(keys: [key], sizes: [qty]))
+            let block = allocateBlock()
+            keys[block * Ladder.blockCapacity] = key
+            sizes[block * Ladder.blockCapacity] = qty
+            counts[block] = 1
+            order.append(block)
             lastKeys.append(key)
             count = 1
             return
         }
-        let b = blockIndex(for: key)
-        let (found, index) = Ladder.position(of: key, in: blocks[b].keys)
+        var at = blockPosition(for: key)
+        var block = order[at]
+        var (found, index) = position(of: key, inBlock: block)
         if qty.mantissa == 0 {
             guard found else { return }
-            count &-= 1
-            if blocks[b].keys.count == 1 {
-                blocks.remove(at: b)
-                lastKeys.remove(at: b)
-                return
-            }
-            blocks[b].keys.remove(at: index)
-            blocks[b].sizes.remove(at: index)
-            if index == blocks[b].keys.count { lastKeys[b] = blocks[b].keys[index - 1] }
-        } else if found {
-            blocks[b].sizes[index] = qty
-        } else {
-            count &+= 1
-            if index == blocks[b].keys.count {
-                blocks[b].keys.append(key)
-                blocks[b].sizes.append(qty)
-                lastKeys[b] = key
-            } else {
-                blocks[b].keys.insert(key, at: index)
-                blocks[b].sizes.insert(qty, at: index)
-            }
-            if blocks[b].keys.count > Ladder.maxBlock { split(b) }
+            remove(at: index, block: block, position: at)
+            return
         }
+        if found {
+            sizes[block &* Ladder.blockCapacity &+ index] = qty
+            return
+        }
+        if counts[block] == Ladder.blockCapacity {
+            let upper = split(at: at)
+            let half = Ladder.blockCapacity / 2
+            if index > half {
+                block = upper
+                index -= half
+                at += 1
+            }
+        }
+        insert(key, qty, at: index, block: block, position: at)
     }
 
     @usableFromInline
-    mutating func split(_ b: Int) {
-        let half = blocks[b].keys.count / 2
-        let upper = Block(keys: Array(blocks[b].keys[half...]), sizes: Array(blocks[b].sizes[half...]))
-        blocks[b].keys.removeSubrange(half...)
-        blocks[b].sizes.removeSubrange(half...)
-        blocks.insert(upper, at: b + 1)
-        lastKeys.insert(upper.keys[upper.keys.count - 1], at: b + 1)
-        lastKeys[b] = blocks[b].keys[half - 1]
+    mutating func insert(_ key: Int64, _ qty: Quantity, at index: Int, block: Int, position: Int) {
+        let base = block &* Ladder.blockCapacity
+        let n = counts[block]
+        keys.withUnsafeMutableBufferPointer { keys in
+            var slot = base &+ n
+            while slot > base &+ index {
+                keys[slot] = keys[slot &- 1]
+                slot &-= 1
+            }
+            keys[base &+ index] = key
+        }
+        sizes.withUnsafeMutableBufferPointer { sizes in
+            var slot = base &+ n
+            while slot > base &+ index {
+                sizes[slot] = sizes[slot &- 1]
+                slot &-= 1
+            }
+            sizes[base &+ index] = qty
+        }
+        counts[block] = n &+ 1
+        if index == n { lastKeys[position] = key }
+        count &+= 1
+    }
+
+    @usableFromInline
+    mutating func remove(at index: Int, block: Int, position: Int) {
+        let n = counts[block]
+        count &-= 1
+        if n == 1 {
+            counts[block] = 0
+            free.append(block)
+            order.remove(at: position)
+            lastKeys.remove(at: position)
+            return
+        }
+        let base = block &* Ladder.blockCapacity
+        keys.withUnsafeMutableBufferPointer { keys in
+            for slot in (base &+ index)..<(base &+ n &- 1) { keys[slot] = keys[slot &+ 1] }
+        }
+        sizes.withUnsafeMutableBufferPointer { sizes in
+            for slot in (base &+ index)..<(base &+ n &- 1) { sizes[slot] = sizes[slot &+ 1] }
+        }
+        counts[block] = n &- 1
+        if index == n &- 1 { lastKeys[position] = keys[base &+ n &- 2] }
+    }
+
+    /// Moves the upper half of the full block at `position` into a new block right after it.
+    @usableFromInline
+    mutating func split(at position: Int) -> Int {
+        let upper = allocateBlock()
+        let lower = order[position]
+        let half = Ladder.blockCapacity / 2
+        let from = lower * Ladder.blockCapacity + half
+        let to = upper * Ladder.blockCapacity
+        for offset in 0..<half {
+            keys[to + offset] = keys[from + offset]
+            sizes[to + offset] = sizes[from + offset]
+        }
+        counts[lower] = half
+        counts[upper] = half
+        order.insert(upper, at: position + 1)
+        lastKeys.insert(lastKeys[position], at: position + 1)
+        lastKeys[position] = keys[lower * Ladder.blockCapacity + half - 1]
+        return upper
     }
 
     mutating func rebuild(from levels: [PriceLevel], scale: UInt8, negate: Bool) throws(BookError) {
@@ -325,7 +399,9 @@ struct Ladder: Sendable {
         pairs.reserveCapacity(levels.count)
         for level in levels where !level.qty.isZero {
             if level.qty.mantissa < 0 { throw .negativeQuantity(price: level.price, qty: level.qty) }
-            guard let key = level.price.units(atScale: scale) else { throw .priceOutOfRange(level.price) }
+            guard let key = level.price.units(atScale: scale), key < OrderBook.maxKey else {
+                throw .priceOutOfRange(level.price)
+            }
             pairs.append((negate ? -key : key, level.qty))
         }
         var sorted = true
@@ -338,63 +414,70 @@ struct Ladder: Sendable {
             let order = pairs.indices.sorted { pairs[$0].key < pairs[$1].key || (pairs[$0].key == pairs[$1].key && $0 < $1) }
             pairs = order.map { pairs[$0] }
         }
-        var keys: [Int64] = []
-        var sizes: [Quantity] = []
-        keys.reserveCapacity(pairs.count)
-        sizes.reserveCapacity(pairs.count)
+        // Half-full blocks leave room to insert without splitting at once.
+        let fill = Ladder.blockCapacity / 2
+        var block = -1
         for pair in pairs {
-            if let last = keys.last, last == pair.key {
-                sizes[sizes.count - 1] = pair.qty
-            } else {
-                keys.append(pair.key)
-                sizes.append(pair.qty)
+            if block >= 0, keys[block * Ladder.blockCapacity + counts[block] - 1] == pair.key {
+                sizes[block * Ladder.blockCapacity + counts[block] - 1] = pair.qty
+                continue
             }
+            if block < 0 || counts[block] == fill {
+                block = allocateBlock()
+                order.append(block)
+                lastKeys.append(pair.key)
+            }
+            keys[block * Ladder.blockCapacity + counts[block]] = pair.key
+            sizes[block * Ladder.blockCapacity + counts[block]] = pair.qty
+            counts[block] += 1
+            lastKeys[lastKeys.count - 1] = pair.key
+            count += 1
         }
-        let chunk = Ladder.maxBlock / 2
-        var start = 0
-        while start < keys.count {
-            let end = Swift.min(start + chunk, keys.count)
-            blocks.append(Block(keys: Array(keys[start..<end]), sizes: Array(sizes[start..<end])))
-            lastKeys.append(keys[end - 1])
-            start = end
-        }
-        count = keys.count
     }
 
     mutating func keepBest(_ depth: Int) {
         var excess = count - Swift.max(depth, 0)
         guard excess > 0 else { return }
         count -= excess
-        var whole = 0
-        while whole < blocks.count && blocks[whole].keys.count <= excess {
-            excess -= blocks[whole].keys.count
-            whole += 1
+        while let block = order.first, counts[block] <= excess {
+            excess -= counts[block]
+            counts[block] = 0
+            free.append(block)
+            order.removeFirst()
+            lastKeys.removeFirst()
         }
-        blocks.removeFirst(whole)
-        lastKeys.removeFirst(whole)
-        if excess > 0 {
-            blocks[0].keys.removeFirst(excess)
-            blocks[0].sizes.removeFirst(excess)
+        guard excess > 0, let block = order.first else { return }
+        let base = block * Ladder.blockCapacity
+        let remaining = counts[block] - excess
+        for offset in 0..<remaining {
+            keys[base + offset] = keys[base + excess + offset]
+            sizes[base + offset] = sizes[base + excess + offset]
         }
+        counts[block] = remaining
     }
 
     func canMultiplyKeys(by factor: Int64) -> Bool {
         guard let first = worstKey, let last = bestKey else { return true }
-        return !first.multipliedReportingOverflow(by: factor).overflow
-            && !last.multipliedReportingOverflow(by: factor).overflow
+        for key in [first, last] {
+            let (product, overflow) = key.multipliedReportingOverflow(by: factor)
+            if overflow || product.magnitude >= OrderBook.maxKey.magnitude { return false }
+        }
+        return true
     }
 
     mutating func multiplyKeys(by factor: Int64) {
-        for b in blocks.indices {
-            for index in blocks[b].keys.indices { blocks[b].keys[index] *= factor }
-            lastKeys[b] *= factor
+        for (position, block) in order.enumerated() {
+            let base = block * Ladder.blockCapacity
+            for slot in base..<(base + counts[block]) { keys[slot] *= factor }
+            lastKeys[position] *= factor
         }
     }
 
     /// Visits levels from the best outwards until `body` returns false.
     func forEachFromBest(_ body: (Int64, Quantity) -> Bool) {
-        for block in blocks.reversed() {
-            for index in block.keys.indices.reversed() where !body(block.keys[index], block.sizes[index]) {
+        for block in order.reversed() {
+            let base = block * Ladder.blockCapacity
+            for slot in (base..<(base + counts[block])).reversed() where !body(keys[slot], sizes[slot]) {
                 return
             }
         }
@@ -414,7 +497,7 @@ struct Ladder: Sendable {
 }
 
 extension Ladder: Equatable {
-    /// Same levels in the same order, however they are split into blocks.
+    /// Same levels in the same order, however they are laid out in blocks.
     @usableFromInline
     static func == (lhs: Ladder, rhs: Ladder) -> Bool {
         guard lhs.count == rhs.count else { return false }
