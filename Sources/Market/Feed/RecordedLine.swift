@@ -12,16 +12,11 @@ public struct RecordedLine {
     public init(_ line: UnsafeRawBufferPointer) {
         var end = line.count
         if end > 0 && line[end - 1] == 0x0D { end -= 1 }
-        var index = 0
-        var stamp: Int64 = 0
-        var overflow = false
-        while index < end, case let digit = line[index] &- 48, digit < 10 {
-            let (times10, o1) = stamp.multipliedReportingOverflow(by: 10)
-            let (next, o2) = times10.addingReportingOverflow(Int64(digit))
-            overflow = overflow || o1 || o2
-            stamp = next
-            index += 1
-        }
+        let clipped = UnsafeRawBufferPointer(rebasing: line[0..<end])
+        // Up to 19 digits: a nanosecond stamp fits Int64 until 2262; 20 digits or more is not a stamp.
+        var (stamp, index) = Digits.run(clipped, from: 0, limit: 19)
+        let overflow = stamp < 0 || (index == 19 && index < end && line[index] &- 48 < 10)
+        if overflow { stamp = 0 }
         if index > 0 && index < end && line[index] == 0x20 && !overflow {
             receiveTime = stamp
             message = UnsafeRawBufferPointer(rebasing: line[(index + 1)..<end])

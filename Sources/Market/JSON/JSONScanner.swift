@@ -298,6 +298,16 @@ public struct JSONScanner {
         var index = start
         var escaped = false
         let count = buffer.count
+        // Eight bytes at a time until a word holds a quote, a backslash or a control byte.
+        while index &+ 8 <= count {
+            let word = buffer.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+            let special = JSONScanner.specialBytes(word)
+            if special != 0 {
+                index &+= special.trailingZeroBitCount >> 3
+                break
+            }
+            index &+= 8
+        }
         while index < count {
             let byte = buffer[index]
             if byte == UInt8(ascii: "\"") {
@@ -332,6 +342,20 @@ public struct JSONScanner {
         }
         offset = count
         throw error(.unexpectedEnd)
+    }
+
+    /// A mask with the high bit set in each byte of `word` that is `"`, `\\` or below 0x20; the lowest
+    /// set bit marks the first such byte (bytes are loaded little-endian, first byte lowest).
+    @inlinable @inline(__always)
+    static func specialBytes(_ word: UInt64) -> UInt64 {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        let quote = word ^ (ones &* 0x22)
+        let backslash = word ^ (ones &* 0x5C)
+        let zeroQuote = (quote &- ones) & ~quote
+        let zeroBackslash = (backslash &- ones) & ~backslash
+        let control = (word &- ones &* 0x20) & ~word
+        return (zeroQuote | zeroBackslash | control) & highs
     }
 
     /// The raw text of a number token (validated against JSON's number grammar).
@@ -390,15 +414,8 @@ public struct JSONScanner {
     @inlinable @inline(__always)
     mutating func readPlainInteger() -> Int64? {
         let count = buffer.count
-        var index = offset
-        var value: Int64 = 0
-        while index < count {
-            let digit = buffer[index] &- UInt8(ascii: "0")
-            guard digit < 10 else { break }
-            value = value &* 10 &+ Int64(digit)
-            index &+= 1
-        }
-        let digits = index &- offset
+        let (value, digits) = Digits.run(buffer, from: offset, limit: 19)
+        let index = offset &+ digits
         guard digits > 0, digits <= 18, index < count else { return nil }
         if digits > 1 && buffer[offset] == UInt8(ascii: "0") { return nil }
         let next = buffer[index]
