@@ -12,13 +12,7 @@ public struct BinanceBookSync: Sendable {
         case awaitingFirstDiff(snapshotId: Int64)
         case synced
         /// Broken: diffs are buffered until the next snapshot.
-        case invalid(InvalidReason)
-    }
-
-    public enum InvalidReason: Sendable, Equatable {
-        case gap(expected: Int64, received: Int64)
-        case crossed
-        case rejected(BookError)
+        case invalid(BookFault)
     }
 
     public enum Outcome: Sendable, Equatable {
@@ -26,9 +20,8 @@ public struct BinanceBookSync: Sendable {
         /// `u < L`: older than the snapshot.
         case dropped
         case applied
-        case gap(expected: Int64, received: Int64)
-        case crossed
-        case rejected(BookError)
+        /// The book is no longer trusted, until the next snapshot.
+        case invalidated(BookFault)
     }
 
     /// What a snapshot did, including the buffered diffs it replayed.
@@ -64,13 +57,13 @@ public struct BinanceBookSync: Sendable {
             try book.replace(bids: snapshot.bids, asks: snapshot.asks)
         } catch {
             state = .invalid(.rejected(error))
-            return SnapshotResult(outcome: .rejected(error), replayed: [])
+            return SnapshotResult(outcome: .invalidated(.rejected(error)), replayed: [])
         }
         lastUpdateId = snapshot.lastUpdateId
         state = .awaitingFirstDiff(snapshotId: snapshot.lastUpdateId)
         if book.isCrossed {
             state = .invalid(.crossed)
-            return SnapshotResult(outcome: .crossed, replayed: [])
+            return SnapshotResult(outcome: .invalidated(.crossed), replayed: [])
         }
         let pending = buffer
         buffer.removeAll(keepingCapacity: true)
@@ -116,14 +109,10 @@ public struct BinanceBookSync: Sendable {
     }
 
     /// Marks the book invalid and starts buffering (from `diff`, which a newer snapshot may still need).
-    private mutating func invalidate(_ reason: InvalidReason, keeping diff: DepthUpdate?) -> Outcome {
-        state = .invalid(reason)
+    private mutating func invalidate(_ fault: BookFault, keeping diff: DepthUpdate?) -> Outcome {
+        state = .invalid(fault)
         buffer.removeAll(keepingCapacity: true)
         if let diff { buffer.append(diff) }
-        switch reason {
-        case .gap(let expected, let received): return .gap(expected: expected, received: received)
-        case .crossed: return .crossed
-        case .rejected(let error): return .rejected(error)
-        }
+        return .invalidated(fault)
     }
 }

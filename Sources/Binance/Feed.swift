@@ -72,12 +72,7 @@ public struct BinanceFeed: MarketFeed {
     }
 
     private mutating func count(_ outcome: BinanceBookSync.Outcome) {
-        switch outcome {
-        case .buffered, .dropped, .applied: break
-        case .gap: stats.gaps += 1
-        case .crossed: stats.crossed += 1
-        case .rejected: stats.errors += 1
-        }
+        if case .invalidated(let fault) = outcome { stats.record(fault) }
     }
 
     public func sync(for symbol: String) -> BinanceBookSync? { books[symbol] }

@@ -4,7 +4,7 @@ import Market
 /// `b`/`a` are level arrays in a `depthUpdate` and single prices in a `bookTicker`, told apart by
 /// the value itself. Pure; time comes in with the bytes.
 public struct BinanceDecoder {
-    private var symbolCache: [String] = []
+    private var symbols = SymbolTable()
 
     public init() {}
 
@@ -51,13 +51,13 @@ public struct BinanceDecoder {
                 case UInt8(ascii: "e"): f.event = try scanner.readString()
                 case UInt8(ascii: "E"): f.eventTime = try scanner.readInt64()
                 case UInt8(ascii: "T"): f.transactionTime = try scanner.readInt64()
-                case UInt8(ascii: "s"): f.symbol = intern(try scanner.readString().bytes)
+                case UInt8(ascii: "s"): f.symbol = symbols.intern(try scanner.readString().bytes)
                 case UInt8(ascii: "U"): f.firstId = try scanner.readInt64()
                 case UInt8(ascii: "u"): f.lastId = try scanner.readInt64()
                 case UInt8(ascii: "b"):
-                    if try scanner.peekKind() == .array { f.bids = try readLevels(&scanner) } else { f.bidPrice = try scanner.readDecimal() }
+                    if try scanner.peekKind() == .array { f.bids = try scanner.readPriceLevels() } else { f.bidPrice = try scanner.readDecimal() }
                 case UInt8(ascii: "a"):
-                    if try scanner.peekKind() == .array { f.asks = try readLevels(&scanner) } else { f.askPrice = try scanner.readDecimal() }
+                    if try scanner.peekKind() == .array { f.asks = try scanner.readPriceLevels() } else { f.askPrice = try scanner.readDecimal() }
                 case UInt8(ascii: "B"): f.bidQty = try scanner.readDecimal()
                 case UInt8(ascii: "A"): f.askQty = try scanner.readDecimal()
                 case UInt8(ascii: "t"): f.tradeId = try scanner.readInt64()
@@ -69,8 +69,8 @@ public struct BinanceDecoder {
                 }
             case 2 where key.equals("pu"): f.previousId = try scanner.readInt64()
             case 2 where key.equals("id"): f.requestId = try scanner.readNullIfPresent() ? nil : try scanner.readInt64()
-            case 4 where key.equals("bids"): f.bids = try readLevels(&scanner)
-            case 4 where key.equals("asks"): f.asks = try readLevels(&scanner)
+            case 4 where key.equals("bids"): f.bids = try scanner.readPriceLevels()
+            case 4 where key.equals("asks"): f.asks = try scanner.readPriceLevels()
             case 4 where key.equals("data") && !nested:
                 f.wrapped = try readObject(&scanner, receiveTime: receiveTime, nested: true)
             case 6 where key.equals("result"):
@@ -130,28 +130,5 @@ public struct BinanceDecoder {
             ))
         }
         return .other(event: event.string)
-    }
-
-    private func readLevels(_ scanner: inout JSONScanner) throws(JSONError) -> [PriceLevel] {
-        var levels: [PriceLevel] = []
-        var array = try scanner.beginArray()
-        while try scanner.nextElement(in: &array) {
-            let start = scanner.offset
-            var pair = try scanner.beginArray()
-            guard try scanner.nextElement(in: &pair) else { throw JSONError(.missingField("price"), at: start) }
-            let price = try scanner.readDecimal()
-            guard try scanner.nextElement(in: &pair) else { throw JSONError(.missingField("qty"), at: start) }
-            let qty = try scanner.readDecimal()
-            while try scanner.nextElement(in: &pair) { try scanner.skipValue() }
-            levels.append(PriceLevel(price: price, qty: qty))
-        }
-        return levels
-    }
-
-    private mutating func intern(_ bytes: UnsafeRawBufferPointer) -> String {
-        for symbol in symbolCache where JSONString(bytes: bytes, hasEscapes: false).equals(symbol) { return symbol }
-        let symbol = String(decoding: bytes, as: UTF8.self)
-        if symbolCache.count < 256 { symbolCache.append(symbol) }
-        return symbol
     }
 }

@@ -8,13 +8,7 @@ public struct BybitBookSync: Sendable {
     public enum State: Sendable, Equatable {
         case awaitingSnapshot
         case synced
-        case invalid(InvalidReason)
-    }
-
-    public enum InvalidReason: Sendable, Equatable {
-        case gap(expected: Int64, received: Int64)
-        case crossed
-        case rejected(BookError)
+        case invalid(BookFault)
     }
 
     /// What one message did to the book.
@@ -25,9 +19,8 @@ public struct BybitBookSync: Sendable {
         case deltaApplied
         /// A delta while the book waits for a snapshot: not applied.
         case ignored
-        case gap(expected: Int64, received: Int64)
-        case crossed
-        case rejected(BookError)
+        /// The book is no longer trusted, until the next snapshot.
+        case invalidated(BookFault)
     }
 
     public let depth: Int?
@@ -53,8 +46,7 @@ public struct BybitBookSync: Sendable {
         } else {
             guard state == .synced, let last = lastUpdateId else { return .ignored }
             guard update.lastUpdateId == last &+ 1 else {
-                let expected = last &+ 1
-                return invalidate(.gap(expected: expected, received: update.lastUpdateId))
+                return invalidate(.gap(expected: last &+ 1, received: update.lastUpdateId))
             }
             do throws(BookError) {
                 try book.apply(update)
@@ -70,12 +62,8 @@ public struct BybitBookSync: Sendable {
         return outcome
     }
 
-    private mutating func invalidate(_ reason: InvalidReason) -> Outcome {
-        state = .invalid(reason)
-        switch reason {
-        case .gap(let expected, let received): return .gap(expected: expected, received: received)
-        case .crossed: return .crossed
-        case .rejected(let error): return .rejected(error)
-        }
+    private mutating func invalidate(_ fault: BookFault) -> Outcome {
+        state = .invalid(fault)
+        return .invalidated(fault)
     }
 }

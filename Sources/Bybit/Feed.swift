@@ -33,9 +33,7 @@ public struct BybitFeed: MarketFeed {
             switch books[depth.topic]!.apply(depth.update) {
             case .snapshotApplied, .restartApplied: stats.snapshots += 1
             case .deltaApplied, .ignored: break
-            case .gap: stats.gaps += 1
-            case .crossed: stats.crossed += 1
-            case .rejected: stats.errors += 1
+            case .invalidated(let fault): stats.record(fault)
             }
         case .trades(let trades):
             stats.trades += trades.count

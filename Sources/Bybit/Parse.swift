@@ -4,8 +4,7 @@ import Market
 /// any order (a `data` that comes before its `topic` is read once the topic is known), unknown keys
 /// skipped, prices and sizes parsed straight to `FixedDecimal`. Pure; time comes in with the bytes.
 public struct BybitDecoder {
-    /// Symbols seen so far, so a message reuses the `String` instead of allocating one.
-    private var symbolCache: [String] = []
+    private var symbols = SymbolTable()
 
     public init() {}
 
@@ -112,7 +111,7 @@ public struct BybitDecoder {
             while dot < bytes.count && bytes[dot] != UInt8(ascii: ".") { dot += 1 }
             guard dot < bytes.count - 1 else { throw JSONError(.invalidValue(field: "topic"), at: start) }
             let depthText = UnsafeRawBufferPointer(rebasing: bytes[10..<dot])
-            let symbol = intern(UnsafeRawBufferPointer(rebasing: bytes[(dot + 1)...]))
+            let symbol = symbols.intern(UnsafeRawBufferPointer(rebasing: bytes[(dot + 1)...]))
             let depthString = JSONString(bytes: depthText, hasEscapes: false)
             if depthString.equals("full") { return .book(BybitBookTopic(symbol: symbol, depth: nil)) }
             if depthString.equals("rpi") { return .book(BybitBookTopic(symbol: symbol, depth: nil, isRPI: true)) }
@@ -123,16 +122,9 @@ public struct BybitDecoder {
         }
         if name.hasPrefix("publicTrade.") {
             guard bytes.count > 12 else { throw JSONError(.invalidValue(field: "topic"), at: start) }
-            return .trades(symbol: intern(UnsafeRawBufferPointer(rebasing: bytes[12...])))
+            return .trades(symbol: symbols.intern(UnsafeRawBufferPointer(rebasing: bytes[12...])))
         }
         return .other(name.string)
-    }
-
-    private mutating func intern(_ bytes: UnsafeRawBufferPointer) -> String {
-        for symbol in symbolCache where JSONString(bytes: bytes, hasEscapes: false).equals(symbol) { return symbol }
-        let symbol = String(decoding: bytes, as: UTF8.self)
-        if symbolCache.count < 256 { symbolCache.append(symbol) }
-        return symbol
     }
 
     // MARK: Order book data
@@ -155,10 +147,10 @@ public struct BybitDecoder {
         var object = try scanner.beginObject()
         while let key = try scanner.nextKey(in: &object) {
             switch key.count {
-            case 1 where key.equals("b"): bids = try readLevels(&scanner)
-            case 1 where key.equals("a"): asks = try readLevels(&scanner)
+            case 1 where key.equals("b"): bids = try scanner.readPriceLevels(extraSizes: topic.isRPI ? .sum : .ignore)
+            case 1 where key.equals("a"): asks = try scanner.readPriceLevels(extraSizes: topic.isRPI ? .sum : .ignore)
             case 1 where key.equals("u"): updateId = try scanner.readInt64()
-            case 1 where key.equals("s"): symbol = intern(try scanner.readString().bytes)
+            case 1 where key.equals("s"): symbol = symbols.intern(try scanner.readString().bytes)
             case 3 where key.equals("seq"): sequence = try scanner.readInt64()
             default: try scanner.skipValue()
             }
@@ -167,29 +159,6 @@ public struct BybitDecoder {
         guard let bids else { throw JSONError(.missingField("data.b"), at: start) }
         guard let asks else { throw JSONError(.missingField("data.a"), at: start) }
         return BookData(symbol: symbol, bids: bids, asks: asks, updateId: updateId, sequence: sequence)
-    }
-
-    /// `[[price, size], …]`; an RPI topic's `[price, size, rpiSize]` becomes their sum.
-    private func readLevels(_ scanner: inout JSONScanner) throws(JSONError) -> [PriceLevel] {
-        var levels: [PriceLevel] = []
-        var array = try scanner.beginArray()
-        while try scanner.nextElement(in: &array) {
-            let start = scanner.offset
-            var pair = try scanner.beginArray()
-            guard try scanner.nextElement(in: &pair) else { throw JSONError(.missingField("price"), at: start) }
-            let price = try scanner.readDecimal()
-            guard try scanner.nextElement(in: &pair) else { throw JSONError(.missingField("size"), at: start) }
-            var size = try scanner.readDecimal()
-            while try scanner.nextElement(in: &pair) {
-                let extra = try scanner.readDecimal()
-                guard let sum = size.addingReportingOverflow(extra) else {
-                    throw JSONError(.invalidValue(field: "size"), at: start)
-                }
-                size = sum
-            }
-            levels.append(PriceLevel(price: price, qty: size))
-        }
-        return levels
     }
 
     // MARK: Trades
@@ -209,7 +178,7 @@ public struct BybitDecoder {
             while let key = try scanner.nextKey(in: &object) {
                 switch key.count {
                 case 1 where key.equals("T"): time = UTCTime.fromMilliseconds(try scanner.readInt64())
-                case 1 where key.equals("s"): symbol = intern(try scanner.readString().bytes)
+                case 1 where key.equals("s"): symbol = symbols.intern(try scanner.readString().bytes)
                 case 1 where key.equals("S"):
                     let value = try scanner.readString()
                     if value.equals("Buy") {

@@ -150,12 +150,12 @@ struct BinanceFeedTests {
         #expect(sync.applySnapshot(snapshot).replayed == [.dropped, .applied])
         #expect(sync.apply(diff(105, 110, 104)) == .applied)
         #expect(sync.lastUpdateId == 110 && sync.isValid)
-        #expect(sync.apply(diff(115, 120, 112)) == .gap(expected: 110, received: 112))
+        #expect(sync.apply(diff(115, 120, 112)) == .invalidated(.gap(expected: 110, received: 112)))
         #expect(!sync.isValid)
         // A snapshot whose first following diff does not straddle it is a gap too.
         var fresh = BinanceBookSync()
         _ = fresh.applySnapshot(snapshot)
-        #expect(fresh.apply(diff(101, 105, 100)) == .gap(expected: 100, received: 101))
+        #expect(fresh.apply(diff(101, 105, 100)) == .invalidated(.gap(expected: 100, received: 101)))
     }
 
     @Test func decoderReadsWrappedAndRawEvents() throws {

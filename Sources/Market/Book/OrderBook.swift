@@ -330,22 +330,8 @@ struct Ladder: Sendable {
     mutating func insert(_ key: Int64, _ qty: Quantity, at index: Int, block: Int, position: Int) {
         let base = block &* Ladder.blockCapacity
         let n = counts[block]
-        keys.withUnsafeMutableBufferPointer { keys in
-            var slot = base &+ n
-            while slot > base &+ index {
-                keys[slot] = keys[slot &- 1]
-                slot &-= 1
-            }
-            keys[base &+ index] = key
-        }
-        sizes.withUnsafeMutableBufferPointer { sizes in
-            var slot = base &+ n
-            while slot > base &+ index {
-                sizes[slot] = sizes[slot &- 1]
-                slot &-= 1
-            }
-            sizes[base &+ index] = qty
-        }
+        Ladder.openSlot(in: &keys, at: base &+ index, end: base &+ n, value: key)
+        Ladder.openSlot(in: &sizes, at: base &+ index, end: base &+ n, value: qty)
         counts[block] = n &+ 1
         if index == n { lastKeys[position] = key }
         count &+= 1
@@ -363,14 +349,31 @@ struct Ladder: Sendable {
             return
         }
         let base = block &* Ladder.blockCapacity
-        keys.withUnsafeMutableBufferPointer { keys in
-            for slot in (base &+ index)..<(base &+ n &- 1) { keys[slot] = keys[slot &+ 1] }
-        }
-        sizes.withUnsafeMutableBufferPointer { sizes in
-            for slot in (base &+ index)..<(base &+ n &- 1) { sizes[slot] = sizes[slot &+ 1] }
-        }
+        Ladder.closeSlot(in: &keys, at: base &+ index, end: base &+ n)
+        Ladder.closeSlot(in: &sizes, at: base &+ index, end: base &+ n)
         counts[block] = n &- 1
         if index == n &- 1 { lastKeys[position] = keys[base &+ n &- 2] }
+    }
+
+    /// Shifts `slot ..< end` up by one and writes `value` at `slot` (the block has room at `end`).
+    @inlinable @inline(__always)
+    static func openSlot<T>(in storage: inout [T], at slot: Int, end: Int, value: T) {
+        storage.withUnsafeMutableBufferPointer { storage in
+            var index = end
+            while index > slot {
+                storage[index] = storage[index &- 1]
+                index &-= 1
+            }
+            storage[slot] = value
+        }
+    }
+
+    /// Shifts `slot + 1 ..< end` down by one, overwriting `slot`.
+    @inlinable @inline(__always)
+    static func closeSlot<T>(in storage: inout [T], at slot: Int, end: Int) {
+        storage.withUnsafeMutableBufferPointer { storage in
+            for index in slot..<(end &- 1) { storage[index] = storage[index &+ 1] }
+        }
     }
 
     /// Moves the upper half of the full block at `position` into a new block right after it.

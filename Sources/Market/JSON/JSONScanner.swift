@@ -389,19 +389,23 @@ public struct JSONScanner {
         return UnsafeRawBufferPointer(rebasing: buffer[start..<index])
     }
 
+    /// The text of a number given either bare (`42`, `1.5e3`) or as a string (`"42"`, `"30247.20"`,
+    /// the exchanges' way); a string with escapes is not a number.
+    @inlinable
+    mutating func readNumberText() throws(JSONError) -> UnsafeRawBufferPointer {
+        guard try peekByte() == UInt8(ascii: "\"") else { return try readNumberToken() }
+        let start = offset
+        let string = try readString()
+        guard !string.hasEscapes else { throw JSONError(.invalidNumber, at: start) }
+        return string.bytes
+    }
+
     /// Reads an integer given as a JSON number or as a string of digits (`"1747722930000"`).
     @inlinable
     public mutating func readInt64() throws(JSONError) -> Int64 {
         if let value = readPlainInteger() { return value }
         let start = offset
-        let text: UnsafeRawBufferPointer
-        if try peekByte() == UInt8(ascii: "\"") {
-            let string = try readString()
-            guard !string.hasEscapes else { throw JSONError(.invalidNumber, at: start) }
-            text = string.bytes
-        } else {
-            text = try readNumberToken()
-        }
+        let text = try readNumberText()
         guard let value = JSONScanner.parseInt64(text) else {
             skipWhitespace()
             throw JSONError(text.isEmpty ? .invalidNumber : .integerOverflow, at: start)
@@ -453,16 +457,9 @@ public struct JSONScanner {
     @inlinable
     public mutating func readDecimal() throws(JSONError) -> FixedDecimal {
         if let value = readPlainQuotedDecimal() { return value }
-        let byte = try peekByte()
+        _ = try peekByte()
         let start = offset
-        let text: UnsafeRawBufferPointer
-        if byte == UInt8(ascii: "\"") {
-            let string = try readString()
-            guard !string.hasEscapes else { throw JSONError(.invalidNumber, at: start) }
-            text = string.bytes
-        } else {
-            text = try readNumberToken()
-        }
+        let text = try readNumberText()
         do throws(DecimalError) {
             return try FixedDecimal.parse(text)
         } catch {
