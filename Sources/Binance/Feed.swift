@@ -15,7 +15,6 @@ public struct BinanceFeed: MarketFeed {
     public private(set) var symbols: [String] = []
     /// Off-book trades (insurance fund, ADL) seen; not counted in `stats.trades`.
     public private(set) var offBookTrades = 0
-    public private(set) var lastTopOfBook: TopOfBook?
 
     public init(snapshotSymbol: String? = nil) {
         self.snapshotSymbol = snapshotSymbol
@@ -52,8 +51,8 @@ public struct BinanceFeed: MarketFeed {
             stats.trades += 1
         case .offBookTrade:
             offBookTrades += 1
-        case .bookTicker(let top):
-            lastTopOfBook = top
+        case .bookTicker:
+            break
         case .response:
             stats.responses += 1
         case .other:

@@ -9,8 +9,6 @@ public struct BybitFeed: MarketFeed {
     private var books: [BybitBookTopic: BybitBookSync] = [:]
     public private(set) var stats = FeedStats()
     public private(set) var symbols: [String] = []
-    /// The last trades decoded, for callers that follow the tape.
-    public private(set) var lastTrades: [TradeTick] = []
 
     public init() {}
 
@@ -37,7 +35,6 @@ public struct BybitFeed: MarketFeed {
             }
         case .trades(let trades):
             stats.trades += trades.count
-            lastTrades = trades
         case .response:
             stats.responses += 1
         case .request, .other:

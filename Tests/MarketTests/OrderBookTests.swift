@@ -104,3 +104,15 @@ struct OrderBookTests {
         }
     }
 }
+
+struct OrderBookEqualityTests {
+    @Test func booksWithTheSameLevelsAreEqualWhateverTheirGrid() throws {
+        var coarse = OrderBook()
+        var fine = OrderBook()
+        try coarse.set(.bid, price: FixedDecimal(parsing: "100.5"), qty: FixedDecimal(parsing: "1"))
+        try fine.set(.bid, price: FixedDecimal(parsing: "100.500"), qty: FixedDecimal(parsing: "1.0"))
+        #expect(coarse == fine)
+        try fine.set(.ask, price: FixedDecimal(parsing: "101"), qty: FixedDecimal(parsing: "1"))
+        #expect(coarse != fine)
+    }
+}

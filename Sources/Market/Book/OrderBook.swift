@@ -21,7 +21,7 @@ public enum BookError: Error, Sendable, Equatable, CustomStringConvertible {
 /// formatting a key back gives the exchange's own string). Each side is a `Ladder` of sorted blocks
 /// whose best level comes last, so a change near the touch stays in the last block and a change deep
 /// in a book of thousands of levels moves at most one block.
-public struct OrderBook: Sendable, Equatable {
+public struct OrderBook: Sendable {
     public private(set) var priceScale: UInt8 = 0
     @usableFromInline var bidLadder = Ladder()
     /// Asks are stored under negated keys, so both ladders ascend towards their best level.
@@ -190,6 +190,14 @@ public struct OrderBook: Sendable, Equatable {
         let total = bidQty + askQty
         guard !total.isZero else { return nil }
         return (bidQty - askQty).doubleValue / total.doubleValue
+    }
+}
+
+extension OrderBook: Equatable {
+    /// Same levels on both sides, whatever price grid each book reached them on.
+    public static func == (lhs: OrderBook, rhs: OrderBook) -> Bool {
+        if lhs.priceScale == rhs.priceScale { return lhs.bidLadder == rhs.bidLadder && lhs.askLadder == rhs.askLadder }
+        return lhs.levels(.bid) == rhs.levels(.bid) && lhs.levels(.ask) == rhs.levels(.ask)
     }
 }
 
