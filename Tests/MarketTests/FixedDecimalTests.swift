@@ -73,30 +73,36 @@ struct FixedDecimalTests {
         #expect(instrument.tradableQuantity(try .init(parsing: "0.0009")) == nil)
     }
 
-    /// Every decimal string in the real captures parses and formats back to the same text.
+    /// Every number in the real captures — each quoted decimal the exchanges send, and each bare
+    /// number of up to 18 digits — parses and formats back to the same text.
     @Test func roundTripsEveryNumberInTheCaptures() throws {
-        var texts: [String] = []
-        let pattern = try NSRegularExpression(pattern: #""(-?[0-9]+\.[0-9]+|[0-9]+)""#)
-        func collect(_ line: String) {
-            let range = NSRange(line.startIndex..., in: line)
-            for match in pattern.matches(in: line, range: range) {
-                texts.append(String(line[Range(match.range(at: 1), in: line)!]))
-            }
-        }
-        for file in try SharedData.docsExamples(prefix: "") {
-            for line in try String(contentsOf: file, encoding: .utf8).split(separator: "\n") { collect(String(line)) }
-        }
-        for line in try SharedData.lines("bybit/recorded-sample.txt") { collect(line) }
-        let capture = try gunzip(SharedData.path("binance-usdm/btcusdt_20240808.gz"))
-        for line in capture.split(separator: "\n").prefix(20_000) { collect(String(line)) }
-        #expect(texts.count > 100_000)
+        var corpus: [UInt8] = []
+        for file in try SharedData.docsExamples(prefix: "") { corpus += Array(try Data(contentsOf: file)) }
+        corpus += Array(try Data(contentsOf: SharedData.url("bybit/recorded-sample.txt")))
+        corpus += Array(try gunzip(SharedData.path("binance-usdm/btcusdt_20240808.gz")).utf8)
+        var checked = 0
         var failures: [String] = []
-        for text in texts where text.count <= 18 {
-            guard let value = try? FixedDecimal(parsing: text), value.description == text else {
-                failures.append(text)
-                continue
+        var index = 0
+        let isDigit = { (byte: UInt8) in byte >= 48 && byte <= 57 }
+        while index < corpus.count {
+            // A number starts at a digit (or '-') right after a quote, a colon, a comma or a bracket.
+            let previous = index > 0 ? corpus[index - 1] : 0
+            guard isDigit(corpus[index]) || corpus[index] == 45,
+                  [34, 58, 44, 91].contains(previous) else { index += 1; continue }
+            var end = index + 1
+            while end < corpus.count, isDigit(corpus[end]) || corpus[end] == 46 { end += 1 }
+            let quoted = previous == 34
+            let terminator = end < corpus.count ? corpus[end] : 0
+            let text = String(decoding: corpus[index..<end], as: UTF8.self)
+            // Only whole values: a quoted string that is entirely a number, or a bare JSON number.
+            if (quoted && terminator == 34) || (!quoted && [44, 125, 93].contains(terminator)),
+               text.filter(\.isNumber).count <= 18, text.count <= 19 + (text.hasPrefix("-") ? 1 : 0) {
+                checked += 1
+                if (try? FixedDecimal(parsing: text))?.description != text { failures.append(text) }
             }
+            index = end
         }
+        #expect(checked > 1_000_000)
         #expect(failures.isEmpty, "did not round-trip: \(failures.prefix(5))")
     }
 
