@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "Bybit", targets: ["Bybit"]),
         .library(name: "Binance", targets: ["Binance"]),
         .library(name: "Storage", targets: ["Storage"]),
+        .library(name: "ExchangeSim", targets: ["ExchangeSim"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -22,6 +23,7 @@ let package = Package(
         .target(name: "Binance", dependencies: ["Market"]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "Storage", dependencies: ["Market", "CZlib"]),
+        .target(name: "ExchangeSim", dependencies: ["Market", "Bybit"]),
         .executableTarget(
             name: "keel",
             dependencies: [
@@ -35,6 +37,7 @@ let package = Package(
         .testTarget(name: "BybitTests", dependencies: ["Bybit", "Market", "TestSupport"]),
         .testTarget(name: "BinanceTests", dependencies: ["Binance", "Market", "Storage", "TestSupport"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "Market", "TestSupport"]),
+        .testTarget(name: "ExchangeSimTests", dependencies: ["ExchangeSim", "Market", "TestSupport"]),
         .testTarget(name: "KeelTests", dependencies: ["keel", "TestSupport"]),
     ]
 )

@@ -1,0 +1,168 @@
+import Market
+
+/// Bybit's order types, spelled as on the wire.
+public enum OrderType: String, Sendable, Codable {
+    case limit = "Limit"
+    case market = "Market"
+}
+
+/// Bybit's time-in-force values, spelled as on the wire.
+public enum TimeInForce: String, Sendable, Codable {
+    case gtc = "GTC"
+    case ioc = "IOC"
+    case fok = "FOK"
+    case postOnly = "PostOnly"
+}
+
+/// Bybit's `orderStatus` values the simulator produces.
+public enum OrderStatus: String, Sendable, Codable {
+    case new = "New"
+    case partiallyFilled = "PartiallyFilled"
+    case filled = "Filled"
+    case cancelled = "Cancelled"
+    case partiallyFilledCanceled = "PartiallyFilledCanceled"
+    case rejected = "Rejected"
+
+    /// Still resting on the book.
+    public var isActive: Bool { self == .new || self == .partiallyFilled }
+}
+
+/// Who owns an order: an account (by API key) or the simulated market flow.
+public enum OrderOwner: Sendable, Hashable {
+    case account(String)
+    case flow
+}
+
+/// One order as the simulator's matching engine holds it.
+public struct SimOrder: Sendable, Equatable {
+    public var orderId: String
+    public var orderLinkId: String
+    public var owner: OrderOwner
+    public var symbol: String
+    public var side: Side
+    public var type: OrderType
+    public var timeInForce: TimeInForce
+    /// The limit price; for a market order the worst price it filled at (Bybit reports one too).
+    public var price: Price
+    public var qty: Quantity
+    public var filledQty: Quantity = .zero
+    /// Sum of price × qty over fills.
+    public var filledValue: FixedDecimal = .zero
+    public var fees: FixedDecimal = .zero
+    public var status: OrderStatus = .new
+    public var reduceOnly: Bool
+    /// Bybit's `rejectReason` (`EC_NoError` unless rejected or cancelled by the engine).
+    public var rejectReason = "EC_NoError"
+    /// Bybit's `cancelType` (`UNKNOWN` unless cancelled).
+    public var cancelType = "UNKNOWN"
+    public var createdTime: Int64
+    public var updatedTime: Int64
+
+    public var leavesQty: Quantity { qty - filledQty }
+
+    /// Average fill price at the instrument's tick decimals plus four, or `nil` before any fill.
+    public func averagePrice(scale: UInt8) -> Price? {
+        guard !filledQty.isZero else { return nil }
+        return filledValue.divided(by: filledQty, scale: scale, rounding: .halfEven)
+    }
+}
+
+/// A new order as a client asks for it.
+public struct PlaceRequest: Sendable, Equatable {
+    public var symbol: String
+    public var side: Side
+    public var type: OrderType
+    public var qty: Quantity
+    public var price: Price?
+    public var timeInForce: TimeInForce
+    public var orderLinkId: String
+    public var reduceOnly: Bool
+
+    public init(symbol: String, side: Side, type: OrderType, qty: Quantity, price: Price? = nil,
+                timeInForce: TimeInForce = .gtc, orderLinkId: String = "", reduceOnly: Bool = false) {
+        self.symbol = symbol
+        self.side = side
+        self.type = type
+        self.qty = qty
+        self.price = price
+        self.timeInForce = timeInForce
+        self.orderLinkId = orderLinkId
+        self.reduceOnly = reduceOnly
+    }
+}
+
+/// Which order a client means: by exchange id or by its own link id.
+public enum OrderReference: Sendable, Equatable {
+    case orderId(String)
+    case orderLinkId(String)
+}
+
+/// A refusal with Bybit's `retCode` and a message in Bybit's manner.
+public struct SimError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var code: Int
+    public var message: String
+
+    public init(_ code: Int, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "\(code): \(message)" }
+
+    public static func parameter(_ message: String) -> SimError { SimError(10001, message) }
+    public static let orderNotFound = SimError(110001, "Order does not exist")
+    public static let qtyTruncatedToZero = SimError(110017, "orderQty will be truncated to zero")
+    public static let insufficientBalance = SimError(110007, "Available balance is insufficient")
+    public static let duplicateLinkId = SimError(110072, "OrderLinkedID is duplicate")
+    public static let notionalTooSmall = SimError(110094, "Order notional value below the lower limit")
+}
+
+/// One fill of one order.
+public struct SimExecution: Sendable, Equatable {
+    public var execId: String
+    public var orderId: String
+    public var orderLinkId: String
+    public var owner: OrderOwner
+    public var symbol: String
+    public var side: Side
+    public var price: Price
+    public var qty: Quantity
+    public var fee: FixedDecimal
+    public var feeRate: FixedDecimal
+    public var isMaker: Bool
+    public var orderType: OrderType
+    public var orderQty: Quantity
+    public var leavesQty: Quantity
+    public var closedSize: Quantity
+    public var time: Int64
+}
+
+/// A print on the public tape.
+public struct SimTrade: Sendable, Equatable {
+    public var tradeId: String
+    public var symbol: String
+    /// The taker's side.
+    public var side: Side
+    public var price: Price
+    public var qty: Quantity
+    public var time: Int64
+}
+
+/// What one engine call produced, for the streams to publish.
+public struct EngineEvents: Sendable, Equatable {
+    /// Orders as they stand after the call, in the order they changed (an order may appear twice).
+    public var orders: [SimOrder] = []
+    public var executions: [SimExecution] = []
+    public var trades: [SimTrade] = []
+    /// Accounts whose position or wallet changed.
+    public var touchedAccounts: Set<String> = []
+
+    public init() {}
+
+    mutating func merge(_ other: EngineEvents) {
+        orders += other.orders
+        executions += other.executions
+        trades += other.trades
+        touchedAccounts.formUnion(other.touchedAccounts)
+    }
+}
