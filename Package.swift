@@ -16,14 +16,24 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
     ],
     targets: [
         .target(name: "Market"),
-        .target(name: "Bybit", dependencies: ["Market"]),
+        .target(name: "Bybit", dependencies: ["Market", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Binance", dependencies: ["Market"]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "Storage", dependencies: ["Market", "CZlib"]),
-        .target(name: "ExchangeSim", dependencies: ["Market", "Bybit"]),
+        .target(
+            name: "ExchangeSim",
+            dependencies: [
+                "Market", "Bybit",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+            ]
+        ),
         .executableTarget(
             name: "keel",
             dependencies: [
