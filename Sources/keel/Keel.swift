@@ -1,10 +1,10 @@
 import ArgumentParser
 
 @main
-struct Keel: ParsableCommand {
+struct Keel: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "keel",
         abstract: "Market-making and market-data engine for crypto perpetual futures.",
-        subcommands: [BookCommand.self, BenchCommand.self]
+        subcommands: [BookCommand.self, BenchCommand.self, SimCommand.self]
     )
 }

@@ -17,3 +17,8 @@ func printError(_ line: String) {
     }
     utf8.removeAll()
 }
+
+/// Flushes stdout so a line a parent process waits for is not held in the buffer.
+func fflushStdout() {
+    fflush(nil)
+}

@@ -17,7 +17,7 @@ import Market
 public struct FlowParameters: Sendable, Codable, Equatable {
     public var startPrice: Double
     /// Long-run standard deviation of the mid's log return per step.
-    public var volatilityPerStep: Double = 0.00015
+    public var volatilityPerStep: Double = 0.00003
     public var garchAlpha: Double = 0.08
     public var garchBeta: Double = 0.9
     public var limitOrdersPerStep: Double = 6

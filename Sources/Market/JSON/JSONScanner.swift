@@ -392,7 +392,7 @@ public struct JSONScanner {
     /// The text of a number given either bare (`42`, `1.5e3`) or as a string (`"42"`, `"30247.20"`,
     /// the exchanges' way); a string with escapes is not a number.
     @inlinable
-    mutating func readNumberText() throws(JSONError) -> UnsafeRawBufferPointer {
+    public mutating func readNumberText() throws(JSONError) -> UnsafeRawBufferPointer {
         guard try peekByte() == UInt8(ascii: "\"") else { return try readNumberToken() }
         let start = offset
         let string = try readString()

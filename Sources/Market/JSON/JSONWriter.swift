@@ -36,6 +36,8 @@ public struct JSONWriter {
     }
 
     public mutating func string(_ value: String) { separate(); writeQuoted(value) }
+    mutating func beginRaw() { separate() }
+    mutating func appendRaw(_ json: [UInt8]) { bytes.append(contentsOf: json) }
     public mutating func int(_ value: Int64) { separate(); bytes.append(contentsOf: String(value).utf8) }
     public mutating func int(_ value: Int) { int(Int64(value)) }
     public mutating func bool(_ value: Bool) { separate(); bytes.append(contentsOf: (value ? "true" : "false").utf8) }
@@ -70,5 +72,13 @@ public struct JSONWriter {
             }
         }
         bytes.append(UInt8(ascii: "\""))
+    }
+}
+
+extension JSONWriter {
+    /// Writes already-encoded JSON as the next value (a result object inside an envelope).
+    public mutating func raw(_ json: [UInt8]) {
+        beginRaw()
+        appendRaw(json)
     }
 }

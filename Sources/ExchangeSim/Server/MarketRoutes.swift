@@ -1,0 +1,112 @@
+import Hummingbird
+import Market
+
+/// `GET /v5/market/{time, instruments-info, orderbook, recent-trade, kline}` in Bybit's shapes.
+struct MarketRoutes {
+    let exchange: SimExchange
+
+    func add(to router: Router<BasicRequestContext>) {
+        let exchange = self.exchange
+        router.get("/v5/market/time") { _, _ in
+            let now = WallClock.now()
+            return RestAnswer.ok(await exchange.marketTime(now: now), now: now)
+        }
+        router.get("/v5/market/instruments-info") { request, _ in
+            await MarketRoutes.answer(request) { (query) async throws(SimError) -> [UInt8] in
+                try await exchange.instrumentsInfo(symbol: query.string("symbol"))
+            }
+        }
+        router.get("/v5/market/orderbook") { request, _ in
+            await MarketRoutes.answer(request) { (query) async throws(SimError) -> [UInt8] in
+                try await exchange.orderbookSnapshot(symbol: try query.required("symbol"), limit: try query.int("limit") ?? 25, now: WallClock.now())
+            }
+        }
+        router.get("/v5/market/recent-trade") { request, _ in
+            await MarketRoutes.answer(request) { (query) async throws(SimError) -> [UInt8] in
+                try await exchange.recentTrades(symbol: try query.required("symbol"), limit: try query.int("limit") ?? 500)
+            }
+        }
+        router.get("/v5/market/kline") { request, _ in
+            await MarketRoutes.answer(request) { (query) async throws(SimError) -> [UInt8] in
+                try await exchange.klines(symbol: try query.required("symbol"), interval: try query.required("interval"),
+                                          start: try query.int64("start"), end: try query.int64("end"),
+                                          limit: try query.int("limit") ?? 200, now: WallClock.now())
+            }
+        }
+    }
+
+    /// Runs a market query with the linear category check; a `SimError` becomes Bybit's error envelope.
+    static func answer(_ request: Request, _ body: (Query) async throws(SimError) -> [UInt8]) async -> Response {
+        let query = Query(request)
+        let now = WallClock.now()
+        do throws(SimError) {
+            if let category = query.string("category"), category != "linear" {
+                throw .parameter("params error: category \(category) is not simulated (only linear)")
+            }
+            return RestAnswer.ok(try await body(query), now: now)
+        } catch {
+            return RestAnswer.error(error, now: now)
+        }
+    }
+}
+
+/// Typed access to a request's query string, with Bybit's parameter errors.
+struct Query {
+    let parameters: [String: String]
+
+    init(_ request: Request) {
+        var parameters: [String: String] = [:]
+        for (key, value) in request.uri.queryParameters { parameters[String(key)] = String(value).removingPercentEncodingOrSelf }
+        self.parameters = parameters
+    }
+
+    init(parameters: [String: String]) {
+        self.parameters = parameters
+    }
+
+    func string(_ name: String) -> String? { parameters[name].flatMap { $0.isEmpty ? nil : $0 } }
+
+    func required(_ name: String) throws(SimError) -> String {
+        guard let value = string(name) else { throw .parameter("params error: \(name) is required") }
+        return value
+    }
+
+    func int(_ name: String) throws(SimError) -> Int? {
+        guard let text = string(name) else { return nil }
+        guard let value = Int(text) else { throw .parameter("params error: \(name) must be an integer") }
+        return value
+    }
+
+    func int64(_ name: String) throws(SimError) -> Int64? {
+        guard let text = string(name) else { return nil }
+        guard let value = Int64(text) else { throw .parameter("params error: \(name) must be an integer") }
+        return value
+    }
+}
+
+extension String {
+    /// Percent-decoding for query values (`%2C` → `,`); malformed escapes are left as they are.
+    var removingPercentEncodingOrSelf: String {
+        guard contains("%") || contains("+") else { return self }
+        var bytes: [UInt8] = []
+        var iterator = Array(utf8).makeIterator()
+        while let byte = iterator.next() {
+            if byte == UInt8(ascii: "%"), let high = iterator.next(), let low = iterator.next(),
+               let h = hexDigit(high), let l = hexDigit(low) {
+                bytes.append(h << 4 | l)
+            } else {
+                bytes.append(byte)
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+private func hexDigit(_ byte: UInt8) -> UInt8? {
+    switch byte {
+    case 48...57: return byte - 48
+    case 65...70: return byte - 55
+    case 97...102: return byte - 87
+    default: return nil
+    }
+}

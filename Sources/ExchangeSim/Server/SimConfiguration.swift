@@ -1,0 +1,67 @@
+import Market
+
+/// An account the simulator accepts: its API key, secret and starting USDT balance.
+public struct SimAccountConfig: Sendable, Equatable {
+    public var apiKey: String
+    public var secret: String
+    public var balance: FixedDecimal
+    public var makerFeeRate: FixedDecimal
+    public var takerFeeRate: FixedDecimal
+
+    public init(apiKey: String, secret: String, balance: FixedDecimal = FixedDecimal(100_000),
+                makerFeeRate: FixedDecimal = FixedDecimal(mantissa: 2, scale: 4),
+                takerFeeRate: FixedDecimal = FixedDecimal(mantissa: 55, scale: 5)) {
+        self.apiKey = apiKey
+        self.secret = secret
+        self.balance = balance
+        self.makerFeeRate = makerFeeRate
+        self.takerFeeRate = takerFeeRate
+    }
+
+    /// The documented demo account that exists when no account is configured.
+    public static let demo = SimAccountConfig(apiKey: "keel-demo-key", secret: "keel-demo-secret")
+}
+
+/// Everything `keel sim` can be told.
+public struct SimConfiguration: Sendable {
+    public var host = "127.0.0.1"
+    /// 0 picks a free port (tests); the bound ports are reported once listening.
+    public var port = 9100
+    /// Default: `port + 1` (or a free port when `port` is 0).
+    public var controlPort: Int?
+    public var seed: UInt64 = 1
+    public var instruments: [Instrument] = SimConfiguration.defaultInstruments
+    public var flow: [String: FlowParameters] = SimConfiguration.defaultFlow
+    public var accounts: [SimAccountConfig] = [.demo]
+    /// How often the market moves and books are published.
+    public var stepMilliseconds = 20
+    /// Frames queued for one connection before it counts as a slow consumer and is disconnected.
+    public var sendBufferLimit = 20_000
+    public var maxConnections = 500
+    /// Bybit's limit on the total length of a connection's subscription args.
+    public var maxArgsLength = 21_000
+    /// REST requests per 5 s from one IP before HTTP 403 (Bybit: 600).
+    public var ipRequestLimit = 600
+    /// Order create/amend/cancel per second per account before retCode 10006 (Bybit linear: 10).
+    public var orderRateLimit = 10
+    /// Minutes of 1-minute candles kept for `/v5/market/kline`.
+    public var klineHistoryMinutes = 10_080
+
+    public init() {}
+
+    public static let defaultInstruments = [
+        Instrument(symbol: "BTCUSDT", tickSize: FixedDecimal(mantissa: 10, scale: 2),
+                   qtyStep: FixedDecimal(mantissa: 1, scale: 3), minQty: FixedDecimal(mantissa: 1, scale: 3)),
+        Instrument(symbol: "ETHUSDT", tickSize: FixedDecimal(mantissa: 1, scale: 2),
+                   qtyStep: FixedDecimal(mantissa: 1, scale: 2), minQty: FixedDecimal(mantissa: 1, scale: 2)),
+    ]
+
+    public static let defaultFlow: [String: FlowParameters] = [
+        "BTCUSDT": FlowParameters(startPrice: 60_000),
+        "ETHUSDT": {
+            var parameters = FlowParameters(startPrice: 3_000)
+            parameters.meanLots = 20
+            return parameters
+        }(),
+    ]
+}

@@ -1,0 +1,392 @@
+import Bybit
+import Market
+
+/// The running simulated exchange: the matching engine and market flow, the book publishers, every
+/// connected WebSocket, fault state and statistics — one actor, so every change is ordered.
+/// The server's network handlers call in; the step task calls `step(now:)`.
+public actor SimExchange {
+    public enum ConnectionKind: String, Sendable {
+        case `public`, `private`, trade
+    }
+
+    struct Connection {
+        var kind: ConnectionKind
+        var connectionId: String
+        var continuation: AsyncStream<SimOutgoing>.Continuation
+        var topics: Set<String> = []
+        var argsLength = 0
+        var apiKey: String?
+    }
+
+    public let configuration: SimConfiguration
+    var engine: MatchingEngine
+    var flows: [String: FlowGenerator] = [:]
+    var publishers: [BybitBookTopic: BookTopicPublisher] = [:]
+    var pendingTrades: [String: [BybitTradePrint]] = [:]
+    var recentTrades: [String: [BybitTradePrint]] = [:]
+    var lastTradePrice: [String: Price] = [:]
+    var lastTickDirection: [String: String] = [:]
+    var candles: [String: [Candle]] = [:]
+    var connections: [Int: Connection] = [:]
+    var nextConnection = 0
+    var secrets: [String: String] = [:]
+    public private(set) var stats = SimStats()
+    public private(set) var flowPaused = false
+    var stallUntil: Int64 = 0
+    var rejectUntil: Int64 = 0
+    var restErrorUntil: Int64 = 0
+    var rateLimitUntil: Int64 = 0
+    var latencyUntil: Int64 = 0
+    var latencyMilliseconds = 0
+    var sequence: Int64 = 0
+    var stepCount = 0
+
+    /// Orderbook depths served on the linear public stream, with their publishing period in steps
+    /// (Bybit: 1 → 10 ms, 50 → 20 ms, 200 → 100 ms, 1000 → 200 ms; one step is 20 ms by default).
+    static let bookDepths: [(depth: Int, period: Int)] = [(1, 1), (50, 1), (200, 5), (1_000, 10)]
+    static let recentTradeLimit = 1_000
+
+    public init(configuration: SimConfiguration) {
+        self.configuration = configuration
+        engine = MatchingEngine(instruments: configuration.instruments, seed: configuration.seed)
+        for (index, instrument) in configuration.instruments.enumerated() {
+            let parameters = configuration.flow[instrument.symbol] ?? FlowParameters(startPrice: 100)
+            flows[instrument.symbol] = FlowGenerator(instrument: instrument, parameters: parameters,
+                                                     seed: configuration.seed &+ UInt64(index) &* 1_000_003)
+            for (depth, _) in SimExchange.bookDepths {
+                let topic = BybitBookTopic(symbol: instrument.symbol, depth: depth)
+                publishers[topic] = BookTopicPublisher(topic: topic)
+            }
+        }
+        for account in configuration.accounts {
+            secrets[account.apiKey] = account.secret
+            engine.addAccount(SimAccount(apiKey: account.apiKey, walletBalance: account.balance,
+                                         makerFeeRate: account.makerFeeRate, takerFeeRate: account.takerFeeRate))
+        }
+    }
+
+    func instrument(_ symbol: String) -> Instrument? { engine.instruments[symbol] }
+
+    // MARK: Connections
+
+    /// Accepts a new WebSocket connection, or `nil` while the `reject` fault is on or at the cap.
+    public func connect(_ kind: ConnectionKind, now: Int64) -> (id: Int, connectionId: String, outgoing: AsyncStream<SimOutgoing>)? {
+        guard now >= rejectUntil, connections.count < configuration.maxConnections else {
+            stats.connectionsRejected += 1
+            return nil
+        }
+        let (stream, continuation) = AsyncStream.makeStream(of: SimOutgoing.self,
+                                                            bufferingPolicy: .bufferingOldest(configuration.sendBufferLimit))
+        nextConnection += 1
+        let connectionId = "sim-\(kind.rawValue)-\(nextConnection)"
+        connections[nextConnection] = Connection(kind: kind, connectionId: connectionId, continuation: continuation)
+        stats.connectionsOpened += 1
+        stats.connectionsOpen = connections.count
+        return (nextConnection, connectionId, stream)
+    }
+
+    public func disconnect(_ id: Int) {
+        guard let connection = connections.removeValue(forKey: id) else { return }
+        connection.continuation.finish()
+        stats.connectionsOpen = connections.count
+    }
+
+    /// Queues a frame; a connection whose queue is full is a slow consumer and is closed.
+    func send(_ text: String, to id: Int) {
+        guard let connection = connections[id] else { return }
+        switch connection.continuation.yield(.text(text)) {
+        case .enqueued:
+            stats.messagesSent += 1
+            stats.bytesSent += text.utf8.count
+        case .dropped, .terminated:
+            connections[id] = nil
+            connection.continuation.finish()
+            stats.slowConsumersDisconnected += 1
+            stats.connectionsOpen = connections.count
+        @unknown default:
+            break
+        }
+    }
+
+    func send(_ bytes: [UInt8], to id: Int) {
+        send(String(decoding: bytes, as: UTF8.self), to: id)
+    }
+
+    /// Sends market data on `topic` to its subscribers (nothing while the `stall` fault is on).
+    func publish(_ bytes: [UInt8], topic: String, now: Int64) {
+        guard now >= stallUntil else { return }
+        let text = String(decoding: bytes, as: UTF8.self)
+        for (id, connection) in connections where connection.topics.contains(topic) { send(text, to: id) }
+    }
+
+    // MARK: Requests on the public stream
+
+    /// Handles one text frame from a public connection.
+    public func receivePublic(_ id: Int, text: String, now: Int64) {
+        guard let connection = connections[id] else { return }
+        var copy = text
+        let request: BybitRequest
+        do {
+            request = try copy.withUTF8 { try BybitRequest.decode(UnsafeRawBufferPointer($0)) }
+        } catch {
+            send(BybitEncode.response(op: "", success: false, message: "error:invalid request: \(error)",
+                                      connectionId: connection.connectionId, requestId: nil), to: id)
+            return
+        }
+        switch request.op {
+        case "ping":
+            send(BybitEncode.pong(connectionId: connection.connectionId, requestId: request.requestId), to: id)
+        case "subscribe":
+            subscribe(id, request: request, now: now)
+        case "unsubscribe":
+            var unknown: [String] = []
+            for topic in request.args {
+                if connections[id]?.topics.remove(topic) != nil {
+                    connections[id]?.argsLength -= topic.utf8.count
+                } else {
+                    unknown.append(topic)
+                }
+            }
+            send(BybitEncode.response(op: "unsubscribe", success: unknown.isEmpty,
+                                      message: unknown.isEmpty ? "" : "error:not subscribed,topic:\(unknown.joined(separator: ","))",
+                                      connectionId: connection.connectionId, requestId: request.requestId), to: id)
+        default:
+            send(BybitEncode.response(op: request.op, success: false, message: "error:unknown op \(request.op)",
+                                      connectionId: connection.connectionId, requestId: request.requestId), to: id)
+        }
+    }
+
+    private func subscribe(_ id: Int, request: BybitRequest, now: Int64) {
+        guard var connection = connections[id] else { return }
+        var failures: [String] = []
+        var added: [String] = []
+        for topic in request.args {
+            if connection.topics.contains(topic) {
+                failures.append("error:already subscribed,topic:\(topic)")
+            } else if !isPublicTopic(topic) {
+                failures.append("error:handler not found,topic:\(topic)")
+            } else if connection.argsLength + topic.utf8.count > configuration.maxArgsLength {
+                failures.append("error:args length exceeds \(configuration.maxArgsLength),topic:\(topic)")
+            } else {
+                connection.topics.insert(topic)
+                connection.argsLength += topic.utf8.count
+                added.append(topic)
+            }
+        }
+        connections[id] = connection
+        send(BybitEncode.response(op: "subscribe", success: failures.isEmpty, message: failures.joined(separator: ";"),
+                                  connectionId: connection.connectionId, requestId: request.requestId), to: id)
+        // A new orderbook subscriber starts from the topic's current snapshot.
+        for topic in added {
+            guard let bookTopic = publishers.keys.first(where: { $0.description == topic }), let publisher = publishers[bookTopic] else { continue }
+            let snapshot = publisher.snapshot()
+            send(BybitEncode.orderbook(topic: bookTopic, kind: .snapshot, bids: snapshot.bids, asks: snapshot.asks,
+                                       updateId: snapshot.updateId, sequence: sequence, systemTime: now, matchingTime: now), to: id)
+        }
+    }
+
+    func isPublicTopic(_ topic: String) -> Bool {
+        if publishers.keys.contains(where: { $0.description == topic }) { return true }
+        let parts = topic.split(separator: ".")
+        if parts.count == 2, parts[0] == "publicTrade" { return instrument(String(parts[1])) != nil }
+        return false
+    }
+
+    // MARK: The market
+
+    /// One step: the flow moves each market, trades and books are published.
+    public func step(now: Int64) {
+        stepCount += 1
+        stats.steps += 1
+        if !flowPaused {
+            for symbol in flows.keys.sorted() {
+                let events = flows[symbol]!.step(&engine, now: now)
+                record(events, now: now)
+            }
+        }
+        publishTrades(now: now)
+        for (depth, period) in SimExchange.bookDepths where stepCount % period == 0 {
+            for instrument in configuration.instruments { publishBook(BybitBookTopic(symbol: instrument.symbol, depth: depth), now: now) }
+        }
+    }
+
+    func publishBook(_ topic: BybitBookTopic, now: Int64) {
+        guard var publisher = publishers[topic] else { return }
+        let depth = publisher.depth
+        let message = publisher.publish(bids: engine.depth(topic.symbol, side: .buy, limit: depth),
+                                        asks: engine.depth(topic.symbol, side: .sell, limit: depth), now: now)
+        publishers[topic] = publisher
+        guard let message, message.deliver else { return }
+        sequence += 1
+        publish(BybitEncode.orderbook(topic: topic, kind: message.kind, bids: message.bids, asks: message.asks,
+                                      updateId: message.updateId, sequence: sequence, systemTime: now, matchingTime: now),
+                topic: topic.description, now: now)
+    }
+
+    /// Books trades from an engine call into the tape, candles and the pending publicTrade batch.
+    func record(_ events: EngineEvents, now: Int64) {
+        for trade in events.trades {
+            sequence += 1
+            stats.trades += 1
+            let previous = lastTradePrice[trade.symbol]
+            let direction: String
+            if let previous, trade.price > previous {
+                direction = "PlusTick"
+            } else if let previous, trade.price < previous {
+                direction = "MinusTick"
+            } else {
+                direction = (lastTickDirection[trade.symbol] ?? "ZeroPlusTick").hasPrefix("Minus") || lastTickDirection[trade.symbol] == "ZeroMinusTick"
+                    ? "ZeroMinusTick" : "ZeroPlusTick"
+            }
+            lastTickDirection[trade.symbol] = direction
+            lastTradePrice[trade.symbol] = trade.price
+            let print = BybitTradePrint(time: trade.time, symbol: trade.symbol, side: trade.side, qty: trade.qty,
+                                        price: trade.price, tickDirection: direction, tradeId: trade.tradeId, sequence: sequence)
+            pendingTrades[trade.symbol, default: []].append(print)
+            recentTrades[trade.symbol, default: []].append(print)
+            if recentTrades[trade.symbol]!.count > SimExchange.recentTradeLimit * 2 {
+                recentTrades[trade.symbol]!.removeFirst(SimExchange.recentTradeLimit)
+            }
+            addToCandle(trade, now: now)
+        }
+    }
+
+    private func addToCandle(_ trade: SimTrade, now: Int64) {
+        let minute: Int64 = 60_000_000_000
+        let start = trade.time - ((trade.time % minute) + minute) % minute
+        var list = candles[trade.symbol, default: []]
+        if list.last?.start != start {
+            list.append(Candle(start: start, end: start + minute, open: trade.price))
+            if list.count > configuration.klineHistoryMinutes { list.removeFirst(list.count - configuration.klineHistoryMinutes) }
+        }
+        list[list.count - 1].add(price: trade.price, qty: trade.qty)
+        candles[trade.symbol] = list
+    }
+
+    private func publishTrades(now: Int64) {
+        for (symbol, trades) in pendingTrades where !trades.isEmpty {
+            // Bybit sends at most 1024 trades a message.
+            var start = 0
+            while start < trades.count {
+                let batch = Array(trades[start..<min(start + 1_024, trades.count)])
+                publish(BybitEncode.publicTrades(symbol: symbol, trades: batch, systemTime: now), topic: "publicTrade.\(symbol)", now: now)
+                start += 1_024
+            }
+        }
+        pendingTrades.removeAll(keepingCapacity: true)
+    }
+
+    public func setFlowPaused(_ paused: Bool) {
+        flowPaused = paused
+    }
+
+    // MARK: Faults
+
+    public func apply(_ fault: SimFault, now: Int64) throws(SimError) {
+        let seconds = Int64((fault.seconds ?? 0) * 1_000_000_000)
+        if let symbol = fault.symbol, instrument(symbol) == nil { throw .parameter("unknown symbol \(symbol)") }
+        switch fault.kind {
+        case .drop:
+            closeAll(code: 1001, reason: "sim fault: drop")
+        case .closeCode:
+            let code = fault.code ?? 1011
+            guard (1000...4999).contains(code) else { throw .parameter("close code must be 1000–4999") }
+            closeAll(code: UInt16(code), reason: "sim fault: close_code")
+        case .stall:
+            guard seconds > 0 else { throw .parameter("stall needs seconds > 0") }
+            stallUntil = now + seconds
+        case .reject:
+            guard seconds > 0 else { throw .parameter("reject needs seconds > 0") }
+            rejectUntil = now + seconds
+        case .restError:
+            guard seconds > 0 else { throw .parameter("rest_error needs seconds > 0") }
+            restErrorUntil = now + seconds
+        case .rateLimit:
+            guard seconds > 0 else { throw .parameter("rate_limit needs seconds > 0") }
+            rateLimitUntil = now + seconds
+        case .latency:
+            guard seconds > 0, let ms = fault.ms, ms >= 0 else { throw .parameter("latency needs seconds > 0 and ms >= 0") }
+            latencyUntil = now + seconds
+            latencyMilliseconds = ms
+        case .gap:
+            for topic in publishers.keys where fault.symbol == nil || topic.symbol == fault.symbol {
+                publishers[topic]!.skipNextDelta()
+            }
+        case .restart:
+            for topic in publishers.keys.sorted(by: { $0.description < $1.description }) where fault.symbol == nil || topic.symbol == fault.symbol {
+                let message = publishers[topic]!.restart(now: now)
+                sequence += 1
+                publish(BybitEncode.orderbook(topic: topic, kind: .snapshot, bids: message.bids, asks: message.asks,
+                                              updateId: message.updateId, sequence: sequence, systemTime: now, matchingTime: now),
+                        topic: topic.description, now: now)
+            }
+        case .malformed:
+            let broken = #"{"topic":"orderbook.50.\#(fault.symbol ?? "BTCUSDT")","type":"delta","data":{"s":"#
+            for (id, connection) in connections where connection.kind == .public { send(broken, to: id) }
+        }
+        stats.faultsApplied[fault.kind.rawValue, default: 0] += 1
+    }
+
+    func closeAll(code: UInt16, reason: String) {
+        for (id, connection) in connections {
+            connection.continuation.yield(.close(code: code, reason: reason))
+            connection.continuation.finish()
+            connections[id] = nil
+        }
+        stats.connectionsOpen = 0
+    }
+
+    /// The extra delay REST answers and trade acks get now (the `latency` fault).
+    public func currentLatency(now: Int64) -> Int { now < latencyUntil ? latencyMilliseconds : 0 }
+    public func restErrorActive(now: Int64) -> Bool { now < restErrorUntil }
+    public func rateLimitActive(now: Int64) -> Bool { now < rateLimitUntil }
+
+    // MARK: Truth
+
+    /// The sim's true book of `symbol`, with the last `u` published on each orderbook topic.
+    public func truthBook(symbol: String, depth: Int, now: Int64) -> [UInt8]? {
+        guard instrument(symbol) != nil else { return nil }
+        var out = JSONWriter(capacity: 256 + depth * 64)
+        out.beginObject()
+        out.field("symbol", symbol)
+        for (name, side) in [("bids", Side.buy), ("asks", .sell)] {
+            out.key(name)
+            out.beginArray()
+            for level in engine.depth(symbol, side: side, limit: depth) {
+                out.beginArray()
+                out.decimal(level.price)
+                out.decimal(level.qty)
+                out.endArray()
+            }
+            out.endArray()
+        }
+        out.key("topics")
+        out.beginObject()
+        for (topic, publisher) in publishers.sorted(by: { $0.key.description < $1.key.description }) where topic.symbol == symbol {
+            out.field(topic.description, publisher.updateId)
+        }
+        out.endObject()
+        out.field("flow_paused", flowPaused)
+        out.field("time", now / 1_000_000)
+        out.endObject()
+        return out.bytes
+    }
+
+    public func truthStats() -> SimStats { stats }
+
+    func countRestRequest() { stats.restRequests += 1 }
+}
+
+extension SimExchange {
+    /// Routes one received text frame by the connection's stream.
+    public func receive(_ id: Int, kind: ConnectionKind, text: String, now: Int64) {
+        switch kind {
+        case .public:
+            receivePublic(id, text: text, now: now)
+        case .private, .trade:
+            guard let connection = connections[id] else { return }
+            send(BybitEncode.response(op: "", success: false, message: "error:\(kind.rawValue) stream not simulated yet",
+                                      connectionId: connection.connectionId, requestId: nil), to: id)
+        }
+    }
+}

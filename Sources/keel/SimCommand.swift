@@ -1,0 +1,84 @@
+import ArgumentParser
+import ExchangeSim
+import Logging
+import Market
+
+/// `keel sim`: a Bybit V5-compatible exchange on loopback.
+struct SimCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sim",
+        abstract: "Run a Bybit V5-compatible exchange on loopback: WebSocket and REST on --port, control API on --control-port.",
+        discussion: """
+        Clients swap only the host: ws://HOST:PORT/v5/public/linear, /v5/private, /v5/trade and \
+        http://HOST:PORT/v5/…. When listening it prints one JSON line on stdout with the bound ports; \
+        logs go to stderr. Stops cleanly on SIGTERM or SIGINT.
+        """
+    )
+
+    @Option(help: "Address to listen on (loopback by default).")
+    var host = "127.0.0.1"
+
+    @Option(help: "Port for WebSocket and REST (0 picks a free port).")
+    var port = 9100
+
+    @Option(help: "Port for the control API (default: --port + 1).")
+    var controlPort: Int?
+
+    @Option(help: "Seed of the synthetic market flow: the same seed replays the same market.")
+    var seed: UInt64 = 1
+
+    @Option(name: .customLong("account"), help: "An account as KEY:SECRET (repeatable). Default: keel-demo-key:keel-demo-secret.")
+    var accounts: [String] = []
+
+    @Option(help: "Starting USDT balance of each account.")
+    var balance = "100000"
+
+    @Option(help: "Milliseconds between market steps (book publishing cadence).")
+    var stepMs = 20
+
+    func validate() throws {
+        guard (0...65_535).contains(port) else { throw ValidationError("--port must be 0–65535") }
+        if let controlPort { guard (0...65_535).contains(controlPort) else { throw ValidationError("--control-port must be 0–65535") } }
+        guard (1...1_000).contains(stepMs) else { throw ValidationError("--step-ms must be 1–1000") }
+        guard (try? FixedDecimal(parsing: balance))?.signum == 1 else { throw ValidationError("--balance must be a positive decimal, e.g. 100000") }
+        for account in accounts where account.split(separator: ":", maxSplits: 1).count != 2 {
+            // Never echo the value: it holds a secret.
+            throw ValidationError("--account must be KEY:SECRET (one colon between a non-empty key and secret)")
+        }
+    }
+
+    func run() async throws {
+        LoggingSystem.bootstrap(StreamLogHandler.standardError)
+        var configuration = SimConfiguration()
+        configuration.host = host
+        configuration.port = port
+        configuration.controlPort = controlPort
+        configuration.seed = seed
+        configuration.stepMilliseconds = stepMs
+        let startingBalance = try FixedDecimal(parsing: balance)
+        if !accounts.isEmpty {
+            configuration.accounts = accounts.map { entry in
+                let parts = entry.split(separator: ":", maxSplits: 1).map(String.init)
+                return SimAccountConfig(apiKey: parts[0], secret: parts[1], balance: startingBalance)
+            }
+        } else {
+            configuration.accounts = [SimAccountConfig(apiKey: SimAccountConfig.demo.apiKey, secret: SimAccountConfig.demo.secret, balance: startingBalance)]
+        }
+        let server = SimServer(configuration: configuration)
+        let host = self.host
+        try await server.run { ports in
+            var out = JSONWriter()
+            out.beginObject()
+            out.field("event", "sim_listening")
+            out.field("host", host)
+            out.field("port", ports.main)
+            out.field("control_port", ports.control)
+            out.field("public_ws", "ws://\(host):\(ports.main)/v5/public/linear")
+            out.field("rest", "http://\(host):\(ports.main)")
+            out.field("control", "http://\(host):\(ports.control)")
+            out.endObject()
+            print(out.string)
+            fflushStdout()
+        }
+    }
+}

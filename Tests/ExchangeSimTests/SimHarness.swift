@@ -1,0 +1,129 @@
+import Bybit
+import ExchangeSim
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import HummingbirdWSClient
+import Logging
+import Market
+
+/// A simulator on free loopback ports for the length of one test.
+struct SimHarness {
+    let server: SimServer
+    let ports: SimPorts
+
+    static let quiet: Logger = {
+        var logger = Logger(label: "keel.sim.test")
+        logger.logLevel = .critical
+        return logger
+    }()
+
+    static func with<T: Sendable>(
+        _ configure: (inout SimConfiguration) -> Void = { _ in },
+        _ body: (SimHarness) async throws -> T
+    ) async throws -> T {
+        var configuration = SimConfiguration()
+        configuration.port = 0
+        configuration.seed = 42
+        configure(&configuration)
+        let server = SimServer(configuration: configuration, logger: quiet)
+        let (readyStream, ready) = AsyncStream.makeStream(of: SimPorts.self)
+        let task = Task { try await server.run { ports in ready.yield(ports) } }
+        var iterator = readyStream.makeAsyncIterator()
+        guard let ports = await iterator.next() else { throw HarnessError.notStarted }
+        do {
+            let result = try await body(SimHarness(server: server, ports: ports))
+            task.cancel()
+            _ = await task.result
+            return result
+        } catch {
+            task.cancel()
+            _ = await task.result
+            throw error
+        }
+    }
+
+    enum HarnessError: Error { case notStarted, badAnswer(String) }
+
+    var publicURL: String { "ws://127.0.0.1:\(ports.main)/v5/public/linear" }
+
+    /// GET on the main (REST) port: status and body.
+    func get(_ path: String) async throws -> (Int, Data) {
+        try await http("GET", "http://127.0.0.1:\(ports.main)\(path)")
+    }
+
+    /// The control API.
+    func control(_ method: String, _ path: String, body: String? = nil) async throws -> (Int, Data) {
+        try await http(method, "http://127.0.0.1:\(ports.control)\(path)", body: body)
+    }
+
+    func fault(_ json: String) async throws {
+        let (status, data) = try await control("POST", "/sim/faults", body: json)
+        guard status == 200 else { throw HarnessError.badAnswer("\(status) \(String(decoding: data, as: UTF8.self))") }
+    }
+
+    func http(_ method: String, _ url: String, body: String? = nil) async throws -> (Int, Data) {
+        var request = URLRequest(url: URL(string: url)!)
+        request.httpMethod = method
+        request.timeoutInterval = 10
+        if let body {
+            request.httpBody = Data(body.utf8)
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        return ((response as? HTTPURLResponse)?.statusCode ?? 0, data)
+    }
+
+    /// The truth book's levels as `[[price, size]]` per side.
+    func truth(symbol: String, depth: Int) async throws -> (bids: [PriceLevel], asks: [PriceLevel], topics: [String: Int64]) {
+        let (_, data) = try await control("GET", "/sim/book?symbol=\(symbol)&depth=\(depth)")
+        let object = try JSONSerialization.jsonObject(with: data) as! [String: Any]
+        func levels(_ key: String) -> [PriceLevel] {
+            (object[key] as! [[String]]).map { PriceLevel(price: try! FixedDecimal(parsing: $0[0]), qty: try! FixedDecimal(parsing: $0[1])) }
+        }
+        let topics = (object["topics"] as! [String: Any]).mapValues { ($0 as! NSNumber).int64Value }
+        return (levels("bids"), levels("asks"), topics)
+    }
+}
+
+/// Follows one public connection: decodes every frame with Keel's own codec, keeps a book per
+/// topic with Keel's own sync rules, and records what happened.
+actor StreamFollower {
+    var decoder = BybitDecoder()
+    var books: [BybitBookTopic: BybitBookSync] = [:]
+    var outcomes: [BybitBookSync.Outcome] = []
+    var responses: [BybitResponse] = []
+    var trades = 0
+    var frames = 0
+    var malformed = 0
+    var lastFrameAt = ContinuousClock.now
+    var updateIds: [Int64] = []
+
+    func receive(_ text: String) {
+        frames += 1
+        lastFrameAt = .now
+        var copy = text
+        let message: BybitPublicMessage
+        do {
+            message = try copy.withUTF8 { try decoder.decode(UnsafeRawBufferPointer($0), receiveTime: 0) }
+        } catch {
+            malformed += 1
+            return
+        }
+        switch message {
+        case .depth(let depth):
+            updateIds.append(depth.update.lastUpdateId)
+            var sync = books[depth.topic] ?? BybitBookSync(depth: depth.topic.depth)
+            outcomes.append(sync.apply(depth.update))
+            books[depth.topic] = sync
+        case .trades(let list): trades += list.count
+        case .response(let response): responses.append(response)
+        case .request, .other: break
+        }
+    }
+
+    func book(_ topic: BybitBookTopic) -> BybitBookSync? { books[topic] }
+    func snapshotCount() -> Int { outcomes.filter { $0 == .snapshotApplied || $0 == .restartApplied }.count }
+    func gaps() -> Int { outcomes.filter { if case .invalidated(.gap) = $0 { return true } else { return false } }.count }
+}

@@ -1,0 +1,203 @@
+import Bybit
+import ExchangeSim
+import Foundation
+import HummingbirdWSClient
+import Market
+import Testing
+
+private let book50 = BybitBookTopic(symbol: "BTCUSDT", depth: 50)
+
+/// Connects to the public stream, subscribes, and runs `script` with the follower while frames flow.
+/// Returns the close frame (nil when the client closed).
+@discardableResult
+private func follow(_ sim: SimHarness, topics: [String], follower: StreamFollower,
+                    script: @escaping @Sendable (StreamFollower, WebSocketOutboundWriter) async throws -> Void) async throws -> WebSocketCloseFrame? {
+    try await WebSocketClient.connect(url: sim.publicURL, configuration: .init(maxFrameSize: 8 << 20), logger: SimHarness.quiet) { inbound, outbound, _ in
+        try await outbound.write(.text(BybitEncode.subscribe(requestId: "1", topics: topics)))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for try await message in inbound.messages(maxSize: 8 << 20) {
+                    if case .text(let text) = message { await follower.receive(text) }
+                }
+            }
+            group.addTask {
+                try await script(follower, outbound)
+                try await outbound.close(.normalClosure, reason: nil)
+            }
+            try await group.next()
+            group.cancelAll()
+        }
+    }
+}
+
+private func waitUntil(_ timeout: Duration = .seconds(5), _ condition: @Sendable () async -> Bool) async throws -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if await condition() { return true }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    return await condition()
+}
+
+@Suite(.serialized)
+struct SimServerTests {
+    @Test func clientBookEqualsTheTruthOnceTheFlowPauses() async throws {
+        try await SimHarness.with { sim in
+            let follower = StreamFollower()
+            try await follow(sim, topics: ["orderbook.50.BTCUSDT", "orderbook.200.BTCUSDT", "publicTrade.BTCUSDT"], follower: follower) { follower, _ in
+                try await Task.sleep(for: .seconds(2))
+                _ = try await sim.control("POST", "/sim/flow", body: #"{"paused":true}"#)
+                try await Task.sleep(for: .milliseconds(400))   // past the 200-level topic's 100 ms cadence
+                let truth50 = try await sim.truth(symbol: "BTCUSDT", depth: 50)
+                let truth200 = try await sim.truth(symbol: "BTCUSDT", depth: 200)
+                let client50 = await follower.book(book50)
+                let client200 = await follower.book(BybitBookTopic(symbol: "BTCUSDT", depth: 200))
+                #expect(client50?.isValid == true)
+                #expect(client50?.book.levels(.bid) == truth50.bids)
+                #expect(client50?.book.levels(.ask) == truth50.asks)
+                #expect(client50?.lastUpdateId == truth50.topics["orderbook.50.BTCUSDT"])
+                #expect(client200?.book.levels(.bid) == truth200.bids)
+                #expect(client200?.book.levels(.ask) == truth200.asks)
+            }
+            #expect(await follower.gaps() == 0)
+            #expect(await follower.malformed == 0)
+            #expect(await follower.trades > 100)
+            #expect(await follower.responses.first?.success == true)
+            #expect(await follower.updateIds.count > 80)
+        }
+    }
+
+    @Test func unknownTopicGetsBybitsErrorAnswerAndPingGetsPong() async throws {
+        try await SimHarness.with { sim in
+            let follower = StreamFollower()
+            try await follow(sim, topics: ["orderbook.50.DOGEUSDT"], follower: follower) { follower, outbound in
+                try await outbound.write(.text(BybitEncode.ping(requestId: "p1")))
+                try await outbound.write(.text(BybitEncode.subscribe(requestId: "2", topics: ["orderbook.50.BTCUSDT"])))
+                try await outbound.write(.text(BybitEncode.subscribe(requestId: "3", topics: ["orderbook.50.BTCUSDT"])))
+                #expect(try await waitUntil { await follower.responses.count >= 4 })
+            }
+            let responses = await follower.responses
+            #expect(responses[0].success == false && responses[0].message == "error:handler not found,topic:orderbook.50.DOGEUSDT")
+            #expect(responses[1].isPong && responses[1].requestId == "p1")
+            #expect(responses[2].success == true)
+            #expect(responses[3].success == false && responses[3].message.contains("already subscribed"))
+        }
+    }
+
+    @Test func gapFaultMakesTheClientSeeAGap() async throws {
+        try await SimHarness.with { sim in
+            let follower = StreamFollower()
+            try await follow(sim, topics: ["orderbook.50.BTCUSDT"], follower: follower) { follower, _ in
+                #expect(try await waitUntil { await follower.updateIds.count > 5 })
+                try await sim.fault(#"{"kind":"gap","symbol":"BTCUSDT"}"#)
+                #expect(try await waitUntil { await follower.gaps() == 1 })
+            }
+        }
+    }
+
+    @Test func restartFaultSendsAnUpdateIdOneSnapshot() async throws {
+        try await SimHarness.with { sim in
+            let follower = StreamFollower()
+            try await follow(sim, topics: ["orderbook.50.BTCUSDT"], follower: follower) { follower, _ in
+                #expect(try await waitUntil { await follower.updateIds.count > 5 })
+                try await sim.fault(#"{"kind":"restart"}"#)
+                #expect(try await waitUntil { await follower.updateIds.contains(1) })
+                #expect(try await waitUntil { (await follower.book(book50)?.lastUpdateId ?? 99) < 20 })
+                #expect(await follower.book(book50)?.isValid == true)
+            }
+        }
+    }
+
+    @Test func malformedFaultSendsOneBrokenFrameAndTheStreamGoesOn() async throws {
+        try await SimHarness.with { sim in
+            let follower = StreamFollower()
+            try await follow(sim, topics: ["orderbook.50.BTCUSDT"], follower: follower) { follower, _ in
+                #expect(try await waitUntil { await follower.updateIds.count > 3 })
+                try await sim.fault(#"{"kind":"malformed"}"#)
+                #expect(try await waitUntil { await follower.malformed == 1 })
+                let after = await follower.updateIds.count
+                #expect(try await waitUntil { await follower.updateIds.count > after + 5 })
+            }
+        }
+    }
+
+    @Test func dropAndCloseCodeFaultsCloseTheSocket() async throws {
+        try await SimHarness.with { sim in
+            let follower = StreamFollower()
+            let close = try await WebSocketClient.connect(url: sim.publicURL, logger: SimHarness.quiet) { inbound, outbound, _ in
+                try await outbound.write(.text(BybitEncode.ping(requestId: "x")))
+                Task { try await Task.sleep(for: .milliseconds(300)); try await sim.fault(#"{"kind":"close_code","code":4001}"#) }
+                for try await message in inbound.messages(maxSize: 1 << 20) {
+                    if case .text(let text) = message { await follower.receive(text) }
+                }
+            }
+            #expect(close?.closeCode == .init(codeNumber: 4001))
+            let dropped = try await WebSocketClient.connect(url: sim.publicURL, logger: SimHarness.quiet) { inbound, _, _ in
+                Task { try await Task.sleep(for: .milliseconds(300)); try await sim.fault(#"{"kind":"drop"}"#) }
+                for try await _ in inbound.messages(maxSize: 1 << 20) {}
+            }
+            #expect(dropped?.closeCode == .goingAway)
+        }
+    }
+
+    @Test func rejectFaultRefusesNewConnectionsForItsDuration() async throws {
+        try await SimHarness.with { sim in
+            try await sim.fault(#"{"kind":"reject","seconds":1.5}"#)
+            await #expect(throws: (any Error).self) {
+                try await WebSocketClient.connect(url: sim.publicURL, logger: SimHarness.quiet) { _, outbound, _ in
+                    try await outbound.close(.normalClosure, reason: nil)
+                }
+            }
+            try await Task.sleep(for: .seconds(1.6))
+            try await WebSocketClient.connect(url: sim.publicURL, logger: SimHarness.quiet) { _, outbound, _ in
+                try await outbound.close(.normalClosure, reason: nil)
+            }
+            let (_, data) = try await sim.control("GET", "/sim/stats")
+            let stats = try JSONSerialization.jsonObject(with: data) as! [String: Any]
+            #expect((stats["connections_rejected"] as? Int ?? 0) >= 1)
+        }
+    }
+
+    @Test func stallFaultStopsDataButStillAnswersPings() async throws {
+        try await SimHarness.with { sim in
+            let follower = StreamFollower()
+            try await follow(sim, topics: ["orderbook.50.BTCUSDT"], follower: follower) { follower, outbound in
+                #expect(try await waitUntil { await follower.updateIds.count > 3 })
+                try await sim.fault(#"{"kind":"stall","seconds":1}"#)
+                try await Task.sleep(for: .milliseconds(100))
+                let during = await follower.updateIds.count
+                try await outbound.write(.text(BybitEncode.ping(requestId: "during-stall")))
+                try await Task.sleep(for: .milliseconds(700))
+                #expect(await follower.updateIds.count == during)
+                #expect(await follower.responses.contains { $0.isPong && $0.requestId == "during-stall" })
+                #expect(try await waitUntil(.seconds(3)) { await follower.updateIds.count > during + 3 })
+            }
+        }
+    }
+
+    @Test func restFaultsAndMarketData() async throws {
+        try await SimHarness.with { sim in
+            let (status, data) = try await sim.get("/v5/market/orderbook?category=linear&symbol=BTCUSDT&limit=5")
+            #expect(status == 200)
+            let envelope = try JSONSerialization.jsonObject(with: data) as! [String: Any]
+            #expect(envelope["retCode"] as? Int == 0)
+            let result = envelope["result"] as! [String: Any]
+            #expect((result["b"] as! [[String]]).count <= 5)
+            let (_, bad) = try await sim.get("/v5/market/orderbook?category=linear&symbol=NOPE")
+            #expect((try JSONSerialization.jsonObject(with: bad) as! [String: Any])["retCode"] as? Int == 10001)
+            try await sim.fault(#"{"kind":"rest_error","seconds":0.5}"#)
+            #expect(try await sim.get("/v5/market/time").0 == 503)
+            try await Task.sleep(for: .milliseconds(600))
+            #expect(try await sim.get("/v5/market/time").0 == 200)
+            try await sim.fault(#"{"kind":"latency","seconds":1,"ms":300}"#)
+            let start = ContinuousClock.now
+            _ = try await sim.get("/v5/market/time")
+            #expect(ContinuousClock.now - start >= .milliseconds(300))
+            let (badFault, _) = try await sim.control("POST", "/sim/faults", body: #"{"kind":"meteor"}"#)
+            #expect(badFault == 400)
+            let (_, statsData) = try await sim.control("GET", "/sim/stats")
+            let stats = try JSONSerialization.jsonObject(with: statsData) as! [String: Any]
+            #expect((stats["faults_applied"] as? [String: Int])?["rest_error"] == 1)
+        }
+    }
+}
