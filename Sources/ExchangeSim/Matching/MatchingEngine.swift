@@ -192,10 +192,10 @@ public struct MatchingEngine: Sendable {
     }
 
     /// Cancels every open order of the account (on one symbol, or all).
-    public mutating func cancelAll(apiKey: String, symbol: String?, now: Int64) -> EngineEvents {
+    public mutating func cancelAll(apiKey: String, symbol: String?, now: Int64, cancelType: String = "CancelByUser") -> EngineEvents {
         var events = EngineEvents()
         for order in openOrders(apiKey: apiKey, symbol: symbol).reversed() {
-            events.orders.append(cancelResting(order.orderId, cancelType: "CancelByUser", now: now))
+            events.orders.append(cancelResting(order.orderId, cancelType: cancelType, now: now))
         }
         if !events.orders.isEmpty { events.touchedAccounts.insert(apiKey) }
         return events

@@ -47,6 +47,14 @@ struct ControlRoutes {
             }
             return RestAnswer.json(bytes)
         }
+        for path in ["/sim/orders", "/sim/positions"] {
+            router.get(RouterPath(path)) { request, _ in
+                guard let apiKey = Query(request).string("api_key") else { return RestAnswer.plain(.badRequest, "api_key is required") }
+                let bytes = path == "/sim/orders" ? await exchange.truthOrders(apiKey: apiKey) : await exchange.truthPositions(apiKey: apiKey)
+                guard let bytes else { return RestAnswer.plain(.notFound, "unknown account") }
+                return RestAnswer.json(bytes)
+            }
+        }
         router.get("/sim/stats") { _, _ in
             let encoder = JSONEncoder()
             encoder.keyEncodingStrategy = .convertToSnakeCase

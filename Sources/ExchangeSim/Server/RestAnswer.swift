@@ -45,6 +45,10 @@ struct SimFaultMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let now = WallClock.now()
         await exchange.countRestRequest()
+        guard await exchange.takeIPBudget(now: now) else {
+            // Bybit answers an IP over its limit with HTTP 403 (and a ban; here the window just slides).
+            return RestAnswer.plain(.forbidden, "access too frequent")
+        }
         let delay = await exchange.currentLatency(now: now)
         if delay > 0 { try await Task.sleep(for: .milliseconds(delay)) }
         if await exchange.restErrorActive(now: now) {

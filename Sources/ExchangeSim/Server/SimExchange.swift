@@ -30,7 +30,7 @@ public actor SimExchange {
     var connections: [Int: Connection] = [:]
     var nextConnection = 0
     var secrets: [String: String] = [:]
-    public private(set) var stats = SimStats()
+    public internal(set) var stats = SimStats()
     public private(set) var flowPaused = false
     var stallUntil: Int64 = 0
     var rejectUntil: Int64 = 0
@@ -40,6 +40,12 @@ public actor SimExchange {
     var latencyMilliseconds = 0
     var sequence: Int64 = 0
     var stepCount = 0
+    var orderStamps: [String: [Int64]] = [:]
+    var ipStamps: [Int64] = []
+    var dcpWindows: [String: Int64] = [:]
+    var dcpLostAt: [String: Int64] = [:]
+    var dcpArmed: Set<String> = []
+    var privateMessageCounter = 0
 
     /// Orderbook depths served on the linear public stream, with their publishing period in steps
     /// (Bybit: 1 → 10 ms, 50 → 20 ms, 200 → 100 ms, 1000 → 200 ms; one step is 20 ms by default).
@@ -89,6 +95,7 @@ public actor SimExchange {
         guard let connection = connections.removeValue(forKey: id) else { return }
         connection.continuation.finish()
         stats.connectionsOpen = connections.count
+        if let apiKey = connection.apiKey { updateDisconnectCancel(apiKey: apiKey, now: WallClock.now()) }
     }
 
     /// Queues a frame; a connection whose queue is full is a slow consumer and is closed.
@@ -103,6 +110,7 @@ public actor SimExchange {
             connection.continuation.finish()
             stats.slowConsumersDisconnected += 1
             stats.connectionsOpen = connections.count
+            if let apiKey = connection.apiKey { updateDisconnectCancel(apiKey: apiKey, now: WallClock.now()) }
         @unknown default:
             break
         }
@@ -202,8 +210,10 @@ public actor SimExchange {
             for symbol in flows.keys.sorted() {
                 let events = flows[symbol]!.step(&engine, now: now)
                 record(events, now: now)
+                if !events.touchedAccounts.isEmpty { publishPrivate(events, now: now) }
             }
         }
+        enforceDisconnectCancel(now: now)
         publishTrades(now: now)
         for (depth, period) in SimExchange.bookDepths where stepCount % period == 0 {
             for instrument in configuration.instruments { publishBook(BybitBookTopic(symbol: instrument.symbol, depth: depth), now: now) }
@@ -328,12 +338,14 @@ public actor SimExchange {
     }
 
     func closeAll(code: UInt16, reason: String) {
+        let accounts = Set(connections.values.compactMap(\.apiKey))
         for (id, connection) in connections {
             connection.continuation.yield(.close(code: code, reason: reason))
             connection.continuation.finish()
             connections[id] = nil
         }
         stats.connectionsOpen = 0
+        for apiKey in accounts { updateDisconnectCancel(apiKey: apiKey, now: WallClock.now()) }
     }
 
     /// The extra delay REST answers and trade acks get now (the `latency` fault).
@@ -385,8 +397,16 @@ extension SimExchange {
             receivePublic(id, text: text, now: now)
         case .private, .trade:
             guard let connection = connections[id] else { return }
-            send(BybitEncode.response(op: "", success: false, message: "error:\(kind.rawValue) stream not simulated yet",
-                                      connectionId: connection.connectionId, requestId: nil), to: id)
+            var copy = text
+            let request: BybitRequest
+            do {
+                request = try copy.withUTF8 { try BybitRequest.decode(UnsafeRawBufferPointer($0)) }
+            } catch {
+                send(BybitEncode.response(op: "", success: false, message: "error:invalid request: \(error)",
+                                          connectionId: connection.connectionId, requestId: nil), to: id)
+                return
+            }
+            if kind == .private { receivePrivate(id, request: request, now: now) } else { receiveTrade(id, request: request, now: now) }
         }
     }
 }

@@ -51,6 +51,8 @@ public struct SimStats: Sendable, Codable, Equatable {
     public var bytesSent = 0
     public var restRequests = 0
     public var ordersPlaced = 0
+    /// Orders cancelled by disconnect-cancel (DCP).
+    public var dcpCancels = 0
     public var trades = 0
     public var steps = 0
     public var faultsApplied: [String: Int] = [:]

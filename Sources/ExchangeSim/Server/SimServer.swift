@@ -56,6 +56,7 @@ public struct SimServer: Sendable {
         let router = Router()
         router.middlewares.add(SimFaultMiddleware(exchange: exchange))
         MarketRoutes(exchange: exchange).add(to: router)
+        OrderRoutes(exchange: exchange).add(to: router)
         return router
     }
 
