@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Passes Keel's tests on a fresh Debian machine: installs what the tests need, then runs `swift test`.
+# Passes Keel's tests on a fresh Debian machine: installs what the tests need, runs Bybit's pybit SDK
+# against `keel sim` (Python venv in .venv), then runs `swift test`.
 # Needs Swift 6.2+ on PATH and root (or sudo) for apt-get. Tests read ../shared/data beside the checkout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(zlib1g-dev gzip)   # zlib: reading .gz recordings (Storage); gzip: test fixtures
+# zlib: reading .gz recordings (Storage); gzip: test fixtures; python3-venv: the peer-client venv.
+packages=(zlib1g-dev gzip python3-venv)
 if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
 echo "==> installing Debian packages: ${packages[*]}"
 $sudo apt-get update -qq
@@ -14,6 +16,12 @@ if [ ! -d ../shared/data ]; then
   echo "error: ../shared/data not found beside the checkout; the tests read the shared captures from there" >&2
   exit 2
 fi
+
+echo "==> swift build"
+swift build
+
+# A client nobody here wrote: Bybit's official SDK against the simulator.
+bash scripts/pybit-compat.sh
 
 echo "==> swift test"
 swift test

@@ -1,0 +1,166 @@
+"""Bybit's official SDK, pybit, against `keel sim`, changing nothing but the URLs.
+
+Usage: pybit_against_sim.py HOST:PORT CONTROL_HOST:CONTROL_PORT
+Signed REST orders (create, amend, open orders, cancel, cancel-all, market fill, positions,
+wallet), a wrong secret (retCode 10004), public streams (orderbook snapshot then contiguous
+deltas, trades), private streams (order, execution, position, wallet) and the trade stream.
+Prints one line per check and `N passed, N failed`; exits non-zero on any failure.
+"""
+import sys
+import threading
+import time
+
+import json
+import urllib.request
+
+import pybit._websocket_trading as websocket_trading
+import pybit.unified_trading as unified_trading
+from pybit.exceptions import InvalidRequestError
+from pybit.unified_trading import HTTP, WebSocket, WebSocketTrading
+
+KEY, SECRET = "keel-demo-key", "keel-demo-secret"
+host, control = sys.argv[1], sys.argv[2]
+
+# The only change from talking to Bybit: where the SDK connects.
+unified_trading.PUBLIC_WSS = f"ws://{host}/v5/public/{{CHANNEL_TYPE}}"
+unified_trading.PRIVATE_WSS = f"ws://{host}/v5/private"
+websocket_trading.TRADE_WSS = f"ws://{host}/v5/trade"
+
+
+def session(secret=SECRET):
+    http = HTTP(api_key=KEY, api_secret=secret, max_retries=1, retry_delay=0)
+    http.endpoint = f"http://{host}"
+    return http
+
+
+passed, failed = 0, 0
+
+
+def check(name, condition, detail=""):
+    global passed, failed
+    if condition:
+        passed += 1
+        print(f"ok    {name}")
+    else:
+        failed += 1
+        print(f"FAIL  {name} {detail}")
+
+
+def wait_for(predicate, seconds=10.0):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return predicate()
+
+
+http = session()
+check("server time", int(http.get_server_time()["result"]["timeSecond"]) > 1_600_000_000)
+instrument = http.get_instruments_info(category="linear", symbol="BTCUSDT")["result"]["list"][0]
+check("instrument tick", instrument["priceFilter"]["tickSize"] == "0.10", instrument["priceFilter"])
+wait_for(lambda: http.get_orderbook(category="linear", symbol="BTCUSDT", limit=5)["result"]["b"])
+book = http.get_orderbook(category="linear", symbol="BTCUSDT", limit=5)["result"]
+check("orderbook", len(book["b"]) == 5 and len(book["a"]) == 5 and float(book["b"][0][0]) < float(book["a"][0][0]), book)
+far = f"{float(book['b'][0][0]) - 1000:.2f}"
+
+# Public streams: a snapshot, then deltas whose u increases by one; pybit's own merged book must
+# equal the simulator's truth once the flow is paused.
+public = WebSocket(testnet=False, channel_type="linear")
+book_events, latest, trades = [], {}, []
+
+
+def on_book(message):
+    # pybit hands every callback the same dict, merged in place: record what this call saw.
+    book_events.append((message["type"], message["data"]["u"]))
+    latest["book"] = message["data"]
+
+
+public.orderbook_stream(50, "BTCUSDT", on_book)
+public.trade_stream("BTCUSDT", trades.append)
+check("orderbook stream", wait_for(lambda: len(book_events) > 20))
+check("first is a snapshot", book_events[0][0] == "snapshot", book_events[0])
+ids = [u for _, u in book_events[:20]]
+check("u contiguous", all(b == a + 1 for a, b in zip(ids, ids[1:])), ids)
+check("trade stream", wait_for(lambda: len(trades) > 0) and trades[0]["data"][0]["s"] == "BTCUSDT")
+
+
+def control_call(method, path, body=None):
+    request = urllib.request.Request(f"http://{control}{path}", method=method,
+                                     data=json.dumps(body).encode() if body is not None else None,
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        return json.loads(answer.read())
+
+
+control_call("POST", "/sim/flow", {"paused": True})
+time.sleep(0.5)
+truth = control_call("GET", "/sim/book?symbol=BTCUSDT&depth=50")
+mine = latest["book"]
+check("pybit book equals truth (bids)", sorted(map(tuple, mine["b"]), key=lambda l: -float(l[0])) == [tuple(l) for l in truth["bids"]])
+check("pybit book equals truth (asks)", sorted(map(tuple, mine["a"]), key=lambda l: float(l[0])) == [tuple(l) for l in truth["asks"]])
+check("pybit u equals truth", mine["u"] == truth["topics"]["orderbook.50.BTCUSDT"], (mine["u"], truth["topics"]))
+control_call("POST", "/sim/flow", {"paused": False})
+
+# Private streams.
+private = WebSocket(testnet=False, channel_type="private", api_key=KEY, api_secret=SECRET)
+orders, executions, positions, wallets = [], [], [], []
+private.order_stream(orders.append)
+private.execution_stream(executions.append)
+private.position_stream(positions.append)
+private.wallet_stream(wallets.append)
+time.sleep(0.3)
+
+# Signed REST order entry.
+created = http.place_order(category="linear", symbol="BTCUSDT", side="Buy", orderType="Limit", qty="0.010",
+                           price=far, orderLinkId="pybit-1")
+order_id = created["result"]["orderId"]
+check("place order", created["retCode"] == 0 and created["result"]["orderLinkId"] == "pybit-1", created)
+amended = http.amend_order(category="linear", symbol="BTCUSDT", orderId=order_id, qty="0.020")
+check("amend order", amended["retCode"] == 0, amended)
+open_orders = http.get_open_orders(category="linear", symbol="BTCUSDT")["result"]["list"]
+check("open orders", [o["orderId"] for o in open_orders] == [order_id] and open_orders[0]["qty"] == "0.020", open_orders)
+check("cancel order", http.cancel_order(category="linear", symbol="BTCUSDT", orderId=order_id)["retCode"] == 0)
+try:
+    http.cancel_order(category="linear", symbol="BTCUSDT", orderId=order_id)
+    check("cancel twice is 110001", False)
+except InvalidRequestError as error:
+    check("cancel twice is 110001", error.status_code == 110001, error.status_code)
+try:
+    http.place_order(category="linear", symbol="BTCUSDT", side="Buy", orderType="Limit", qty="0.010", price=far, orderLinkId="pybit-1")
+    check("duplicate orderLinkId is 110072", False)
+except InvalidRequestError as error:
+    check("duplicate orderLinkId is 110072", error.status_code == 110072, error.status_code)
+
+filled = http.place_order(category="linear", symbol="BTCUSDT", side="Buy", orderType="Market", qty="0.030", orderLinkId="pybit-mkt")
+check("market order", filled["retCode"] == 0, filled)
+check("order stream shows Filled", wait_for(lambda: any(o["orderLinkId"] == "pybit-mkt" and o["orderStatus"] == "Filled" for m in orders for o in m["data"])))
+check("execution stream", wait_for(lambda: sum(float(e["execQty"]) for m in executions for e in m["data"] if e["orderLinkId"] == "pybit-mkt") >= 0.03 - 1e-9))
+check("position stream", wait_for(lambda: any(p["symbol"] == "BTCUSDT" and p["size"] == "0.030" for m in positions for p in m["data"])))
+check("wallet stream", wait_for(lambda: len(wallets) > 0))
+position = http.get_positions(category="linear", symbol="BTCUSDT")["result"]["list"][0]
+check("position over REST", position["size"] == "0.030" and position["side"] == "Buy", position)
+wallet = http.get_wallet_balance(accountType="UNIFIED")["result"]["list"][0]
+check("wallet over REST", wallet["coin"][0]["coin"] == "USDT", wallet)
+http.place_order(category="linear", symbol="BTCUSDT", side="Sell", orderType="Limit", qty="0.010", price="999999.00")
+cancelled = http.cancel_all_orders(category="linear", symbol="BTCUSDT")
+check("cancel all", cancelled["result"]["success"] == "1" and len(cancelled["result"]["list"]) == 1, cancelled)
+
+try:
+    session("wrong-secret").get_positions(category="linear", symbol="BTCUSDT")
+    check("wrong secret is 10004", False)
+except InvalidRequestError as error:
+    check("wrong secret is 10004", error.status_code == 10004, error.status_code)
+
+# The order-entry WebSocket.
+trading = WebSocketTrading(testnet=False, api_key=KEY, api_secret=SECRET)
+acks = []
+done = threading.Event()
+trading.place_order(lambda message: (acks.append(message), done.set()), category="linear", symbol="BTCUSDT",
+                    side="Sell", orderType="Limit", qty="0.010", price="999999.00", orderLinkId="pybit-ws")
+check("trade stream ack", done.wait(10) and acks[0]["retCode"] == 0 and acks[0]["data"]["orderLinkId"] == "pybit-ws", acks)
+
+for stream in (public, private, trading):
+    stream.exit()
+print(f"{passed} passed, {failed} failed")
+sys.exit(1 if failed else 0)
