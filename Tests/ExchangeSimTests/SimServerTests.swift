@@ -30,7 +30,7 @@ private func follow(_ sim: SimHarness, topics: [String], follower: StreamFollowe
     }
 }
 
-private func waitUntil(_ timeout: Duration = .seconds(5), _ condition: @Sendable () async -> Bool) async throws -> Bool {
+func waitUntil(_ timeout: Duration = .seconds(5), _ condition: @Sendable () async -> Bool) async throws -> Bool {
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
         if await condition() { return true }
@@ -198,6 +198,40 @@ struct SimServerTests {
             let (_, statsData) = try await sim.control("GET", "/sim/stats")
             let stats = try JSONSerialization.jsonObject(with: statsData) as! [String: Any]
             #expect((stats["faults_applied"] as? [String: Int])?["rest_error"] == 1)
+        }
+    }
+}
+
+@Suite(.serialized)
+struct SimTickerKlineTests {
+    @Test func tickersSnapshotThenDeltasAndKlineCandles() async throws {
+        try await SimHarness.with { sim in
+            let frames = Frames()
+            try await WebSocketClient.connect(url: sim.publicURL, logger: SimHarness.quiet) { inbound, outbound, _ in
+                let reader = Task { for try await message in inbound.messages(maxSize: 1 << 22) { if case .text(let text) = message { await frames.add(text) } } }
+                try await outbound.write(.text(BybitEncode.subscribe(requestId: "t", topics: ["tickers.BTCUSDT", "kline.1.BTCUSDT", "kline.M.BTCUSDT"])))
+                #expect(try await waitUntil(.seconds(4)) { (await frames.topic("kline.1.BTCUSDT")).count >= 2 })
+                let tickers = await frames.topic("tickers.BTCUSDT")
+                #expect(tickers.first?["type"] as? String == "snapshot")
+                #expect(tickers.dropFirst().allSatisfy { $0["type"] as? String == "delta" })
+                #expect(tickers.count > 3)
+                // Apply the deltas as a client would: the result must hold every field of the snapshot.
+                var state = tickers.first?["data"] as? [String: String] ?? [:]
+                for delta in tickers.dropFirst() { for (key, value) in delta["data"] as! [String: String] { state[key] = value } }
+                let last = try FixedDecimal(parsing: state["lastPrice"] ?? "")
+                let bid = try FixedDecimal(parsing: state["bid1Price"] ?? "")
+                #expect(state.count == (tickers.first?["data"] as? [String: String])?.count)
+                #expect(abs((last - bid).doubleValue) < 1_000)
+                let candle = ((await frames.topic("kline.1.BTCUSDT")).last?["data"] as? [[String: Any]])?.first
+                let high = try FixedDecimal(parsing: candle?["high"] as? String ?? "")
+                let low = try FixedDecimal(parsing: candle?["low"] as? String ?? "")
+                #expect(high >= low && candle?["interval"] as? String == "1" && candle?["confirm"] as? Bool == false)
+                let answer = (await frames.all()).first { $0["op"] as? String == "subscribe" }
+                #expect(answer?["success"] as? Bool == false)   // kline.M is not simulated
+                #expect((answer?["ret_msg"] as? String)?.contains("kline.M.BTCUSDT") == true)
+                reader.cancel()
+                try await outbound.close(.normalClosure, reason: nil)
+            }
         }
     }
 }

@@ -46,6 +46,8 @@ public actor SimExchange {
     var dcpLostAt: [String: Int64] = [:]
     var dcpArmed: Set<String> = []
     var privateMessageCounter = 0
+    var tickers: [String: TickerPublisher] = [:]
+    var klineStarts: [String: Int64] = [:]
 
     /// Orderbook depths served on the linear public stream, with their publishing period in steps
     /// (Bybit: 1 → 10 ms, 50 → 20 ms, 200 → 100 ms, 1000 → 200 ms; one step is 20 ms by default).
@@ -184,8 +186,13 @@ public actor SimExchange {
         connections[id] = connection
         send(BybitEncode.response(op: "subscribe", success: failures.isEmpty, message: failures.joined(separator: ";"),
                                   connectionId: connection.connectionId, requestId: request.requestId), to: id)
-        // A new orderbook subscriber starts from the topic's current snapshot.
+        // A new subscriber starts from the topic's current state.
         for topic in added {
+            let parts = topic.split(separator: ".").map(String.init)
+            if parts[0] == "tickers" { send(tickerSnapshot(parts[1], now: now), to: id) }
+            if parts[0] == "kline", let candle = currentCandle(parts[2], interval: parts[1], now: now) {
+                send(BybitEncode.kline(interval: parts[1], symbol: parts[2], candle: candle, confirmed: false, systemTime: now), to: id)
+            }
             guard let bookTopic = publishers.keys.first(where: { $0.description == topic }), let publisher = publishers[bookTopic] else { continue }
             let snapshot = publisher.snapshot()
             send(BybitEncode.orderbook(topic: bookTopic, kind: .snapshot, bids: snapshot.bids, asks: snapshot.asks,
@@ -195,8 +202,9 @@ public actor SimExchange {
 
     func isPublicTopic(_ topic: String) -> Bool {
         if publishers.keys.contains(where: { $0.description == topic }) { return true }
-        let parts = topic.split(separator: ".")
-        if parts.count == 2, parts[0] == "publicTrade" { return instrument(String(parts[1])) != nil }
+        let parts = topic.split(separator: ".").map(String.init)
+        if parts.count == 2, parts[0] == "publicTrade" || parts[0] == "tickers" { return instrument(parts[1]) != nil }
+        if parts.count == 3, parts[0] == "kline" { return SimExchange.intervalMinutes(parts[1]) != nil && instrument(parts[2]) != nil }
         return false
     }
 
@@ -218,6 +226,8 @@ public actor SimExchange {
         for (depth, period) in SimExchange.bookDepths where stepCount % period == 0 {
             for instrument in configuration.instruments { publishBook(BybitBookTopic(symbol: instrument.symbol, depth: depth), now: now) }
         }
+        if stepCount % SimExchange.tickerPeriodSteps == 0 { publishTickers(now: now) }
+        if stepCount % SimExchange.klinePeriodSteps == 0 { publishKlines(now: now) }
     }
 
     func publishBook(_ topic: BybitBookTopic, now: Int64) {
