@@ -36,10 +36,23 @@ struct SimCommand: AsyncParsableCommand {
     @Option(help: "Milliseconds between market steps (book publishing cadence).")
     var stepMs = 20
 
+    @Flag(help: "Serve wss:// and https:// with a self-signed certificate for localhost and 127.0.0.1 (written to --cert-out).")
+    var tls = false
+
+    @Option(help: "Where --tls writes its certificate (PEM) for clients to trust.")
+    var certOut = "/tmp/keel-sim/cert.pem"
+
+    @Option(help: "PEM certificate chain to serve instead of a generated one (needs --key; implies TLS).")
+    var cert: String?
+
+    @Option(help: "PEM private key of --cert.")
+    var key: String?
+
     func validate() throws {
         guard (0...65_535).contains(port) else { throw ValidationError("--port must be 0–65535") }
         if let controlPort { guard (0...65_535).contains(controlPort) else { throw ValidationError("--control-port must be 0–65535") } }
         guard (1...1_000).contains(stepMs) else { throw ValidationError("--step-ms must be 1–1000") }
+        guard (cert == nil) == (key == nil) else { throw ValidationError("--cert and --key go together (PEM certificate chain and its private key)") }
         guard (try? FixedDecimal(parsing: balance))?.signum == 1 else { throw ValidationError("--balance must be a positive decimal, e.g. 100000") }
         for account in accounts where account.split(separator: ":", maxSplits: 1).count != 2 {
             // Never echo the value: it holds a secret.
@@ -55,6 +68,13 @@ struct SimCommand: AsyncParsableCommand {
         configuration.controlPort = controlPort
         configuration.seed = seed
         configuration.stepMilliseconds = stepMs
+        if let cert, let key {
+            configuration.tls = .files(certificatePath: cert, keyPath: key)
+        } else if tls {
+            configuration.tls = .selfSigned(certificatePath: certOut)
+        }
+        let secure = configuration.tls != nil
+        let caFile: String? = if case .selfSigned(let path) = configuration.tls { path } else { nil }
         let startingBalance = try FixedDecimal(parsing: balance)
         if !accounts.isEmpty {
             configuration.accounts = accounts.map { entry in
@@ -73,8 +93,9 @@ struct SimCommand: AsyncParsableCommand {
             out.field("host", host)
             out.field("port", ports.main)
             out.field("control_port", ports.control)
-            out.field("public_ws", "ws://\(host):\(ports.main)/v5/public/linear")
-            out.field("rest", "http://\(host):\(ports.main)")
+            out.field("public_ws", "\(secure ? "wss" : "ws")://\(host):\(ports.main)/v5/public/linear")
+            out.field("rest", "\(secure ? "https" : "http")://\(host):\(ports.main)")
+            if let caFile { out.field("ca_file", caFile) }
             out.field("control", "http://\(host):\(ports.control)")
             out.endObject()
             print(out.string)

@@ -2,6 +2,7 @@ import Bybit
 import ExchangeSim
 import Foundation
 import HummingbirdWSClient
+import NIOSSL
 import Market
 import Testing
 
@@ -232,6 +233,47 @@ struct SimTickerKlineTests {
                 reader.cancel()
                 try await outbound.close(.normalClosure, reason: nil)
             }
+        }
+    }
+}
+
+@Suite(.serialized)
+struct SimTLSTests {
+    @Test func servesWebSocketAndRestOverTLSWithATrustableSelfSignedCertificate() async throws {
+        let certificate = FileManager.default.temporaryDirectory.appendingPathComponent("keel-sim-test-\(UUID().uuidString)/cert.pem").path
+        try await SimHarness.with({ $0.tls = .selfSigned(certificatePath: certificate) }) { sim in
+            var tls = TLSConfiguration.makeClientConfiguration()
+            tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(certificate))
+            tls.certificateVerification = .fullVerification
+            let follower = StreamFollower()
+            try await WebSocketClient.connect(url: "wss://localhost:\(sim.ports.main)/v5/public/linear", tlsConfiguration: tls, logger: SimHarness.quiet) { inbound, outbound, _ in
+                try await outbound.write(.text(BybitEncode.subscribe(requestId: "1", topics: ["orderbook.50.BTCUSDT"])))
+                for try await message in inbound.messages(maxSize: 1 << 22) {
+                    if case .text(let text) = message { await follower.receive(text) }
+                    if await follower.updateIds.count >= 5 { break }
+                }
+                try await outbound.close(.normalClosure, reason: nil)
+            }
+            #expect(await follower.updateIds.count >= 5)
+            #expect(await follower.gaps() == 0)
+            // A client that does not trust the certificate is refused.
+            await #expect(throws: (any Error).self) {
+                try await WebSocketClient.connect(url: "wss://localhost:\(sim.ports.main)/v5/public/linear",
+                                                  tlsConfiguration: .makeClientConfiguration(), logger: SimHarness.quiet) { _, outbound, _ in
+                    try await outbound.close(.normalClosure, reason: nil)
+                }
+            }
+            // REST over https with curl trusting only that certificate.
+            let curl = Process()
+            curl.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            curl.arguments = ["curl", "-sS", "--cacert", certificate, "https://127.0.0.1:\(sim.ports.main)/v5/market/time"]
+            let pipe = Pipe()
+            curl.standardOutput = pipe
+            try curl.run()
+            let body = pipe.fileHandleForReading.readDataToEndOfFile()
+            curl.waitUntilExit()
+            #expect(curl.terminationStatus == 0)
+            #expect(String(decoding: body, as: UTF8.self).contains("\"retCode\":0"))
         }
     }
 }

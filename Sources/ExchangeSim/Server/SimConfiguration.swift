@@ -29,6 +29,8 @@ public struct SimConfiguration: Sendable {
     public var port = 9100
     /// Default: `port + 1` (or a free port when `port` is 0).
     public var controlPort: Int?
+    /// Serve wss/https on the main port (the control API stays plain HTTP on loopback).
+    public var tls: SimTLS?
     public var seed: UInt64 = 1
     public var instruments: [Instrument] = SimConfiguration.defaultInstruments
     public var flow: [String: FlowParameters] = SimConfiguration.defaultFlow

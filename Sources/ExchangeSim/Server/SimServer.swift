@@ -1,4 +1,6 @@
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import HummingbirdWebSocket
 import Logging
 import Market
@@ -28,11 +30,15 @@ public struct SimServer: Sendable {
     /// Runs until cancelled or signalled; `onReady` gets the bound ports once both are listening.
     public func run(onReady: @escaping @Sendable (SimPorts) async -> Void = { _ in }) async throws {
         let ports = PortCollector(onReady: onReady)
+        var server = HTTPServerBuilder.http1WebSocketUpgrade(configuration: .init(ws: .init(maxFrameSize: 4 << 20, autoPing: .disabled))) { request, _, _ in
+            await self.upgrade(request)
+        }
+        if let tls = configuration.tls {
+            server = try .tls(server, tlsConfiguration: try tls.serverConfiguration(host: configuration.host))
+        }
         let main = Application(
             router: mainRouter(),
-            server: .http1WebSocketUpgrade(configuration: .init(ws: .init(maxFrameSize: 4 << 20, autoPing: .disabled))) { request, _, _ in
-                await self.upgrade(request)
-            },
+            server: server,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "keel-sim"),
             onServerRunning: { channel in await ports.set(main: channel.localAddress?.port ?? 0) },
             logger: logger
