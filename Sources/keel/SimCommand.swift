@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import ExchangeSim
 import Logging
 import Market
@@ -36,6 +37,9 @@ struct SimCommand: AsyncParsableCommand {
     @Option(help: "Milliseconds between market steps (book publishing cadence).")
     var stepMs = 20
 
+    @Option(help: "A fault schedule: one JSON fault a line with \"at\" seconds after start, e.g. {\"at\":30,\"kind\":\"stall\",\"seconds\":15}.")
+    var faults: String?
+
     @Flag(help: "Serve wss:// and https:// with a self-signed certificate for localhost and 127.0.0.1 (written to --cert-out).")
     var tls = false
 
@@ -72,6 +76,15 @@ struct SimCommand: AsyncParsableCommand {
             configuration.tls = .files(certificatePath: cert, keyPath: key)
         } else if tls {
             configuration.tls = .selfSigned(certificatePath: certOut)
+        }
+        if let faults {
+            do {
+                configuration.faultSchedule = try FaultSchedule(text: try String(contentsOfFile: faults, encoding: .utf8))
+            } catch let error as FaultSchedule.ParseError {
+                throw ValidationError("--faults \(faults): \(error)")
+            } catch {
+                throw ValidationError("--faults \(faults): cannot read the file (\(error.localizedDescription))")
+            }
         }
         let secure = configuration.tls != nil
         let caFile: String? = if case .selfSigned(let path) = configuration.tls { path } else { nil }

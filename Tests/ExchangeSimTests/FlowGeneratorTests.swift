@@ -71,3 +71,18 @@ struct FlowGeneratorTests {
         #expect(lag1 > 0)
     }
 }
+
+struct FlowAroundAccountOrdersTests {
+    /// An account's bid far below the market must never trade: the flow builds its depth near the
+    /// touch, not beyond the worst resting order.
+    @Test func farAwayAccountOrderIsNeverReached() throws {
+        var engine = MatchingEngine(instruments: [btc], seed: 8)
+        engine.addAccount(SimAccount(apiKey: "alice", walletBalance: FixedDecimal(1_000_000), makerFeeRate: .zero, takerFeeRate: .zero))
+        let (far, _) = try engine.place(PlaceRequest(symbol: "BTCUSDT", side: .buy, type: .limit, qty: FixedDecimal(1), price: FixedDecimal(1_000)),
+                                        owner: .account("alice"), now: 0)
+        var flow = FlowGenerator(instrument: btc, parameters: FlowParameters(startPrice: 60_000), seed: 8)
+        for step in 1...3_000 { _ = flow.step(&engine, now: Int64(step) * 20_000_000) }
+        #expect(engine.orders[far.orderId]?.status == .new)
+        #expect(engine.depth("BTCUSDT", side: .buy, limit: 60).allSatisfy { $0.price > FixedDecimal(50_000) })
+    }
+}

@@ -277,3 +277,31 @@ struct SimTLSTests {
         }
     }
 }
+
+@Suite(.serialized)
+struct FaultScheduleTests {
+    @Test func scheduleParsesAndNamesTheBadLine() throws {
+        let schedule = try FaultSchedule(text: """
+        # a comment
+        {"at": 1.5, "kind": "gap", "symbol": "BTCUSDT"}
+
+        {"at": 0.2, "kind": "stall", "seconds": 1}
+        """)
+        #expect(schedule.faults.map(\.kind) == [.stall, .gap])
+        #expect(throws: FaultSchedule.ParseError.self) { try FaultSchedule(text: #"{"kind":"drop"}"#) }
+        do {
+            _ = try FaultSchedule(text: "{\"at\":1,\"kind\":\"drop\"}\n{\"at\":2,\"kind\":\"meteor\"}")
+        } catch {
+            #expect("\(error)".contains("line 2"))
+        }
+    }
+
+    @Test func scheduledFaultsAreAppliedOnTime() async throws {
+        try await SimHarness.with({ $0.faultSchedule = FaultSchedule(faults: [SimFault(kind: .gap, at: 0.3), SimFault(kind: .malformed, at: 0.6)]) }) { sim in
+            try await Task.sleep(for: .milliseconds(900))
+            let (_, data) = try await sim.control("GET", "/sim/stats")
+            let stats = try JSONSerialization.jsonObject(with: data) as! [String: Any]
+            #expect((stats["faults_applied"] as? [String: Int]) == ["gap": 1, "malformed": 1])
+        }
+    }
+}

@@ -87,23 +87,32 @@ public struct FlowGenerator: Sendable {
         return events
     }
 
-    /// Keeps at least `minLevels` levels on each side, adding orders beyond the current worst.
+    /// Keeps at least `minLevels` levels on each side within `maxDistanceTicks` of the latent mid,
+    /// filling the nearest empty prices outward from the touch — never beyond a far-away order
+    /// (an account's resting bid 50 % below the market must not become the flow's frontier).
     private mutating func refill(_ engine: inout MatchingEngine, now: Int64, events: inout EngineEvents) {
         for side in [Side.buy, .sell] {
-            var levels = engine.depth(instrument.symbol, side: side, limit: parameters.minLevels)
-            var guardCount = 0
-            while levels.count < parameters.minLevels && guardCount < parameters.minLevels * 2 {
-                guardCount += 1
-                let worst = levels.last.flatMap { ticks($0.price) }
-                // An empty side starts at the latent mid, but never through the other side's touch.
-                let oppositeBest = engine.depth(instrument.symbol, side: side.opposite, limit: 1).first.flatMap { ticks($0.price) }
-                let anchor = side == .buy
-                    ? Swift.min(Int64(latentMid.rounded(.down)), (oppositeBest ?? .max) - 1)
-                    : Swift.max(Int64(latentMid.rounded(.up)), (oppositeBest ?? .min) + 1)
+            let oppositeBest = engine.depth(instrument.symbol, side: side.opposite, limit: 1).first.flatMap { ticks($0.price) }
+            // Start at the latent mid, but never through the other side's touch.
+            let anchor = side == .buy
+                ? Swift.min(Int64(latentMid.rounded(.down)), (oppositeBest ?? .max) - 1)
+                : Swift.max(Int64(latentMid.rounded(.up)), (oppositeBest ?? .min) + 1)
+            let band = parameters.maxDistanceTicks
+            var occupied = Set<Int64>()
+            for level in engine.depth(instrument.symbol, side: side, limit: parameters.minLevels * 4) {
+                guard let t = ticks(level.price), abs(t - anchor) <= band else { continue }
+                occupied.insert(t)
+            }
+            var price = anchor
+            var attempts = 0
+            while occupied.count < parameters.minLevels && attempts < parameters.minLevels * 4 {
+                attempts += 1
                 let gap = 1 + Int64(random.exponential(mean: 2))
-                let target = worst.map { side == .buy ? $0 - gap : $0 + gap } ?? (side == .buy ? anchor - gap : anchor + gap)
-                placeLimit(side: side, ticks: target, &engine, now: now, events: &events)
-                levels = engine.depth(instrument.symbol, side: side, limit: parameters.minLevels)
+                price = side == .buy ? price - gap : price + gap
+                guard abs(price - anchor) <= band, price > 0 else { break }
+                if occupied.contains(price) { continue }
+                placeLimit(side: side, ticks: price, &engine, now: now, events: &events)
+                occupied.insert(price)
             }
         }
     }

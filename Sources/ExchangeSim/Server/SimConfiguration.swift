@@ -31,6 +31,8 @@ public struct SimConfiguration: Sendable {
     public var controlPort: Int?
     /// Serve wss/https on the main port (the control API stays plain HTTP on loopback).
     public var tls: SimTLS?
+    /// Faults applied on a timetable from the start.
+    public var faultSchedule = FaultSchedule(faults: [])
     public var seed: UInt64 = 1
     public var instruments: [Instrument] = SimConfiguration.defaultInstruments
     public var flow: [String: FlowParameters] = SimConfiguration.defaultFlow

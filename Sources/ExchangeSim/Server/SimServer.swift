@@ -50,8 +50,12 @@ public struct SimServer: Sendable {
             onServerRunning: { channel in await ports.set(control: channel.localAddress?.port ?? 0) },
             logger: logger
         )
+        var services: [any Service] = [main, control, StepService(exchange: exchange, interval: .milliseconds(configuration.stepMilliseconds))]
+        if !configuration.faultSchedule.faults.isEmpty {
+            services.append(FaultScheduleService(schedule: configuration.faultSchedule, exchange: exchange, logger: logger))
+        }
         let group = ServiceGroup(
-            services: [main, control, StepService(exchange: exchange, interval: .milliseconds(configuration.stepMilliseconds))],
+            services: services,
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         )
