@@ -66,7 +66,7 @@ struct SimHarness {
     func http(_ method: String, _ url: String, body: String? = nil) async throws -> (Int, Data) {
         var request = URLRequest(url: URL(string: url)!)
         request.httpMethod = method
-        request.timeoutInterval = 10
+        request.timeoutInterval = 60
         if let body {
             request.httpBody = Data(body.utf8)
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")
@@ -124,6 +124,8 @@ actor StreamFollower {
     }
 
     func book(_ topic: BybitBookTopic) -> BybitBookSync? { books[topic] }
+    /// Book updates seen, once more than 100 trades have been too (0 before).
+    func progress() -> Int { trades > 100 ? updateIds.count : 0 }
     func snapshotCount() -> Int { outcomes.filter { $0 == .snapshotApplied || $0 == .restartApplied }.count }
     func gaps() -> Int { outcomes.filter { if case .invalidated(.gap) = $0 { return true } else { return false } }.count }
 }
@@ -139,6 +141,7 @@ extension SimHarness {
         let payload = method == "GET" ? query : body
         let signature = BybitSigning.restSignature(secret: secret, timestamp: stamp, apiKey: key, recvWindow: 5_000, payload: payload)
         var request = URLRequest(url: URL(string: "http://127.0.0.1:\(ports.main)\(path)\(query.isEmpty ? "" : "?" + query)")!)
+        request.timeoutInterval = 60
         request.httpMethod = method
         request.setValue(key, forHTTPHeaderField: "X-BAPI-API-KEY")
         request.setValue(String(stamp), forHTTPHeaderField: "X-BAPI-TIMESTAMP")

@@ -46,9 +46,18 @@ struct SimServerTests {
         try await SimHarness.with { sim in
             let follower = StreamFollower()
             try await follow(sim, topics: ["orderbook.50.BTCUSDT", "orderbook.200.BTCUSDT", "publicTrade.BTCUSDT"], follower: follower) { follower, _ in
-                try await Task.sleep(for: .seconds(2))
+                // Progress, not wall time: a loaded machine steps slower.
+                #expect(try await waitUntil(.seconds(30)) { await follower.progress() > 80 })
                 _ = try await sim.control("POST", "/sim/flow", body: #"{"paused":true}"#)
-                try await Task.sleep(for: .milliseconds(400))   // past the 200-level topic's 100 ms cadence
+                // Past the 200-level topic's cadence (5 steps): wait until its u stops moving.
+                var last: Int64 = -1
+                for _ in 0..<100 {
+                    try await Task.sleep(for: .milliseconds(300))
+                    let now = try await sim.truth(symbol: "BTCUSDT", depth: 1).topics["orderbook.200.BTCUSDT"] ?? 0
+                    if now == last { break }
+                    last = now
+                }
+                try await Task.sleep(for: .milliseconds(200))
                 let truth50 = try await sim.truth(symbol: "BTCUSDT", depth: 50)
                 let truth200 = try await sim.truth(symbol: "BTCUSDT", depth: 200)
                 let client50 = await follower.book(book50)
@@ -143,13 +152,13 @@ struct SimServerTests {
 
     @Test func rejectFaultRefusesNewConnectionsForItsDuration() async throws {
         try await SimHarness.with { sim in
-            try await sim.fault(#"{"kind":"reject","seconds":1.5}"#)
+            try await sim.fault(#"{"kind":"reject","seconds":4}"#)
             await #expect(throws: (any Error).self) {
                 try await WebSocketClient.connect(url: sim.publicURL, logger: SimHarness.quiet) { _, outbound, _ in
                     try await outbound.close(.normalClosure, reason: nil)
                 }
             }
-            try await Task.sleep(for: .seconds(1.6))
+            try await Task.sleep(for: .seconds(4.2))
             try await WebSocketClient.connect(url: sim.publicURL, logger: SimHarness.quiet) { _, outbound, _ in
                 try await outbound.close(.normalClosure, reason: nil)
             }
@@ -164,14 +173,17 @@ struct SimServerTests {
             let follower = StreamFollower()
             try await follow(sim, topics: ["orderbook.50.BTCUSDT"], follower: follower) { follower, outbound in
                 #expect(try await waitUntil { await follower.updateIds.count > 3 })
-                try await sim.fault(#"{"kind":"stall","seconds":1}"#)
-                try await Task.sleep(for: .milliseconds(100))
+                let stalledAt = ContinuousClock.now
+                try await sim.fault(#"{"kind":"stall","seconds":4}"#)
+                try await Task.sleep(for: .milliseconds(200))
                 let during = await follower.updateIds.count
                 try await outbound.write(.text(BybitEncode.ping(requestId: "during-stall")))
-                try await Task.sleep(for: .milliseconds(700))
-                #expect(await follower.updateIds.count == during)
-                #expect(await follower.responses.contains { $0.isPong && $0.requestId == "during-stall" })
-                #expect(try await waitUntil(.seconds(3)) { await follower.updateIds.count > during + 3 })
+                #expect(try await waitUntil(.seconds(3)) { await follower.responses.contains { $0.isPong && $0.requestId == "during-stall" } })
+                try await Task.sleep(for: .milliseconds(500))
+                if ContinuousClock.now - stalledAt < .milliseconds(3_500) {   // still inside the stall
+                    #expect(await follower.updateIds.count == during)
+                }
+                #expect(try await waitUntil(.seconds(20)) { await follower.updateIds.count > during + 3 })
             }
         }
     }
@@ -186,11 +198,11 @@ struct SimServerTests {
             #expect((result["b"] as! [[String]]).count <= 5)
             let (_, bad) = try await sim.get("/v5/market/orderbook?category=linear&symbol=NOPE")
             #expect((try JSONSerialization.jsonObject(with: bad) as! [String: Any])["retCode"] as? Int == 10001)
-            try await sim.fault(#"{"kind":"rest_error","seconds":0.5}"#)
+            try await sim.fault(#"{"kind":"rest_error","seconds":3}"#)
             #expect(try await sim.get("/v5/market/time").0 == 503)
-            try await Task.sleep(for: .milliseconds(600))
+            try await Task.sleep(for: .milliseconds(3_100))
             #expect(try await sim.get("/v5/market/time").0 == 200)
-            try await sim.fault(#"{"kind":"latency","seconds":1,"ms":300}"#)
+            try await sim.fault(#"{"kind":"latency","seconds":10,"ms":300}"#)
             let start = ContinuousClock.now
             _ = try await sim.get("/v5/market/time")
             #expect(ContinuousClock.now - start >= .milliseconds(300))
@@ -211,7 +223,7 @@ struct SimTickerKlineTests {
             try await WebSocketClient.connect(url: sim.publicURL, logger: SimHarness.quiet) { inbound, outbound, _ in
                 let reader = Task { for try await message in inbound.messages(maxSize: 1 << 22) { if case .text(let text) = message { await frames.add(text) } } }
                 try await outbound.write(.text(BybitEncode.subscribe(requestId: "t", topics: ["tickers.BTCUSDT", "kline.1.BTCUSDT", "kline.M.BTCUSDT"])))
-                #expect(try await waitUntil(.seconds(4)) { (await frames.topic("kline.1.BTCUSDT")).count >= 2 })
+                #expect(try await waitUntil(.seconds(30)) { (await frames.topic("kline.1.BTCUSDT")).count >= 2 })
                 let tickers = await frames.topic("tickers.BTCUSDT")
                 #expect(tickers.first?["type"] as? String == "snapshot")
                 #expect(tickers.dropFirst().allSatisfy { $0["type"] as? String == "delta" })
@@ -298,10 +310,15 @@ struct FaultScheduleTests {
 
     @Test func scheduledFaultsAreAppliedOnTime() async throws {
         try await SimHarness.with({ $0.faultSchedule = FaultSchedule(faults: [SimFault(kind: .gap, at: 0.3), SimFault(kind: .malformed, at: 0.6)]) }) { sim in
-            try await Task.sleep(for: .milliseconds(900))
-            let (_, data) = try await sim.control("GET", "/sim/stats")
-            let stats = try JSONSerialization.jsonObject(with: data) as! [String: Any]
-            #expect((stats["faults_applied"] as? [String: Int]) == ["gap": 1, "malformed": 1])
+            let started = ContinuousClock.now
+            var applied: [String: Int] = [:]
+            while applied.count < 2 && ContinuousClock.now - started < .seconds(20) {
+                try await Task.sleep(for: .milliseconds(100))
+                let (_, data) = try await sim.control("GET", "/sim/stats")
+                applied = ((try JSONSerialization.jsonObject(with: data) as! [String: Any])["faults_applied"] as? [String: Int]) ?? [:]
+            }
+            #expect(applied == ["gap": 1, "malformed": 1])
+            #expect(ContinuousClock.now - started >= .milliseconds(500))   // not before their time
         }
     }
 }
