@@ -37,6 +37,9 @@ struct SimCommand: AsyncParsableCommand {
     @Option(help: "Milliseconds between market steps (book publishing cadence).")
     var stepMs = 20
 
+    @Option(help: "JSON config: accounts, extra instruments, flow parameters, limits (see the README).")
+    var config: String?
+
     @Option(help: "A fault schedule: one JSON fault a line with \"at\" seconds after start, e.g. {\"at\":30,\"kind\":\"stall\",\"seconds\":15}.")
     var faults: String?
 
@@ -89,12 +92,19 @@ struct SimCommand: AsyncParsableCommand {
         let secure = configuration.tls != nil
         let caFile: String? = if case .selfSigned(let path) = configuration.tls { path } else { nil }
         let startingBalance = try FixedDecimal(parsing: balance)
+        if let config {
+            do throws(SimConfigFile.LoadError) {
+                try SimConfigFile.load(path: config).apply(to: &configuration)
+            } catch {
+                throw ValidationError(error.description)
+            }
+        }
         if !accounts.isEmpty {
             configuration.accounts = accounts.map { entry in
                 let parts = entry.split(separator: ":", maxSplits: 1).map(String.init)
                 return SimAccountConfig(apiKey: parts[0], secret: parts[1], balance: startingBalance)
             }
-        } else {
+        } else if configuration.accounts == [.demo] {
             configuration.accounts = [SimAccountConfig(apiKey: SimAccountConfig.demo.apiKey, secret: SimAccountConfig.demo.secret, balance: startingBalance)]
         }
         let server = SimServer(configuration: configuration)

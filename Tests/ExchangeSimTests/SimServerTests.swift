@@ -322,3 +322,46 @@ struct FaultScheduleTests {
         }
     }
 }
+
+struct SimConfigFileTests {
+    private func load(_ json: String) throws -> SimConfiguration {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("keel-sim-config-\(UUID().uuidString).json").path
+        try json.write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var configuration = SimConfiguration()
+        try SimConfigFile.load(path: path).apply(to: &configuration)
+        return configuration
+    }
+
+    @Test func appliesAccountsInstrumentsAndFlow() throws {
+        let configuration = try load("""
+        {"seed": 7, "step_ms": 10, "order_rate_limit": 5,
+         "accounts": [{"api_key": "k1", "secret": "s1", "balance": "5000"}],
+         "instruments": [{"symbol": "SOLUSDT", "tick_size": "0.01", "qty_step": "0.1", "min_qty": "0.1", "start_price": 150}],
+         "flow": {"BTCUSDT": {"volatility_per_step": 0.00005}}}
+        """)
+        #expect(configuration.seed == 7 && configuration.stepMilliseconds == 10 && configuration.orderRateLimit == 5)
+        #expect(configuration.accounts == [SimAccountConfig(apiKey: "k1", secret: "s1", balance: FixedDecimal(5_000))])
+        #expect(configuration.instruments.map(\.symbol) == ["BTCUSDT", "ETHUSDT", "SOLUSDT"])
+        #expect(configuration.flow["BTCUSDT"]?.volatilityPerStep == 0.00005)
+        #expect(configuration.flow["BTCUSDT"]?.startPrice == 60_000)
+        #expect(configuration.flow["SOLUSDT"]?.startPrice == 150)
+    }
+
+    @Test(arguments: [
+        (#"{"instruments": [{"symbol": "X", "tick_size": 0.01, "qty_step": "1", "min_qty": "1", "start_price": 1}]}"#, "instruments[0].tick_size"),
+        (#"{"accounts": [{"api_key": "k1"}]}"#, "accounts[0].secret"),
+        (#"{"flow": {"DOGEUSDT": {"mean_lots": 3}}}"#, "flow.DOGEUSDT"),
+        (#"{"flow": {"BTCUSDT": {"garch_alpha": 0.5, "garch_beta": 0.6}}}"#, "garch_alpha + garch_beta"),
+        (#"{"step_ms": 0}"#, "step_ms"),
+        ("not json", "not valid JSON"),
+    ])
+    func badConfigNamesTheKey(json: String, mention: String) {
+        do {
+            _ = try load(json)
+            Issue.record("accepted \(json)")
+        } catch {
+            #expect("\(error)".contains(mention), "\(error)")
+        }
+    }
+}

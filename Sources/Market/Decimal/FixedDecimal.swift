@@ -368,3 +368,31 @@ extension FixedDecimal {
 
 public typealias Price = FixedDecimal
 public typealias Quantity = FixedDecimal
+
+// MARK: - Codable
+
+/// Encoded as a JSON string of the exact value; decoded from such a string, or from a JSON integer.
+/// A JSON fraction is refused: it would have passed through `Double` on its way here.
+extension FixedDecimal: Codable {
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let text = try? container.decode(String.self) {
+            do {
+                self = try FixedDecimal(parsing: text)
+            } catch {
+                throw DecodingError.dataCorruptedError(in: container, debugDescription: "\"\(text)\" is not a decimal (\(error)); write it as a string like \"0.10\"")
+            }
+            return
+        }
+        if let integer = try? container.decode(Int64.self) {
+            self = FixedDecimal(mantissa: integer, scale: 0)
+            return
+        }
+        throw DecodingError.dataCorruptedError(in: container, debugDescription: "expected a decimal as a string, like \"0.10\"")
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+}
