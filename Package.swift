@@ -55,6 +55,7 @@ let package = Package(
                 "Market", "Bybit", "Binance", "Storage", "ExchangeSim",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             ]
         ),
         // Test helpers: locating ../shared/data from #filePath, a seeded generator.

@@ -3,11 +3,11 @@ import Market
 import Storage
 
 /// `keel bench`: performance measurements on real data (run a release build).
-struct BenchCommand: ParsableCommand {
+struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure Keel's hot paths on recorded data (use a release build).",
-        subcommands: [FeedBench.self]
+        subcommands: [FeedBench.self, SimBench.self]
     )
 }
 

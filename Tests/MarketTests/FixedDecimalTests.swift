@@ -159,3 +159,21 @@ struct RecordedLineTests {
         }
     }
 }
+
+struct FixedDecimalWriteTests {
+    @Test func writingBytesSpellsWhatDescriptionSpells() {
+        var rng = SeededGenerator(seed: 3)
+        for _ in 0..<20_000 {
+            let value = FixedDecimal(mantissa: Int64.random(in: -10_000_000_000...10_000_000_000, using: &rng) / Int64.random(in: 1...100_000, using: &rng),
+                                     scale: UInt8.random(in: 0...12, using: &rng))
+            var bytes: [UInt8] = []
+            value.write(to: &bytes)
+            #expect(String(decoding: bytes, as: UTF8.self) == value.description)
+        }
+        for extreme in [FixedDecimal(mantissa: .max, scale: 18), FixedDecimal(mantissa: .min, scale: 0), FixedDecimal(mantissa: -1, scale: 18)] {
+            var bytes: [UInt8] = []
+            extreme.write(to: &bytes)
+            #expect(String(decoding: bytes, as: UTF8.self) == extreme.description)
+        }
+    }
+}

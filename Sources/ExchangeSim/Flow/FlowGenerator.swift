@@ -44,8 +44,10 @@ public struct FlowGenerator: Sendable {
     public private(set) var latentMid: Double
     private var variance: Double
     private var lastShock: Double = 0
-    /// Resting flow orders: id → price in ticks.
-    private var resting: [String: Int64] = [:]
+    /// Resting flow orders (id, price in ticks), in the order they were placed — an array, so the
+    /// cancel sweep is deterministic without sorting.
+    private var resting: [(id: String, ticks: Int64)] = []
+    private var steps = 0
 
     public init(instrument: Instrument, parameters: FlowParameters, seed: UInt64) {
         self.instrument = instrument
@@ -92,6 +94,12 @@ public struct FlowGenerator: Sendable {
     /// (an account's resting bid 50 % below the market must not become the flow's frontier).
     private mutating func refill(_ engine: inout MatchingEngine, now: Int64, events: inout EngineEvents) {
         for side in [Side.buy, .sell] {
+            // The common case: the nearest `minLevels` levels exist and lie within the band.
+            let near = engine.depth(instrument.symbol, side: side, limit: parameters.minLevels)
+            if near.count == parameters.minLevels, let worst = near.last.flatMap({ ticks($0.price) }),
+               abs(Double(worst) - latentMid) <= Double(parameters.maxDistanceTicks) {
+                continue
+            }
             let oppositeBest = engine.depth(instrument.symbol, side: side.opposite, limit: 1).first.flatMap { ticks($0.price) }
             // Start at the latent mid, but never through the other side's touch.
             let anchor = side == .buy
@@ -118,22 +126,21 @@ public struct FlowGenerator: Sendable {
     }
 
     private mutating func cancelSome(_ engine: inout MatchingEngine, now: Int64) {
-        let far = parameters.maxDistanceTicks
-        var withdrawn: [String] = []
-        for (id, price) in resting.sorted(by: { $0.key < $1.key }) {
-            // Filled by an account's order since we last looked: no longer ours to cancel.
-            guard engine.orders[id]?.status.isActive == true else {
-                resting[id] = nil
-                continue
-            }
-            if abs(Double(price) - latentMid) > Double(far) || random.unit() < parameters.cancelProbability {
-                withdrawn.append(id)
+        steps += 1
+        let far = Double(parameters.maxDistanceTicks)
+        // Every 50 steps, forget orders that accounts' orders have filled since.
+        let reconcile = steps % 50 == 0
+        var kept: [(id: String, ticks: Int64)] = []
+        kept.reserveCapacity(resting.count)
+        for order in resting {
+            if reconcile && engine.orders[order.id]?.status.isActive != true { continue }
+            if abs(Double(order.ticks) - latentMid) > far || random.unit() < parameters.cancelProbability {
+                engine.cancelFlowOrder(order.id, now: now)
+            } else {
+                kept.append(order)
             }
         }
-        for id in withdrawn {
-            engine.cancelFlowOrder(id, now: now)
-            resting[id] = nil
-        }
+        resting = kept
     }
 
     private mutating func placeLimit(side: Side, ticks: Int64, _ engine: inout MatchingEngine, now: Int64, events: inout EngineEvents) {
@@ -146,9 +153,10 @@ public struct FlowGenerator: Sendable {
     private mutating func send(_ request: PlaceRequest, _ engine: inout MatchingEngine, now: Int64, events: inout EngineEvents) {
         guard let (order, produced) = try? engine.place(request, owner: .flow, now: now) else { return }
         events.merge(produced)
-        if order.status.isActive, let ticks = ticks(order.price) { resting[order.orderId] = ticks }
+        if order.status.isActive, let ticks = ticks(order.price) { resting.append((order.orderId, ticks)) }
         // Flow makers that filled completely leave the book.
-        for maker in produced.orders where maker.owner == .flow && !maker.status.isActive { resting[maker.orderId] = nil }
+        let filled = Set(produced.orders.lazy.filter { $0.owner == .flow && !$0.status.isActive }.map(\.orderId))
+        if !filled.isEmpty { resting.removeAll { filled.contains($0.id) } }
     }
 
     /// A quantity of at least one lot and at least the minimum, exponential around `mean` lots.

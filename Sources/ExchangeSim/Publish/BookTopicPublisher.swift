@@ -71,16 +71,33 @@ public struct BookTopicPublisher: Sendable {
         return snapshot()
     }
 
-    /// Levels whose size changed between two best-first lists, deletions as size 0, best first.
+    /// Levels whose size changed between two best-first lists, deletions as size 0, best first:
+    /// one merge over both sorted lists.
     static func changes(from old: [PriceLevel], to new: [PriceLevel], descending: Bool) -> [PriceLevel] {
-        var previous: [Price: Quantity] = [:]
-        for level in old { previous[level.price] = level.qty }
         var result: [PriceLevel] = []
-        for level in new {
-            if previous.removeValue(forKey: level.price) != level.qty { result.append(level) }
+        var i = 0
+        var j = 0
+        let zero = Quantity(mantissa: 0, scale: 0)
+        while i < old.count || j < new.count {
+            if j == new.count {
+                result.append(PriceLevel(price: old[i].price, qty: zero))
+                i += 1
+            } else if i == old.count {
+                result.append(new[j])
+                j += 1
+            } else if old[i].price == new[j].price {
+                if old[i].qty != new[j].qty { result.append(new[j]) }
+                i += 1
+                j += 1
+            } else if (old[i].price > new[j].price) == descending {
+                // `old[i]` is better than anything left in `new`: it left the book.
+                result.append(PriceLevel(price: old[i].price, qty: zero))
+                i += 1
+            } else {
+                result.append(new[j])
+                j += 1
+            }
         }
-        for (price, _) in previous { result.append(PriceLevel(price: price, qty: Quantity(mantissa: 0, scale: 0))) }
-        result.sort { descending ? $0.price > $1.price : $0.price < $1.price }
         return result
     }
 }

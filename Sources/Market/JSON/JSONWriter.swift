@@ -43,9 +43,14 @@ public struct JSONWriter {
     public mutating func bool(_ value: Bool) { separate(); bytes.append(contentsOf: (value ? "true" : "false").utf8) }
     public mutating func null() { separate(); bytes.append(contentsOf: "null".utf8) }
     /// A decimal as a JSON string of its exact value (`"30247.20"`).
-    public mutating func decimal(_ value: FixedDecimal) { separate(); writeQuoted(value.description) }
+    public mutating func decimal(_ value: FixedDecimal) {
+        separate()
+        bytes.append(UInt8(ascii: "\""))
+        value.write(to: &bytes)
+        bytes.append(UInt8(ascii: "\""))
+    }
     /// A decimal as a bare JSON number of its exact value (`30247.20`).
-    public mutating func decimalNumber(_ value: FixedDecimal) { separate(); bytes.append(contentsOf: value.description.utf8) }
+    public mutating func decimalNumber(_ value: FixedDecimal) { separate(); value.write(to: &bytes) }
     public mutating func double(_ value: Double) {
         separate()
         bytes.append(contentsOf: (value.isFinite ? "\(value)" : "null").utf8)

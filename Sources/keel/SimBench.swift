@@ -1,0 +1,185 @@
+import ArgumentParser
+import Bybit
+import Foundation
+import HummingbirdWSClient
+import Logging
+import Market
+
+/// `keel bench sim`: what one `keel sim` process sustains — public messages to a subscriber, and
+/// order requests on the trade stream — with the sim's own CPU time read from /proc.
+struct SimBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sim",
+        abstract: "Measure keel sim: public messages/s to one subscriber, order requests/s on the trade stream.",
+        discussion: """
+        Starts `keel sim` (this binary) as a child process with --symbols instruments and a 1 ms step, \
+        subscribes one client to every orderbook and publicTrade topic for --seconds, then pipelines \
+        order.create/order.cancel pairs on /v5/trade (--window in flight) for --seconds. Prints each phase \
+        and, last, a JSON object. CPU is the child's user+system time over the phase's wall time \
+        (1.0 = one core busy). Use a release build.
+        """
+    )
+
+    @Option(help: "Seconds per phase.")
+    var seconds = 10.0
+
+    @Option(help: "Instruments in the simulated market (BTCUSDT, ETHUSDT, then synthetic ones).")
+    var symbols = 8
+
+    @Option(help: "Order requests in flight on the trade stream.")
+    var window = 64
+
+    func validate() throws {
+        guard seconds > 0 && seconds <= 600 else { throw ValidationError("--seconds must be in (0, 600]") }
+        guard (1...50).contains(symbols) else { throw ValidationError("--symbols must be 1–50") }
+        guard (1...1_000).contains(window) else { throw ValidationError("--window must be 1–1000") }
+    }
+
+    func run() async throws {
+        #if DEBUG
+        printError("keel bench: warning: this is a debug build; figures are meaningless (use `swift run -c release keel bench …`)")
+        #endif
+        let names = ["BTCUSDT", "ETHUSDT"] + (0..<max(0, symbols - 2)).map { "SIM\($0)USDT" }
+        let instruments = names.dropFirst(2).map {
+            #"{"symbol":"\#($0)","tick_size":"0.01","qty_step":"0.1","min_qty":"0.1","start_price":100}"#
+        }.joined(separator: ",")
+        let limits = #""order_rate_limit":100000000,"ip_request_limit":100000000"#
+        // Phase 1 runs a busy market (every symbol, 1 ms steps); phase 2 the default market, so
+        // each figure is the sim doing that one job.
+        let (publicChild, publicPort) = try startSim(config: #"{"step_ms":1,\#(limits),"instruments":[\#(instruments)]}"#)
+        defer { publicChild.terminate(); publicChild.waitUntilExit() }
+        var logger = Logger(label: "keel.bench")
+        logger.logLevel = .critical
+
+        // Phase 1: public messages to one subscriber.
+        let topics = names.flatMap { name in [1, 50, 200, 1_000].map { "orderbook.\($0).\(name)" } + ["publicTrade.\(name)"] }
+        let counter = Counter()
+        let publicCPU = try await measure(pid: publicChild.processIdentifier) {
+            try await WebSocketClient.connect(url: "ws://127.0.0.1:\(publicPort)/v5/public/linear", configuration: .init(maxFrameSize: 16 << 20), logger: logger) { inbound, outbound, _ in
+                try await outbound.write(.text(BybitEncode.subscribe(requestId: "bench", topics: topics)))
+                let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1_000))
+                for try await message in inbound.messages(maxSize: 16 << 20) {
+                    if case .text(let text) = message { await counter.add(bytes: text.utf8.count) }
+                    if ContinuousClock.now >= deadline { break }
+                }
+                try await outbound.close(.normalClosure, reason: nil)
+            }
+        }
+        let (messages, bytes) = await counter.totals()
+        let publicRate = Double(messages) / publicCPU.wall
+        print("public: \(messages) messages (\(topics.count) topics, \(symbols) symbols) in \(format(publicCPU.wall)) s: \(format(publicRate)) msg/s, \(format(Double(bytes) / publicCPU.wall / 1e6)) MB/s, sim CPU \(format(publicCPU.cpu)) cores")
+
+        // Phase 2: order requests on the trade stream, create and cancel in turn.
+        publicChild.terminate()
+        let (orderChild, orderPort) = try startSim(config: "{\(limits)}")
+        defer { orderChild.terminate(); orderChild.waitUntilExit() }
+        let acks = Counter()
+        let orderCPU = try await measure(pid: orderChild.processIdentifier) {
+            try await WebSocketClient.connect(url: "ws://127.0.0.1:\(orderPort)/v5/trade", logger: logger) { inbound, outbound, _ in
+                let expires = Int64(Date().timeIntervalSince1970 * 1_000) + 60_000
+                try await outbound.write(.text(BybitEncode.auth(requestId: "a", apiKey: "keel-demo-key", expires: expires,
+                                                                signature: BybitSigning.authSignature(secret: "keel-demo-secret", expires: expires))))
+                var iterator = inbound.messages(maxSize: 1 << 20).makeAsyncIterator()
+                _ = try await iterator.next()   // the auth answer
+                let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1_000))
+                var sent = 0
+                func request(_ index: Int) -> String {
+                    let link = "b\(index / 2)"
+                    if index % 2 == 0 {
+                        return #"{"reqId":"\#(index)","header":{},"op":"order.create","args":[{"category":"linear","symbol":"BTCUSDT","side":"Buy","orderType":"Limit","qty":"0.001","price":"1000.00","orderLinkId":"\#(link)"}]}"#
+                    }
+                    return #"{"reqId":"\#(index)","header":{},"op":"order.cancel","args":[{"category":"linear","symbol":"BTCUSDT","orderLinkId":"\#(link)"}]}"#
+                }
+                while sent < window {
+                    try await outbound.write(.text(request(sent)))
+                    sent += 1
+                }
+                while let message = try await iterator.next() {
+                    guard case .text(let text) = message else { continue }
+                    await acks.add(bytes: text.contains("\"retCode\":0") ? 0 : 1)
+                    if ContinuousClock.now >= deadline { break }
+                    try await outbound.write(.text(request(sent)))
+                    sent += 1
+                }
+                try await outbound.close(.normalClosure, reason: nil)
+            }
+        }
+        let (answered, failures) = await acks.totals()
+        let orderRate = Double(answered) / orderCPU.wall
+        print("orders: \(answered) acked (\(failures) refused) in \(format(orderCPU.wall)) s: \(format(orderRate)) requests/s, sim CPU \(format(orderCPU.cpu)) cores")
+
+        var out = JSONWriter()
+        out.beginObject()
+        out.field("symbols", symbols)
+        out.field("public_topics", topics.count)
+        out.key("public_messages_per_sec"); out.double((publicRate).rounded())
+        out.key("public_mb_per_sec"); out.double((Double(bytes) / publicCPU.wall / 1e4).rounded() / 100)
+        out.key("public_sim_cpu_cores"); out.double((publicCPU.cpu * 100).rounded() / 100)
+        out.key("order_requests_per_sec"); out.double(orderRate.rounded())
+        out.field("order_requests_refused", failures)
+        out.key("order_sim_cpu_cores"); out.double((orderCPU.cpu * 100).rounded() / 100)
+        out.endObject()
+        print(out.string)
+    }
+
+    private func format(_ value: Double) -> String { String(format: "%.2f", value) }
+
+    /// Starts `keel sim` (this binary) with `config` on free ports; returns it and its main port.
+    private func startSim(config: String) throws -> (Process, Int) {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("keel-bench-sim-\(getpid())-\(UInt32.random(in: 0 ... .max)).json")
+        try config.write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let child = Process()
+        child.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        child.arguments = ["sim", "--port", "0", "--config", file.path]
+        let output = Pipe()
+        child.standardOutput = output
+        child.standardError = FileHandle.nullDevice
+        try child.run()
+        // The child prints one JSON line once listening; read up to it.
+        var buffer = Data()
+        while !buffer.contains(UInt8(ascii: "\n")) {
+            let chunk = output.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            buffer.append(chunk)
+        }
+        let line = String(decoding: buffer.prefix { $0 != UInt8(ascii: "\n") }, as: UTF8.self)
+        guard line.contains("sim_listening"),
+              let ready = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+              let port = ready["port"] as? Int else {
+            child.terminate()
+            throw ValidationError("keel sim did not start")
+        }
+        return (child, port)
+    }
+
+    /// Runs `body`; returns its wall time and the child's CPU cores used over it.
+    private func measure(pid: Int32, _ body: () async throws -> Void) async throws -> (wall: Double, cpu: Double) {
+        let cpuBefore = cpuSeconds(pid)
+        let start = ContinuousClock.now
+        try await body()
+        let elapsed = ContinuousClock.now - start
+        let wall = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        return (wall, (cpuSeconds(pid) - cpuBefore) / wall)
+    }
+
+    /// User + system CPU seconds of a process, from /proc/PID/stat.
+    private func cpuSeconds(_ pid: Int32) -> Double {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return 0 }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        // After the command: state is field 3; utime and stime are fields 14 and 15.
+        guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+}
+
+actor Counter {
+    var count = 0
+    var bytes = 0
+    func add(bytes: Int) {
+        count += 1
+        self.bytes += bytes
+    }
+    func totals() -> (Int, Int) { (count, bytes) }
+}
