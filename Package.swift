@@ -35,7 +35,7 @@ let package = Package(
         .target(
             name: "ExchangeSim",
             dependencies: [
-                "Market", "Bybit",
+                "Market", "Bybit", "Binance", "Storage",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -67,7 +67,7 @@ let package = Package(
         .testTarget(
             name: "ExchangeSimTests",
             dependencies: [
-                "ExchangeSim", "Market", "Bybit", "TestSupport",
+                "ExchangeSim", "Market", "Bybit", "Binance", "Storage", "TestSupport",
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]

@@ -3,7 +3,7 @@ import Market
 /// Decodes Binance USD-M market data with the shared `JSONScanner`. Keys may come in any order;
 /// `b`/`a` are level arrays in a `depthUpdate` and single prices in a `bookTicker`, told apart by
 /// the value itself. Pure; time comes in with the bytes.
-public struct BinanceDecoder {
+public struct BinanceDecoder: Sendable {
     private var symbols = SymbolTable()
 
     public init() {}

@@ -3,7 +3,7 @@ import Market
 /// Decodes Bybit V5 public WebSocket messages with the shared `JSONScanner`: no Foundation, keys in
 /// any order (a `data` that comes before its `topic` is read once the topic is known), unknown keys
 /// skipped, prices and sizes parsed straight to `FixedDecimal`. Pure; time comes in with the bytes.
-public struct BybitDecoder {
+public struct BybitDecoder: Sendable {
     private var symbols = SymbolTable()
 
     public init() {}

@@ -37,6 +37,15 @@ struct SimCommand: AsyncParsableCommand {
     @Option(help: "Milliseconds between market steps (book publishing cadence).")
     var stepMs = 20
 
+    @Option(help: "Serve this recording (plain or .gz; raw JSON or `<local_ns> <json>` lines) instead of the synthetic market.")
+    var replay: String?
+
+    @Option(help: "Exchange of the --replay recording: bybit or binance-usdm (transcoded to Bybit messages).")
+    var replayExchange = "bybit"
+
+    @Option(help: "Replay speed: 1 real time, 10 ten times faster, 0 as fast as possible.")
+    var speed = 1.0
+
     @Option(help: "JSON config: accounts, extra instruments, flow parameters, limits (see the README).")
     var config: String?
 
@@ -59,6 +68,8 @@ struct SimCommand: AsyncParsableCommand {
         guard (0...65_535).contains(port) else { throw ValidationError("--port must be 0–65535") }
         if let controlPort { guard (0...65_535).contains(controlPort) else { throw ValidationError("--control-port must be 0–65535") } }
         guard (1...1_000).contains(stepMs) else { throw ValidationError("--step-ms must be 1–1000") }
+        guard ReplayMarket.Source(rawValue: replayExchange) != nil else { throw ValidationError("--replay-exchange must be bybit or binance-usdm") }
+        guard speed >= 0 else { throw ValidationError("--speed must be 0 (as fast as possible) or positive") }
         guard (cert == nil) == (key == nil) else { throw ValidationError("--cert and --key go together (PEM certificate chain and its private key)") }
         guard (try? FixedDecimal(parsing: balance))?.signum == 1 else { throw ValidationError("--balance must be a positive decimal, e.g. 100000") }
         for account in accounts where account.split(separator: ":", maxSplits: 1).count != 2 {
@@ -79,6 +90,9 @@ struct SimCommand: AsyncParsableCommand {
             configuration.tls = .files(certificatePath: cert, keyPath: key)
         } else if tls {
             configuration.tls = .selfSigned(certificatePath: certOut)
+        }
+        if let replay {
+            configuration.replay = ReplayConfiguration(path: replay, source: ReplayMarket.Source(rawValue: replayExchange)!, speed: speed)
         }
         if let faults {
             do {

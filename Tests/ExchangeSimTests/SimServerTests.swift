@@ -1,4 +1,7 @@
+import Binance
 import Bybit
+import Storage
+import TestSupport
 import ExchangeSim
 import Foundation
 import HummingbirdWSClient
@@ -362,6 +365,35 @@ struct SimConfigFileTests {
             Issue.record("accepted \(json)")
         } catch {
             #expect("\(error)".contains(mention), "\(error)")
+        }
+    }
+}
+
+@Suite(.serialized)
+struct SimReplayTests {
+    /// The Binance capture, replayed as fast as the sim takes it: the sim's true book ends equal to
+    /// the book Keel's own Binance feed builds from the same file.
+    @Test func binanceCaptureReplaysIntoTheSameBook() async throws {
+        let path = SharedData.path("binance-usdm/btcusdt_20240808.gz")
+        var feed = BinanceFeed()
+        try RecordingReader.forEachLine(path: path) { line in
+            let recorded = RecordedLine(line)
+            feed.ingest(recorded.message, receiveTime: recorded.receiveTime)
+        }
+        let expected = try #require(feed.bookState(symbol: "BTCUSDT")).book
+        try await SimHarness.with({ $0.replay = ReplayConfiguration(path: path, source: .binanceUSDM, speed: 0) }) { sim in
+            var stats: [String: Any] = [:]
+            let started = ContinuousClock.now
+            while (stats["replay_messages"] as? Int ?? 0) < 93_954 && ContinuousClock.now - started < .seconds(120) {
+                try await Task.sleep(for: .milliseconds(200))
+                stats = try JSONSerialization.jsonObject(with: try await sim.control("GET", "/sim/stats").1) as! [String: Any]
+            }
+            #expect(stats["replay_messages"] as? Int == 93_954)
+            #expect(stats["replay_errors"] as? Int == 0)
+            #expect((stats["trades"] as? Int ?? 0) >= 21_313)
+            let truth = try await sim.truth(symbol: "BTCUSDT", depth: 20)
+            #expect(truth.bids == expected.levels(.bid, limit: 20))
+            #expect(truth.asks == expected.levels(.ask, limit: 20))
         }
     }
 }

@@ -33,6 +33,8 @@ public struct SimConfiguration: Sendable {
     public var tls: SimTLS?
     /// Faults applied on a timetable from the start.
     public var faultSchedule = FaultSchedule(faults: [])
+    /// Serve a recorded market instead of the synthetic flow.
+    public var replay: ReplayConfiguration?
     public var seed: UInt64 = 1
     public var instruments: [Instrument] = SimConfiguration.defaultInstruments
     public var flow: [String: FlowParameters] = SimConfiguration.defaultFlow

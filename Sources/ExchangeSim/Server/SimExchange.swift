@@ -47,6 +47,7 @@ public actor SimExchange {
     var dcpArmed: Set<String> = []
     var privateMessageCounter = 0
     var tickers: [String: TickerPublisher] = [:]
+    var replayMarket: ReplayMarket?
     var klineStarts: [String: Int64] = [:]
 
     /// Orderbook depths served on the linear public stream, with their publishing period in steps
@@ -65,6 +66,10 @@ public actor SimExchange {
                 let topic = BybitBookTopic(symbol: instrument.symbol, depth: depth)
                 publishers[topic] = BookTopicPublisher(topic: topic)
             }
+        }
+        if let replay = configuration.replay {
+            replayMarket = ReplayMarket(source: replay.source)
+            flowPaused = true   // the recording is the market
         }
         for account in configuration.accounts {
             secrets[account.apiKey] = account.secret
@@ -297,8 +302,24 @@ public actor SimExchange {
     }
 
     public func setFlowPaused(_ paused: Bool) {
-        flowPaused = paused
+        // A replayed market has no synthetic flow to resume.
+        flowPaused = paused || replayMarket != nil
     }
+
+    /// Applies recorded messages (the replay service's batch) to the market.
+    public func replay(_ messages: [[UInt8]], now: Int64) {
+        guard var market = replayMarket else { return }
+        for message in messages {
+            let events = message.withUnsafeBytes { market.apply($0, engine: &engine, now: now) }
+            record(events, now: now)
+            if !events.touchedAccounts.isEmpty { publishPrivate(events, now: now) }
+        }
+        replayMarket = market
+        stats.replayMessages = market.stats.messages
+        stats.replayErrors = market.stats.errors
+    }
+
+    public func replayStats() -> FeedStats { replayMarket?.stats ?? FeedStats() }
 
     // MARK: Faults
 

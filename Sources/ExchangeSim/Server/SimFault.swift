@@ -55,6 +55,9 @@ public struct SimStats: Sendable, Codable, Equatable {
     public var dcpCancels = 0
     public var trades = 0
     public var steps = 0
+    /// Recorded messages applied by `--replay`, and those that did not parse.
+    public var replayMessages = 0
+    public var replayErrors = 0
     public var faultsApplied: [String: Int] = [:]
 }
 

@@ -51,6 +51,9 @@ public struct SimServer: Sendable {
             logger: logger
         )
         var services: [any Service] = [main, control, StepService(exchange: exchange, interval: .milliseconds(configuration.stepMilliseconds))]
+        if let replay = configuration.replay {
+            services.append(ReplayService(configuration: replay, exchange: exchange, logger: logger))
+        }
         if !configuration.faultSchedule.faults.isEmpty {
             services.append(FaultScheduleService(schedule: configuration.faultSchedule, exchange: exchange, logger: logger))
         }
