@@ -397,3 +397,43 @@ struct SimReplayTests {
         }
     }
 }
+
+@Suite(.serialized)
+struct SlowConsumerTests {
+    /// A client that subscribes to a firehose and stops reading is disconnected, not waited for.
+    @Test func slowConsumerIsDisconnectedAndCounted() async throws {
+        try await SimHarness.with({ configuration in
+            configuration.stepMilliseconds = 1
+            configuration.sendBufferLimit = 200
+        }) { sim in
+            let topics = ["BTCUSDT", "ETHUSDT"].flatMap { symbol in [1, 50, 200, 1_000].map { "orderbook.\($0).\(symbol)" } + ["publicTrade.\(symbol)"] }
+            let stalled = Task {
+                try await WebSocketClient.connect(url: sim.publicURL, configuration: .init(maxFrameSize: 16 << 20), logger: SimHarness.quiet) { inbound, outbound, _ in
+                    try await outbound.write(.text(BybitEncode.subscribe(requestId: "1", topics: topics)))
+                    try await Task.sleep(for: .seconds(60))   // never reads
+                    _ = inbound
+                }
+            }
+            var disconnected = 0
+            let started = ContinuousClock.now
+            while disconnected == 0 && ContinuousClock.now - started < .seconds(40) {
+                try await Task.sleep(for: .milliseconds(250))
+                let stats = try JSONSerialization.jsonObject(with: try await sim.control("GET", "/sim/stats").1) as! [String: Any]
+                disconnected = stats["slow_consumers_disconnected"] as? Int ?? 0
+            }
+            stalled.cancel()
+            #expect(disconnected == 1)
+            // The sim goes on serving others.
+            let follower = StreamFollower()
+            try await WebSocketClient.connect(url: sim.publicURL, logger: SimHarness.quiet) { inbound, outbound, _ in
+                try await outbound.write(.text(BybitEncode.subscribe(requestId: "2", topics: ["orderbook.50.BTCUSDT"])))
+                for try await message in inbound.messages(maxSize: 1 << 22) {
+                    if case .text(let text) = message { await follower.receive(text) }
+                    if await follower.updateIds.count >= 3 { break }
+                }
+                try await outbound.close(.normalClosure, reason: nil)
+            }
+            #expect(await follower.updateIds.count >= 3)
+        }
+    }
+}

@@ -339,6 +339,7 @@ extension SimExchange {
             dcpLostAt[apiKey] = nil
             dcpArmed.remove(apiKey)
             stats.dcpCancels += events.orders.count
+            logger.warning("sim_dcp_triggered", metadata: ["orders_cancelled": "\(events.orders.count)", "window_seconds": "\(window / 1_000_000_000)"])
             publishPrivate(events, now: now)
         }
     }

@@ -1,4 +1,5 @@
 import Bybit
+import Logging
 import Market
 
 /// The running simulated exchange: the matching engine and market flow, the book publishers, every
@@ -19,6 +20,7 @@ public actor SimExchange {
     }
 
     public let configuration: SimConfiguration
+    let logger: Logger
     var engine: MatchingEngine
     var flows: [String: FlowGenerator] = [:]
     var publishers: [BybitBookTopic: BookTopicPublisher] = [:]
@@ -55,8 +57,9 @@ public actor SimExchange {
     static let bookDepths: [(depth: Int, period: Int)] = [(1, 1), (50, 1), (200, 5), (1_000, 10)]
     static let recentTradeLimit = 1_000
 
-    public init(configuration: SimConfiguration) {
+    public init(configuration: SimConfiguration, logger: Logger = Logger(label: "keel.sim")) {
         self.configuration = configuration
+        self.logger = logger
         engine = MatchingEngine(instruments: configuration.instruments, seed: configuration.seed)
         for (index, instrument) in configuration.instruments.enumerated() {
             let parameters = configuration.flow[instrument.symbol] ?? FlowParameters(startPrice: 100)
@@ -116,6 +119,10 @@ public actor SimExchange {
             connections[id] = nil
             connection.continuation.finish()
             stats.slowConsumersDisconnected += 1
+            logger.warning("sim_slow_consumer_disconnected", metadata: [
+                "connection": "\(connection.connectionId)",
+                "reason": "send queue full (\(configuration.sendBufferLimit) frames): the client reads slower than the market publishes",
+            ])
             stats.connectionsOpen = connections.count
             if let apiKey = connection.apiKey { updateDisconnectCancel(apiKey: apiKey, now: WallClock.now()) }
         @unknown default:
@@ -366,6 +373,7 @@ public actor SimExchange {
             for (id, connection) in connections where connection.kind == .public { send(broken, to: id) }
         }
         stats.faultsApplied[fault.kind.rawValue, default: 0] += 1
+        logger.info("sim_fault_applied", metadata: ["kind": "\(fault.kind.rawValue)", "seconds": "\(fault.seconds ?? 0)", "symbol": "\(fault.symbol ?? "all")"])
     }
 
     func closeAll(code: UInt16, reason: String) {

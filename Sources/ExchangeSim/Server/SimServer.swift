@@ -23,7 +23,7 @@ public struct SimServer: Sendable {
 
     public init(configuration: SimConfiguration, logger: Logger = Logger(label: "keel.sim")) {
         self.configuration = configuration
-        exchange = SimExchange(configuration: configuration)
+        exchange = SimExchange(configuration: configuration, logger: logger)
         self.logger = logger
     }
 
