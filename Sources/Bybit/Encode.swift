@@ -89,6 +89,38 @@ public enum BybitEncode {
         response(op: "ping", success: true, message: "pong", connectionId: connectionId, requestId: requestId)
     }
 
+    /// The private stream's pong: `{"req_id":…,"op":"pong","args":["<ms>"],"conn_id":…}`.
+    public static func privatePong(connectionId: String, requestId: String?, time: Int64) -> [UInt8] {
+        var out = JSONWriter()
+        out.beginObject()
+        if let requestId { out.field("req_id", requestId) }
+        out.field("op", "pong")
+        out.key("args")
+        out.beginArray()
+        out.string(String(milliseconds(time)))
+        out.endArray()
+        out.field("conn_id", connectionId)
+        out.endObject()
+        return out.bytes
+    }
+
+    /// The trade stream's pong: `{"reqId":…,"retCode":0,"retMsg":"OK","op":"pong","data":["<ms>"],"connId":…}`.
+    public static func tradePong(connectionId: String, requestId: String?, time: Int64) -> [UInt8] {
+        var out = JSONWriter()
+        out.beginObject()
+        if let requestId { out.field("reqId", requestId) }
+        out.field("retCode", 0)
+        out.field("retMsg", "OK")
+        out.field("op", "pong")
+        out.key("data")
+        out.beginArray()
+        out.string(String(milliseconds(time)))
+        out.endArray()
+        out.field("connId", connectionId)
+        out.endObject()
+        return out.bytes
+    }
+
     // MARK: Public topics
 
     public static func orderbook(topic: BybitBookTopic, kind: DepthUpdate.Kind, bids: [PriceLevel], asks: [PriceLevel],

@@ -1,4 +1,5 @@
 import Foundation
+@_exported import Market
 
 /// Locates `shared/data` beside the checkout from this file's own path (never the working
 /// directory): CI clones the project with `shared/` next to it.
@@ -28,18 +29,8 @@ public enum SharedData {
     }
 }
 
-/// A small deterministic generator (SplitMix64) so randomized tests replay the same cases.
-public struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+/// Randomized tests replay the same cases from a seed with Keel's one seeded generator.
+public typealias SeededGenerator = SeededRandom
 
 extension String {
     /// Runs `body` over this string's UTF-8 bytes.

@@ -320,19 +320,12 @@ public struct MatchingEngine: Sendable {
         }
     }
 
-    /// A UUID-shaped id from a seeded counter: unique, deterministic, Bybit-looking.
+    /// A UUID-shaped id from a seeded counter: unique (the low half is the counter), reproducible.
     private mutating func nextId() -> String {
         idCounter &+= 1
-        var state = idSeed &+ idCounter &* 0x9E37_79B9_7F4A_7C15
-        func mix() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        let high = mix()
-        let low = idCounter   // the low half is the counter itself, so ids never collide
+        var random = SeededRandom(seed: idSeed &+ idCounter &* 0x9E37_79B9_7F4A_7C15)
+        let high = random.next()
+        let low = idCounter
         func hex(_ value: UInt64, _ digits: Int) -> String {
             let text = String(value, radix: 16)
             return String(repeating: "0", count: max(0, digits - text.count)) + text.suffix(digits)

@@ -232,17 +232,7 @@ extension SimExchange {
                 send(BybitEncode.response(op: "auth", success: false, message: "error:\(error.message)", connectionId: connection.connectionId, requestId: request.requestId), to: id)
             }
         case "ping":
-            var out = JSONWriter()
-            out.beginObject()
-            if let requestId = request.requestId { out.field("req_id", requestId) }
-            out.field("op", "pong")
-            out.key("args")
-            out.beginArray()
-            out.string(String(now / 1_000_000))
-            out.endArray()
-            out.field("conn_id", connection.connectionId)
-            out.endObject()
-            send(out.bytes, to: id)
+            send(BybitEncode.privatePong(connectionId: connection.connectionId, requestId: request.requestId, time: now), to: id)
         case "subscribe", "unsubscribe":
             guard let apiKey = connection.apiKey else {
                 send(BybitEncode.response(op: request.op, success: false, message: "error:not authorized, send auth first",

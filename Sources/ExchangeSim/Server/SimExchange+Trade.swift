@@ -15,19 +15,7 @@ extension SimExchange {
                 send(tradeAck(request, code: error.code, message: error.message, connectionId: connection.connectionId, now: now), to: id)
             }
         case "ping":
-            var out = JSONWriter()
-            out.beginObject()
-            if let requestId = request.requestId { out.field("reqId", requestId) }
-            out.field("retCode", 0)
-            out.field("retMsg", "OK")
-            out.field("op", "pong")
-            out.key("data")
-            out.beginArray()
-            out.string(String(now / 1_000_000))
-            out.endArray()
-            out.field("connId", connection.connectionId)
-            out.endObject()
-            send(out.bytes, to: id)
+            send(BybitEncode.tradePong(connectionId: connection.connectionId, requestId: request.requestId, time: now), to: id)
         case "order.create", "order.amend", "order.cancel", "order.create-batch", "order.amend-batch", "order.cancel-batch":
             let ack = orderAck(request, connection: connection, now: now)
             let delay = currentLatency(now: now)

@@ -143,18 +143,9 @@ public actor SimExchange {
 
     // MARK: Requests on the public stream
 
-    /// Handles one text frame from a public connection.
-    public func receivePublic(_ id: Int, text: String, now: Int64) {
+    /// Handles one request from a public connection: ping, subscribe, unsubscribe.
+    func receivePublic(_ id: Int, request: BybitRequest, now: Int64) {
         guard let connection = connections[id] else { return }
-        var copy = text
-        let request: BybitRequest
-        do {
-            request = try copy.withUTF8 { try BybitRequest.decode(UnsafeRawBufferPointer($0)) }
-        } catch {
-            send(BybitEncode.response(op: "", success: false, message: "error:invalid request: \(error)",
-                                      connectionId: connection.connectionId, requestId: nil), to: id)
-            return
-        }
         switch request.op {
         case "ping":
             send(BybitEncode.pong(connectionId: connection.connectionId, requestId: request.requestId), to: id)
@@ -431,21 +422,20 @@ public actor SimExchange {
 extension SimExchange {
     /// Routes one received text frame by the connection's stream.
     public func receive(_ id: Int, kind: ConnectionKind, text: String, now: Int64) {
+        guard let connection = connections[id] else { return }
+        var copy = text
+        let request: BybitRequest
+        do {
+            request = try copy.withUTF8 { try BybitRequest.decode(UnsafeRawBufferPointer($0)) }
+        } catch {
+            send(BybitEncode.response(op: "", success: false, message: "error:invalid request: \(error)",
+                                      connectionId: connection.connectionId, requestId: nil), to: id)
+            return
+        }
         switch kind {
-        case .public:
-            receivePublic(id, text: text, now: now)
-        case .private, .trade:
-            guard let connection = connections[id] else { return }
-            var copy = text
-            let request: BybitRequest
-            do {
-                request = try copy.withUTF8 { try BybitRequest.decode(UnsafeRawBufferPointer($0)) }
-            } catch {
-                send(BybitEncode.response(op: "", success: false, message: "error:invalid request: \(error)",
-                                          connectionId: connection.connectionId, requestId: nil), to: id)
-                return
-            }
-            if kind == .private { receivePrivate(id, request: request, now: now) } else { receiveTrade(id, request: request, now: now) }
+        case .public: receivePublic(id, request: request, now: now)
+        case .private: receivePrivate(id, request: request, now: now)
+        case .trade: receiveTrade(id, request: request, now: now)
         }
     }
 }

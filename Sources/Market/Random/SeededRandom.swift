@@ -4,8 +4,8 @@ import Glibc
 import Darwin
 #endif
 
-/// SplitMix64: a small, fast generator whose whole state is one seed, so a simulated market replays
-/// exactly from `--seed`.
+/// SplitMix64: a small, fast generator whose whole state is one seed — the one seeded generator of
+/// Keel (simulated markets replay exactly from `--seed`, ids are reproducible, tests repeat).
 public struct SeededRandom: RandomNumberGenerator, Sendable {
     private var state: UInt64
 
@@ -22,22 +22,22 @@ public struct SeededRandom: RandomNumberGenerator, Sendable {
     }
 
     /// Uniform in (0, 1].
-    mutating func unit() -> Double {
+    public mutating func unit() -> Double {
         Double(next() >> 11 &+ 1) / Double(1 << 53)
     }
 
     /// Standard normal (Box–Muller).
-    mutating func normal() -> Double {
+    public mutating func normal() -> Double {
         sqrt(-2 * log(unit())) * cos(2 * Double.pi * unit())
     }
 
     /// Exponential with the given mean.
-    mutating func exponential(mean: Double) -> Double {
+    public mutating func exponential(mean: Double) -> Double {
         -log(unit()) * mean
     }
 
-    /// Poisson count with mean `lambda` (Knuth; the means used here are small).
-    mutating func poisson(_ lambda: Double) -> Int {
+    /// Poisson count with mean `lambda` (Knuth; meant for small means).
+    public mutating func poisson(_ lambda: Double) -> Int {
         guard lambda > 0 else { return 0 }
         let limit = exp(-Swift.min(lambda, 500))
         var product = unit()
