@@ -437,3 +437,15 @@ struct SlowConsumerTests {
         }
     }
 }
+
+@Suite(.serialized)
+struct IPLimitTests {
+    @Test func requestsPastTheIPLimitGetHTTP403() async throws {
+        try await SimHarness.with({ $0.ipRequestLimit = 5 }) { sim in
+            var statuses: [Int] = []
+            for _ in 0..<8 { statuses.append(try await sim.get("/v5/market/time").0) }
+            #expect(statuses.prefix(5).allSatisfy { $0 == 200 })
+            #expect(statuses.suffix(3).allSatisfy { $0 == 403 })
+        }
+    }
+}
