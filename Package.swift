@@ -24,12 +24,22 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/hummingbird-project/swift-websocket", from: "1.6.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         .target(name: "Market"),
         .target(name: "Bybit", dependencies: ["Market", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Binance", dependencies: ["Market"]),
+        .target(
+            name: "Connector",
+            dependencies: [
+                "Market", "Bybit", "Binance",
+                .product(name: "WSClient", package: "swift-websocket"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "Storage", dependencies: ["Market", "CZlib"]),
         .target(
@@ -63,6 +73,7 @@ let package = Package(
         .testTarget(name: "MarketTests", dependencies: ["Market", "TestSupport"]),
         .testTarget(name: "BybitTests", dependencies: ["Bybit", "Market", "TestSupport"]),
         .testTarget(name: "BinanceTests", dependencies: ["Binance", "Market", "Storage", "TestSupport"]),
+        .testTarget(name: "ConnectorTests", dependencies: ["Connector", "Market", "Bybit", "ExchangeSim", "TestSupport"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "Market", "TestSupport"]),
         .testTarget(
             name: "ExchangeSimTests",

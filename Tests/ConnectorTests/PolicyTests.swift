@@ -1,0 +1,71 @@
+import Connector
+import Market
+import Testing
+
+struct ReconnectPolicyTests {
+    @Test func delaysGrowExponentiallyWithJitterUpToTheCap() {
+        var policy = ReconnectPolicy()
+        var random = SeededRandom(seed: 1)
+        var delays: [Double] = []
+        for _ in 0..<12 {
+            let delay = policy.nextDelay(using: &random)
+            delays.append(Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18)
+        }
+        for (attempt, delay) in delays.enumerated() {
+            let exponential = min(0.5 * Double(1 << attempt), 60)
+            #expect(delay >= exponential - 1e-9, "attempt \(attempt)")
+            #expect(delay <= min(exponential * 1.3, 60) + 1e-9, "attempt \(attempt)")
+        }
+        #expect(delays.last == 60)
+        // Jitter actually varies: the same policy with other seeds gives other delays.
+        func first5(seed: UInt64) -> [Duration] {
+            var policy = ReconnectPolicy()
+            var random = SeededRandom(seed: seed)
+            return (0..<5).map { _ in policy.nextDelay(using: &random) }
+        }
+        #expect(first5(seed: 7) != first5(seed: 8))
+    }
+
+    @Test func aStableConnectionResetsTheBackoff() {
+        var policy = ReconnectPolicy()
+        var random = SeededRandom(seed: 3)
+        for _ in 0..<5 { _ = policy.nextDelay(using: &random) }
+        policy.connected(at: 0)
+        policy.disconnected(at: 30_000_000_000)         // 30 s: not stable
+        #expect(policy.attempt == 5)
+        policy.connected(at: 40_000_000_000)
+        policy.disconnected(at: 101_000_000_000)        // 61 s: stable
+        #expect(policy.attempt == 0)
+        #expect(policy.nextDelay(using: &random) <= .milliseconds(650))
+    }
+
+    /// Reconnect attempts over a 30 s outage are bounded by the policy: no storm.
+    @Test func attemptsDuringAnOutageAreBounded() {
+        var policy = ReconnectPolicy()
+        var random = SeededRandom(seed: 4)
+        var elapsed: Duration = .zero
+        var attempts = 0
+        while elapsed < .seconds(30) {
+            elapsed += policy.nextDelay(using: &random)
+            attempts += 1
+        }
+        #expect(attempts <= 7)   // 0.5+1+2+4+8+16 s ≥ 30 s after at most 6–7 tries
+    }
+}
+
+struct StaleFeedDetectorTests {
+    @Test func aSilentTopicIsStaleOthersAreNot() {
+        var detector = StaleFeedDetector()
+        detector.watch("orderbook.50.BTCUSDT", threshold: .seconds(10), from: 0)
+        detector.watch("publicTrade.BTCUSDT", threshold: .seconds(60), from: 0)
+        detector.record("orderbook.50.BTCUSDT", at: 5_000_000_000)
+        #expect(detector.stale(now: 14_000_000_000).isEmpty)
+        let stale = detector.stale(now: 15_500_000_000)
+        #expect(stale.map(\.topic) == ["orderbook.50.BTCUSDT"])
+        #expect(stale.first?.silentNanoseconds == 10_500_000_000 && stale.first?.thresholdNanoseconds == 10_000_000_000)
+        detector.forget("orderbook.50.BTCUSDT")
+        #expect(detector.stale(now: 61_000_000_000).map(\.topic) == ["publicTrade.BTCUSDT"])
+        detector.record("unwatched", at: 1)
+        #expect(detector.age("unwatched", now: 2) == nil)
+    }
+}
