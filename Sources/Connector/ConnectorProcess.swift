@@ -1,0 +1,141 @@
+import Foundation
+import Logging
+import Market
+
+/// Where the connector's sessions live, and how chatty it is.
+public struct ConnectorOptions: Sendable {
+    public var publicSession: PublicSessionConfiguration
+    public var credentials: Credentials?
+    public var statsInterval: Duration = .seconds(5)
+
+    public init(publicSession: PublicSessionConfiguration, credentials: Credentials?) {
+        self.publicSession = publicSession
+        self.credentials = credentials
+    }
+}
+
+/// Writes event lines to stdout in order, one `write(2)` per line (nothing buffered behind a crash).
+final class EventWriter: @unchecked Sendable {
+    private let lock = NSLock()
+    private let descriptor: Int32
+
+    init(descriptor: Int32 = 1) {
+        self.descriptor = descriptor
+    }
+
+    func write(_ event: ConnectorEvent) {
+        var line = event.line
+        line.append(0x0A)
+        lock.lock()
+        defer { lock.unlock() }
+        line.withUnsafeBytes { buffer in
+            var written = 0
+            while written < buffer.count {
+                let result = Foundation.write(descriptor, buffer.baseAddress! + written, buffer.count - written)
+                if result <= 0 { return }
+                written += result
+            }
+        }
+    }
+}
+
+/// `keel connector bybit`: the process loop. Events out on stdout, commands in on stdin, JSON logs on
+/// stderr; `shutdown` or the end of stdin closes the sessions and returns (exit 0).
+public struct ConnectorProcess: Sendable {
+    public let options: ConnectorOptions
+    let logger: Logger
+
+    public init(options: ConnectorOptions, logger: Logger) {
+        self.options = options
+        self.logger = logger
+    }
+
+    public func run() async {
+        let writer = EventWriter()
+        let session = BybitPublicSession(configuration: options.publicSession, logger: logger, emit: writer.write)
+        if options.credentials == nil {
+            logger.info("bybit_connector_public_only", metadata: ["reason": "no BYBIT_API_KEY / BYBIT_API_SECRET: public data only"])
+        } else {
+            logger.warning("bybit_connector_public_only", metadata: ["reason": "credentials found, but private streams and order entry are not in this version: public data only"])
+        }
+        let lines = StandardInput.lines()
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await session.run() }
+            group.addTask {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: options.statsInterval)
+                    if Task.isCancelled { return }
+                    writer.write(.stats(await session.stats(now: WallClock.nanoseconds())))
+                }
+            }
+            group.addTask {
+                for await line in lines {
+                    let done = await handle(line, session: session, writer: writer)
+                    if done { break }
+                }
+                // `shutdown`, or stdin closed: the bot is gone or wants us gone.
+                await session.stop()
+            }
+            // The stdin task ends the process: the session returns after `stop`, then the stats task is cancelled.
+            await group.next()
+            await group.next()
+            group.cancelAll()
+        }
+        logger.info("bybit_connector_stopped")
+    }
+
+    /// Handles one command line; true when it was `shutdown`.
+    func handle(_ line: [UInt8], session: BybitPublicSession, writer: EventWriter) async -> Bool {
+        let command: ConnectorCommand
+        do throws(ConnectorCommand.DecodeError) {
+            command = try ConnectorCommand.decode(line)
+        } catch {
+            writer.write(.error(.init(message: error.message, code: "bad_command", id: error.id)))
+            logger.warning("bybit_connector_bad_command", metadata: ["reason": "\(error.message)"])
+            return false
+        }
+        switch command {
+        case .subscribe(let channel, let symbol, let id), .unsubscribe(let channel, let symbol, let id):
+            if case .subscribe = command { await session.change(channel, symbol: symbol, subscribe: true) } else {
+                await session.change(channel, symbol: symbol, subscribe: false)
+            }
+            if let id { writer.write(.ack(id: id, command: command.name)) }
+        case .ping(let id):
+            writer.write(.pong(id: id))
+        case .shutdown(let id):
+            if let id { writer.write(.ack(id: id, command: command.name)) }
+            return true
+        case .place, .amend, .cancel, .cancelAll:
+            let reason = options.credentials == nil
+                ? "order entry needs credentials (set BYBIT_API_KEY and BYBIT_API_SECRET, or their _FILE forms)"
+                : "order entry is not in this connector version yet (public data only)"
+            writer.write(.error(.init(message: reason, code: options.credentials == nil ? "no_credentials" : "order_entry_unavailable", id: command.id)))
+        }
+        return false
+    }
+}
+
+/// Lines of stdin, read on their own thread (a blocking read must not hold a concurrency thread).
+enum StandardInput {
+    static func lines() -> AsyncStream<[UInt8]> {
+        let (stream, continuation) = AsyncStream.makeStream(of: [UInt8].self)
+        let thread = Thread {
+            var pending: [UInt8] = []
+            var buffer = [UInt8](repeating: 0, count: 64 << 10)
+            while true {
+                let count = buffer.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) }
+                if count <= 0 { break }
+                pending.append(contentsOf: buffer[0..<count])
+                while let newline = pending.firstIndex(of: 0x0A) {
+                    let line = Array(pending[..<newline])
+                    pending.removeSubrange(...newline)
+                    if !line.isEmpty { continuation.yield(line) }
+                }
+            }
+            if !pending.isEmpty { continuation.yield(pending) }
+            continuation.finish()
+        }
+        thread.start()
+        return stream
+    }
+}

@@ -1,0 +1,140 @@
+import Market
+
+/// One line the connector reads on stdin. A command with an `id` always gets an `ack` or an
+/// `error` carrying that id; a line that is not a command gets an `error` event (never a crash).
+public enum ConnectorCommand: Sendable, Equatable {
+    public enum Channel: String, Sendable {
+        case trades, depth
+    }
+
+    case subscribe(channel: Channel, symbol: String, id: String?)
+    case unsubscribe(channel: Channel, symbol: String, id: String?)
+    case place(Order)
+    case amend(id: String?, symbol: String, clientId: String, qty: Quantity?, price: Price?)
+    case cancel(id: String?, symbol: String, clientId: String)
+    case cancelAll(id: String?, symbol: String?)
+    case ping(id: String?)
+    case shutdown(id: String?)
+
+    public struct Order: Sendable, Equatable {
+        public var id: String?
+        public var symbol: String
+        public var side: Side
+        /// `limit` or `market`.
+        public var orderType: String
+        public var qty: Quantity
+        public var price: Price?
+        /// `GTC`, `IOC`, `FOK` or `PostOnly`.
+        public var timeInForce: String
+        public var clientId: String
+        public var reduceOnly: Bool
+    }
+
+    /// The command's `id`, if it carries one.
+    public var id: String? {
+        switch self {
+        case .subscribe(_, _, let id), .unsubscribe(_, _, let id), .amend(let id, _, _, _, _), .cancel(let id, _, _),
+             .cancelAll(let id, _), .ping(let id), .shutdown(let id):
+            return id
+        case .place(let order):
+            return order.id
+        }
+    }
+
+    /// The command's name as the wire spells it.
+    public var name: String {
+        switch self {
+        case .subscribe: return "subscribe"
+        case .unsubscribe: return "unsubscribe"
+        case .place: return "place"
+        case .amend: return "amend"
+        case .cancel: return "cancel"
+        case .cancelAll: return "cancel_all"
+        case .ping: return "ping"
+        case .shutdown: return "shutdown"
+        }
+    }
+
+    /// Why a line is not a command: what is wrong, and the `id` when the line had one.
+    public struct DecodeError: Error, Sendable, Equatable {
+        public var message: String
+        public var id: String?
+    }
+
+    /// Decodes a line held as bytes.
+    public static func decode(_ line: [UInt8]) throws(DecodeError) -> ConnectorCommand {
+        let result: Result<ConnectorCommand, DecodeError> = line.withUnsafeBytes { buffer in
+            do throws(DecodeError) {
+                return .success(try decode(buffer))
+            } catch {
+                return .failure(error)
+            }
+        }
+        return try result.get()
+    }
+
+    public static func decode(_ bytes: UnsafeRawBufferPointer) throws(DecodeError) -> ConnectorCommand {
+        var fields: [String: String] = [:]
+        var scanner = JSONScanner(bytes)
+        do throws(JSONError) {
+            var object = try scanner.beginObject()
+            while let key = try scanner.nextKey(in: &object) {
+                let name = key.string
+                switch try scanner.peekKind() {
+                case .string: fields[name] = try scanner.readString().string
+                case .number: fields[name] = String(decoding: try scanner.readNumberText(), as: UTF8.self)
+                case .bool: fields[name] = try scanner.readBool() ? "true" : "false"
+                default: try scanner.skipValue()
+                }
+            }
+            try scanner.finish()
+        } catch {
+            throw DecodeError(message: "not a JSON command object: \(error)", id: nil)
+        }
+        let id = fields["id"]
+        func required(_ name: String) throws(DecodeError) -> String {
+            guard let value = fields[name], !value.isEmpty else { throw DecodeError(message: "\(name) is required", id: id) }
+            return value
+        }
+        func decimal(_ name: String) throws(DecodeError) -> FixedDecimal? {
+            guard let text = fields[name] else { return nil }
+            guard let value = try? FixedDecimal(parsing: text) else { throw DecodeError(message: "\(name) \(text) is not a decimal", id: id) }
+            return value
+        }
+        func channel() throws(DecodeError) -> Channel {
+            let text = try required("channel")
+            guard let channel = Channel(rawValue: text) else { throw DecodeError(message: "channel must be trades or depth, not \(text)", id: id) }
+            return channel
+        }
+        let command = try required("command")
+        switch command {
+        case "subscribe": return .subscribe(channel: try channel(), symbol: try required("symbol"), id: id)
+        case "unsubscribe": return .unsubscribe(channel: try channel(), symbol: try required("symbol"), id: id)
+        case "ping": return .ping(id: id)
+        case "shutdown": return .shutdown(id: id)
+        case "cancel": return .cancel(id: id, symbol: try required("symbol"), clientId: try required("client_id"))
+        case "cancel_all": return .cancelAll(id: id, symbol: fields["symbol"])
+        case "amend":
+            let qty = try decimal("qty")
+            let price = try decimal("price")
+            guard qty != nil || price != nil else { throw DecodeError(message: "amend needs qty or price", id: id) }
+            return .amend(id: id, symbol: try required("symbol"), clientId: try required("client_id"), qty: qty, price: price)
+        case "place":
+            let sideText = try required("side")
+            guard let side = Side(rawValue: sideText) else { throw DecodeError(message: "side must be buy or sell, not \(sideText)", id: id) }
+            let type = fields["order_type"] ?? "limit"
+            guard type == "limit" || type == "market" else { throw DecodeError(message: "order_type must be limit or market, not \(type)", id: id) }
+            guard let qty = try decimal("qty"), qty.signum > 0 else { throw DecodeError(message: "qty must be a positive decimal", id: id) }
+            let price = try decimal("price")
+            if type == "limit" && price == nil { throw DecodeError(message: "a limit order needs price", id: id) }
+            let tif = fields["time_in_force"] ?? (type == "market" ? "IOC" : "GTC")
+            guard ["GTC", "IOC", "FOK", "PostOnly"].contains(tif) else { throw DecodeError(message: "time_in_force must be GTC, IOC, FOK or PostOnly", id: id) }
+            let clientId = try required("client_id")
+            guard clientId.utf8.count <= 36 else { throw DecodeError(message: "client_id is longer than 36 characters (Bybit's orderLinkId limit)", id: id) }
+            return .place(Order(id: id, symbol: try required("symbol"), side: side, orderType: type, qty: qty, price: price,
+                                timeInForce: tif, clientId: clientId, reduceOnly: fields["reduce_only"] == "true"))
+        default:
+            throw DecodeError(message: "unknown command \(command) (subscribe, unsubscribe, place, amend, cancel, cancel_all, ping, shutdown)", id: id)
+        }
+    }
+}

@@ -1,0 +1,174 @@
+import Market
+
+/// One line the connector writes on stdout. Prices and quantities are exact decimals written as JSON
+/// numbers (`50000.10`, never a rounded float); times are milliseconds (`timestamp`, the exchange's)
+/// and nanoseconds (`recv_ns`, local receive time). The README documents every field.
+public enum ConnectorEvent: Sendable, Equatable {
+    /// `connected`, `subscribed`, `disconnected`, `reconnecting`, `resynced`, `stale`.
+    case status(Status)
+    case trade(TradeTick)
+    /// A trusted book change: a snapshot (after subscribing or a resync) or a contiguous delta.
+    case depth(Depth)
+    case pong(id: String?)
+    case ack(id: String, command: String)
+    case error(Failure)
+    case stats(Stats)
+
+    public struct Status: Sendable, Equatable {
+        public var status: String
+        public var connector: String
+        public var reason: String?
+        public var topic: String?
+        public var attempt: Int?
+        public var retryDelayMilliseconds: Int64?
+
+        public init(status: String, connector: String = "bybit", reason: String? = nil, topic: String? = nil,
+                    attempt: Int? = nil, retryDelayMilliseconds: Int64? = nil) {
+            self.status = status
+            self.connector = connector
+            self.reason = reason
+            self.topic = topic
+            self.attempt = attempt
+            self.retryDelayMilliseconds = retryDelayMilliseconds
+        }
+    }
+
+    public struct Depth: Sendable, Equatable {
+        public var update: DepthUpdate
+        /// The topic's depth (levels a side), e.g. 50.
+        public var depth: Int?
+
+        public init(update: DepthUpdate, depth: Int?) {
+            self.update = update
+            self.depth = depth
+        }
+    }
+
+    public struct Failure: Sendable, Equatable {
+        public var message: String
+        public var code: String
+        /// The command's `id`, when the error answers one.
+        public var id: String?
+
+        public init(message: String, code: String, id: String? = nil) {
+            self.message = message
+            self.code = code
+            self.id = id
+        }
+    }
+
+    public struct Stats: Sendable, Equatable {
+        public struct Topic: Sendable, Equatable {
+            public var messages: Int
+            public var bytes: Int
+            public var errors: Int
+            public var lastMessageAgeMilliseconds: Int64?
+
+            public init(messages: Int, bytes: Int, errors: Int, lastMessageAgeMilliseconds: Int64?) {
+                self.messages = messages
+                self.bytes = bytes
+                self.errors = errors
+                self.lastMessageAgeMilliseconds = lastMessageAgeMilliseconds
+            }
+        }
+
+        public var topics: [String: Topic]
+        public var reconnects: Int
+        public var resyncs: Int
+        public var malformed: Int
+        public var pingRTTMilliseconds: Double?
+        public var rateLimitRemaining: Int?
+
+        public init(topics: [String: Topic], reconnects: Int, resyncs: Int, malformed: Int, pingRTTMilliseconds: Double?, rateLimitRemaining: Int?) {
+            self.topics = topics
+            self.reconnects = reconnects
+            self.resyncs = resyncs
+            self.malformed = malformed
+            self.pingRTTMilliseconds = pingRTTMilliseconds
+            self.rateLimitRemaining = rateLimitRemaining
+        }
+    }
+
+    /// The NDJSON line (without its newline).
+    public var line: [UInt8] {
+        var out = JSONWriter(capacity: 256)
+        out.beginObject()
+        switch self {
+        case .status(let status):
+            out.field("type", "status")
+            out.field("status", status.status)
+            out.field("connector", status.connector)
+            if let reason = status.reason { out.field("reason", reason) }
+            if let topic = status.topic { out.field("topic", topic) }
+            if let attempt = status.attempt { out.field("attempt", attempt) }
+            if let delay = status.retryDelayMilliseconds { out.field("retry_delay_ms", delay) }
+        case .trade(let trade):
+            out.field("type", "trade")
+            out.field("symbol", trade.symbol)
+            out.field("timestamp", trade.exchangeTime / 1_000_000)
+            out.key("price"); out.decimalNumber(trade.price)
+            out.key("qty"); out.decimalNumber(trade.qty)
+            out.field("side", trade.aggressor.rawValue)
+            out.field("is_buyer_maker", trade.isBuyerMaker)
+            out.field("id", trade.tradeId)
+            out.field("recv_ns", trade.receiveTime)
+        case .depth(let depth):
+            let update = depth.update
+            out.field("type", "depth")
+            out.field("symbol", update.symbol)
+            out.field("timestamp", update.exchangeTime / 1_000_000)
+            out.field("kind", update.kind.rawValue)
+            for (name, levels) in [("bids", update.bids), ("asks", update.asks)] {
+                out.key(name)
+                out.beginArray()
+                for level in levels {
+                    out.beginArray()
+                    out.decimalNumber(level.price)
+                    out.decimalNumber(level.qty)
+                    out.endArray()
+                }
+                out.endArray()
+            }
+            out.field("last_update_id", update.lastUpdateId)
+            if let value = depth.depth { out.field("depth", value) }
+            out.field("recv_ns", update.receiveTime)
+        case .pong(let id):
+            out.field("type", "pong")
+            out.key("id")
+            if let id { out.string(id) } else { out.null() }
+        case .ack(let id, let command):
+            out.field("type", "ack")
+            out.field("id", id)
+            out.field("command", command)
+        case .error(let failure):
+            out.field("type", "error")
+            out.field("error", failure.message)
+            out.field("code", failure.code)
+            if let id = failure.id { out.field("id", id) }
+        case .stats(let stats):
+            out.field("type", "stats")
+            out.key("topics")
+            out.beginObject()
+            for (name, topic) in stats.topics.sorted(by: { $0.key < $1.key }) {
+                out.key(name)
+                out.beginObject()
+                out.field("messages", topic.messages)
+                out.field("bytes", topic.bytes)
+                out.field("errors", topic.errors)
+                out.key("last_message_age_ms")
+                if let age = topic.lastMessageAgeMilliseconds { out.int(age) } else { out.null() }
+                out.endObject()
+            }
+            out.endObject()
+            out.field("reconnects", stats.reconnects)
+            out.field("resyncs", stats.resyncs)
+            out.field("malformed", stats.malformed)
+            out.key("ping_rtt_ms")
+            if let rtt = stats.pingRTTMilliseconds { out.double((rtt * 1_000).rounded() / 1_000) } else { out.null() }
+            out.key("rate_limit_remaining")
+            if let remaining = stats.rateLimitRemaining { out.int(remaining) } else { out.null() }
+        }
+        out.endObject()
+        return out.bytes
+    }
+}
