@@ -62,14 +62,22 @@ let package = Package(
         .executableTarget(
             name: "keel",
             dependencies: [
-                "Market", "Bybit", "Binance", "Storage", "ExchangeSim",
+                "Market", "Bybit", "Binance", "Storage", "ExchangeSim", "Connector",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             ]
         ),
         // Test helpers: locating ../shared/data from #filePath, a seeded generator.
-        .target(name: "TestSupport", dependencies: ["Market"], path: "Tests/Support"),
+        .target(
+            name: "TestSupport",
+            dependencies: [
+                "Market", "Bybit", "ExchangeSim",
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/Support"
+        ),
         .testTarget(name: "MarketTests", dependencies: ["Market", "TestSupport"]),
         .testTarget(name: "BybitTests", dependencies: ["Bybit", "Market", "TestSupport"]),
         .testTarget(name: "BinanceTests", dependencies: ["Binance", "Market", "Storage", "TestSupport"]),

@@ -42,7 +42,8 @@ public struct BybitBookSync: Sendable {
             } catch {
                 return invalidate(.rejected(error))
             }
-            outcome = update.kind == .snapshot ? .snapshotApplied : .restartApplied
+            // `u == 1` is Bybit's restart marker, whether it comes typed snapshot or delta.
+            outcome = update.lastUpdateId == 1 ? .restartApplied : .snapshotApplied
         } else {
             guard state == .synced, let last = lastUpdateId else { return .ignored }
             guard update.lastUpdateId == last &+ 1 else {

@@ -16,7 +16,7 @@ struct BookTopicPublisherTests {
         var publisher = BookTopicPublisher(topic: BybitBookTopic(symbol: "BTCUSDT", depth: depth))
         var client = BybitBookSync(depth: depth)
         var decoder = BybitDecoder()
-        var lastId: Int64 = 0
+        var lastId: Int64 = BookTopicPublisher.firstUpdateId - 1
         var deltas = 0
         for step in 0..<1_500 {
             let now = Int64(step) * 20_000_000
@@ -57,10 +57,11 @@ struct BookTopicPublisherTests {
         let bid = [PriceLevel(price: d("100.0"), qty: d("1"))]
         _ = publisher.publish(bids: bid, asks: [], now: 0)
         publisher.skipNextDelta()
+        let first = BookTopicPublisher.firstUpdateId
         let skipped = publisher.publish(bids: [PriceLevel(price: d("100.0"), qty: d("2"))], asks: [], now: 1)
-        #expect(skipped?.deliver == false && skipped?.updateId == 2)
+        #expect(skipped?.deliver == false && skipped?.updateId == first + 1)
         let next = publisher.publish(bids: [PriceLevel(price: d("100.0"), qty: d("3"))], asks: [], now: 2)
-        #expect(next?.deliver == true && next?.updateId == 3)
+        #expect(next?.deliver == true && next?.updateId == first + 2)
         let restart = publisher.restart(now: 3)
         #expect(restart.kind == .snapshot && restart.updateId == 1 && restart.bids == [PriceLevel(price: d("100.0"), qty: d("3"))])
         #expect(publisher.publish(bids: bid, asks: [], now: 4)?.updateId == 2)
@@ -69,9 +70,9 @@ struct BookTopicPublisherTests {
     @Test func depthOneResendsItsSnapshotEveryThreeSeconds() {
         var publisher = BookTopicPublisher(topic: BybitBookTopic(symbol: "BTCUSDT", depth: 1))
         let bid = [PriceLevel(price: d("100.0"), qty: d("1"))]
-        #expect(publisher.publish(bids: bid, asks: [], now: 0)?.updateId == 1)
+        #expect(publisher.publish(bids: bid, asks: [], now: 0)?.updateId == BookTopicPublisher.firstUpdateId)
         #expect(publisher.publish(bids: bid, asks: [], now: 2_000_000_000) == nil)
         let resent = publisher.publish(bids: bid, asks: [], now: 3_000_000_000)
-        #expect(resent?.kind == .snapshot && resent?.updateId == 1)
+        #expect(resent?.kind == .snapshot && resent?.updateId == BookTopicPublisher.firstUpdateId)
     }
 }

@@ -4,6 +4,7 @@ import Foundation
 import HummingbirdWSClient
 import Market
 import Testing
+import TestSupport
 
 private func code(_ answer: (status: Int, json: [String: Any], headers: [String: String])) -> Int? { answer.json["retCode"] as? Int }
 private func result(_ answer: (status: Int, json: [String: Any], headers: [String: String])) -> [String: Any] { answer.json["result"] as? [String: Any] ?? [:] }

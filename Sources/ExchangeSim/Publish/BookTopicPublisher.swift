@@ -11,10 +11,13 @@ import Market
 public struct BookTopicPublisher: Sendable {
     public let topic: BybitBookTopic
     public let depth: Int
-    public private(set) var updateId: Int64 = 0
+    /// Starts well above 1: on Bybit, `u == 1` means a service restart, which only the `restart` fault sends.
+    public private(set) var updateId: Int64 = BookTopicPublisher.firstUpdateId - 1
+    public static let firstUpdateId: Int64 = 100_001
     public private(set) var bids: [PriceLevel] = []
     public private(set) var asks: [PriceLevel] = []
     private var lastSent: Int64 = 0
+    private var published = false
     private var skipNext = false
     /// Depth 1 re-sends its snapshot this often when nothing changed (Bybit: 3 s).
     public var resendInterval: Int64 = 3_000_000_000
@@ -45,7 +48,7 @@ public struct BookTopicPublisher: Sendable {
         let changedBids = BookTopicPublisher.changes(from: bids, to: newBids, descending: true)
         let changedAsks = BookTopicPublisher.changes(from: asks, to: newAsks, descending: false)
         if changedBids.isEmpty && changedAsks.isEmpty {
-            guard depth == 1, updateId > 0, now - lastSent >= resendInterval else { return nil }
+            guard depth == 1, published, now - lastSent >= resendInterval else { return nil }
             lastSent = now
             return snapshot()
         }
@@ -53,6 +56,7 @@ public struct BookTopicPublisher: Sendable {
         asks = newAsks
         updateId += 1
         lastSent = now
+        published = true
         let deliver = !skipNext
         skipNext = false
         if depth == 1 { return Message(kind: .snapshot, bids: bids, asks: asks, updateId: updateId, deliver: deliver) }

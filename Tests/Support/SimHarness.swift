@@ -9,17 +9,17 @@ import Logging
 import Market
 
 /// A simulator on free loopback ports for the length of one test.
-struct SimHarness {
-    let server: SimServer
-    let ports: SimPorts
+public struct SimHarness: Sendable {
+    public let server: SimServer
+    public let ports: SimPorts
 
-    static let quiet: Logger = {
+    public static let quiet: Logger = {
         var logger = Logger(label: "keel.sim.test")
         logger.logLevel = .critical
         return logger
     }()
 
-    static func with<T: Sendable>(
+    public static func with<T: Sendable>(
         _ configure: (inout SimConfiguration) -> Void = { _ in },
         _ body: (SimHarness) async throws -> T
     ) async throws -> T {
@@ -44,26 +44,26 @@ struct SimHarness {
         }
     }
 
-    enum HarnessError: Error { case notStarted, badAnswer(String) }
+    public enum HarnessError: Error { case notStarted, badAnswer(String) }
 
-    var publicURL: String { "ws://127.0.0.1:\(ports.main)/v5/public/linear" }
+    public var publicURL: String { "ws://127.0.0.1:\(ports.main)/v5/public/linear" }
 
     /// GET on the main (REST) port: status and body.
-    func get(_ path: String) async throws -> (Int, Data) {
+    public func get(_ path: String) async throws -> (Int, Data) {
         try await http("GET", "http://127.0.0.1:\(ports.main)\(path)")
     }
 
     /// The control API.
-    func control(_ method: String, _ path: String, body: String? = nil) async throws -> (Int, Data) {
+    public func control(_ method: String, _ path: String, body: String? = nil) async throws -> (Int, Data) {
         try await http(method, "http://127.0.0.1:\(ports.control)\(path)", body: body)
     }
 
-    func fault(_ json: String) async throws {
+    public func fault(_ json: String) async throws {
         let (status, data) = try await control("POST", "/sim/faults", body: json)
         guard status == 200 else { throw HarnessError.badAnswer("\(status) \(String(decoding: data, as: UTF8.self))") }
     }
 
-    func http(_ method: String, _ url: String, body: String? = nil) async throws -> (Int, Data) {
+    public func http(_ method: String, _ url: String, body: String? = nil) async throws -> (Int, Data) {
         var request = URLRequest(url: URL(string: url)!)
         request.httpMethod = method
         request.timeoutInterval = 60
@@ -76,7 +76,7 @@ struct SimHarness {
     }
 
     /// The truth book's levels as `[[price, size]]` per side.
-    func truth(symbol: String, depth: Int) async throws -> (bids: [PriceLevel], asks: [PriceLevel], topics: [String: Int64]) {
+    public func truth(symbol: String, depth: Int) async throws -> (bids: [PriceLevel], asks: [PriceLevel], topics: [String: Int64]) {
         let (_, data) = try await control("GET", "/sim/book?symbol=\(symbol)&depth=\(depth)")
         let object = try JSONSerialization.jsonObject(with: data) as! [String: Any]
         func levels(_ key: String) -> [PriceLevel] {
@@ -89,18 +89,19 @@ struct SimHarness {
 
 /// Follows one public connection: decodes every frame with Keel's own codec, keeps a book per
 /// topic with Keel's own sync rules, and records what happened.
-actor StreamFollower {
+public actor StreamFollower {
+    public init() {}
     var decoder = BybitDecoder()
     var books: [BybitBookTopic: BybitBookSync] = [:]
-    var outcomes: [BybitBookSync.Outcome] = []
-    var responses: [BybitResponse] = []
-    var trades = 0
-    var frames = 0
-    var malformed = 0
-    var lastFrameAt = ContinuousClock.now
-    var updateIds: [Int64] = []
+    public private(set) var outcomes: [BybitBookSync.Outcome] = []
+    public private(set) var responses: [BybitResponse] = []
+    public private(set) var trades = 0
+    public private(set) var frames = 0
+    public private(set) var malformed = 0
+    public private(set) var lastFrameAt = ContinuousClock.now
+    public private(set) var updateIds: [Int64] = []
 
-    func receive(_ text: String) {
+    public func receive(_ text: String) {
         frames += 1
         lastFrameAt = .now
         var copy = text
@@ -123,19 +124,19 @@ actor StreamFollower {
         }
     }
 
-    func book(_ topic: BybitBookTopic) -> BybitBookSync? { books[topic] }
+    public func book(_ topic: BybitBookTopic) -> BybitBookSync? { books[topic] }
     /// Book updates seen, once more than 100 trades have been too (0 before).
-    func progress() -> Int { trades > 100 ? updateIds.count : 0 }
-    func snapshotCount() -> Int { outcomes.filter { $0 == .snapshotApplied || $0 == .restartApplied }.count }
-    func gaps() -> Int { outcomes.filter { if case .invalidated(.gap) = $0 { return true } else { return false } }.count }
+    public func progress() -> Int { trades > 100 ? updateIds.count : 0 }
+    public func snapshotCount() -> Int { outcomes.filter { $0 == .snapshotApplied || $0 == .restartApplied }.count }
+    public func gaps() -> Int { outcomes.filter { if case .invalidated(.gap) = $0 { return true } else { return false } }.count }
 }
 
 extension SimHarness {
-    static let key = SimAccountConfig.demo.apiKey
-    static let secret = SimAccountConfig.demo.secret
+    public static let key = SimAccountConfig.demo.apiKey
+    public static let secret = SimAccountConfig.demo.secret
 
     /// A REST call signed as Bybit's docs say, with the demo account unless told otherwise.
-    func signed(_ method: String, _ path: String, query: String = "", body: String = "", key: String = SimHarness.key,
+    public func signed(_ method: String, _ path: String, query: String = "", body: String = "", key: String = SimHarness.key,
                 secret: String = SimHarness.secret, timestamp: Int64? = nil) async throws -> (status: Int, json: [String: Any], headers: [String: String]) {
         let stamp = timestamp ?? Int64(Date().timeIntervalSince1970 * 1_000)
         let payload = method == "GET" ? query : body

@@ -1,0 +1,233 @@
+import Bybit
+import Connector
+import ExchangeSim
+import Foundation
+import Market
+import Testing
+import TestSupport
+
+/// What a bot would keep from the connector's events: every event, and a book built only from
+/// `depth` events (a snapshot resets it, a delta applies).
+actor BotView {
+    var events: [ConnectorEvent] = []
+    var book = OrderBook()
+    var lastUpdateId: Int64 = 0
+    var snapshots = 0
+
+    func receive(_ event: ConnectorEvent) {
+        events.append(event)
+        if case .depth(let depth) = event {
+            try? book.apply(depth.update)
+            lastUpdateId = depth.update.lastUpdateId
+            if depth.update.kind == .snapshot { snapshots += 1 }
+        }
+    }
+
+    func statuses(_ name: String) -> [ConnectorEvent.Status] {
+        events.compactMap { if case .status(let status) = $0, status.status == name { return status } else { return nil } }
+    }
+
+    func depthEvents() -> Int { events.filter { if case .depth = $0 { return true } else { return false } }.count }
+    func reconnectedWithSnapshot() -> Bool { statuses("connected").count >= 2 && snapshots >= 2 }
+}
+
+private func wait(_ timeout: Duration = .seconds(30), _ condition: @Sendable () async -> Bool) async throws -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if await condition() { return true }
+        try await Task.sleep(for: .milliseconds(25))
+    }
+    return await condition()
+}
+
+/// Runs a public session against the sim for the length of `body`.
+private func withSession(_ sim: SimHarness, configure: (inout PublicSessionConfiguration) -> Void = { _ in },
+                         _ body: (BotView, BybitPublicSession) async throws -> Void) async throws {
+    var configuration = PublicSessionConfiguration(url: sim.publicURL, symbols: ["BTCUSDT"], depth: 50)
+    configuration.reconnect = ReconnectPolicy(base: .milliseconds(100), cap: .seconds(2))
+    configure(&configuration)
+    let view = BotView()
+    // In order, as the bot reads stdout: one stream, one reader.
+    let (events, sink) = AsyncStream.makeStream(of: ConnectorEvent.self)
+    let reader = Task { for await event in events { await view.receive(event) } }
+    defer { reader.cancel() }
+    let session = BybitPublicSession(configuration: configuration, logger: SimHarness.quiet) { event in sink.yield(event) }
+    let running = Task { await session.run() }
+    do {
+        try await body(view, session)
+    } catch {
+        await session.stop()
+        running.cancel()
+        throw error
+    }
+    await session.stop()
+    running.cancel()
+    _ = await running.value
+}
+
+/// Pauses the flow, waits until the depth-50 topic's u stops moving and the bot has caught up to it.
+private func settled(_ sim: SimHarness, _ view: BotView) async throws -> (bids: [PriceLevel], asks: [PriceLevel], u: Int64) {
+    _ = try await sim.control("POST", "/sim/flow", body: #"{"paused":true}"#)
+    var truth = try await sim.truth(symbol: "BTCUSDT", depth: 50)
+    for _ in 0..<100 {
+        try await Task.sleep(for: .milliseconds(150))
+        let next = try await sim.truth(symbol: "BTCUSDT", depth: 50)
+        let caughtUp = await view.lastUpdateId == next.topics["orderbook.50.BTCUSDT"]
+        if next.topics == truth.topics && caughtUp { break }
+        truth = next
+    }
+    return (truth.bids, truth.asks, truth.topics["orderbook.50.BTCUSDT"] ?? -1)
+}
+
+@Suite(.serialized)
+struct PublicSessionTests {
+    @Test func botBookFromDepthEventsEqualsTheTruthAtCheckpoints() async throws {
+        try await SimHarness.with { sim in
+            try await withSession(sim) { view, _ in
+                for checkpoint in 0..<3 {
+                    #expect(try await wait { await view.depthEvents() > 60 * (checkpoint + 1) })
+                    let truth = try await settled(sim, view)
+                    #expect(await view.book.levels(.bid) == truth.bids, "checkpoint \(checkpoint)")
+                    #expect(await view.book.levels(.ask) == truth.asks, "checkpoint \(checkpoint)")
+                    #expect(await view.lastUpdateId == truth.u)
+                    _ = try await sim.control("POST", "/sim/flow", body: #"{"paused":false}"#)
+                }
+                #expect(await view.statuses("resynced").isEmpty)
+                #expect(await view.snapshots == 1)
+            }
+        }
+    }
+
+    @Test func gapAndRestartResyncWithTheirReasons() async throws {
+        try await SimHarness.with { sim in
+            try await withSession(sim) { view, session in
+                #expect(try await wait { await view.depthEvents() > 10 })
+                try await sim.fault(#"{"kind":"gap","symbol":"BTCUSDT"}"#)
+                #expect(try await wait { await view.statuses("resynced").count == 1 })
+                #expect(await view.statuses("resynced").first?.reason?.contains("sequence gap") == true)
+                try await sim.fault(#"{"kind":"restart","symbol":"BTCUSDT"}"#)
+                #expect(try await wait { await view.statuses("resynced").count == 2 })
+                #expect(await view.statuses("resynced").last?.reason == "exchange restart (u == 1)")
+                let truth = try await settled(sim, view)
+                #expect(await view.book.levels(.bid) == truth.bids)
+                #expect(await view.book.levels(.ask) == truth.asks)
+                #expect(await session.resyncs == 2)
+            }
+        }
+    }
+
+    @Test func malformedFrameIsCountedAndTheFeedGoesOn() async throws {
+        try await SimHarness.with { sim in
+            try await withSession(sim) { view, session in
+                #expect(try await wait { await view.depthEvents() > 5 })
+                try await sim.fault(#"{"kind":"malformed"}"#)
+                #expect(try await wait { await session.malformed == 1 })
+                let before = await view.depthEvents()
+                #expect(try await wait { await view.depthEvents() > before + 5 })
+                #expect(await view.statuses("disconnected").isEmpty)
+            }
+        }
+    }
+
+    @Test func dropReconnectsAndStartsFromAFreshSnapshot() async throws {
+        try await SimHarness.with { sim in
+            try await withSession(sim) { view, _ in
+                #expect(try await wait { await view.depthEvents() > 10 })
+                try await sim.fault(#"{"kind":"drop"}"#)
+                #expect(try await wait { await view.statuses("connected").count == 2 })
+                #expect(await view.statuses("reconnecting").first?.attempt == 1)
+                #expect(try await wait { await view.snapshots == 2 })
+                let truth = try await settled(sim, view)
+                #expect(await view.book.levels(.bid) == truth.bids)
+                #expect(await view.book.levels(.ask) == truth.asks)
+            }
+        }
+    }
+
+    @Test func stallIsDetectedAsAStaleFeedAndRecovered() async throws {
+        try await SimHarness.with { sim in
+            try await withSession(sim, configure: { $0.bookStaleAfter = .seconds(1) }) { view, _ in
+                #expect(try await wait { await view.depthEvents() > 10 })
+                let stalled = ContinuousClock.now
+                try await sim.fault(#"{"kind":"stall","seconds":3}"#)
+                #expect(try await wait { !(await view.statuses("stale")).isEmpty })
+                let detected = ContinuousClock.now - stalled
+                #expect(detected < .seconds(1) + .seconds(1) + .milliseconds(500))   // threshold + 1 s (+ scheduling)
+                #expect(await view.statuses("stale").first?.topic == "orderbook.50.BTCUSDT")
+                #expect(try await wait { await view.reconnectedWithSnapshot() })
+            }
+        }
+    }
+
+    @Test func rejectedReconnectsFollowTheBackoffThenRecover() async throws {
+        try await SimHarness.with { sim in
+            try await withSession(sim) { view, _ in
+                #expect(try await wait { await view.depthEvents() > 5 })
+                try await sim.fault(#"{"kind":"reject","seconds":3}"#)
+                try await sim.fault(#"{"kind":"drop"}"#)
+                #expect(try await wait { await view.statuses("connected").count == 2 })
+                let attempts = await view.statuses("reconnecting")
+                // 0.1 + 0.2 + 0.4 + 0.8 + 1.6 s (+ ≤ 30 % jitter) covers 3 s: a handful of tries, no storm.
+                #expect(attempts.count >= 2 && attempts.count <= 6, "\(attempts.count) attempts")
+                let delays = attempts.compactMap(\.retryDelayMilliseconds)
+                #expect(zip(delays, delays.dropFirst()).allSatisfy { $1 >= $0 })
+                let (_, data) = try await sim.control("GET", "/sim/stats")
+                let stats = try JSONSerialization.jsonObject(with: data) as! [String: Any]
+                #expect((stats["connections_rejected"] as? Int ?? 0) == attempts.count - 1)
+            }
+        }
+    }
+}
+
+struct ConnectorWireTests {
+    @Test func eventsAreWrittenWithExactDecimals() throws {
+        let trade = TradeTick(symbol: "BTCUSDT", price: try FixedDecimal(parsing: "50000.10"), qty: try FixedDecimal(parsing: "0.020"),
+                              aggressor: .sell, tradeId: "12345", exchangeTime: 1_717_440_000_000_000_000, receiveTime: 7)
+        #expect(String(decoding: ConnectorEvent.trade(trade).line, as: UTF8.self)
+            == #"{"type":"trade","symbol":"BTCUSDT","timestamp":1717440000000,"price":50000.10,"qty":0.020,"side":"sell","is_buyer_maker":true,"id":"12345","recv_ns":7}"#)
+        let update = DepthUpdate(symbol: "BTCUSDT", kind: .delta, bids: [PriceLevel(price: try FixedDecimal(parsing: "50000.0"), qty: try FixedDecimal(parsing: "1.5"))],
+                                 asks: [PriceLevel(price: try FixedDecimal(parsing: "50001.0"), qty: .zero)], lastUpdateId: 42,
+                                 exchangeTime: 1_717_440_000_000_000_000, receiveTime: 9)
+        #expect(String(decoding: ConnectorEvent.depth(.init(update: update, depth: 50)).line, as: UTF8.self)
+            == #"{"type":"depth","symbol":"BTCUSDT","timestamp":1717440000000,"kind":"delta","bids":[[50000.0,1.5]],"asks":[[50001.0,0]],"last_update_id":42,"depth":50,"recv_ns":9}"#)
+        #expect(String(decoding: ConnectorEvent.status(.init(status: "connected")).line, as: UTF8.self) == #"{"type":"status","status":"connected","connector":"bybit"}"#)
+    }
+
+    @Test func commandsDecodeAndBadLinesAreTypedErrors() throws {
+        func decode(_ text: String) throws -> ConnectorCommand { try ConnectorCommand.decode(Array(text.utf8)) }
+        #expect(try decode(#"{"command":"subscribe","channel":"depth","symbol":"BTCUSDT","id":"1"}"#) == .subscribe(channel: .depth, symbol: "BTCUSDT", id: "1"))
+        #expect(try decode(#"{"command":"ping"}"#) == .ping(id: nil))
+        let place = try decode(#"{"command":"place","id":"9","symbol":"BTCUSDT","side":"buy","order_type":"limit","qty":"0.010","price":50000.5,"time_in_force":"PostOnly","client_id":"q-1"}"#)
+        guard case .place(let order) = place else { Issue.record("not a place"); return }
+        let qty = try FixedDecimal(parsing: "0.010")
+        let price = try FixedDecimal(parsing: "50000.5")
+        #expect(order.qty == qty && order.price == price && order.timeInForce == "PostOnly")
+        for (line, mention) in [("garbage", "not a JSON"), (#"{"command":"fly","id":"2"}"#, "unknown command"),
+                                (#"{"command":"subscribe","channel":"candles","symbol":"X","id":"3"}"#, "channel"),
+                                (#"{"command":"place","id":"4","symbol":"BTCUSDT","side":"buy","qty":"1","client_id":"c"}"#, "needs price")] {
+            do {
+                _ = try decode(line)
+                Issue.record("accepted \(line)")
+            } catch let error as ConnectorCommand.DecodeError {
+                #expect(error.message.contains(mention), "\(error.message)")
+                if line.contains("\"id\"") { #expect(error.id != nil) }
+            }
+        }
+    }
+
+    @Test func credentialsComeFromEnvironmentFilesOrSecretsAndNeverPrint() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("keel-secrets-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try "file-secret\n".write(to: folder.appendingPathComponent("secret.txt"), atomically: true, encoding: .utf8)
+        try "dir-key".write(to: folder.appendingPathComponent("bybit_api_key"), atomically: true, encoding: .utf8)
+        let fromFile = try Credentials.load(environment: ["BYBIT_API_KEY": "env-key", "BYBIT_API_SECRET_FILE": folder.appendingPathComponent("secret.txt").path],
+                                            secretsDirectory: "/nonexistent")
+        #expect(fromFile == Credentials(apiKey: "env-key", apiSecret: "file-secret"))
+        #expect(try Credentials.load(environment: [:], secretsDirectory: "/nonexistent") == nil)
+        #expect(throws: Credentials.LoadError.onlyOne(present: "BYBIT_API_KEY", missing: "BYBIT_API_SECRET")) {
+            try Credentials.load(environment: [:], secretsDirectory: folder.path)
+        }
+        #expect(!"\(fromFile!)".contains("env-key") && !"\(fromFile!)".contains("file-secret"))
+    }
+}
