@@ -1,0 +1,122 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// `keel connector bybit` as the bot runs it: a child process with pipes, against a `keel sim` child.
+@Suite(.serialized)
+struct ConnectorProcessTests {
+    private func keelURL() throws -> URL {
+        let candidates = [
+            Bundle.allBundles.first { $0.bundlePath.hasSuffix(".xctest") }.map { URL(fileURLWithPath: $0.bundlePath).deletingLastPathComponent().appendingPathComponent("keel") },
+            SharedData.repositoryRoot.appendingPathComponent(".build/debug/keel"),
+        ].compactMap { $0 }
+        guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
+            throw CocoaError(.fileNoSuchFile)
+        }
+        return found
+    }
+
+    /// Reads a pipe into a buffer on its own thread.
+    final class Collector: @unchecked Sendable {
+        private let lock = NSLock()
+        private var data = Data()
+        init(_ handle: FileHandle) {
+            Thread {
+                while true {
+                    let chunk = handle.availableData
+                    if chunk.isEmpty { return }
+                    self.lock.lock()
+                    self.data.append(chunk)
+                    self.lock.unlock()
+                }
+            }.start()
+        }
+        var text: String {
+            lock.lock()
+            defer { lock.unlock() }
+            return String(decoding: data, as: UTF8.self)
+        }
+    }
+
+    private func waitFor(_ timeout: Duration = .seconds(30), _ condition: () -> Bool) async throws -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if condition() { return true }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return condition()
+    }
+
+    @Test func streamsBookEventsAnswersCommandsAndNeverPrintsSecrets() async throws {
+        let keel = try keelURL()
+        let sim = Process()
+        sim.executableURL = keel
+        sim.arguments = ["sim", "--port", "0"]
+        let simOut = Pipe()
+        sim.standardOutput = simOut
+        sim.standardError = FileHandle.nullDevice
+        try sim.run()
+        defer { sim.terminate(); sim.waitUntilExit() }
+        let simLines = Collector(simOut.fileHandleForReading)
+        #expect(try await waitFor { simLines.text.contains("sim_listening") })
+        let ready = try JSONSerialization.jsonObject(with: Data(simLines.text.split(separator: "\n")[0].utf8)) as! [String: Any]
+        let port = ready["port"] as! Int
+
+        let key = "known-api-key-3f9a1c"
+        let secret = "known-api-secret-77b2e4d0"
+        let connector = Process()
+        connector.executableURL = keel
+        connector.arguments = ["connector", "bybit", "--symbols", "BTCUSDT,ETHUSDT", "--public-url", "ws://127.0.0.1:\(port)/v5/public/linear",
+                               "--stats-interval", "1"]
+        connector.environment = ProcessInfo.processInfo.environment.merging(["BYBIT_API_KEY": key, "BYBIT_API_SECRET": secret]) { $1 }
+        let input = Pipe()
+        let output = Pipe()
+        let errors = Pipe()
+        connector.standardInput = input
+        connector.standardOutput = output
+        connector.standardError = errors
+        try connector.run()
+        let stdout = Collector(output.fileHandleForReading)
+        let stderr = Collector(errors.fileHandleForReading)
+
+        #expect(try await waitFor { stdout.text.components(separatedBy: "\"type\":\"depth\"").count > 20 && stdout.text.contains("\"type\":\"stats\"") })
+        input.fileHandleForWriting.write(Data(#"{"command":"ping","id":"p-1"}"# .utf8 + [10]))
+        input.fileHandleForWriting.write(Data(#"{"command":"place","id":"o-1","symbol":"BTCUSDT","side":"buy","qty":"0.001","price":"1000","client_id":"c-1"}"#.utf8 + [10]))
+        input.fileHandleForWriting.write(Data("not json\n".utf8))
+        input.fileHandleForWriting.write(Data(#"{"command":"shutdown","id":"bye"}"#.utf8 + [10]))
+        connector.waitUntilExit()
+        #expect(connector.terminationStatus == 0)
+
+        let lines = stdout.text.split(separator: "\n").map(String.init)
+        let objects = lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(objects.count == lines.count)                      // every stdout line is one JSON object
+        #expect(objects.contains { $0["type"] as? String == "pong" && $0["id"] as? String == "p-1" })
+        #expect(objects.contains { $0["type"] as? String == "error" && $0["id"] as? String == "o-1" })
+        #expect(objects.contains { $0["type"] as? String == "error" && $0["code"] as? String == "bad_command" })
+        #expect(objects.last?["type"] as? String == "ack" && objects.last?["id"] as? String == "bye")
+        let symbols = Set(objects.filter { $0["type"] as? String == "depth" }.compactMap { $0["symbol"] as? String })
+        #expect(symbols == ["BTCUSDT", "ETHUSDT"])
+        // Secrets: in no output at all.
+        for text in [stdout.text, stderr.text] {
+            #expect(!text.contains(key) && !text.contains(secret))
+        }
+        #expect(stderr.text.split(separator: "\n").allSatisfy { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) != nil })
+    }
+
+    @Test(arguments: [["--symbols", ""], ["--symbols", "BTCUSDT", "--depth", "7"], ["--symbols", "BTCUSDT", "--public-url", "http://x"],
+                      ["--symbols", "BTCUSDT", "--ca-file", "/nonexistent.pem"]])
+    func badConfigurationIsOneLineAndExitTwo(arguments: [String]) throws {
+        let connector = Process()
+        connector.executableURL = try keelURL()
+        connector.arguments = ["connector", "bybit"] + arguments
+        let errors = Pipe()
+        connector.standardError = errors
+        connector.standardOutput = FileHandle.nullDevice
+        connector.standardInput = FileHandle.nullDevice
+        try connector.run()
+        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        connector.waitUntilExit()
+        #expect(connector.terminationStatus == 2)
+        #expect(text.split(separator: "\n").count == 1, "\(text)")
+    }
+}
