@@ -133,17 +133,10 @@ public enum BybitEncode {
         out.key("data")
         out.beginObject()
         out.field("s", topic.symbol)
-        for (name, levels) in [("b", bids), ("a", asks)] {
-            out.key(name)
-            out.beginArray()
-            for level in levels {
-                out.beginArray()
-                out.decimal(level.price)
-                out.decimal(level.qty)
-                out.endArray()
-            }
-            out.endArray()
-        }
+        out.key("b")
+        out.priceLevels(bids)
+        out.key("a")
+        out.priceLevels(asks)
         out.field("u", updateId)
         out.field("seq", sequence)
         out.endObject()

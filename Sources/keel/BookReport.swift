@@ -24,17 +24,10 @@ struct BookReport {
         if let id = state?.lastUpdateId { out.int(id) } else { out.null() }
         out.field("bid_levels", state?.book.bidCount ?? 0)
         out.field("ask_levels", state?.book.askCount ?? 0)
-        for side in [BookSide.bid, .ask] {
-            out.key(side == .bid ? "bids" : "asks")
-            out.beginArray()
-            for level in state?.book.levels(side, limit: depth) ?? [] {
-                out.beginArray()
-                out.decimal(level.price)
-                out.decimal(level.qty)
-                out.endArray()
-            }
-            out.endArray()
-        }
+        out.key("bids")
+        out.priceLevels(state?.book.levels(.bid, limit: depth) ?? [])
+        out.key("asks")
+        out.priceLevels(state?.book.levels(.ask, limit: depth) ?? [])
         out.endObject()
         return out.string
     }

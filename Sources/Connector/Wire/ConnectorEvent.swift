@@ -118,17 +118,10 @@ public enum ConnectorEvent: Sendable, Equatable {
             out.field("symbol", update.symbol)
             out.field("timestamp", update.exchangeTime / 1_000_000)
             out.field("kind", update.kind.rawValue)
-            for (name, levels) in [("bids", update.bids), ("asks", update.asks)] {
-                out.key(name)
-                out.beginArray()
-                for level in levels {
-                    out.beginArray()
-                    out.decimalNumber(level.price)
-                    out.decimalNumber(level.qty)
-                    out.endArray()
-                }
-                out.endArray()
-            }
+            out.key("bids")
+            out.priceLevels(update.bids, asNumbers: true)
+            out.key("asks")
+            out.priceLevels(update.asks, asNumbers: true)
             out.field("last_update_id", update.lastUpdateId)
             if let value = depth.depth { out.field("depth", value) }
             out.field("recv_ns", update.receiveTime)

@@ -74,17 +74,10 @@ extension SimExchange {
         var out = JSONWriter(capacity: 128 + limit * 64)
         out.beginObject()
         out.field("s", symbol)
-        for (name, levels) in [("b", publisher.bids), ("a", publisher.asks)] {
-            out.key(name)
-            out.beginArray()
-            for level in levels.prefix(limit) {
-                out.beginArray()
-                out.decimal(level.price)
-                out.decimal(level.qty)
-                out.endArray()
-            }
-            out.endArray()
-        }
+        out.key("b")
+        out.priceLevels(publisher.bids.prefix(limit))
+        out.key("a")
+        out.priceLevels(publisher.asks.prefix(limit))
         out.field("ts", now / 1_000_000)
         out.field("u", publisher.updateId)
         out.field("seq", sequence)

@@ -391,17 +391,10 @@ public actor SimExchange {
         var out = JSONWriter(capacity: 256 + depth * 64)
         out.beginObject()
         out.field("symbol", symbol)
-        for (name, side) in [("bids", Side.buy), ("asks", .sell)] {
-            out.key(name)
-            out.beginArray()
-            for level in engine.depth(symbol, side: side, limit: depth) {
-                out.beginArray()
-                out.decimal(level.price)
-                out.decimal(level.qty)
-                out.endArray()
-            }
-            out.endArray()
-        }
+        out.key("bids")
+        out.priceLevels(engine.depth(symbol, side: .buy, limit: depth))
+        out.key("asks")
+        out.priceLevels(engine.depth(symbol, side: .sell, limit: depth))
         out.key("topics")
         out.beginObject()
         for (topic, publisher) in publishers.sorted(by: { $0.key.description < $1.key.description }) where topic.symbol == symbol {

@@ -81,6 +81,24 @@ public struct JSONWriter {
 }
 
 extension JSONWriter {
+    /// `[[price, qty], …]` as the exchanges write levels: exact decimals as strings, or as bare
+    /// JSON numbers (`asNumbers`, the connector wire's way).
+    public mutating func priceLevels(_ levels: some Sequence<PriceLevel>, asNumbers: Bool = false) {
+        beginArray()
+        for level in levels {
+            beginArray()
+            if asNumbers {
+                decimalNumber(level.price)
+                decimalNumber(level.qty)
+            } else {
+                decimal(level.price)
+                decimal(level.qty)
+            }
+            endArray()
+        }
+        endArray()
+    }
+
     /// Writes already-encoded JSON as the next value (a result object inside an envelope).
     public mutating func raw(_ json: [UInt8]) {
         beginRaw()
