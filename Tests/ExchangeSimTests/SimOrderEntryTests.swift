@@ -143,6 +143,24 @@ struct SimOrderEntryTests {
                 #expect(executions.allSatisfy { $0["isMaker"] as? Bool == false })
                 let position = (await frames.topic("position")).last.map { ($0["data"] as! [[String: Any]])[0] }
                 #expect(position?["size"] as? String == "0.050" && position?["side"] as? String == "Buy")
+                // Keel's own private decoder reads every frame the sim sent, to the same account state.
+                var decodedFills: [Fill] = []
+                var lastOrder: OrderUpdate?
+                var lastPosition: PositionUpdate?
+                for text in await frames.snapshot() {
+                    switch try text.withBytes({ try BybitPrivateDecoder().decode($0) }) {
+                    case .orders(let orders): lastOrder = orders.last
+                    case .fills(let fills): decodedFills += fills
+                    case .positions(let positions): lastPosition = positions.last
+                    default: break
+                    }
+                }
+                let expected = try FixedDecimal(parsing: "0.050")
+                let total = decodedFills.reduce(FixedDecimal.zero) { $0 + $1.qty }
+                #expect(lastOrder?.state == .filled && lastOrder?.clientId == "mkt-1" && lastOrder?.filledQty == expected)
+                #expect(total == expected)
+                #expect(Set(decodedFills.map(\.executionId)).count == decodedFills.count)
+                #expect(lastPosition?.size == expected)
                 reader.cancel()
                 try await outbound.close(.normalClosure, reason: nil)
             }

@@ -38,22 +38,8 @@ public struct OrderParameters: Sendable {
     }
 
     static func read(_ scanner: inout JSONScanner) throws(JSONError) -> OrderParameters {
-        var parameters = OrderParameters(fields: [:])
-        var object = try scanner.beginObject()
-        while let key = try scanner.nextKey(in: &object) {
-            let name = key.string
-            switch try scanner.peekKind() {
-            case .string: parameters.fields[name] = try scanner.readString().string
-            case .number: parameters.fields[name] = String(decoding: try scanner.readNumberText(), as: UTF8.self)
-            case .bool: parameters.fields[name] = try scanner.readBool() ? "true" : "false"
-            case .null: _ = try scanner.readNullIfPresent()
-            case .array where name == "request":
-                var array = try scanner.beginArray()
-                while try scanner.nextElement(in: &array) { parameters.batch.append(try read(&scanner)) }
-            case .array, .object: try scanner.skipValue()
-            }
-        }
-        return parameters
+        let object = try scanner.readFlatObject(nested: ["request"])
+        return OrderParameters(fields: object.fields, batch: (object.arrays["request"] ?? []).map { OrderParameters(fields: $0.fields) })
     }
 
     public func string(_ name: String) -> String? { fields[name].flatMap { $0.isEmpty ? nil : $0 } }
