@@ -193,6 +193,23 @@ struct ConnectorWireTests {
         #expect(String(decoding: ConnectorEvent.status(.init(status: "connected")).line, as: UTF8.self) == #"{"type":"status","status":"connected","connector":"bybit"}"#)
     }
 
+    @Test func accountEventsAreWrittenWithExactDecimals() throws {
+        func d(_ text: String) -> FixedDecimal { try! FixedDecimal(parsing: text) }
+        let order = OrderUpdate(symbol: "BTCUSDT", orderId: "o-1", clientId: "q-7", side: .buy, orderType: "Limit", timeInForce: "PostOnly",
+                                price: d("50000.10"), qty: d("0.020"), filledQty: d("0.005"), averagePrice: d("50000.10"), state: .partiallyFilled,
+                                reduceOnly: false, rejectReason: "EC_NoError", cancelType: "UNKNOWN", createdTime: 1_000_000, updatedTime: 2_000_000)
+        #expect(String(decoding: ConnectorEvent.order(order).line, as: UTF8.self)
+            == #"{"type":"order","symbol":"BTCUSDT","order_id":"o-1","client_id":"q-7","side":"buy","order_type":"limit","time_in_force":"PostOnly","price":50000.10,"qty":0.020,"filled_qty":0.005,"avg_price":50000.10,"status":"partially_filled","reduce_only":false,"reject_reason":"EC_NoError","cancel_type":"UNKNOWN","timestamp":2}"#)
+        let fill = Fill(symbol: "BTCUSDT", orderId: "o-1", clientId: "q-7", executionId: "e-9", side: .buy, price: d("50000.10"), qty: d("0.005"),
+                        fee: d("0.0500001"), feeRate: d("0.0002"), isMaker: true, leavesQty: d("0.015"), closedSize: d("0"), time: 3_000_000)
+        #expect(String(decoding: ConnectorEvent.fill(fill).line, as: UTF8.self)
+            == #"{"type":"fill","symbol":"BTCUSDT","order_id":"o-1","client_id":"q-7","exec_id":"e-9","side":"buy","price":50000.10,"qty":0.005,"fee":0.0500001,"fee_rate":0.0002,"is_maker":true,"leaves_qty":0.015,"closed_size":0,"timestamp":3}"#)
+        let position = PositionUpdate(symbol: "BTCUSDT", size: d("-0.005"), entryPrice: d("50000.10"), markPrice: d("50001.00"),
+                                      unrealisedPnl: d("-0.0045"), realisedPnl: d("1.5"), updatedTime: 4_000_000)
+        #expect(String(decoding: ConnectorEvent.position(position).line, as: UTF8.self)
+            == #"{"type":"position","symbol":"BTCUSDT","size":-0.005,"entry_price":50000.10,"mark_price":50001.00,"unrealised_pnl":-0.0045,"realised_pnl":1.5,"timestamp":4}"#)
+    }
+
     @Test func commandsDecodeAndBadLinesAreTypedErrors() throws {
         func decode(_ text: String) throws -> ConnectorCommand { try ConnectorCommand.decode(Array(text.utf8)) }
         #expect(try decode(#"{"command":"subscribe","channel":"depth","symbol":"BTCUSDT","id":"1"}"#) == .subscribe(channel: .depth, symbol: "BTCUSDT", id: "1"))

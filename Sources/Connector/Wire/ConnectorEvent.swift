@@ -9,6 +9,12 @@ public enum ConnectorEvent: Sendable, Equatable {
     case trade(TradeTick)
     /// A trusted book change: a snapshot (after subscribing or a resync) or a contiguous delta.
     case depth(Depth)
+    /// An order after a change (private stream).
+    case order(OrderUpdate)
+    /// One execution; unique by `exec_id`.
+    case fill(Fill)
+    case position(PositionUpdate)
+    case wallet(WalletUpdate)
     case pong(id: String?)
     case ack(id: String, command: String)
     case error(Failure)
@@ -89,6 +95,18 @@ public enum ConnectorEvent: Sendable, Equatable {
         }
     }
 
+    /// Keel's order statuses on the wire (the bot's order state machine speaks these).
+    static func wireStatus(_ state: OrderState) -> String {
+        switch state {
+        case .new, .untriggered, .triggered: return "new"
+        case .partiallyFilled: return "partially_filled"
+        case .filled: return "filled"
+        case .cancelled, .deactivated: return "cancelled"
+        case .partiallyFilledCanceled: return "partially_filled_cancelled"
+        case .rejected: return "rejected"
+        }
+    }
+
     /// The NDJSON line (without its newline).
     public var line: [UInt8] {
         var out = JSONWriter(capacity: 256)
@@ -125,6 +143,56 @@ public enum ConnectorEvent: Sendable, Equatable {
             out.field("last_update_id", update.lastUpdateId)
             if let value = depth.depth { out.field("depth", value) }
             out.field("recv_ns", update.receiveTime)
+        case .order(let order):
+            out.field("type", "order")
+            out.field("symbol", order.symbol)
+            out.field("order_id", order.orderId)
+            out.field("client_id", order.clientId)
+            out.field("side", order.side.rawValue)
+            out.field("order_type", order.orderType.lowercased())
+            out.field("time_in_force", order.timeInForce)
+            out.key("price"); out.decimalNumber(order.price)
+            out.key("qty"); out.decimalNumber(order.qty)
+            out.key("filled_qty"); out.decimalNumber(order.filledQty)
+            out.key("avg_price")
+            if let average = order.averagePrice { out.decimalNumber(average) } else { out.null() }
+            out.field("status", ConnectorEvent.wireStatus(order.state))
+            out.field("reduce_only", order.reduceOnly)
+            out.field("reject_reason", order.rejectReason)
+            out.field("cancel_type", order.cancelType)
+            out.field("timestamp", order.updatedTime / 1_000_000)
+        case .fill(let fill):
+            out.field("type", "fill")
+            out.field("symbol", fill.symbol)
+            out.field("order_id", fill.orderId)
+            out.field("client_id", fill.clientId)
+            out.field("exec_id", fill.executionId)
+            out.field("side", fill.side.rawValue)
+            out.key("price"); out.decimalNumber(fill.price)
+            out.key("qty"); out.decimalNumber(fill.qty)
+            out.key("fee"); out.decimalNumber(fill.fee)
+            out.key("fee_rate"); out.decimalNumber(fill.feeRate)
+            out.field("is_maker", fill.isMaker)
+            out.key("leaves_qty"); out.decimalNumber(fill.leavesQty)
+            out.key("closed_size"); out.decimalNumber(fill.closedSize)
+            out.field("timestamp", fill.time / 1_000_000)
+        case .position(let position):
+            out.field("type", "position")
+            out.field("symbol", position.symbol)
+            out.key("size"); out.decimalNumber(position.size)
+            out.key("entry_price"); out.decimalNumber(position.entryPrice)
+            out.key("mark_price"); out.decimalNumber(position.markPrice)
+            out.key("unrealised_pnl"); out.decimalNumber(position.unrealisedPnl)
+            out.key("realised_pnl"); out.decimalNumber(position.realisedPnl)
+            out.field("timestamp", position.updatedTime / 1_000_000)
+        case .wallet(let wallet):
+            out.field("type", "wallet")
+            out.field("coin", wallet.coin)
+            out.key("wallet_balance"); out.decimalNumber(wallet.walletBalance)
+            out.key("equity"); out.decimalNumber(wallet.equity)
+            out.key("available"); out.decimalNumber(wallet.availableBalance)
+            out.key("unrealised_pnl"); out.decimalNumber(wallet.unrealisedPnl)
+            out.field("timestamp", wallet.time / 1_000_000)
         case .pong(let id):
             out.field("type", "pong")
             out.key("id")
