@@ -295,11 +295,10 @@ public struct MatchingEngine: Sendable {
                                        priceScale: instrument.tickSize.scale + MatchingEngine.averagePriceExtraDecimals, time: now)
         accounts[apiKey] = account
         events.touchedAccounts.insert(apiKey)
-        events.executions.append(SimExecution(
-            execId: nextId(), orderId: order.orderId, orderLinkId: order.orderLinkId, owner: order.owner,
-            symbol: order.symbol, side: order.side, price: price, qty: qty, fee: fee, feeRate: rate, isMaker: isMaker,
-            orderType: order.type, orderQty: order.qty, leavesQty: order.leavesQty, closedSize: closed, time: now
-        ))
+        let fill = Fill(symbol: order.symbol, orderId: order.orderId, clientId: order.orderLinkId, executionId: nextId(), side: order.side,
+                        price: price, qty: qty, fee: fee, feeRate: rate, isMaker: isMaker, leavesQty: order.leavesQty,
+                        closedSize: closed, time: now)
+        events.executions.append(SimExecution(fill: fill, owner: order.owner, orderType: order.type, orderQty: order.qty))
     }
 
     /// Stores an order; forgets closed flow orders at once and old closed account orders by age.

@@ -117,24 +117,15 @@ public struct SimError: Error, Sendable, Equatable, CustomStringConvertible {
     public static let notionalTooSmall = SimError(110094, "Order notional value below the lower limit")
 }
 
-/// One fill of one order.
+/// One fill of one order: Keel's `Fill`, plus what the simulator needs to route and report it.
+@dynamicMemberLookup
 public struct SimExecution: Sendable, Equatable {
-    public var execId: String
-    public var orderId: String
-    public var orderLinkId: String
+    public var fill: Fill
     public var owner: OrderOwner
-    public var symbol: String
-    public var side: Side
-    public var price: Price
-    public var qty: Quantity
-    public var fee: FixedDecimal
-    public var feeRate: FixedDecimal
-    public var isMaker: Bool
     public var orderType: OrderType
     public var orderQty: Quantity
-    public var leavesQty: Quantity
-    public var closedSize: Quantity
-    public var time: Int64
+
+    public subscript<Value>(dynamicMember keyPath: KeyPath<Fill, Value>) -> Value { fill[keyPath: keyPath] }
 }
 
 /// A print on the public tape.
