@@ -23,11 +23,14 @@ final class EventWriter: @unchecked Sendable {
         self.descriptor = descriptor
     }
 
+    private var finished = false
+
     func write(_ event: ConnectorEvent) {
         var line = event.line
         line.append(0x0A)
         lock.lock()
         defer { lock.unlock() }
+        guard !finished else { return }
         line.withUnsafeBytes { buffer in
             var written = 0
             while written < buffer.count {
@@ -36,6 +39,15 @@ final class EventWriter: @unchecked Sendable {
                 written += result
             }
         }
+    }
+
+    /// Writes `event` (if any) as the last line: nothing written after it reaches stdout, so a
+    /// `shutdown` ack is always the bot's final event.
+    func finish(with event: ConnectorEvent?) {
+        if let event { write(event) }
+        lock.lock()
+        finished = true
+        lock.unlock()
     }
 }
 
@@ -69,12 +81,15 @@ public struct ConnectorProcess: Sendable {
                 }
             }
             group.addTask {
+                var shutdown: ConnectorCommand?
                 for await line in lines {
-                    let done = await handle(line, session: session, writer: writer)
-                    if done { break }
+                    shutdown = await handle(line, session: session, writer: writer)
+                    if shutdown != nil { break }
                 }
-                // `shutdown`, or stdin closed: the bot is gone or wants us gone.
+                // `shutdown`, or stdin closed: the bot is gone or wants us gone. Stop first, then the
+                // ack is the last line written.
                 await session.stop()
+                writer.finish(with: shutdown?.id.map { ConnectorEvent.ack(id: $0, command: "shutdown") })
             }
             // The stdin task ends the process: the session returns after `stop`, then the stats task is cancelled.
             await group.next()
@@ -84,15 +99,15 @@ public struct ConnectorProcess: Sendable {
         logger.info("bybit_connector_stopped")
     }
 
-    /// Handles one command line; true when it was `shutdown`.
-    func handle(_ line: [UInt8], session: BybitPublicSession, writer: EventWriter) async -> Bool {
+    /// Handles one command line; returns the `shutdown` command when it was one.
+    func handle(_ line: [UInt8], session: BybitPublicSession, writer: EventWriter) async -> ConnectorCommand? {
         let command: ConnectorCommand
         do throws(ConnectorCommand.DecodeError) {
             command = try ConnectorCommand.decode(line)
         } catch {
             writer.write(.error(.init(message: error.message, code: "bad_command", id: error.id)))
             logger.warning("bybit_connector_bad_command", metadata: ["reason": "\(error.message)"])
-            return false
+            return nil
         }
         switch command {
         case .subscribe(let channel, let symbol, let id), .unsubscribe(let channel, let symbol, let id):
@@ -102,16 +117,15 @@ public struct ConnectorProcess: Sendable {
             if let id { writer.write(.ack(id: id, command: command.name)) }
         case .ping(let id):
             writer.write(.pong(id: id))
-        case .shutdown(let id):
-            if let id { writer.write(.ack(id: id, command: command.name)) }
-            return true
+        case .shutdown:
+            return command
         case .place, .amend, .cancel, .cancelAll:
             let reason = options.credentials == nil
                 ? "order entry needs credentials (set BYBIT_API_KEY and BYBIT_API_SECRET, or their _FILE forms)"
                 : "order entry is not in this connector version yet (public data only)"
             writer.write(.error(.init(message: reason, code: options.credentials == nil ? "no_credentials" : "order_entry_unavailable", id: command.id)))
         }
-        return false
+        return nil
     }
 }
 
