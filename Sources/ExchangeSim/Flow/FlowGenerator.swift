@@ -133,7 +133,7 @@ public struct FlowGenerator: Sendable {
         var kept: [(id: String, ticks: Int64)] = []
         kept.reserveCapacity(resting.count)
         for order in resting {
-            if reconcile && engine.orders[order.id]?.status.isActive != true { continue }
+            if reconcile && engine.orders[order.id]?.status.isOpen != true { continue }
             if abs(Double(order.ticks) - latentMid) > far || random.unit() < parameters.cancelProbability {
                 engine.cancelFlowOrder(order.id, now: now)
             } else {
@@ -153,9 +153,9 @@ public struct FlowGenerator: Sendable {
     private mutating func send(_ request: PlaceRequest, _ engine: inout MatchingEngine, now: Int64, events: inout EngineEvents) {
         guard let (order, produced) = try? engine.place(request, owner: .flow, now: now) else { return }
         events.merge(produced)
-        if order.status.isActive, let ticks = ticks(order.price) { resting.append((order.orderId, ticks)) }
+        if order.status.isOpen, let ticks = ticks(order.price) { resting.append((order.orderId, ticks)) }
         // Flow makers that filled completely leave the book.
-        let filled = Set(produced.orders.lazy.filter { $0.owner == .flow && !$0.status.isActive }.map(\.orderId))
+        let filled = Set(produced.orders.lazy.filter { $0.owner == .flow && !$0.status.isOpen }.map(\.orderId))
         if !filled.isEmpty { resting.removeAll { filled.contains($0.id) } }
     }
 

@@ -128,7 +128,7 @@ public struct ReplayMarket: Sendable {
                 guard let (order, produced) = try? engine.place(PlaceRequest(symbol: symbol, side: side, type: .limit, qty: qty, price: price),
                                                                 owner: .flow, now: now) else { continue }
                 events.merge(produced)
-                if order.status.isActive { current[side]![ticks] = (order.orderId, order.leavesQty) }
+                if order.status.isOpen { current[side]![ticks] = (order.orderId, order.leavesQty) }
             }
         }
         levels[symbol] = current

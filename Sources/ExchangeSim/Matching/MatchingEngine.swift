@@ -45,7 +45,7 @@ public struct MatchingEngine: Sendable {
 
     public func openOrders(apiKey: String, symbol: String? = nil) -> [SimOrder] {
         orders.values
-            .filter { $0.owner == .account(apiKey) && $0.status.isActive && (symbol == nil || $0.symbol == symbol) }
+            .filter { $0.owner == .account(apiKey) && $0.status.isOpen && (symbol == nil || $0.symbol == symbol) }
             .sorted { $0.createdTime != $1.createdTime ? $0.createdTime > $1.createdTime : $0.orderId > $1.orderId }
     }
 
@@ -124,7 +124,7 @@ public struct MatchingEngine: Sendable {
             order.rejectReason = "EC_CancelForNoFullFill"
         } else {
             match(&order, limitTicks: limitTicks, now: now, events: &events)
-            if !order.leavesQty.isZero && order.status.isActive {
+            if !order.leavesQty.isZero && order.status.isOpen {
                 if let limitTicks, order.timeInForce == .gtc || order.timeInForce == .postOnly {
                     books[request.symbol]!.rest(orderId: order.orderId, side: order.side, ticks: limitTicks, qty: order.leavesQty)
                 } else {
@@ -144,7 +144,7 @@ public struct MatchingEngine: Sendable {
     /// the back of the queue; a smaller quantity keeps its place.
     public mutating func amend(_ reference: OrderReference, apiKey: String, qty newQty: Quantity?, price newPrice: Price?,
                                now: Int64) throws(SimError) -> (SimOrder, EngineEvents) {
-        guard var order = order(reference, apiKey: apiKey), order.status.isActive else { throw .orderNotFound }
+        guard var order = order(reference, apiKey: apiKey), order.status.isOpen else { throw .orderNotFound }
         guard var book = books[order.symbol], let instrument = instruments[order.symbol] else { throw .orderNotFound }
         guard newQty != nil || newPrice != nil else { throw .parameter("amend needs qty or price") }
         let oldTicks = book.ticks(order.price)!
@@ -183,7 +183,7 @@ public struct MatchingEngine: Sendable {
     }
 
     public mutating func cancel(_ reference: OrderReference, apiKey: String, now: Int64) throws(SimError) -> (SimOrder, EngineEvents) {
-        guard let order = order(reference, apiKey: apiKey), order.status.isActive else { throw .orderNotFound }
+        guard let order = order(reference, apiKey: apiKey), order.status.isOpen else { throw .orderNotFound }
         let cancelled = cancelResting(order.orderId, cancelType: "CancelByUser", now: now)
         var events = EngineEvents()
         events.orders.append(cancelled)
@@ -203,13 +203,13 @@ public struct MatchingEngine: Sendable {
 
     /// Cancels a resting flow order (the market flow withdrawing liquidity); unknown ids are ignored.
     public mutating func cancelFlowOrder(_ orderId: String, now: Int64) {
-        guard let order = orders[orderId], order.owner == .flow, order.status.isActive else { return }
+        guard let order = orders[orderId], order.owner == .flow, order.status.isOpen else { return }
         _ = cancelResting(orderId, cancelType: "CancelByUser", now: now)
     }
 
     /// Ids of the flow's resting orders on `symbol`.
     public func flowOrderIds(symbol: String) -> [String] {
-        orders.values.filter { $0.owner == .flow && $0.symbol == symbol && $0.status.isActive }.map(\.orderId).sorted()
+        orders.values.filter { $0.owner == .flow && $0.symbol == symbol && $0.status.isOpen }.map(\.orderId).sorted()
     }
 
     // MARK: Internals
@@ -303,7 +303,7 @@ public struct MatchingEngine: Sendable {
 
     /// Stores an order; forgets closed flow orders at once and old closed account orders by age.
     private mutating func record(_ order: SimOrder) {
-        if order.status.isActive {
+        if order.status.isOpen {
             orders[order.orderId] = order
             return
         }
@@ -311,7 +311,7 @@ public struct MatchingEngine: Sendable {
             orders[order.orderId] = nil
             return
         }
-        if orders[order.orderId]?.status.isActive != false { closedAccountOrders.append(order.orderId) }
+        if orders[order.orderId]?.status.isOpen != false { closedAccountOrders.append(order.orderId) }
         orders[order.orderId] = order
         if closedAccountOrders.count > closedOrderHistory {
             let evicted = closedAccountOrders.removeFirst()

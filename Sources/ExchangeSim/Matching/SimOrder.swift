@@ -14,19 +14,6 @@ public enum TimeInForce: String, Sendable, Codable {
     case postOnly = "PostOnly"
 }
 
-/// Bybit's `orderStatus` values the simulator produces.
-public enum OrderStatus: String, Sendable, Codable {
-    case new = "New"
-    case partiallyFilled = "PartiallyFilled"
-    case filled = "Filled"
-    case cancelled = "Cancelled"
-    case partiallyFilledCanceled = "PartiallyFilledCanceled"
-    case rejected = "Rejected"
-
-    /// Still resting on the book.
-    public var isActive: Bool { self == .new || self == .partiallyFilled }
-}
-
 /// Who owns an order: an account (by API key) or the simulated market flow.
 public enum OrderOwner: Sendable, Hashable {
     case account(String)
@@ -49,7 +36,7 @@ public struct SimOrder: Sendable, Equatable {
     /// Sum of price × qty over fills.
     public var filledValue: FixedDecimal = .zero
     public var fees: FixedDecimal = .zero
-    public var status: OrderStatus = .new
+    public var status: OrderState = .new
     public var reduceOnly: Bool
     /// Bybit's `rejectReason` (`EC_NoError` unless rejected or cancelled by the engine).
     public var rejectReason = "EC_NoError"

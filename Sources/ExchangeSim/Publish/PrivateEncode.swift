@@ -24,8 +24,8 @@ enum PrivateEncode {
         let average = order.averagePrice(scale: priceScale)
         out.key("avgPrice")
         if let average { out.decimal(average) } else { out.string(forREST ? "0" : "") }
-        out.key("leavesQty"); out.decimal(order.status.isActive ? order.leavesQty : Quantity(mantissa: 0, scale: order.qty.scale))
-        out.key("leavesValue"); out.decimal(order.status.isActive ? order.leavesQty * order.price : .zero)
+        out.key("leavesQty"); out.decimal(order.status.isOpen ? order.leavesQty : Quantity(mantissa: 0, scale: order.qty.scale))
+        out.key("leavesValue"); out.decimal(order.status.isOpen ? order.leavesQty * order.price : .zero)
         out.key("cumExecQty"); out.decimal(order.filledQty)
         out.key("cumExecValue"); out.decimal(order.filledValue)
         out.key("cumExecFee"); out.decimal(order.fees)

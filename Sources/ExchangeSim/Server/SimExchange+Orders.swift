@@ -135,7 +135,7 @@ extension SimExchange {
         } else if openOnly {
             orders = engine.openOrders(apiKey: apiKey, symbol: symbol)
         } else {
-            orders = engine.orders.values.filter { $0.owner == .account(apiKey) && !$0.status.isActive && (symbol == nil || $0.symbol == symbol) }
+            orders = engine.orders.values.filter { $0.owner == .account(apiKey) && !$0.status.isOpen && (symbol == nil || $0.symbol == symbol) }
                 .sorted { $0.updatedTime > $1.updatedTime }
             orders = Array(orders.prefix(500))
         }
