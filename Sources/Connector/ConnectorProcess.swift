@@ -5,12 +5,57 @@ import Market
 /// Where the connector's sessions live, and how chatty it is.
 public struct ConnectorOptions: Sendable {
     public var publicSession: PublicSessionConfiguration
+    /// The private stream (`order`, `execution`, `position`, `wallet`); used with credentials.
+    public var privateSocket: SocketConfiguration
+    /// The order-entry stream; used with credentials.
+    public var tradeSocket: SocketConfiguration
+    public var rest: RestConfiguration
+    public var orderEntry = OrderEntryConfiguration()
     public var credentials: Credentials?
     public var statsInterval: Duration = .seconds(5)
 
-    public init(publicSession: PublicSessionConfiguration, credentials: Credentials?) {
+    public init(publicSession: PublicSessionConfiguration, privateSocket: SocketConfiguration, tradeSocket: SocketConfiguration,
+                rest: RestConfiguration, credentials: Credentials?) {
         self.publicSession = publicSession
+        self.privateSocket = privateSocket
+        self.tradeSocket = tradeSocket
+        self.rest = rest
         self.credentials = credentials
+    }
+}
+
+/// The sessions that need credentials: private stream, trade stream, REST and the order entry over them.
+struct AccountSessions: Sendable {
+    let rest: BybitRestClient
+    let trade: BybitTradeSession
+    let entry: OrderEntry
+    let stream: BybitPrivateSession
+
+    init(options: ConnectorOptions, credentials: Credentials, logger: Logger, emit: @escaping @Sendable (ConnectorEvent) -> Void) throws {
+        rest = try BybitRestClient(configuration: options.rest, credentials: credentials)
+        trade = BybitTradeSession(configuration: options.tradeSocket, credentials: credentials, logger: logger, emit: emit)
+        let entry = OrderEntry(configuration: options.orderEntry, rest: rest, trade: trade, logger: logger, emit: emit)
+        self.entry = entry
+        stream = BybitPrivateSession(configuration: options.privateSocket, credentials: credentials, logger: logger, emit: emit) {
+            await entry.reconcileAccount()
+        }
+    }
+
+    func run() async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await rest.keepWarm() }
+            group.addTask { await trade.run() }
+            group.addTask { await stream.run() }
+            // The sessions return on `stop()`; then the warm-keeping ends too.
+            await group.next()
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    func stop() async {
+        await trade.stop()
+        await stream.stop()
     }
 }
 
@@ -65,42 +110,64 @@ public struct ConnectorProcess: Sendable {
     public func run() async {
         let writer = EventWriter()
         let session = BybitPublicSession(configuration: options.publicSession, logger: logger, emit: writer.write)
-        if options.credentials == nil {
-            logger.info("bybit_connector_public_only", metadata: ["reason": "no BYBIT_API_KEY / BYBIT_API_SECRET: public data only"])
+        let account: AccountSessions?
+        if let credentials = options.credentials {
+            do {
+                account = try AccountSessions(options: options, credentials: credentials, logger: logger, emit: writer.write)
+            } catch {
+                account = nil
+                writer.write(.error(.init(message: "order entry unavailable: \(error)", code: "order_entry_unavailable")))
+                logger.error("bybit_connector_account_failed", metadata: ["reason": "\(error)"])
+            }
         } else {
-            logger.warning("bybit_connector_public_only", metadata: ["reason": "credentials found, but private streams and order entry are not in this version: public data only"])
+            account = nil
+            logger.info("bybit_connector_public_only", metadata: ["reason": "no BYBIT_API_KEY / BYBIT_API_SECRET: public data only"])
         }
         let lines = StandardInput.lines()
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await session.run() }
+            if let account { group.addTask { await account.run() } }
             group.addTask {
                 while !Task.isCancelled {
                     try? await Task.sleep(for: options.statsInterval)
                     if Task.isCancelled { return }
-                    writer.write(.stats(await session.stats(now: WallClock.nanoseconds())))
+                    writer.write(.stats(await stats(session, account)))
                 }
             }
             group.addTask {
                 var shutdown: ConnectorCommand?
                 for await line in lines {
-                    shutdown = await handle(line, session: session, writer: writer)
+                    shutdown = await handle(line, session: session, account: account, writer: writer)
                     if shutdown != nil { break }
                 }
                 // `shutdown`, or stdin closed: the bot is gone or wants us gone. Stop first, then the
                 // ack is the last line written.
                 await session.stop()
+                await account?.stop()
                 writer.finish(with: shutdown?.id.map { ConnectorEvent.ack(id: $0, command: "shutdown") })
             }
-            // The stdin task ends the process: the session returns after `stop`, then the stats task is cancelled.
-            await group.next()
-            await group.next()
+            // The stdin task ends the process: the sessions return after `stop`, then the stats task is cancelled.
+            for _ in 0..<(account == nil ? 2 : 3) { await group.next() }
             group.cancelAll()
         }
+        await account?.rest.shutdown()
         logger.info("bybit_connector_stopped")
     }
 
+    func stats(_ session: BybitPublicSession, _ account: AccountSessions?) async -> ConnectorEvent.Stats {
+        let now = WallClock.nanoseconds()
+        var stats = await session.stats(now: now)
+        if let account {
+            for (topic, value) in await account.stream.stats(now: now) { stats.topics[topic] = value }
+            stats.reconnects += await account.stream.reconnects + account.trade.reconnects
+            stats.malformed += await account.stream.malformed
+            stats.rateLimitRemaining = await account.entry.rateLimitRemaining
+        }
+        return stats
+    }
+
     /// Handles one command line; returns the `shutdown` command when it was one.
-    func handle(_ line: [UInt8], session: BybitPublicSession, writer: EventWriter) async -> ConnectorCommand? {
+    func handle(_ line: [UInt8], session: BybitPublicSession, account: AccountSessions?, writer: EventWriter) async -> ConnectorCommand? {
         let command: ConnectorCommand
         do throws(ConnectorCommand.DecodeError) {
             command = try ConnectorCommand.decode(line)
@@ -120,10 +187,14 @@ public struct ConnectorProcess: Sendable {
         case .shutdown:
             return command
         case .place, .amend, .cancel, .cancelAll:
-            let reason = options.credentials == nil
-                ? "order entry needs credentials (set BYBIT_API_KEY and BYBIT_API_SECRET, or their _FILE forms)"
-                : "order entry is not in this connector version yet (public data only)"
-            writer.write(.error(.init(message: reason, code: options.credentials == nil ? "no_credentials" : "order_entry_unavailable", id: command.id)))
+            if let account {
+                await account.entry.submit(command)
+            } else if options.credentials == nil {
+                writer.write(.error(.init(message: "order entry needs credentials (set BYBIT_API_KEY and BYBIT_API_SECRET, or their _FILE forms)",
+                                          code: "no_credentials", id: command.id)))
+            } else {
+                writer.write(.error(.init(message: "order entry is unavailable (see the connector's log)", code: "order_entry_unavailable", id: command.id)))
+            }
         }
         return nil
     }

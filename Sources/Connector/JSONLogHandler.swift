@@ -18,15 +18,14 @@ public struct JSONLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    public func log(level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?,
-                    source: String, file: String, function: String, line: UInt) {
-        var fields: [String: String] = [:]
-        for (key, value) in metadata { fields[key] = "\(value)" }
-        for (key, value) in explicit ?? [:] { fields[key] = "\(value)" }
-        var object: [String: String] = fields
+    public func log(event: LogEvent) {
+        var object: [String: String] = [:]
+        for (key, value) in metadata { object[key] = "\(value)" }
+        for (key, value) in event.metadata ?? [:] { object[key] = "\(value)" }
+        if let error = event.error { object["error"] = "\(error)" }
         object["ts"] = ISO8601DateFormatter.keel.string(from: Date())
-        object["level"] = level.rawValue
-        object["event"] = message.description
+        object["level"] = event.level.rawValue
+        object["event"] = event.message.description
         object["label"] = label
         guard var data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return }
         data.append(0x0A)

@@ -15,98 +15,107 @@ struct ConnectorCommandLine: AsyncParsableCommand {
 struct BybitConnectorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bybit",
-        abstract: "Bybit V5 linear connector: exact books and trades as NDJSON events.",
+        abstract: "Bybit V5 linear connector: exact books, trades, account streams and order entry over NDJSON.",
         discussion: """
         Credentials: BYBIT_API_KEY and BYBIT_API_SECRET, or BYBIT_API_KEY_FILE / BYBIT_API_SECRET_FILE, or \
         /run/secrets/bybit_api_key and /run/secrets/bybit_api_secret; without them, public data only. \
+        Every option is also a key of the --config YAML file (named in its help); flags win. \
         A bad option prints one line on stderr and exits 2; `shutdown` or the end of stdin exits 0.
         """
     )
 
-    @Option(help: "Comma-separated symbols, e.g. BTCUSDT,ETHUSDT.")
-    var symbols: String
+    @Option(help: "YAML file with sections exchange, monitoring, connection_pool, limits (flags win over it).")
+    var config: String?
 
-    @Option(help: "Orderbook depth topic: 1, 50, 200 or 1000.")
-    var depth = 50
+    @Option(help: "Comma-separated symbols, e.g. BTCUSDT,ETHUSDT (exchange.symbols).")
+    var symbols: String?
 
-    @Flag(help: "Use Bybit's testnet URLs.")
+    @Option(help: "Orderbook depth topic: 1, 50, 200 or 1000 (exchange.depth, default 50).")
+    var depth: String?
+
+    @Flag(help: "Use Bybit's testnet URLs (exchange.testnet; env BYBIT_CONNECTOR_TESTNET=true too).")
     var testnet = false
 
-    @Option(help: "Public WebSocket URL (e.g. a keel sim's ws://127.0.0.1:9100/v5/public/linear).")
+    @Option(help: "Public WebSocket URL, e.g. a keel sim's ws://127.0.0.1:9100/v5/public/linear (exchange.public_url).")
     var publicURL: String?
 
-    @Option(help: "Private WebSocket URL (used once private streams are in; accepted now).")
+    @Option(help: "Private WebSocket URL (exchange.private_url).")
     var privateURL: String?
 
-    @Option(help: "Trade WebSocket URL (used once order entry is in; accepted now).")
+    @Option(help: "Trade WebSocket URL (exchange.trade_url).")
     var tradeURL: String?
 
-    @Option(help: "REST base URL (used once order entry is in; accepted now).")
+    @Option(help: "REST base URL, e.g. http://127.0.0.1:9100 (exchange.rest_url).")
     var restURL: String?
 
-    @Option(help: "PEM certificates to trust for wss:// (e.g. keel sim --tls's cert).")
+    @Option(help: "PEM certificates to trust for wss:// and https://, e.g. keel sim --tls's cert (exchange.ca_file).")
     var caFile: String?
 
-    @Option(help: "Seconds between app-level pings.")
-    var pingInterval = 20.0
+    @Option(help: "Seconds between app-level pings (monitoring.ping_interval, default 20).")
+    var pingInterval: String?
 
-    @Option(help: "Seconds to wait for a pong before dropping the connection.")
-    var pongTimeout = 10.0
+    @Option(help: "Seconds to wait for a pong or an auth answer before dropping the connection (monitoring.pong_timeout, default 10).")
+    var pongTimeout: String?
 
-    @Option(help: "Seconds of silence on an orderbook topic that make the feed stale.")
-    var bookStaleAfter = 10.0
+    @Option(help: "Seconds of silence on an orderbook topic that make the feed stale (monitoring.book_stale_after, default 10).")
+    var bookStaleAfter: String?
 
-    @Option(help: "Seconds of silence on a trade topic that make the feed stale.")
-    var tradeStaleAfter = 120.0
+    @Option(help: "Seconds of silence on a trade topic that make the feed stale (monitoring.trade_stale_after, default 120).")
+    var tradeStaleAfter: String?
 
-    @Option(help: "Seconds between stats events.")
-    var statsInterval = 5.0
+    @Option(help: "Seconds between stats events (monitoring.stats_interval, default 5).")
+    var statsInterval: String?
 
-    @Option(help: "First reconnect delay in milliseconds (then ×2 with 0–30 % jitter).")
-    var reconnectBaseMs = 500
+    @Option(help: "First reconnect delay in milliseconds, then ×2 with 0–30 % jitter (monitoring.reconnect_base_ms, default 500).")
+    var reconnectBaseMs: String?
 
-    @Option(help: "Longest reconnect delay in milliseconds.")
-    var reconnectCapMs = 60_000
+    @Option(help: "Longest reconnect delay in milliseconds (monitoring.reconnect_cap_ms, default 60000).")
+    var reconnectCapMs: String?
 
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
-    var logLevel = "info"
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (monitoring.log_level, default info).")
+    var logLevel: String?
+
+    @Option(help: "Seconds to wait for an order ack before the order is `unknown` and reconciled (limits.submit_timeout, default 3).")
+    var submitTimeout: String?
+
+    @Option(help: "Order requests a second before the exchange reports its own limit (limits.order_rate_limit, default 10).")
+    var orderRateLimit: String?
 
     func run() async throws {
-        // Bad configuration: one clear line, exit 2 (the bot reads the code).
+        var flags: [(key: String, value: String)] = []
+        for (key, value) in [
+            ("exchange.symbols", symbols), ("exchange.depth", depth), ("exchange.public_url", publicURL), ("exchange.private_url", privateURL),
+            ("exchange.trade_url", tradeURL), ("exchange.rest_url", restURL), ("exchange.ca_file", caFile),
+            ("monitoring.ping_interval", pingInterval), ("monitoring.pong_timeout", pongTimeout),
+            ("monitoring.book_stale_after", bookStaleAfter), ("monitoring.trade_stale_after", tradeStaleAfter),
+            ("monitoring.stats_interval", statsInterval), ("monitoring.reconnect_base_ms", reconnectBaseMs),
+            ("monitoring.reconnect_cap_ms", reconnectCapMs), ("monitoring.log_level", logLevel),
+            ("limits.submit_timeout", submitTimeout), ("limits.order_rate_limit", orderRateLimit),
+        ] {
+            if let value { flags.append((key, value)) }
+        }
+        if let environment = ProcessInfo.processInfo.environment["BYBIT_CONNECTOR_TESTNET"] { flags.append(("exchange.testnet", environment)) }
+        if testnet { flags.append(("exchange.testnet", "true")) }
+        // Bad configuration: one clear line naming the key and the fix, exit 2 (the bot reads the code).
         func refuse(_ message: String) -> ExitCode {
             FileHandle.standardError.write(Data("keel connector bybit: \(message)\n".utf8))
             return ExitCode(2)
         }
-        let list = symbols.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).uppercased() }.filter { !$0.isEmpty }
-        guard !list.isEmpty else { throw refuse("--symbols needs at least one symbol, e.g. BTCUSDT") }
-        guard [1, 50, 200, 1_000].contains(depth) else { throw refuse("--depth must be 1, 50, 200 or 1000 (Bybit's linear orderbook topics)") }
-        for (name, value) in [("--ping-interval", pingInterval), ("--pong-timeout", pongTimeout), ("--book-stale-after", bookStaleAfter),
-                              ("--trade-stale-after", tradeStaleAfter), ("--stats-interval", statsInterval)] where !(value > 0) {
-            throw refuse("\(name) must be a positive number of seconds")
+        let settings: ConnectorSettings
+        do throws(ConnectorSettings.Invalid) {
+            settings = try await ConnectorSettings.load(file: config ?? ProcessInfo.processInfo.environment["BYBIT_CONNECTOR_CONFIG_FILE"], flags: flags)
+        } catch {
+            throw refuse(error.description)
         }
-        guard reconnectBaseMs > 0, reconnectCapMs >= reconnectBaseMs else { throw refuse("--reconnect-base-ms must be positive and at most --reconnect-cap-ms") }
-        guard let level = Logger.Level(rawValue: logLevel) else { throw refuse("--log-level must be trace, debug, info, notice, warning, error or critical") }
-        if let caFile, !FileManager.default.isReadableFile(atPath: caFile) { throw refuse("--ca-file \(caFile) cannot be read") }
-        let url = publicURL ?? (testnet ? "wss://stream-testnet.bybit.com/v5/public/linear" : "wss://stream.bybit.com/v5/public/linear")
-        guard url.hasPrefix("ws://") || url.hasPrefix("wss://") else { throw refuse("--public-url must start with ws:// or wss://") }
         let credentials: Credentials?
         do throws(Credentials.LoadError) {
             credentials = try Credentials.load()
         } catch {
             throw refuse(error.description)
         }
-
+        let level = Logger.Level(rawValue: settings.logLevel) ?? .info
         LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: level) }
         let logger = Logger(label: "keel.connector.bybit")
-        var session = PublicSessionConfiguration(url: url, symbols: list, depth: depth)
-        session.pingInterval = .milliseconds(Int64(pingInterval * 1_000))
-        session.pongTimeout = .milliseconds(Int64(pongTimeout * 1_000))
-        session.bookStaleAfter = .milliseconds(Int64(bookStaleAfter * 1_000))
-        session.tradeStaleAfter = .milliseconds(Int64(tradeStaleAfter * 1_000))
-        session.reconnect = ReconnectPolicy(base: .milliseconds(reconnectBaseMs), cap: .milliseconds(reconnectCapMs))
-        session.caFile = caFile
-        var options = ConnectorOptions(publicSession: session, credentials: credentials)
-        options.statsInterval = .milliseconds(Int64(statsInterval * 1_000))
-        await ConnectorProcess(options: options, logger: logger).run()
+        await ConnectorProcess(options: settings.options(credentials: credentials), logger: logger).run()
     }
 }

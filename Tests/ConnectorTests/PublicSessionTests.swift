@@ -6,45 +6,11 @@ import Market
 import Testing
 import TestSupport
 
-/// What a bot would keep from the connector's events: every event, and a book built only from
-/// `depth` events (a snapshot resets it, a delta applies).
-actor BotView {
-    var events: [ConnectorEvent] = []
-    var book = OrderBook()
-    var lastUpdateId: Int64 = 0
-    var snapshots = 0
-
-    func receive(_ event: ConnectorEvent) {
-        events.append(event)
-        if case .depth(let depth) = event {
-            try? book.apply(depth.update)
-            lastUpdateId = depth.update.lastUpdateId
-            if depth.update.kind == .snapshot { snapshots += 1 }
-        }
-    }
-
-    func statuses(_ name: String) -> [ConnectorEvent.Status] {
-        events.compactMap { if case .status(let status) = $0, status.status == name { return status } else { return nil } }
-    }
-
-    func depthEvents() -> Int { events.filter { if case .depth = $0 { return true } else { return false } }.count }
-    func reconnectedWithSnapshot() -> Bool { statuses("connected").count >= 2 && snapshots >= 2 }
-}
-
-private func wait(_ timeout: Duration = .seconds(30), _ condition: @Sendable () async -> Bool) async throws -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if await condition() { return true }
-        try await Task.sleep(for: .milliseconds(25))
-    }
-    return await condition()
-}
-
 /// Runs a public session against the sim for the length of `body`.
 private func withSession(_ sim: SimHarness, configure: (inout PublicSessionConfiguration) -> Void = { _ in },
                          _ body: (BotView, BybitPublicSession) async throws -> Void) async throws {
     var configuration = PublicSessionConfiguration(url: sim.publicURL, symbols: ["BTCUSDT"], depth: 50)
-    configuration.reconnect = ReconnectPolicy(base: .milliseconds(100), cap: .seconds(2))
+    configuration.socket.reconnect = ReconnectPolicy(base: .milliseconds(100), cap: .seconds(2))
     configure(&configuration)
     let view = BotView()
     // In order, as the bot reads stdout: one stream, one reader.

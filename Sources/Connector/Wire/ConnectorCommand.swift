@@ -101,6 +101,13 @@ public enum ConnectorCommand: Sendable, Equatable {
             guard let value = try? FixedDecimal(parsing: text) else { throw DecodeError(message: "\(name) \(text) is not a decimal", id: id) }
             return value
         }
+        /// Bybit's `orderLinkId`: at most 36 of letters, digits, `-` and `_`.
+        func checkClientId(_ value: String) throws(DecodeError) {
+            guard value.utf8.count <= 36 else { throw DecodeError(message: "client_id is longer than 36 characters (Bybit's orderLinkId limit)", id: id) }
+            guard value.utf8.allSatisfy({ $0 == 0x2D || $0 == 0x5F || (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) }) else {
+                throw DecodeError(message: "client_id may hold only letters, digits, - and _ (Bybit's orderLinkId rule)", id: id)
+            }
+        }
         func channel() throws(DecodeError) -> Channel {
             let text = try required("channel")
             guard let channel = Channel(rawValue: text) else { throw DecodeError(message: "channel must be trades or depth, not \(text)", id: id) }
@@ -112,13 +119,18 @@ public enum ConnectorCommand: Sendable, Equatable {
         case "unsubscribe": return .unsubscribe(channel: try channel(), symbol: try required("symbol"), id: id)
         case "ping": return .ping(id: id)
         case "shutdown": return .shutdown(id: id)
-        case "cancel": return .cancel(id: id, symbol: try required("symbol"), clientId: try required("client_id"))
+        case "cancel":
+            let clientId = try required("client_id")
+            try checkClientId(clientId)
+            return .cancel(id: id, symbol: try required("symbol"), clientId: clientId)
         case "cancel_all": return .cancelAll(id: id, symbol: fields["symbol"])
         case "amend":
             let qty = try decimal("qty")
             let price = try decimal("price")
             guard qty != nil || price != nil else { throw DecodeError(message: "amend needs qty or price", id: id) }
-            return .amend(id: id, symbol: try required("symbol"), clientId: try required("client_id"), qty: qty, price: price)
+            let clientId = try required("client_id")
+            try checkClientId(clientId)
+            return .amend(id: id, symbol: try required("symbol"), clientId: clientId, qty: qty, price: price)
         case "place":
             let sideText = try required("side")
             guard let side = Side(rawValue: sideText) else { throw DecodeError(message: "side must be buy or sell, not \(sideText)", id: id) }
@@ -130,7 +142,7 @@ public enum ConnectorCommand: Sendable, Equatable {
             let tif = fields["time_in_force"] ?? (type == "market" ? "IOC" : "GTC")
             guard ["GTC", "IOC", "FOK", "PostOnly"].contains(tif) else { throw DecodeError(message: "time_in_force must be GTC, IOC, FOK or PostOnly", id: id) }
             let clientId = try required("client_id")
-            guard clientId.utf8.count <= 36 else { throw DecodeError(message: "client_id is longer than 36 characters (Bybit's orderLinkId limit)", id: id) }
+            try checkClientId(clientId)
             return .place(Order(id: id, symbol: try required("symbol"), side: side, orderType: type, qty: qty, price: price,
                                 timeInForce: tif, clientId: clientId, reduceOnly: fields["reduce_only"] == "true"))
         default:

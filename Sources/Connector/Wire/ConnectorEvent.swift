@@ -11,6 +11,9 @@ public enum ConnectorEvent: Sendable, Equatable {
     case depth(Depth)
     /// An order after a change (private stream).
     case order(OrderUpdate)
+    /// An order request with no answer in time: the order may or may not exist. Always followed by an
+    /// `order` event with the exchange's truth once reconciled, or an `error` with code `unresolved`.
+    case orderUnknown(symbol: String, clientId: String, reason: String)
     /// One execution; unique by `exec_id`.
     case fill(Fill)
     case position(PositionUpdate)
@@ -23,15 +26,18 @@ public enum ConnectorEvent: Sendable, Equatable {
     public struct Status: Sendable, Equatable {
         public var status: String
         public var connector: String
+        /// Which session: `public`, `private` or `trade`.
+        public var session: String?
         public var reason: String?
         public var topic: String?
         public var attempt: Int?
         public var retryDelayMilliseconds: Int64?
 
-        public init(status: String, connector: String = "bybit", reason: String? = nil, topic: String? = nil,
+        public init(status: String, connector: String = "bybit", session: String? = nil, reason: String? = nil, topic: String? = nil,
                     attempt: Int? = nil, retryDelayMilliseconds: Int64? = nil) {
             self.status = status
             self.connector = connector
+            self.session = session
             self.reason = reason
             self.topic = topic
             self.attempt = attempt
@@ -55,11 +61,17 @@ public enum ConnectorEvent: Sendable, Equatable {
         public var code: String
         /// The command's `id`, when the error answers one.
         public var id: String?
+        /// The order's client id, when the error is about one order.
+        public var clientId: String?
+        /// The exchange's own code (`retCode`), when the exchange refused.
+        public var exchangeCode: Int?
 
-        public init(message: String, code: String, id: String? = nil) {
+        public init(message: String, code: String, id: String? = nil, clientId: String? = nil, exchangeCode: Int? = nil) {
             self.message = message
             self.code = code
             self.id = id
+            self.clientId = clientId
+            self.exchangeCode = exchangeCode
         }
     }
 
@@ -116,6 +128,7 @@ public enum ConnectorEvent: Sendable, Equatable {
             out.field("type", "status")
             out.field("status", status.status)
             out.field("connector", status.connector)
+            if let session = status.session { out.field("session", session) }
             if let reason = status.reason { out.field("reason", reason) }
             if let topic = status.topic { out.field("topic", topic) }
             if let attempt = status.attempt { out.field("attempt", attempt) }
@@ -161,6 +174,12 @@ public enum ConnectorEvent: Sendable, Equatable {
             out.field("reject_reason", order.rejectReason)
             out.field("cancel_type", order.cancelType)
             out.field("timestamp", order.updatedTime / 1_000_000)
+        case .orderUnknown(let symbol, let clientId, let reason):
+            out.field("type", "order")
+            out.field("symbol", symbol)
+            out.field("client_id", clientId)
+            out.field("status", "unknown")
+            out.field("reason", reason)
         case .fill(let fill):
             out.field("type", "fill")
             out.field("symbol", fill.symbol)
@@ -206,6 +225,8 @@ public enum ConnectorEvent: Sendable, Equatable {
             out.field("error", failure.message)
             out.field("code", failure.code)
             if let id = failure.id { out.field("id", id) }
+            if let clientId = failure.clientId { out.field("client_id", clientId) }
+            if let code = failure.exchangeCode { out.field("exchange_code", code) }
         case .stats(let stats):
             out.field("type", "stats")
             out.key("topics")

@@ -1,0 +1,244 @@
+import Bybit
+import Foundation
+import Logging
+import Market
+import NIOSSL
+import WSClient
+
+/// Where a WebSocket session connects and how it keeps the connection honest. Every threshold is
+/// configurable; tests use short ones.
+public struct SocketConfiguration: Sendable {
+    public var url: String
+    /// A PEM file of certificates to trust (e.g. `keel sim --tls`'s), besides the system's.
+    public var caFile: String?
+    /// Snapshots of 1000 levels are larger than WebSocket's default 16 KiB frame limit.
+    public var maxFrameSize = 8 << 20
+    public var pingInterval: Duration = .seconds(20)
+    /// No pong this long after a ping: the socket is dead.
+    public var pongTimeout: Duration = .seconds(10)
+    public var reconnect = ReconnectPolicy()
+
+    public init(url: String) {
+        self.url = url
+    }
+}
+
+/// One connection's worth of a session's logic: what to send when the socket opens, what each text
+/// frame means, and a watchdog tick (every 100 ms) that may ask for the connection to be dropped.
+protocol SocketSession: Actor {
+    func opened(_ outgoing: AsyncStream<String>.Continuation, now: Int64)
+    func received(_ text: String, at now: Int64)
+    /// A reason to drop the connection, or `nil`.
+    func tick(now: Int64, instant: ContinuousClock.Instant) -> String?
+    func closed()
+}
+
+/// Keeps one session's WebSocket up: connects (TLS for `wss://`), runs the session on it, and when it
+/// goes down — closed, failed, or dropped by the session's watchdog — reports why and reconnects with
+/// backoff and jitter (never a storm), until `stop()`.
+actor ReconnectingSocket {
+    let name: String
+    let configuration: SocketConfiguration
+    let logger: Logger
+    let emit: @Sendable (ConnectorEvent) -> Void
+    private var policy: ReconnectPolicy
+    private var random = SeededRandom(seed: UInt64(UInt32.random(in: 0 ... .max)))
+    private var outgoing: AsyncStream<String>.Continuation?
+    private var stopping = false
+    /// Why the current connection is being closed by us, reported when it goes down.
+    private var closeReason: String?
+    private(set) var reconnects = 0
+
+    init(name: String, configuration: SocketConfiguration, logger: Logger, emit: @escaping @Sendable (ConnectorEvent) -> Void) {
+        self.name = name
+        self.configuration = configuration
+        self.logger = logger
+        self.emit = emit
+        policy = configuration.reconnect
+    }
+
+    func run(_ session: some SocketSession) async {
+        while !stopping && !Task.isCancelled {
+            var reason = "closed by the exchange"
+            do {
+                if let close = try await connectOnce(session) { reason = "closed by the exchange (code \(close.closeCode))" }
+            } catch {
+                reason = "\(error)"
+            }
+            if let ours = closeReason { reason = ours }
+            closeReason = nil
+            outgoing = nil
+            await session.closed()
+            policy.disconnected(at: WallClock.nanoseconds())
+            if stopping || Task.isCancelled { break }
+            emit(.status(.init(status: "disconnected", session: name, reason: reason)))
+            logger.warning("bybit_\(name)_disconnected", metadata: ["reason": "\(reason)"])
+            let delay = policy.nextDelay(using: &random)
+            reconnects += 1
+            let milliseconds = delay.components.seconds * 1_000 + delay.components.attoseconds / 1_000_000_000_000_000
+            emit(.status(.init(status: "reconnecting", session: name, reason: reason, attempt: policy.attempt, retryDelayMilliseconds: milliseconds)))
+            logger.info("bybit_\(name)_reconnecting", metadata: ["attempt": "\(policy.attempt)", "retry_delay_ms": "\(milliseconds)"])
+            try? await Task.sleep(for: delay)
+        }
+    }
+
+    func stop() {
+        stopping = true
+        closeReason = "shutdown"
+        outgoing?.finish()
+    }
+
+    private func drop(_ reason: String) {
+        closeReason = reason
+        outgoing?.finish()
+    }
+
+    private func connectOnce(_ session: some SocketSession) async throws -> WebSocketCloseFrame? {
+        var tls: TLSConfiguration?
+        if configuration.url.hasPrefix("wss") {
+            var client = TLSConfiguration.makeClientConfiguration()
+            if let caFile = configuration.caFile {
+                client.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(caFile))
+            }
+            tls = client
+        }
+        let maxFrameSize = configuration.maxFrameSize
+        return try await WebSocketClient.connect(
+            url: configuration.url,
+            configuration: .init(maxFrameSize: maxFrameSize),
+            tlsConfiguration: tls,
+            logger: logger
+        ) { inbound, outbound, _ in
+            let (requests, continuation) = AsyncStream.makeStream(of: String.self)
+            guard await self.opened(continuation) else { return }
+            await session.opened(continuation, now: WallClock.nanoseconds())
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    for await request in requests { try await outbound.write(.text(request)) }
+                    try? await outbound.close(.normalClosure, reason: nil)
+                }
+                group.addTask {
+                    for try await message in inbound.messages(maxSize: maxFrameSize) {
+                        guard case .text(let text) = message else { continue }
+                        await session.received(text, at: WallClock.nanoseconds())
+                    }
+                }
+                group.addTask {
+                    let clock = ContinuousClock()
+                    while !Task.isCancelled {
+                        try await Task.sleep(for: .milliseconds(100))
+                        if let reason = await session.tick(now: WallClock.nanoseconds(), instant: clock.now) {
+                            await self.drop(reason)
+                            return
+                        }
+                    }
+                }
+                try await group.next()
+                group.cancelAll()
+            }
+        }
+    }
+
+    /// Takes the new connection's sender; false when stopping (the connection closes at once).
+    private func opened(_ continuation: AsyncStream<String>.Continuation) -> Bool {
+        guard !stopping else {
+            continuation.finish()
+            return false
+        }
+        outgoing = continuation
+        policy.connected(at: WallClock.nanoseconds())
+        emit(.status(.init(status: "connected", session: name)))
+        logger.info("bybit_\(name)_connected", metadata: ["url": "\(configuration.url)"])
+        return true
+    }
+}
+
+/// App-level ping/pong on one connection: a ping every `interval`, and a dead socket when no pong
+/// comes within `timeout`. Keeps the last round-trip time.
+struct PingTracker {
+    enum Action: Equatable {
+        case none, send
+        case dead(String)
+    }
+
+    let interval: Duration
+    let timeout: Duration
+    private var next: ContinuousClock.Instant?
+    private var sentAt: ContinuousClock.Instant?
+    private(set) var roundTripMilliseconds: Double?
+
+    init(interval: Duration, timeout: Duration) {
+        self.interval = interval
+        self.timeout = timeout
+    }
+
+    /// A fresh connection: the first ping one interval from now.
+    mutating func reset(at instant: ContinuousClock.Instant) {
+        next = instant + interval
+        sentAt = nil
+    }
+
+    mutating func tick(at instant: ContinuousClock.Instant) -> Action {
+        if let sentAt, instant - sentAt > timeout { return .dead("no pong within \(timeout)") }
+        guard sentAt == nil, let due = next, instant >= due else { return .none }
+        sentAt = instant
+        next = instant + interval
+        return .send
+    }
+
+    mutating func pong(at instant: ContinuousClock.Instant) {
+        if let sentAt {
+            let rtt = instant - sentAt
+            roundTripMilliseconds = Double(rtt.components.seconds) * 1e3 + Double(rtt.components.attoseconds) / 1e15
+        }
+        sentAt = nil
+    }
+}
+
+/// The connector's reading of real time, UTC nanoseconds.
+enum WallClock {
+    static func nanoseconds() -> Int64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return Int64(spec.tv_sec) * 1_000_000_000 + Int64(spec.tv_nsec)
+    }
+}
+
+/// The watchdog of a session that must authenticate (private and trade streams): the `auth` request
+/// with its deadline, the ping, and a reason to drop the connection when auth is refused.
+struct AuthenticatedWatch {
+    private(set) var ping: PingTracker
+    private var authSentAt: ContinuousClock.Instant?
+    private var dropReason: String?
+
+    init(interval: Duration, timeout: Duration) {
+        ping = PingTracker(interval: interval, timeout: timeout)
+    }
+
+    /// A new connection: the `auth` request to send first (expires 10 s from `now`).
+    mutating func opened(credentials: Credentials, now: Int64, requestId: String) -> String {
+        ping.reset(at: .now)
+        authSentAt = .now
+        dropReason = nil
+        let expires = now / 1_000_000 + 10_000
+        return BybitEncode.auth(requestId: requestId, apiKey: credentials.apiKey, expires: expires,
+                                signature: BybitSigning.authSignature(secret: credentials.apiSecret, expires: expires))
+    }
+
+    mutating func authAnswered(refusal: String?) {
+        authSentAt = nil
+        dropReason = refusal
+    }
+
+    mutating func pong() { ping.pong(at: .now) }
+
+    /// `dead` (with the reason) when the connection must go: auth refused or unanswered, or no pong.
+    mutating func tick(at instant: ContinuousClock.Instant) -> PingTracker.Action {
+        if let reason = dropReason {
+            dropReason = nil
+            return .dead(reason)
+        }
+        if let sent = authSentAt, instant - sent > ping.timeout { return .dead("no auth answer within \(ping.timeout)") }
+        return ping.tick(at: instant)
+    }
+}

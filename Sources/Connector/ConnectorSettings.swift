@@ -1,0 +1,194 @@
+import Configuration
+import Foundation
+import SystemPackage
+
+/// Everything `keel connector bybit` can be told, from a YAML file (`--config FILE`, the same sections
+/// as the bot's configuration) and command-line flags, flags winning. Every value is checked; a bad one
+/// is an `Invalid` naming the key, what is wrong and the fix.
+public struct ConnectorSettings: Sendable, Equatable {
+    public var symbols: [String] = []
+    public var depth = 50
+    public var testnet = false
+    public var publicURL: String?
+    public var privateURL: String?
+    public var tradeURL: String?
+    public var restURL: String?
+    public var caFile: String?
+    public var pingInterval = 20.0
+    public var pongTimeout = 10.0
+    public var bookStaleAfter = 10.0
+    public var tradeStaleAfter = 120.0
+    public var statsInterval = 5.0
+    public var reconnectBaseMilliseconds = 500
+    public var reconnectCapMilliseconds = 60_000
+    public var logLevel = "info"
+    public var connectionsPerHost = 30
+    public var keepAlive = 30.0
+    public var preWarmedConnections = 2
+    public var requestTimeout = 10.0
+    public var orderRateLimit = 10
+    public var rateLimitReserve = 1
+    public var submitTimeout = 3.0
+    public var reconcileAttempts = 6
+
+    public init() {}
+
+    /// One bad value: the key, what is wrong with it, and how to fix it.
+    public struct Invalid: Error, CustomStringConvertible, Equatable {
+        public var key: String
+        public var problem: String
+        public var fix: String
+
+        public var description: String { "\(key): \(problem); \(fix)" }
+    }
+
+    /// Every key, as the YAML file nests it (`exchange.depth` is `depth:` under `exchange:`).
+    public static let keys = [
+        "exchange.symbols", "exchange.depth", "exchange.testnet", "exchange.public_url", "exchange.private_url",
+        "exchange.trade_url", "exchange.rest_url", "exchange.ca_file",
+        "monitoring.ping_interval", "monitoring.pong_timeout", "monitoring.book_stale_after", "monitoring.trade_stale_after",
+        "monitoring.stats_interval", "monitoring.reconnect_base_ms", "monitoring.reconnect_cap_ms", "monitoring.log_level",
+        "connection_pool.limit_per_host", "connection_pool.keepalive_timeout", "connection_pool.prewarmed_connections",
+        "connection_pool.request_timeout",
+        "limits.order_rate_limit", "limits.rate_limit_reserve", "limits.submit_timeout", "limits.reconcile_attempts",
+    ]
+
+    /// Sets one key from its text.
+    public mutating func set(_ key: String, _ text: String) throws(Invalid) {
+        let value = text.trimmingCharacters(in: .whitespaces)
+        func seconds() throws(Invalid) -> Double {
+            guard let number = Double(value), number > 0, number.isFinite else {
+                throw Invalid(key: key, problem: "\(value) is not a positive number of seconds", fix: "write e.g. \(key.hasSuffix("interval") ? "20" : "10")")
+            }
+            return number
+        }
+        func integer(_ range: ClosedRange<Int>) throws(Invalid) -> Int {
+            guard let number = Int(value), range.contains(number) else {
+                throw Invalid(key: key, problem: "\(value) is not a whole number in \(range.lowerBound)...\(range.upperBound)", fix: "write a whole number in that range")
+            }
+            return number
+        }
+        func url(_ schemes: [String]) throws(Invalid) -> String {
+            guard schemes.contains(where: { value.hasPrefix($0 + "://") }), URL(string: value)?.host != nil else {
+                throw Invalid(key: key, problem: "\(value) is not a \(schemes.joined(separator: " or ")) URL", fix: "write e.g. \(schemes.last!)://127.0.0.1:9100\(key.hasSuffix("rest_url") ? "" : "/v5/...")")
+            }
+            return value.hasSuffix("/") && key.hasSuffix("rest_url") ? String(value.dropLast()) : value
+        }
+        switch key {
+        case "exchange.symbols":
+            let list = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).uppercased() }.filter { !$0.isEmpty }
+            guard !list.isEmpty, list.allSatisfy({ $0.allSatisfy { $0.isLetter || $0.isNumber } }) else {
+                throw Invalid(key: key, problem: "\(value.isEmpty ? "no symbols" : value) is not a list of symbols", fix: "write e.g. BTCUSDT,ETHUSDT")
+            }
+            symbols = list
+        case "exchange.depth":
+            guard let number = Int(value), [1, 50, 200, 1_000].contains(number) else {
+                throw Invalid(key: key, problem: "\(value) is not one of Bybit's linear orderbook depths", fix: "use 1, 50, 200 or 1000")
+            }
+            depth = number
+        case "exchange.testnet":
+            switch value.lowercased() {
+            case "true", "yes", "1": testnet = true
+            case "false", "no", "0": testnet = false
+            default: throw Invalid(key: key, problem: "\(value) is not a boolean", fix: "write true or false")
+            }
+        case "exchange.public_url": publicURL = try url(["ws", "wss"])
+        case "exchange.private_url": privateURL = try url(["ws", "wss"])
+        case "exchange.trade_url": tradeURL = try url(["ws", "wss"])
+        case "exchange.rest_url": restURL = try url(["http", "https"])
+        case "exchange.ca_file":
+            guard FileManager.default.isReadableFile(atPath: value) else {
+                throw Invalid(key: key, problem: "\(value) cannot be read", fix: "give the path of a readable PEM file")
+            }
+            caFile = value
+        case "monitoring.ping_interval": pingInterval = try seconds()
+        case "monitoring.pong_timeout": pongTimeout = try seconds()
+        case "monitoring.book_stale_after": bookStaleAfter = try seconds()
+        case "monitoring.trade_stale_after": tradeStaleAfter = try seconds()
+        case "monitoring.stats_interval": statsInterval = try seconds()
+        case "monitoring.reconnect_base_ms": reconnectBaseMilliseconds = try integer(1...600_000)
+        case "monitoring.reconnect_cap_ms": reconnectCapMilliseconds = try integer(1...3_600_000)
+        case "monitoring.log_level":
+            let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+            guard levels.contains(value) else { throw Invalid(key: key, problem: "\(value) is not a log level", fix: "use one of \(levels.joined(separator: ", "))") }
+            logLevel = value
+        case "connection_pool.limit_per_host": connectionsPerHost = try integer(1...1_000)
+        case "connection_pool.keepalive_timeout": keepAlive = try seconds()
+        case "connection_pool.prewarmed_connections": preWarmedConnections = try integer(0...100)
+        case "connection_pool.request_timeout": requestTimeout = try seconds()
+        case "limits.order_rate_limit": orderRateLimit = try integer(1...10_000)
+        case "limits.rate_limit_reserve": rateLimitReserve = try integer(0...100)
+        case "limits.submit_timeout": submitTimeout = try seconds()
+        case "limits.reconcile_attempts": reconcileAttempts = try integer(1...100)
+        default:
+            throw Invalid(key: key, problem: "unknown key", fix: "use one of \(ConnectorSettings.keys.joined(separator: ", "))")
+        }
+    }
+
+    /// The file's values (when given), then the flags; then checks what only makes sense together.
+    public static func load(file: String?, flags: [(key: String, value: String)]) async throws(Invalid) -> ConnectorSettings {
+        var settings = ConnectorSettings()
+        if let file {
+            let reader: ConfigReader
+            do {
+                reader = ConfigReader(provider: try await FileProvider<YAMLSnapshot>(filePath: FilePath(file)))
+            } catch {
+                throw Invalid(key: "--config", problem: "\(file) is not a readable YAML file (\(error))", fix: "give the path of a YAML file with sections exchange, monitoring, connection_pool, limits")
+            }
+            for key in keys {
+                if key == "exchange.symbols", let list = reader.stringArray(forKey: ConfigKey(key)) {
+                    try settings.set(key, list.joined(separator: ","))
+                } else if let text = reader.string(forKey: ConfigKey(key)) {
+                    try settings.set(key, text)
+                }
+            }
+        }
+        for (key, value) in flags { try settings.set(key, value) }
+        try settings.validate()
+        return settings
+    }
+
+    public func validate() throws(Invalid) {
+        guard !symbols.isEmpty else { throw Invalid(key: "exchange.symbols", problem: "no symbols", fix: "pass --symbols BTCUSDT or set exchange.symbols in the config file") }
+        guard reconnectCapMilliseconds >= reconnectBaseMilliseconds else {
+            throw Invalid(key: "monitoring.reconnect_cap_ms", problem: "\(reconnectCapMilliseconds) is below monitoring.reconnect_base_ms (\(reconnectBaseMilliseconds))", fix: "make the cap at least the base")
+        }
+        guard rateLimitReserve < orderRateLimit else {
+            throw Invalid(key: "limits.rate_limit_reserve", problem: "\(rateLimitReserve) leaves no budget for orders (limit \(orderRateLimit))", fix: "keep it below limits.order_rate_limit")
+        }
+    }
+
+    static func duration(_ seconds: Double) -> Duration { .milliseconds(Int64((seconds * 1_000).rounded())) }
+
+    /// The sessions' configuration. URLs not given are Bybit's mainnet ones, or testnet's with `testnet`.
+    public func options(credentials: Credentials?) -> ConnectorOptions {
+        let host = testnet ? "-testnet" : ""
+        func socket(_ url: String) -> SocketConfiguration {
+            var socket = SocketConfiguration(url: url)
+            socket.caFile = caFile
+            socket.pingInterval = ConnectorSettings.duration(pingInterval)
+            socket.pongTimeout = ConnectorSettings.duration(pongTimeout)
+            socket.reconnect = ReconnectPolicy(base: .milliseconds(reconnectBaseMilliseconds), cap: .milliseconds(reconnectCapMilliseconds))
+            return socket
+        }
+        var publicSession = PublicSessionConfiguration(url: "", symbols: symbols, depth: depth)
+        publicSession.socket = socket(publicURL ?? "wss://stream\(host).bybit.com/v5/public/linear")
+        publicSession.bookStaleAfter = ConnectorSettings.duration(bookStaleAfter)
+        publicSession.tradeStaleAfter = ConnectorSettings.duration(tradeStaleAfter)
+        var rest = RestConfiguration(baseURL: restURL ?? "https://api\(host).bybit.com")
+        rest.caFile = caFile
+        rest.requestTimeout = ConnectorSettings.duration(requestTimeout)
+        rest.connectionsPerHost = connectionsPerHost
+        rest.keepAlive = ConnectorSettings.duration(keepAlive)
+        rest.preWarmedConnections = preWarmedConnections
+        var options = ConnectorOptions(
+            publicSession: publicSession, privateSocket: socket(privateURL ?? "wss://stream\(host).bybit.com/v5/private"),
+            tradeSocket: socket(tradeURL ?? "wss://stream\(host).bybit.com/v5/trade"), rest: rest, credentials: credentials)
+        options.orderEntry.submitTimeout = ConnectorSettings.duration(submitTimeout)
+        options.orderEntry.rateLimit = orderRateLimit
+        options.orderEntry.rateLimitReserve = rateLimitReserve
+        options.orderEntry.reconcileAttempts = reconcileAttempts
+        options.statsInterval = ConnectorSettings.duration(statsInterval)
+        return options
+    }
+}
