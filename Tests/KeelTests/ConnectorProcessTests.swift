@@ -49,9 +49,15 @@ struct ConnectorProcessTests {
 
     @Test func streamsBookEventsAnswersCommandsAndNeverPrintsSecrets() async throws {
         let keel = try keelURL()
+        let key = "known-api-key-3f9a1c"
+        let secret = "known-api-secret-77b2e4d0"
+        // The sim holds one account with these values; the connector trades it.
+        let simConfig = FileManager.default.temporaryDirectory.appendingPathComponent("keel-sim-\(UUID().uuidString).json")
+        try Data(#"{"accounts":[{"api_key":"\#(key)","secret":"\#(secret)"}]}"#.utf8).write(to: simConfig)
+        defer { try? FileManager.default.removeItem(at: simConfig) }
         let sim = Process()
         sim.executableURL = keel
-        sim.arguments = ["sim", "--port", "0"]
+        sim.arguments = ["sim", "--port", "0", "--config", simConfig.path]
         let simOut = Pipe()
         sim.standardOutput = simOut
         sim.standardError = FileHandle.nullDevice
@@ -62,12 +68,11 @@ struct ConnectorProcessTests {
         let ready = try JSONSerialization.jsonObject(with: Data(simLines.text.split(separator: "\n")[0].utf8)) as! [String: Any]
         let port = ready["port"] as! Int
 
-        let key = "known-api-key-3f9a1c"
-        let secret = "known-api-secret-77b2e4d0"
         let connector = Process()
         connector.executableURL = keel
         connector.arguments = ["connector", "bybit", "--symbols", "BTCUSDT,ETHUSDT", "--public-url", "ws://127.0.0.1:\(port)/v5/public/linear",
-                               "--stats-interval", "1"]
+                               "--private-url", "ws://127.0.0.1:\(port)/v5/private", "--trade-url", "ws://127.0.0.1:\(port)/v5/trade",
+                               "--rest-url", "http://127.0.0.1:\(port)", "--stats-interval", "1"]
         connector.environment = ProcessInfo.processInfo.environment.merging(["BYBIT_API_KEY": key, "BYBIT_API_SECRET": secret]) { $1 }
         let input = Pipe()
         let output = Pipe()
@@ -80,9 +85,13 @@ struct ConnectorProcessTests {
         let stderr = Collector(errors.fileHandleForReading)
 
         #expect(try await waitFor { stdout.text.components(separatedBy: "\"type\":\"depth\"").count > 20 && stdout.text.contains("\"type\":\"stats\"") })
+        #expect(try await waitFor { stdout.text.contains("\"status\":\"reconciled\"") && stdout.text.contains("\"status\":\"authenticated\",\"connector\":\"bybit\",\"session\":\"trade\"") })
         input.fileHandleForWriting.write(Data(#"{"command":"ping","id":"p-1"}"# .utf8 + [10]))
         input.fileHandleForWriting.write(Data(#"{"command":"place","id":"o-1","symbol":"BTCUSDT","side":"buy","qty":"0.001","price":"1000","client_id":"c-1"}"#.utf8 + [10]))
         input.fileHandleForWriting.write(Data("not json\n".utf8))
+        #expect(try await waitFor { stdout.text.contains(#""id":"o-1""#) && stdout.text.contains(#""client_id":"c-1","side":"buy""#) })
+        input.fileHandleForWriting.write(Data(#"{"command":"cancel_all","id":"x-1"}"#.utf8 + [10]))
+        #expect(try await waitFor { stdout.text.contains(#"{"type":"ack","id":"x-1","command":"cancel_all"}"#) })
         input.fileHandleForWriting.write(Data(#"{"command":"shutdown","id":"bye"}"#.utf8 + [10]))
         connector.waitUntilExit()
         #expect(connector.terminationStatus == 0)
@@ -91,7 +100,12 @@ struct ConnectorProcessTests {
         let objects = lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
         #expect(objects.count == lines.count)                      // every stdout line is one JSON object
         #expect(objects.contains { $0["type"] as? String == "pong" && $0["id"] as? String == "p-1" })
-        #expect(objects.contains { $0["type"] as? String == "error" && $0["id"] as? String == "o-1" })
+        #expect(objects.contains { $0["type"] as? String == "ack" && $0["id"] as? String == "o-1" })
+        let orders = objects.filter { $0["type"] as? String == "order" && $0["client_id"] as? String == "c-1" }
+        #expect(orders.map { $0["status"] as? String } == ["new", "cancelled"])
+        #expect(orders.first?["price"] as? Double == 1000)
+        let stats = objects.last { $0["type"] as? String == "stats" }
+        #expect((stats?["topics"] as? [String: Any])?["private.order"] != nil)
         #expect(objects.contains { $0["type"] as? String == "error" && $0["code"] as? String == "bad_command" })
         #expect(objects.last?["type"] as? String == "ack" && objects.last?["id"] as? String == "bye")
         let symbols = Set(objects.filter { $0["type"] as? String == "depth" }.compactMap { $0["symbol"] as? String })
@@ -104,7 +118,8 @@ struct ConnectorProcessTests {
     }
 
     @Test(arguments: [["--symbols", ""], ["--symbols", "BTCUSDT", "--depth", "7"], ["--symbols", "BTCUSDT", "--public-url", "http://x"],
-                      ["--symbols", "BTCUSDT", "--ca-file", "/nonexistent.pem"]])
+                      ["--symbols", "BTCUSDT", "--ca-file", "/nonexistent.pem"], ["--symbols", "BTCUSDT", "--submit-timeout", "0"],
+                      ["--config", "/nonexistent.yaml"], ["--symbols", "BTCUSDT", "--reconnect-base-ms", "900", "--reconnect-cap-ms", "100"]])
     func badConfigurationIsOneLineAndExitTwo(arguments: [String]) throws {
         let connector = Process()
         connector.executableURL = try keelURL()
