@@ -1,3 +1,4 @@
+import Bybit
 import Connector
 import Market
 import Testing
@@ -67,5 +68,35 @@ struct StaleFeedDetectorTests {
         #expect(detector.stale(now: 61_000_000_000).map(\.topic) == ["publicTrade.BTCUSDT"])
         detector.record("unwatched", at: 1)
         #expect(detector.age("unwatched", now: 2) == nil)
+    }
+}
+
+struct RateBudgetTests {
+    let second: Int64 = 1_000_000_000
+
+    @Test func rollingWindowCapsRequestsAndKeepsTheReserveForCancels() {
+        var budget = RateBudget(limit: 3, reserve: 1)
+        var taken: [Bool] = []
+        taken.append(budget.take(now: 0))
+        taken.append(budget.take(now: 1))
+        taken.append(budget.take(now: 2))                  // the last one is the reserve: refused
+        taken.append(budget.take(now: 2, priority: true))  // a cancel may use it
+        taken.append(budget.take(now: 3, priority: true))  // spent
+        taken.append(budget.take(now: second))             // only the first request has left the window
+        taken.append(budget.take(now: second + 2))         // now all of them have
+        #expect(taken == [true, true, false, true, false, false, true])
+        #expect(budget.remaining == 2)
+    }
+
+    @Test func theExchangesReportLowersTheLimitAndASpentBudgetBlocksUntilReset() {
+        var budget = RateBudget(limit: 10)
+        var taken: [Bool] = [budget.take(now: 0)]
+        budget.update(BybitRateLimit(limit: 2, remaining: 0, resetTime: 500), now: 10)
+        #expect(budget.limit == 2 && budget.remaining == 0)
+        taken.append(budget.take(now: 100, priority: true))  // blocked until 500
+        budget.refused(now: 600, until: nil)                 // a 10006 with no reset: a whole window
+        taken.append(budget.take(now: second))
+        taken.append(budget.take(now: 600 + second))
+        #expect(taken == [true, false, false, true])
     }
 }

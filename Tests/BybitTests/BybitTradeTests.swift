@@ -1,0 +1,69 @@
+import Bybit
+import Market
+import Testing
+import TestSupport
+
+/// Order entry on Bybit's wire: requests as the trade stream and REST take them, and every answer in
+/// Bybit's own examples read back.
+struct BybitTradeTests {
+    private func lines(_ file: String) throws -> [String] { try SharedData.lines("bybit/docs-examples/\(file).ndjson") }
+
+    @Test func tradeStreamRequestHasBybitsShape() throws {
+        let create = BybitOrderRequest.create(.init(symbol: "ETHUSDT", side: .buy, orderType: "Limit", qty: try FixedDecimal(parsing: "0.20"),
+                                                    price: try FixedDecimal(parsing: "2800.50"), timeInForce: "PostOnly",
+                                                    orderLinkId: "keel-1", reduceOnly: true))
+        let text = try #require(BybitEncode.tradeRequest(requestId: "r-9", create, timestamp: 1_711_001_595_207_000_000, recvWindow: 8_000))
+        #expect(text == #"{"reqId":"r-9","header":{"X-BAPI-TIMESTAMP":"1711001595207","X-BAPI-RECV-WINDOW":"8000"},"op":"order.create","args":[{"category":"linear","symbol":"ETHUSDT","side":"Buy","orderType":"Limit","qty":"0.20","price":"2800.50","timeInForce":"PostOnly","orderLinkId":"keel-1","reduceOnly":true}]}"#)
+        let request = try text.withBytes { try BybitRequest.decode($0) }
+        #expect(request.op == "order.create" && request.requestId == "r-9" && request.objectArgs.count == 1)
+        #expect(BybitOrderRequest.amend(symbol: "BTCUSDT", orderLinkId: "a", qty: nil, price: try FixedDecimal(parsing: "1.5")).body
+                == #"{"category":"linear","symbol":"BTCUSDT","orderLinkId":"a","price":"1.5"}"#)
+        #expect(BybitOrderRequest.cancel(symbol: "BTCUSDT", orderLinkId: "a").restPath == "/v5/order/cancel")
+        #expect(BybitOrderRequest.cancelAll(symbol: nil).body == #"{"category":"linear","settleCoin":"USDT"}"#)
+        #expect(BybitEncode.tradeRequest(requestId: "x", .cancelAll(symbol: "BTCUSDT"), timestamp: 0) == nil)   // REST only
+    }
+
+    @Test func tradeStreamAnswersFromBybitsGuide() throws {
+        let answers = try lines("websocket_trade_guideline").filter { $0.contains("retCode") }
+            .map { line in try line.withBytes { try BybitTradeAck.decode($0) } }
+        let auth = try #require(answers.first { $0.op == "auth" })
+        #expect(auth.success && auth.requestId == nil)
+        let create = try #require(answers.first { $0.op == "order.create" })
+        #expect(create.requestId == "test-005" && create.orderId == "a4c1718e-fe53-4659-a118-1f6ecce04ad9" && create.orderLinkId == nil)
+        #expect(create.rateLimit == BybitRateLimit(limit: 10, remaining: 9, resetTime: 1_711_001_595_208_000_000))
+        #expect(answers.contains { $0.op == "pong" && $0.success })
+        #expect(answers.first { $0.op == "order.create-batch" }?.rateLimit?.remaining == 147)
+        #expect(throws: JSONError.self) { try #"{"retCode":0}"#.withBytes { try BybitTradeAck.decode($0) } }
+    }
+
+    @Test func restAnswersFromBybitsExamples() throws {
+        let open = try lines("order_open-order").map { line in try line.withBytes { try BybitRestAnswer.decode($0) } }
+        let order = try #require(open.first?.orders().first)
+        #expect(order.symbol == "ETHUSDT" && order.clientId == "test-000005" && order.state == .new)
+        let (price, qty) = (try FixedDecimal(parsing: "1600.00"), try FixedDecimal(parsing: "0.10"))
+        #expect(order.price == price && order.qty == qty)
+
+        let position = try #require(try lines("position_position").first.map { line in try line.withBytes { try BybitRestAnswer.decode($0) } }?.positions().first)
+        #expect(position.size == (try FixedDecimal(parsing: "-300")))   // side Sell
+        #expect(position.markPrice == (try FixedDecimal(parsing: "28224.50")))
+        #expect(position.realisedPnl == (try FixedDecimal(parsing: "-0.00096902")))
+
+        let wallet = try #require(try lines("account_wallet-balance").first.map { line in try line.withBytes { try BybitRestAnswer.decode($0) } })
+        #expect(try wallet.wallets().map(\.coin) == ["BTC"])
+
+        let cancelled = try #require(try lines("order_cancel-all").first.map { line in try line.withBytes { try BybitRestAnswer.decode($0) } })
+        #expect(cancelled.list.compactMap { $0.string("orderLinkId") } == ["1616024329462743809", "1616024287544869633"])
+        let created = try #require(try lines("order_create-order").first.map { line in try line.withBytes { try BybitRestAnswer.decode($0) } })
+        #expect(created.success && created.result.string("orderLinkId") == "spot-test-postonly" && created.time == 1_672_211_918_471_000_000)
+
+        let refused = try #"{"retCode":110072,"retMsg":"OrderLinkedID is duplicate","result":{},"retExtInfo":{},"time":1}"#.withBytes { try BybitRestAnswer.decode($0) }
+        #expect(!refused.success && refused.retCode == 110072)
+        #expect(throws: JSONError.self) { try #"{"retMsg":"no code"}"#.withBytes { try BybitRestAnswer.decode($0) } }
+    }
+
+    @Test func rateLimitHeadersNeedAllThree() {
+        let headers = ["x-bapi-limit": "20", "x-bapi-limit-status": "0", "x-bapi-limit-reset-timestamp": "1700000000123"]
+        #expect(BybitRateLimit { headers[$0.lowercased()] } == BybitRateLimit(limit: 20, remaining: 0, resetTime: 1_700_000_000_123_000_000))
+        #expect(BybitRateLimit { $0 == "X-Bapi-Limit" ? "20" : nil } == nil)
+    }
+}
