@@ -60,17 +60,17 @@ struct AccountSessions: Sendable {
 }
 
 /// Writes event lines to stdout in order, one `write(2)` per line (nothing buffered behind a crash).
-final class EventWriter: @unchecked Sendable {
+public final class EventWriter: @unchecked Sendable {
     private let lock = NSLock()
     private let descriptor: Int32
 
-    init(descriptor: Int32 = 1) {
+    public init(descriptor: Int32 = 1) {
         self.descriptor = descriptor
     }
 
     private var finished = false
 
-    func write(_ event: ConnectorEvent) {
+    public func write(_ event: ConnectorEvent) {
         var line = event.line
         line.append(0x0A)
         lock.lock()

@@ -46,7 +46,7 @@ struct SimBench: AsyncParsableCommand {
         let limits = #""order_rate_limit":100000000,"ip_request_limit":100000000"#
         // Phase 1 runs a busy market (every symbol, 1 ms steps); phase 2 the default market, so
         // each figure is the sim doing that one job.
-        let (publicChild, publicPort) = try startSim(config: #"{"step_ms":1,\#(limits),"instruments":[\#(instruments)]}"#)
+        let (publicChild, publicPort) = try SimChild.start(config: #"{"step_ms":1,\#(limits),"instruments":[\#(instruments)]}"#)
         defer { publicChild.terminate(); publicChild.waitUntilExit() }
         var logger = Logger(label: "keel.bench")
         logger.logLevel = .critical
@@ -54,7 +54,7 @@ struct SimBench: AsyncParsableCommand {
         // Phase 1: public messages to one subscriber.
         let topics = names.flatMap { name in [1, 50, 200, 1_000].map { "orderbook.\($0).\(name)" } + ["publicTrade.\(name)"] }
         let counter = Counter()
-        let publicCPU = try await measure(pid: publicChild.processIdentifier) {
+        let publicCPU = try await SimChild.measure(pid: publicChild.processIdentifier) {
             try await WebSocketClient.connect(url: "ws://127.0.0.1:\(publicPort)/v5/public/linear", configuration: .init(maxFrameSize: 16 << 20), logger: logger) { inbound, outbound, _ in
                 try await outbound.write(.text(BybitEncode.subscribe(requestId: "bench", topics: topics)))
                 let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1_000))
@@ -71,10 +71,10 @@ struct SimBench: AsyncParsableCommand {
 
         // Phase 2: order requests on the trade stream, create and cancel in turn.
         publicChild.terminate()
-        let (orderChild, orderPort) = try startSim(config: "{\(limits)}")
+        let (orderChild, orderPort) = try SimChild.start(config: "{\(limits)}")
         defer { orderChild.terminate(); orderChild.waitUntilExit() }
         let acks = Counter()
-        let orderCPU = try await measure(pid: orderChild.processIdentifier) {
+        let orderCPU = try await SimChild.measure(pid: orderChild.processIdentifier) {
             try await WebSocketClient.connect(url: "ws://127.0.0.1:\(orderPort)/v5/trade", logger: logger) { inbound, outbound, _ in
                 let expires = Int64(Date().timeIntervalSince1970 * 1_000) + 60_000
                 try await outbound.write(.text(BybitEncode.auth(requestId: "a", apiKey: "keel-demo-key", expires: expires,
@@ -123,55 +123,6 @@ struct SimBench: AsyncParsableCommand {
     }
 
     private func format(_ value: Double) -> String { String(format: "%.2f", value) }
-
-    /// Starts `keel sim` (this binary) with `config` on free ports; returns it and its main port.
-    private func startSim(config: String) throws -> (Process, Int) {
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("keel-bench-sim-\(getpid())-\(UInt32.random(in: 0 ... .max)).json")
-        try config.write(to: file, atomically: true, encoding: .utf8)
-        defer { try? FileManager.default.removeItem(at: file) }
-        let child = Process()
-        child.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        child.arguments = ["sim", "--port", "0", "--config", file.path]
-        let output = Pipe()
-        child.standardOutput = output
-        child.standardError = FileHandle.nullDevice
-        try child.run()
-        // The child prints one JSON line once listening; read up to it.
-        var buffer = Data()
-        while !buffer.contains(UInt8(ascii: "\n")) {
-            let chunk = output.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            buffer.append(chunk)
-        }
-        let line = String(decoding: buffer.prefix { $0 != UInt8(ascii: "\n") }, as: UTF8.self)
-        guard line.contains("sim_listening"),
-              let ready = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-              let port = ready["port"] as? Int else {
-            child.terminate()
-            throw ValidationError("keel sim did not start")
-        }
-        return (child, port)
-    }
-
-    /// Runs `body`; returns its wall time and the child's CPU cores used over it.
-    private func measure(pid: Int32, _ body: () async throws -> Void) async throws -> (wall: Double, cpu: Double) {
-        let cpuBefore = cpuSeconds(pid)
-        let start = ContinuousClock.now
-        try await body()
-        let elapsed = ContinuousClock.now - start
-        let wall = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        return (wall, (cpuSeconds(pid) - cpuBefore) / wall)
-    }
-
-    /// User + system CPU seconds of a process, from /proc/PID/stat.
-    private func cpuSeconds(_ pid: Int32) -> Double {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return 0 }
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        // After the command: state is field 3; utime and stime are fields 14 and 15.
-        guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
-        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
-    }
 }
 
 actor Counter {

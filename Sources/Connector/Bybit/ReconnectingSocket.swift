@@ -48,6 +48,12 @@ actor ReconnectingSocket {
     /// Why the current connection is being closed by us, reported when it goes down.
     private var closeReason: String?
     private(set) var reconnects = 0
+    /// Called after each frame is written to the socket (`keel bench connector` times order requests with it).
+    private var writeObserver: (@Sendable () -> Void)?
+
+    func observeWrites(_ observer: @escaping @Sendable () -> Void) {
+        writeObserver = observer
+    }
 
     init(name: String, configuration: SocketConfiguration, logger: Logger, emit: @escaping @Sendable (ConnectorEvent) -> Void) {
         self.name = name
@@ -103,6 +109,7 @@ actor ReconnectingSocket {
             tls = client
         }
         let maxFrameSize = configuration.maxFrameSize
+        let written = writeObserver
         return try await WebSocketClient.connect(
             url: configuration.url,
             configuration: .init(maxFrameSize: maxFrameSize),
@@ -114,7 +121,10 @@ actor ReconnectingSocket {
             await session.opened(continuation, now: WallClock.nanoseconds())
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
-                    for await request in requests { try await outbound.write(.text(request)) }
+                    for await request in requests {
+                        try await outbound.write(.text(request))
+                        written?()
+                    }
                     try? await outbound.close(.normalClosure, reason: nil)
                 }
                 group.addTask {

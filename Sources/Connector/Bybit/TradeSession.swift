@@ -42,6 +42,7 @@ actor BybitTradeSession: SocketSession {
     }
 
     func run() async { await socket.run(self) }
+    func observeWrites(_ observer: @escaping @Sendable () -> Void) async { await socket.observeWrites(observer) }
     func stop() async { await socket.stop() }
     var reconnects: Int { get async { await socket.reconnects } }
     var isReady: Bool { authenticated && outgoing != nil }

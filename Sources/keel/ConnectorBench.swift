@@ -1,0 +1,102 @@
+import ArgumentParser
+import Connector
+import Foundation
+import Histogram
+import Market
+
+/// `keel bench connector`: the connector's latency on its two hot paths, against a `keel sim` child.
+struct ConnectorBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "connector",
+        abstract: "Measure the connector: WS frame read → NDJSON line written, and place line read → request on the wire.",
+        discussion: """
+        Starts `keel sim` (this binary) with a 1 ms step and --symbols instruments, runs the connector's \
+        public session on every orderbook.50 topic for --seconds (after a 2 s warm-up) writing each event \
+        line to /dev/null, then drives order entry with place/cancel lines at --rate a second on the trade \
+        stream. Latencies go into HdrHistograms (1 ns to 10 s, 3 significant digits); prints p50, p99, \
+        p99.9 and max in microseconds, and, last, a JSON object. Use a release build.
+        """
+    )
+
+    @Option(help: "Seconds per phase.")
+    var seconds = 10.0
+
+    @Option(help: "Instruments in the simulated market (each orderbook.50 topic updates up to 1,000 times a second).")
+    var symbols = 5
+
+    @Option(help: "Order lines a second (place and cancel in turn).")
+    var rate = 5_000
+
+    func validate() throws {
+        guard seconds > 0 && seconds <= 600 else { throw ValidationError("--seconds must be in (0, 600]") }
+        guard (1...50).contains(symbols) else { throw ValidationError("--symbols must be 1–50") }
+        guard (1...50_000).contains(rate) else { throw ValidationError("--rate must be 1–50000") }
+    }
+
+    func run() async throws {
+        #if DEBUG
+        printError("keel bench: warning: this is a debug build; figures are meaningless (use `swift run -c release keel bench …`)")
+        #endif
+        let names = ["BTCUSDT", "ETHUSDT"] + (0..<max(0, symbols - 2)).map { "SIM\($0)USDT" }
+        let instruments = names.dropFirst(2).map {
+            #"{"symbol":"\#($0)","tick_size":"0.01","qty_step":"0.1","min_qty":"0.1","start_price":100}"#
+        }.joined(separator: ",")
+        let (child, port) = try SimChild.start(config: #"{"step_ms":1,"order_rate_limit":100000000,"ip_request_limit":100000000,"instruments":[\#(instruments)]}"#)
+        defer { child.terminate(); child.waitUntilExit() }
+        let sink = open("/dev/null", O_WRONLY)
+        defer { close(sink) }
+        let phase = Duration.milliseconds(Int64(seconds * 1_000))
+
+        let depth = await LatencyProbe.depth(url: "ws://127.0.0.1:\(port)/v5/public/linear", symbols: names, depth: 50,
+                                             warmUp: .seconds(2), duration: phase, descriptor: sink)
+        let depthRate = Double(depth.events) / seconds
+        let market = histogram(depth.samples)
+        print("market: \(depth.events) depth events (\(names.count) topics) at \(format(depthRate))/s; frame read → line written: \(summary(market))")
+
+        var settings = ConnectorSettings()
+        settings.symbols = ["BTCUSDT"]
+        settings.orderRateLimit = 1_000_000
+        settings.pingInterval = 3_600
+        var options = settings.options(credentials: Credentials(apiKey: "keel-demo-key", apiSecret: "keel-demo-secret"))
+        options.privateSocket.url = "ws://127.0.0.1:\(port)/v5/private"
+        options.tradeSocket.url = "ws://127.0.0.1:\(port)/v5/trade"
+        options.rest.baseURL = "http://127.0.0.1:\(port)"
+        let orders = try await LatencyProbe.orders(options: options, symbol: "BTCUSDT", price: FixedDecimal(1_000), rate: rate,
+                                                   duration: phase, descriptor: sink)
+        let orderRate = Double(orders.sent) / orders.seconds
+        let entry = histogram(orders.samples)
+        print("orders: \(orders.sent) lines at \(format(orderRate))/s; line read → request written: \(summary(entry))")
+
+        var out = JSONWriter()
+        out.beginObject()
+        out.key("depth_events_per_sec"); out.double(depthRate.rounded())
+        write(market, prefix: "market", to: &out)
+        out.key("order_lines_per_sec"); out.double(orderRate.rounded())
+        write(entry, prefix: "order", to: &out)
+        out.endObject()
+        print(out.string)
+    }
+
+    private func histogram(_ samples: [Int64]) -> Histogram<UInt64> {
+        var histogram = Histogram<UInt64>(highestTrackableValue: 10_000_000_000, numberOfSignificantValueDigits: .three)
+        for sample in samples { histogram.record(UInt64(max(1, sample))) }
+        return histogram
+    }
+
+    private func micros(_ nanoseconds: UInt64) -> Double { (Double(nanoseconds) / 10).rounded() / 100 }
+
+    private func summary(_ histogram: Histogram<UInt64>) -> String {
+        "p50 \(micros(histogram.valueAtPercentile(50))) µs, p99 \(micros(histogram.valueAtPercentile(99))) µs, "
+            + "p99.9 \(micros(histogram.valueAtPercentile(99.9))) µs, max \(micros(histogram.max)) µs (\(histogram.totalCount) samples)"
+    }
+
+    private func write(_ histogram: Histogram<UInt64>, prefix: String, to out: inout JSONWriter) {
+        out.field("\(prefix)_samples", Int(histogram.totalCount))
+        for (name, percentile) in [("p50", 50.0), ("p99", 99.0), ("p99_9", 99.9)] {
+            out.key("\(prefix)_\(name)_us"); out.double(micros(histogram.valueAtPercentile(percentile)))
+        }
+        out.key("\(prefix)_max_us"); out.double(micros(histogram.max))
+    }
+
+    private func format(_ value: Double) -> String { String(format: "%.0f", value) }
+}

@@ -1,0 +1,54 @@
+import ArgumentParser
+import Foundation
+
+/// A `keel sim` child process for the benchmarks, and the CPU time it used.
+enum SimChild {
+    /// Starts `keel sim` (this binary) with `config` on free ports; returns it and its main port.
+    static func start(config: String) throws -> (Process, Int) {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("keel-bench-sim-\(getpid())-\(UInt32.random(in: 0 ... .max)).json")
+        try config.write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let child = Process()
+        child.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        child.arguments = ["sim", "--port", "0", "--config", file.path]
+        let output = Pipe()
+        child.standardOutput = output
+        child.standardError = FileHandle.nullDevice
+        try child.run()
+        // The child prints one JSON line once listening; read up to it.
+        var buffer = Data()
+        while !buffer.contains(UInt8(ascii: "\n")) {
+            let chunk = output.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            buffer.append(chunk)
+        }
+        let line = String(decoding: buffer.prefix { $0 != UInt8(ascii: "\n") }, as: UTF8.self)
+        guard line.contains("sim_listening"),
+              let ready = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+              let port = ready["port"] as? Int else {
+            child.terminate()
+            throw ValidationError("keel sim did not start")
+        }
+        return (child, port)
+    }
+
+    /// Runs `body`; returns its wall time and the child's CPU cores used over it.
+    static func measure(pid: Int32, _ body: () async throws -> Void) async throws -> (wall: Double, cpu: Double) {
+        let cpuBefore = cpuSeconds(pid)
+        let start = ContinuousClock.now
+        try await body()
+        let elapsed = ContinuousClock.now - start
+        let wall = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        return (wall, (SimChild.cpuSeconds(pid) - cpuBefore) / wall)
+    }
+
+    /// User + system CPU seconds of a process, from /proc/PID/stat.
+    static func cpuSeconds(_ pid: Int32) -> Double {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return 0 }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        // After the command: state is field 3; utime and stime are fields 14 and 15.
+        guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+}
