@@ -36,13 +36,8 @@ struct SimBench: AsyncParsableCommand {
     }
 
     func run() async throws {
-        #if DEBUG
-        printError("keel bench: warning: this is a debug build; figures are meaningless (use `swift run -c release keel bench …`)")
-        #endif
-        let names = ["BTCUSDT", "ETHUSDT"] + (0..<max(0, symbols - 2)).map { "SIM\($0)USDT" }
-        let instruments = names.dropFirst(2).map {
-            #"{"symbol":"\#($0)","tick_size":"0.01","qty_step":"0.1","min_qty":"0.1","start_price":100}"#
-        }.joined(separator: ",")
+        SimChild.warnIfDebug()
+        let (names, instruments) = SimChild.market(symbols: symbols)
         let limits = #""order_rate_limit":100000000,"ip_request_limit":100000000"#
         // Phase 1 runs a busy market (every symbol, 1 ms steps); phase 2 the default market, so
         // each figure is the sim doing that one job.

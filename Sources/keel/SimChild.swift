@@ -3,6 +3,22 @@ import Foundation
 
 /// A `keel sim` child process for the benchmarks, and the CPU time it used.
 enum SimChild {
+    static func warnIfDebug() {
+        #if DEBUG
+        printError("keel bench: warning: this is a debug build; figures are meaningless (use `swift run -c release keel bench …`)")
+        #endif
+    }
+
+    /// A market of `symbols` instruments (BTCUSDT, ETHUSDT, then synthetic SIM0USDT…): their names,
+    /// and the `instruments` list of a sim config for the synthetic ones.
+    static func market(symbols: Int) -> (names: [String], instruments: String) {
+        let names = ["BTCUSDT", "ETHUSDT"] + (0..<max(0, symbols - 2)).map { "SIM\($0)USDT" }
+        let instruments = names.dropFirst(2).map {
+            #"{"symbol":"\#($0)","tick_size":"0.01","qty_step":"0.1","min_qty":"0.1","start_price":100}"#
+        }.joined(separator: ",")
+        return (Array(names.prefix(symbols)), instruments)
+    }
+
     /// Starts `keel sim` (this binary) with `config` on free ports; returns it and its main port.
     static func start(config: String) throws -> (Process, Int) {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("keel-bench-sim-\(getpid())-\(UInt32.random(in: 0 ... .max)).json")

@@ -14,11 +14,10 @@ actor BybitPrivateSession: SocketSession {
     let logger: Logger
     let emit: @Sendable (ConnectorEvent) -> Void
     private let onReady: @Sendable () async -> Void
-    private let socket: ReconnectingSocket
+    let socket: ReconnectingSocket
     private let decoder = BybitPrivateDecoder()
     private var watch: AuthenticatedWatch
     private var outgoing: AsyncStream<String>.Continuation?
-    private var counter = 0
     private var topicStats: [String: (messages: Int, bytes: Int, errors: Int, last: Int64?)] = [:]
     private(set) var malformed = 0
 
@@ -32,18 +31,10 @@ actor BybitPrivateSession: SocketSession {
         watch = AuthenticatedWatch(interval: configuration.pingInterval, timeout: configuration.pongTimeout)
     }
 
-    func run() async { await socket.run(self) }
-    func stop() async { await socket.stop() }
-    var reconnects: Int { get async { await socket.reconnects } }
-
-    private func nextId(_ prefix: String) -> String {
-        counter += 1
-        return "\(prefix)-\(counter)"
-    }
 
     func opened(_ continuation: AsyncStream<String>.Continuation, now: Int64) {
         outgoing = continuation
-        continuation.yield(watch.opened(credentials: credentials, now: now, requestId: nextId("auth")))
+        continuation.yield(watch.opened(credentials: credentials, now: now))
     }
 
     func closed() {
@@ -89,7 +80,7 @@ actor BybitPrivateSession: SocketSession {
                 watch.authAnswered(refusal: nil)
                 emit(.status(.init(status: "authenticated", session: "private")))
                 logger.info("bybit_private_authenticated")
-                outgoing?.yield(BybitEncode.subscribe(requestId: nextId("sub"), topics: BybitPrivateSession.topics))
+                outgoing?.yield(BybitEncode.subscribe(requestId: watch.nextId("sub"), topics: BybitPrivateSession.topics))
             } else {
                 emit(.error(.init(message: "private stream auth refused: \(response.message)", code: "auth_failed")))
                 logger.error("bybit_private_auth_failed", metadata: ["message": "\(response.message)"])
@@ -120,7 +111,7 @@ actor BybitPrivateSession: SocketSession {
     func tick(now: Int64, instant: ContinuousClock.Instant) -> String? {
         switch watch.tick(at: instant) {
         case .dead(let reason): return reason
-        case .send: outgoing?.yield(BybitEncode.ping(requestId: nextId("ping")))
+        case .send: outgoing?.yield(BybitEncode.ping(requestId: watch.nextId("ping")))
         case .none: break
         }
         return nil

@@ -29,7 +29,7 @@ public actor BybitPublicSession: SocketSession {
     public let configuration: PublicSessionConfiguration
     let emit: @Sendable (ConnectorEvent) -> Void
     let logger: Logger
-    private let socket: ReconnectingSocket
+    let socket: ReconnectingSocket
     private var decoder = BybitDecoder()
     private var books: [BybitBookTopic: BybitBookSync] = [:]
     private var detector = StaleFeedDetector()

@@ -26,11 +26,19 @@ public struct SocketConfiguration: Sendable {
 /// One connection's worth of a session's logic: what to send when the socket opens, what each text
 /// frame means, and a watchdog tick (every 100 ms) that may ask for the connection to be dropped.
 protocol SocketSession: Actor {
+    var socket: ReconnectingSocket { get }
     func opened(_ outgoing: AsyncStream<String>.Continuation, now: Int64)
     func received(_ text: String, at now: Int64)
     /// A reason to drop the connection, or `nil`.
     func tick(now: Int64, instant: ContinuousClock.Instant) -> String?
     func closed()
+}
+
+extension SocketSession {
+    /// Connects and reconnects until `stop()`.
+    func run() async { await socket.run(self) }
+    func stop() async { await socket.stop() }
+    var reconnects: Int { get async { await socket.reconnects } }
 }
 
 /// Keeps one session's WebSocket up: connects (TLS for `wss://`), runs the session on it, and when it
@@ -220,19 +228,26 @@ struct AuthenticatedWatch {
     private(set) var ping: PingTracker
     private var authSentAt: ContinuousClock.Instant?
     private var dropReason: String?
+    private var counter = 0
 
     init(interval: Duration, timeout: Duration) {
         ping = PingTracker(interval: interval, timeout: timeout)
     }
 
     /// A new connection: the `auth` request to send first (expires 10 s from `now`).
-    mutating func opened(credentials: Credentials, now: Int64, requestId: String) -> String {
+    mutating func opened(credentials: Credentials, now: Int64) -> String {
         ping.reset(at: .now)
         authSentAt = .now
         dropReason = nil
         let expires = now / 1_000_000 + 10_000
-        return BybitEncode.auth(requestId: requestId, apiKey: credentials.apiKey, expires: expires,
+        return BybitEncode.auth(requestId: nextId("auth"), apiKey: credentials.apiKey, expires: expires,
                                 signature: BybitSigning.authSignature(secret: credentials.apiSecret, expires: expires))
+    }
+
+    /// A request id unique on this session: `prefix-N`.
+    mutating func nextId(_ prefix: String) -> String {
+        counter += 1
+        return "\(prefix)-\(counter)"
     }
 
     mutating func authAnswered(refusal: String?) {

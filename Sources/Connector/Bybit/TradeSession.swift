@@ -17,19 +17,18 @@ actor BybitTradeSession: SocketSession {
     }
 
     private enum Slot {
-        case sent
-        case waiting(CheckedContinuation<Outcome, Never>)
+        case sent(at: ContinuousClock.Instant)
+        case waiting(CheckedContinuation<Outcome, Never>, deadline: ContinuousClock.Instant)
         case done(Outcome)
     }
 
     let credentials: Credentials
     let logger: Logger
     let emit: @Sendable (ConnectorEvent) -> Void
-    private let socket: ReconnectingSocket
+    let socket: ReconnectingSocket
     private var watch: AuthenticatedWatch
     private var outgoing: AsyncStream<String>.Continuation?
     private var authenticated = false
-    private var counter = 0
     private var slots: [String: Slot] = [:]
     private(set) var lateAcks = 0
 
@@ -41,17 +40,9 @@ actor BybitTradeSession: SocketSession {
         watch = AuthenticatedWatch(interval: configuration.pingInterval, timeout: configuration.pongTimeout)
     }
 
-    func run() async { await socket.run(self) }
     func observeWrites(_ observer: @escaping @Sendable () -> Void) async { await socket.observeWrites(observer) }
-    func stop() async { await socket.stop() }
-    var reconnects: Int { get async { await socket.reconnects } }
     var isReady: Bool { authenticated && outgoing != nil }
     var roundTripMilliseconds: Double? { watch.ping.roundTripMilliseconds }
-
-    private func nextId(_ prefix: String) -> String {
-        counter += 1
-        return "\(prefix)-\(counter)"
-    }
 
     // MARK: Requests
 
@@ -59,25 +50,23 @@ actor BybitTradeSession: SocketSession {
     /// no such connection (nothing was sent, so the caller may use REST instead).
     func send(_ request: BybitOrderRequest, now: Int64) -> String? {
         guard authenticated, let outgoing else { return nil }
-        let id = nextId("o")
+        let id = watch.nextId("o")
         guard let text = BybitEncode.tradeRequest(requestId: id, request, timestamp: now) else { return nil }
-        slots[id] = .sent
+        slots[id] = .sent(at: .now)
         outgoing.yield(text)
         return id
     }
 
-    /// The request's outcome: its ack, or `timedOut` after `timeout`, or `connectionLost`.
+    /// The request's outcome: its ack, or `timedOut` once `timeout` has passed since it was sent
+    /// (checked every 100 ms), or `connectionLost`.
     func wait(_ ticket: String, timeout: Duration) async -> Outcome {
         switch slots[ticket] {
         case .done(let outcome)?:
             slots[ticket] = nil
             return outcome
-        case .sent?:
-            Task { [weak self] in
-                try? await Task.sleep(for: timeout)
-                await self?.resolve(ticket, .timedOut)
-            }
-            return await withCheckedContinuation { continuation in slots[ticket] = .waiting(continuation) }
+        case .sent(let sentAt)?:
+            // The watchdog tick (every 100 ms) times it out: no timer task per request.
+            return await withCheckedContinuation { continuation in slots[ticket] = .waiting(continuation, deadline: sentAt + timeout) }
         case .waiting?, nil:
             return .timedOut
         }
@@ -85,7 +74,7 @@ actor BybitTradeSession: SocketSession {
 
     private func resolve(_ ticket: String, _ outcome: Outcome) {
         switch slots[ticket] {
-        case .waiting(let continuation)?:
+        case .waiting(let continuation, _)?:
             slots[ticket] = nil
             continuation.resume(returning: outcome)
         case .sent?:
@@ -103,7 +92,7 @@ actor BybitTradeSession: SocketSession {
     func opened(_ continuation: AsyncStream<String>.Continuation, now: Int64) {
         outgoing = continuation
         authenticated = false
-        continuation.yield(watch.opened(credentials: credentials, now: now, requestId: nextId("auth")))
+        continuation.yield(watch.opened(credentials: credentials, now: now))
     }
 
     func closed() {
@@ -141,9 +130,12 @@ actor BybitTradeSession: SocketSession {
     }
 
     func tick(now: Int64, instant: ContinuousClock.Instant) -> String? {
+        for (ticket, slot) in slots {
+            if case .waiting(_, let deadline) = slot, instant >= deadline { resolve(ticket, .timedOut) }
+        }
         switch watch.tick(at: instant) {
         case .dead(let reason): return reason
-        case .send: outgoing?.yield(BybitEncode.ping(requestId: nextId("ping")))
+        case .send: outgoing?.yield(BybitEncode.ping(requestId: watch.nextId("ping")))
         case .none: break
         }
         return nil
