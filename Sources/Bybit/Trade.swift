@@ -4,36 +4,11 @@ import Market
 /// REST (`/v5/order/create|amend|cancel|cancel-all`). Orders are always named by `orderLinkId`, the
 /// client's own id, so a request sent twice can never make a second order (Bybit answers 110072).
 public enum BybitOrderRequest: Sendable, Equatable {
-    case create(Create)
+    case create(PlaceRequest)
     case amend(symbol: String, orderLinkId: String, qty: Quantity?, price: Price?)
     case cancel(symbol: String, orderLinkId: String)
     /// REST only (the trade stream has no cancel-all); no symbol means every USDT-settled order.
     case cancelAll(symbol: String?)
-
-    public struct Create: Sendable, Equatable {
-        public var symbol: String
-        public var side: Side
-        /// `Limit` or `Market`.
-        public var orderType: String
-        public var qty: Quantity
-        public var price: Price?
-        /// `GTC`, `IOC`, `FOK` or `PostOnly`.
-        public var timeInForce: String
-        public var orderLinkId: String
-        public var reduceOnly: Bool
-
-        public init(symbol: String, side: Side, orderType: String, qty: Quantity, price: Price?, timeInForce: String,
-                    orderLinkId: String, reduceOnly: Bool) {
-            self.symbol = symbol
-            self.side = side
-            self.orderType = orderType
-            self.qty = qty
-            self.price = price
-            self.timeInForce = timeInForce
-            self.orderLinkId = orderLinkId
-            self.reduceOnly = reduceOnly
-        }
-    }
 
     /// The trade-stream op, `nil` for requests only REST knows.
     public var op: String? {
@@ -79,10 +54,10 @@ public enum BybitOrderRequest: Sendable, Equatable {
         case .create(let order):
             out.field("symbol", order.symbol)
             out.field("side", order.side == .buy ? "Buy" : "Sell")
-            out.field("orderType", order.orderType)
+            out.field("orderType", order.type.rawValue)
             out.key("qty"); out.decimal(order.qty)
-            if let price = order.price { out.key("price"); out.decimal(price) }
-            out.field("timeInForce", order.timeInForce)
+            if let price = order.price, order.type == .limit { out.key("price"); out.decimal(price) }
+            out.field("timeInForce", order.timeInForce.rawValue)
             out.field("orderLinkId", order.orderLinkId)
             if order.reduceOnly { out.field("reduceOnly", true) }
         case .amend(let symbol, let link, let qty, let price):

@@ -9,9 +9,9 @@ struct BybitTradeTests {
     private func lines(_ file: String) throws -> [String] { try SharedData.lines("bybit/docs-examples/\(file).ndjson") }
 
     @Test func tradeStreamRequestHasBybitsShape() throws {
-        let create = BybitOrderRequest.create(.init(symbol: "ETHUSDT", side: .buy, orderType: "Limit", qty: try FixedDecimal(parsing: "0.20"),
-                                                    price: try FixedDecimal(parsing: "2800.50"), timeInForce: "PostOnly",
-                                                    orderLinkId: "keel-1", reduceOnly: true))
+        let create = BybitOrderRequest.create(PlaceRequest(symbol: "ETHUSDT", side: .buy, type: .limit, qty: try FixedDecimal(parsing: "0.20"),
+                                                           price: try FixedDecimal(parsing: "2800.50"), timeInForce: .postOnly,
+                                                           orderLinkId: "keel-1", reduceOnly: true))
         let text = try #require(BybitEncode.tradeRequest(requestId: "r-9", create, timestamp: 1_711_001_595_207_000_000, recvWindow: 8_000))
         #expect(text == #"{"reqId":"r-9","header":{"X-BAPI-TIMESTAMP":"1711001595207","X-BAPI-RECV-WINDOW":"8000"},"op":"order.create","args":[{"category":"linear","symbol":"ETHUSDT","side":"Buy","orderType":"Limit","qty":"0.20","price":"2800.50","timeInForce":"PostOnly","orderLinkId":"keel-1","reduceOnly":true}]}"#)
         let request = try text.withBytes { try BybitRequest.decode($0) }

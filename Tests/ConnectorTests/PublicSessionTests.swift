@@ -181,10 +181,10 @@ struct ConnectorWireTests {
         #expect(try decode(#"{"command":"subscribe","channel":"depth","symbol":"BTCUSDT","id":"1"}"#) == .subscribe(channel: .depth, symbol: "BTCUSDT", id: "1"))
         #expect(try decode(#"{"command":"ping"}"#) == .ping(id: nil))
         let place = try decode(#"{"command":"place","id":"9","symbol":"BTCUSDT","side":"buy","order_type":"limit","qty":"0.010","price":50000.5,"time_in_force":"PostOnly","client_id":"q-1"}"#)
-        guard case .place(let order) = place else { Issue.record("not a place"); return }
+        guard case .place(_, let order) = place else { Issue.record("not a place"); return }
         let qty = try FixedDecimal(parsing: "0.010")
         let price = try FixedDecimal(parsing: "50000.5")
-        #expect(order.qty == qty && order.price == price && order.timeInForce == "PostOnly")
+        #expect(order.qty == qty && order.price == price && order.timeInForce == .postOnly)
         for (line, mention) in [("garbage", "not a JSON"), (#"{"command":"fly","id":"2"}"#, "unknown command"),
                                 (#"{"command":"subscribe","channel":"candles","symbol":"X","id":"3"}"#, "channel"),
                                 (#"{"command":"place","id":"4","symbol":"BTCUSDT","side":"buy","qty":"1","client_id":"c"}"#, "needs price")] {

@@ -51,11 +51,8 @@ actor OrderEntry {
     /// The exchange request a command means (`nil` for commands that are not order entry).
     static func request(for command: ConnectorCommand) -> BybitOrderRequest? {
         switch command {
-        case .place(let order):
-            let market = order.orderType == "market"
-            return .create(.init(symbol: order.symbol, side: order.side, orderType: market ? "Market" : "Limit", qty: order.qty,
-                                 price: market ? nil : order.price, timeInForce: order.timeInForce, orderLinkId: order.clientId,
-                                 reduceOnly: order.reduceOnly))
+        case .place(_, let order):
+            return .create(order)
         case .amend(_, let symbol, let clientId, let qty, let price):
             return .amend(symbol: symbol, orderLinkId: clientId, qty: qty, price: price)
         case .cancel(_, let symbol, let clientId):

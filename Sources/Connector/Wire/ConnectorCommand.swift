@@ -9,35 +9,20 @@ public enum ConnectorCommand: Sendable, Equatable {
 
     case subscribe(channel: Channel, symbol: String, id: String?)
     case unsubscribe(channel: Channel, symbol: String, id: String?)
-    case place(Order)
+    /// A new order; its `orderLinkId` is the wire's `client_id`.
+    case place(id: String?, order: PlaceRequest)
     case amend(id: String?, symbol: String, clientId: String, qty: Quantity?, price: Price?)
     case cancel(id: String?, symbol: String, clientId: String)
     case cancelAll(id: String?, symbol: String?)
     case ping(id: String?)
     case shutdown(id: String?)
 
-    public struct Order: Sendable, Equatable {
-        public var id: String?
-        public var symbol: String
-        public var side: Side
-        /// `limit` or `market`.
-        public var orderType: String
-        public var qty: Quantity
-        public var price: Price?
-        /// `GTC`, `IOC`, `FOK` or `PostOnly`.
-        public var timeInForce: String
-        public var clientId: String
-        public var reduceOnly: Bool
-    }
-
     /// The command's `id`, if it carries one.
     public var id: String? {
         switch self {
         case .subscribe(_, _, let id), .unsubscribe(_, _, let id), .amend(let id, _, _, _, _), .cancel(let id, _, _),
-             .cancelAll(let id, _), .ping(let id), .shutdown(let id):
+             .cancelAll(let id, _), .ping(let id), .shutdown(let id), .place(let id, _):
             return id
-        case .place(let order):
-            return order.id
         }
     }
 
@@ -134,17 +119,19 @@ public enum ConnectorCommand: Sendable, Equatable {
         case "place":
             let sideText = try required("side")
             guard let side = Side(rawValue: sideText) else { throw DecodeError(message: "side must be buy or sell, not \(sideText)", id: id) }
-            let type = fields["order_type"] ?? "limit"
-            guard type == "limit" || type == "market" else { throw DecodeError(message: "order_type must be limit or market, not \(type)", id: id) }
+            let typeText = fields["order_type"] ?? "limit"
+            guard typeText == "limit" || typeText == "market" else { throw DecodeError(message: "order_type must be limit or market, not \(typeText)", id: id) }
+            let type: OrderType = typeText == "market" ? .market : .limit
             guard let qty = try decimal("qty"), qty.signum > 0 else { throw DecodeError(message: "qty must be a positive decimal", id: id) }
             let price = try decimal("price")
-            if type == "limit" && price == nil { throw DecodeError(message: "a limit order needs price", id: id) }
-            let tif = fields["time_in_force"] ?? (type == "market" ? "IOC" : "GTC")
-            guard ["GTC", "IOC", "FOK", "PostOnly"].contains(tif) else { throw DecodeError(message: "time_in_force must be GTC, IOC, FOK or PostOnly", id: id) }
+            if type == .limit && price == nil { throw DecodeError(message: "a limit order needs price", id: id) }
+            let tifText = fields["time_in_force"] ?? (type == .market ? "IOC" : "GTC")
+            guard let tif = TimeInForce(rawValue: tifText) else { throw DecodeError(message: "time_in_force must be GTC, IOC, FOK or PostOnly", id: id) }
             let clientId = try required("client_id")
             try checkClientId(clientId)
-            return .place(Order(id: id, symbol: try required("symbol"), side: side, orderType: type, qty: qty, price: price,
-                                timeInForce: tif, clientId: clientId, reduceOnly: fields["reduce_only"] == "true"))
+            return .place(id: id, order: PlaceRequest(symbol: try required("symbol"), side: side, type: type, qty: qty,
+                                                      price: type == .limit ? price : nil, timeInForce: tif, orderLinkId: clientId,
+                                                      reduceOnly: fields["reduce_only"] == "true"))
         default:
             throw DecodeError(message: "unknown command \(command) (subscribe, unsubscribe, place, amend, cancel, cancel_all, ping, shutdown)", id: id)
         }

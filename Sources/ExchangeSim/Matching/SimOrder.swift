@@ -1,19 +1,5 @@
 import Market
 
-/// Bybit's order types, spelled as on the wire.
-public enum OrderType: String, Sendable, Codable {
-    case limit = "Limit"
-    case market = "Market"
-}
-
-/// Bybit's time-in-force values, spelled as on the wire.
-public enum TimeInForce: String, Sendable, Codable {
-    case gtc = "GTC"
-    case ioc = "IOC"
-    case fok = "FOK"
-    case postOnly = "PostOnly"
-}
-
 /// Who owns an order: an account (by API key) or the simulated market flow.
 public enum OrderOwner: Sendable, Hashable {
     case account(String)
@@ -51,30 +37,6 @@ public struct SimOrder: Sendable, Equatable {
     public func averagePrice(scale: UInt8) -> Price? {
         guard !filledQty.isZero else { return nil }
         return filledValue.divided(by: filledQty, scale: scale, rounding: .halfEven)
-    }
-}
-
-/// A new order as a client asks for it.
-public struct PlaceRequest: Sendable, Equatable {
-    public var symbol: String
-    public var side: Side
-    public var type: OrderType
-    public var qty: Quantity
-    public var price: Price?
-    public var timeInForce: TimeInForce
-    public var orderLinkId: String
-    public var reduceOnly: Bool
-
-    public init(symbol: String, side: Side, type: OrderType, qty: Quantity, price: Price? = nil,
-                timeInForce: TimeInForce = .gtc, orderLinkId: String = "", reduceOnly: Bool = false) {
-        self.symbol = symbol
-        self.side = side
-        self.type = type
-        self.qty = qty
-        self.price = price
-        self.timeInForce = timeInForce
-        self.orderLinkId = orderLinkId
-        self.reduceOnly = reduceOnly
     }
 }
 
