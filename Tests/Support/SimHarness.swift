@@ -135,18 +135,19 @@ extension SimHarness {
     public static let key = SimAccountConfig.demo.apiKey
     public static let secret = SimAccountConfig.demo.secret
 
-    /// A REST call signed as Bybit's docs say, with the demo account unless told otherwise.
+    /// A REST call signed as Bybit's docs say, with the demo account unless told otherwise. The receive
+    /// window is a generous 30 s: a loaded test machine must not turn a request into a 10002.
     public func signed(_ method: String, _ path: String, query: String = "", body: String = "", key: String = SimHarness.key,
-                secret: String = SimHarness.secret, timestamp: Int64? = nil) async throws -> (status: Int, json: [String: Any], headers: [String: String]) {
+                secret: String = SimHarness.secret, timestamp: Int64? = nil, recvWindow: Int64 = 30_000) async throws -> (status: Int, json: [String: Any], headers: [String: String]) {
         let stamp = timestamp ?? Int64(Date().timeIntervalSince1970 * 1_000)
         let payload = method == "GET" ? query : body
-        let signature = BybitSigning.restSignature(secret: secret, timestamp: stamp, apiKey: key, recvWindow: 5_000, payload: payload)
+        let signature = BybitSigning.restSignature(secret: secret, timestamp: stamp, apiKey: key, recvWindow: recvWindow, payload: payload)
         var request = URLRequest(url: URL(string: "http://127.0.0.1:\(ports.main)\(path)\(query.isEmpty ? "" : "?" + query)")!)
         request.timeoutInterval = 60
         request.httpMethod = method
         request.setValue(key, forHTTPHeaderField: "X-BAPI-API-KEY")
         request.setValue(String(stamp), forHTTPHeaderField: "X-BAPI-TIMESTAMP")
-        request.setValue("5000", forHTTPHeaderField: "X-BAPI-RECV-WINDOW")
+        request.setValue(String(recvWindow), forHTTPHeaderField: "X-BAPI-RECV-WINDOW")
         request.setValue(signature, forHTTPHeaderField: "X-BAPI-SIGN")
         if method == "POST" {
             request.httpBody = Data(body.utf8)
