@@ -312,8 +312,9 @@ struct FaultScheduleTests {
     }
 
     @Test func scheduledFaultsAreAppliedOnTime() async throws {
+        // Before the sim starts: the schedule's clock starts with the sim, which may be well before it reports ready.
+        let started = ContinuousClock.now
         try await SimHarness.with({ $0.faultSchedule = FaultSchedule(faults: [SimFault(kind: .gap, at: 0.3), SimFault(kind: .malformed, at: 0.6)]) }) { sim in
-            let started = ContinuousClock.now
             var applied: [String: Int] = [:]
             while applied.count < 2 && ContinuousClock.now - started < .seconds(20) {
                 try await Task.sleep(for: .milliseconds(100))
