@@ -5,48 +5,6 @@ import TestSupport
 /// `keel connector bybit` as the bot runs it: a child process with pipes, against a `keel sim` child.
 @Suite(.serialized)
 struct ConnectorProcessTests {
-    private func keelURL() throws -> URL {
-        let candidates = [
-            Bundle.allBundles.first { $0.bundlePath.hasSuffix(".xctest") }.map { URL(fileURLWithPath: $0.bundlePath).deletingLastPathComponent().appendingPathComponent("keel") },
-            SharedData.repositoryRoot.appendingPathComponent(".build/debug/keel"),
-        ].compactMap { $0 }
-        guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
-            throw CocoaError(.fileNoSuchFile)
-        }
-        return found
-    }
-
-    /// Reads a pipe into a buffer on its own thread.
-    final class Collector: @unchecked Sendable {
-        private let lock = NSLock()
-        private var data = Data()
-        init(_ handle: FileHandle) {
-            Thread {
-                while true {
-                    let chunk = handle.availableData
-                    if chunk.isEmpty { return }
-                    self.lock.lock()
-                    self.data.append(chunk)
-                    self.lock.unlock()
-                }
-            }.start()
-        }
-        var text: String {
-            lock.lock()
-            defer { lock.unlock() }
-            return String(decoding: data, as: UTF8.self)
-        }
-    }
-
-    private func waitFor(_ timeout: Duration = .seconds(30), _ condition: () -> Bool) async throws -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if condition() { return true }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        return condition()
-    }
-
     @Test func streamsBookEventsAnswersCommandsAndNeverPrintsSecrets() async throws {
         let keel = try keelURL()
         let key = "known-api-key-3f9a1c"
@@ -55,18 +13,9 @@ struct ConnectorProcessTests {
         let simConfig = FileManager.default.temporaryDirectory.appendingPathComponent("keel-sim-\(UUID().uuidString).json")
         try Data(#"{"accounts":[{"api_key":"\#(key)","secret":"\#(secret)"}]}"#.utf8).write(to: simConfig)
         defer { try? FileManager.default.removeItem(at: simConfig) }
-        let sim = Process()
-        sim.executableURL = keel
-        sim.arguments = ["sim", "--port", "0", "--config", simConfig.path]
-        let simOut = Pipe()
-        sim.standardOutput = simOut
-        sim.standardError = FileHandle.nullDevice
-        try sim.run()
-        defer { sim.terminate(); sim.waitUntilExit() }
-        let simLines = Collector(simOut.fileHandleForReading)
-        #expect(try await waitFor { simLines.text.contains("sim_listening") })
-        let ready = try JSONSerialization.jsonObject(with: Data(simLines.text.split(separator: "\n")[0].utf8)) as! [String: Any]
-        let port = ready["port"] as! Int
+        let sim = try await SimChildProcess(arguments: ["--config", simConfig.path])
+        defer { sim.stop() }
+        let port = sim.port
 
         let connector = Process()
         connector.executableURL = keel

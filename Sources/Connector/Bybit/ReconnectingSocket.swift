@@ -213,9 +213,9 @@ struct PingTracker {
     }
 }
 
-/// The connector's reading of real time, UTC nanoseconds.
-enum WallClock {
-    static func nanoseconds() -> Int64 {
+/// Real time, UTC nanoseconds: the connector's and the supervisor's one reading of the clock.
+public enum WallClock {
+    public static func nanoseconds() -> Int64 {
         var spec = timespec()
         clock_gettime(CLOCK_REALTIME, &spec)
         return Int64(spec.tv_sec) * 1_000_000_000 + Int64(spec.tv_nsec)

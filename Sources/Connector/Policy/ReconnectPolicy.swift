@@ -22,7 +22,7 @@ public struct ReconnectPolicy: Sendable, Equatable {
         stableNanoseconds = ReconnectPolicy.nanoseconds(stablePeriod)
     }
 
-    static func nanoseconds(_ duration: Duration) -> Int64 {
+    public static func nanoseconds(_ duration: Duration) -> Int64 {
         duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
     }
 

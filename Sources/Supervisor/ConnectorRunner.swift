@@ -1,0 +1,240 @@
+import Connector
+import Foundation
+import Logging
+import Subprocess
+import SystemPackage
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How the connector child is started and stopped.
+public struct RunnerConfiguration: Sendable {
+    /// The `keel` executable (the bot starts its connector as this same binary).
+    public var executable: String
+    /// Everything after the executable, e.g. `["connector", "bybit", "--symbols", "BTCUSDT"]`.
+    public var arguments: [String]
+    /// Added to the inherited environment (credentials travel this way, never on the command line).
+    public var environment: [String: String] = [:]
+    public var queueCapacity = 10_000
+    /// After `shutdown`: how long the child gets to exit before SIGTERM, then before SIGKILL.
+    public var shutdownGrace: Duration = .seconds(3)
+    public var terminateGrace: Duration = .seconds(2)
+
+    public init(executable: String, arguments: [String]) {
+        self.executable = executable
+        self.arguments = arguments
+    }
+}
+
+/// How a child ended.
+public enum ChildExit: Sendable, Equatable, CustomStringConvertible {
+    case exited(Int32)
+    case signaled(Int32)
+    case failedToStart(String)
+
+    public var description: String {
+        switch self {
+        case .exited(let code): return "exit code \(code)"
+        case .signaled(let signal): return "signal \(signal)"
+        case .failedToStart(let reason): return "failed to start: \(reason)"
+        }
+    }
+}
+
+/// One connector child process: started in its own process group, stdout split on `\n` from raw
+/// buffers and decoded into the bounded `queue`, every stderr line logged
+/// (`bybit_connector_subprocess_stderr`), commands written to stdin in order. `stop()` sends
+/// `shutdown`, then SIGTERM, then SIGKILL to the whole group; the child is always reaped (the run
+/// returns only after it has exited).
+public final class ConnectorRunner: @unchecked Sendable {
+    public let configuration: RunnerConfiguration
+    public let queue: EventQueue
+    let logger: Logger
+    private let lock = NSLock()
+    private var pid: pid_t?
+    private var commands: AsyncStream<[UInt8]>.Continuation?
+    private var exitStatus: ChildExit?
+    private var lastEventNanoseconds: Int64?
+    private var decodeErrors = 0
+    private var eventsRead = 0
+
+    public init(configuration: RunnerConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        queue = EventQueue(capacity: configuration.queueCapacity)
+    }
+
+    /// The child's process id while it runs.
+    public var processIdentifier: pid_t? { locked { pid } }
+    public var exit: ChildExit? { locked { exitStatus } }
+    public var isAlive: Bool { locked { pid != nil && exitStatus == nil } }
+    /// When the last event line was read (UTC ns), `nil` before the first.
+    public var lastEventTime: Int64? { locked { lastEventNanoseconds } }
+    public var decodeErrorCount: Int { locked { decodeErrors } }
+    public var eventCount: Int { locked { eventsRead } }
+
+    private func locked<T>(_ body: () -> T) -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return body()
+    }
+
+    /// Sends one command line (a JSON object, no newline). False when the child is gone.
+    @discardableResult
+    public func send(_ line: String) -> Bool {
+        guard let commands = locked({ self.commands }) else { return false }
+        if case .terminated = commands.yield(Array(line.utf8) + [0x0A]) { return false }
+        return true
+    }
+
+    /// Runs the child until it exits; returns how it ended. The queue is finished afterwards.
+    public func run() async -> ChildExit {
+        var platform = PlatformOptions()
+        platform.processGroupID = 0   // its own group: stop() signals the whole tree
+        let (stream, continuation) = AsyncStream.makeStream(of: [UInt8].self)
+        locked { commands = continuation }
+        var environment: [Environment.Key: String?] = [:]
+        for (name, value) in configuration.environment {
+            if let key = Environment.Key(rawValue: name) { environment[key] = value }
+        }
+        let exit: ChildExit
+        do {
+            let result = try await Subprocess.run(
+                Configuration(executable: .path(FilePath(configuration.executable)), arguments: Arguments(configuration.arguments),
+                              environment: .inherit.updating(environment), platformOptions: platform),
+                input: .inputWriter, output: .sequence, error: .sequence
+            ) { execution in
+                self.started(execution.processIdentifier.value)
+                await withTaskGroup(of: Void.self) { group in
+                    group.addTask {
+                        for await line in stream {
+                            do { _ = try await execution.standardInputWriter.write(line) } catch { break }
+                        }
+                        try? await execution.standardInputWriter.finish()
+                    }
+                    group.addTask { await self.readEvents(execution.standardOutput) }
+                    group.addTask { await self.readErrors(execution.standardError) }
+                    // stdout closes when the child exits: then stop feeding its stdin.
+                    await group.next()
+                    continuation.finish()
+                    await group.waitForAll()
+                }
+            }
+            switch result.terminationStatus {
+            case .exited(let code): exit = .exited(code)
+            case .signaled(let signal): exit = .signaled(signal)
+            }
+        } catch {
+            exit = .failedToStart("\(error)")
+        }
+        continuation.finish()
+        locked {
+            exitStatus = exit
+            commands = nil
+        }
+        queue.finish()
+        switch exit {
+        case .exited(let code):
+            logger.warning("bybit_connector_subprocess_exited", metadata: ["exit_code": "\(code)", "pid": "\(processIdentifier ?? 0)"])
+        case .signaled(let signal):
+            logger.warning("bybit_connector_subprocess_terminated", metadata: ["signal": "\(signal)", "pid": "\(processIdentifier ?? 0)"])
+        case .failedToStart(let reason):
+            logger.error("bybit_connector_subprocess_error", metadata: ["reason": "\(reason)"])
+        }
+        return exit
+    }
+
+    private func started(_ pid: pid_t) {
+        locked { self.pid = pid }
+        logger.info("bybit_connector_subprocess_connected", metadata: ["pid": "\(pid)"])
+    }
+
+    /// Splits raw stdout buffers on `\n` (never `.strings()`), decodes each line into the queue.
+    private func readEvents(_ output: SubprocessOutputSequence) async {
+        var pending: [UInt8] = []
+        do {
+            for try await buffer in output {
+                buffer.withUnsafeBytes { bytes in
+                    var start = 0
+                    for index in 0..<bytes.count where bytes[index] == 0x0A {
+                        if pending.isEmpty {
+                            line(UnsafeRawBufferPointer(rebasing: bytes[start..<index]))
+                        } else {
+                            pending.append(contentsOf: bytes[start..<index])
+                            pending.withUnsafeBytes { line($0) }
+                            pending.removeAll(keepingCapacity: true)
+                        }
+                        start = index + 1
+                    }
+                    if start < bytes.count { pending.append(contentsOf: bytes[start...]) }
+                }
+            }
+        } catch {
+            logger.error("bybit_connector_subprocess_error", metadata: ["reason": "stdout: \(error)"])
+        }
+    }
+
+    private func line(_ bytes: UnsafeRawBufferPointer) {
+        guard !bytes.isEmpty else { return }
+        do throws(ConnectorEvent.DecodeError) {
+            let event = try ConnectorEvent.decode(bytes)
+            let now = WallClock.nanoseconds()
+            locked {
+                lastEventNanoseconds = now
+                eventsRead += 1
+            }
+            queue.push(event)
+        } catch {
+            locked { decodeErrors += 1 }
+            logger.warning("bybit_connector_json_decode_error", metadata: ["error": "\(error.message)", "bytes": "\(bytes.count)"])
+        }
+    }
+
+    private func readErrors(_ output: SubprocessOutputSequence) async {
+        var pending: [UInt8] = []
+        do {
+            for try await buffer in output {
+                buffer.withUnsafeBytes { bytes in pending.append(contentsOf: bytes) }
+                while let newline = pending.firstIndex(of: 0x0A) {
+                    let text = String(decoding: pending[..<newline], as: UTF8.self)
+                    pending.removeSubrange(...newline)
+                    if !text.isEmpty { logger.info("bybit_connector_subprocess_stderr", metadata: ["line": "\(text)"]) }
+                }
+            }
+        } catch {
+            logger.error("bybit_connector_stderr_read_error", metadata: ["reason": "\(error)"])
+        }
+    }
+
+    /// Stops the child: `shutdown`, then SIGTERM to its group, then SIGKILL, each after its grace.
+    /// Returns once it has exited (and been reaped).
+    public func stop() async {
+        if exit != nil { return }
+        send(#"{"command":"shutdown","id":"supervisor-shutdown"}"#)
+        if await waitForExit(configuration.shutdownGrace) { return }
+        signalGroup(SIGTERM)
+        if await waitForExit(configuration.terminateGrace) { return }
+        signalGroup(SIGKILL)
+        while !(await waitForExit(.seconds(1))) {}
+    }
+
+    /// Kills the child's whole process group at once (SIGKILL), as a crash would.
+    public func kill() {
+        signalGroup(SIGKILL)
+    }
+
+    private func signalGroup(_ signal: Int32) {
+        guard let pid = processIdentifier, exit == nil else { return }
+        Glibc.kill(-pid, signal)
+    }
+
+    private func waitForExit(_ grace: Duration) async -> Bool {
+        let deadline = ContinuousClock.now + grace
+        while ContinuousClock.now < deadline {
+            if exit != nil { return true }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return exit != nil
+    }
+}

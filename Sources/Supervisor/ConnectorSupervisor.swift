@@ -1,0 +1,233 @@
+import Connector
+import Foundation
+import Logging
+import Market
+
+/// The earlier system's health loop, every interval configurable (tests use short ones).
+public struct SupervisorConfiguration: Sendable {
+    public var runner: RunnerConfiguration
+    /// How often the child is checked: alive, queue size, errors, time since the last event.
+    public var healthInterval: Duration = .seconds(5)
+    /// No market event this long means the connection is stale → restart.
+    public var staleAfter: Duration = .seconds(60)
+    /// Staleness is only judged this long after a (re)start.
+    public var staleGrace: Duration = .seconds(30)
+    /// How often `bybit_connector_health_check` is logged.
+    public var healthLogInterval: Duration = .seconds(60)
+    /// Delay before a restart: `min(base·2^attempt + jitter, cap)`, reset after a stable minute.
+    public var restart = ReconnectPolicy()
+
+    public init(runner: RunnerConfiguration) {
+        self.runner = runner
+    }
+}
+
+/// What `/ws/health` and `/metrics` show of the connector.
+public struct ConnectorHealth: Sendable, Equatable {
+    public var connected: Bool
+    public var processAlive: Bool
+    public var pid: Int32?
+    public var queueSize: Int
+    public var errorCount: Int
+    public var decodeErrors: Int
+    public var droppedEvents: Int
+    public var events: Int
+    /// UTC ns of the last market event, `nil` before the first.
+    public var lastEventTime: Int64?
+    public var secondsSinceLastEvent: Double?
+    public var restarts: Int
+    public var deaths: Int
+    public var staleRestarts: Int
+    public var restartAttempt: Int
+    public var lastRestartDelaySeconds: Double
+}
+
+/// The bot's handle on its connector: starts the child, forwards its events (across restarts) to
+/// `events`, watches it, and brings it back — after a crash, a `kill -9`, a silent feed or a hung
+/// exchange — with backoff, resubscribing what the bot asked for. Every step is logged with the
+/// earlier system's event names.
+public actor ConnectorSupervisor {
+    public let configuration: SupervisorConfiguration
+    let logger: Logger
+    /// Every event of every connector child, in order.
+    public nonisolated let events: AsyncStream<ConnectorEvent>
+    private let sink: AsyncStream<ConnectorEvent>.Continuation
+    private var runner: ConnectorRunner?
+    private var loop: Task<Void, Never>?
+    private var running = false
+    private var connected = false
+    private var subscriptions: [(channel: String, symbol: String)] = []
+    private var policy: ReconnectPolicy
+    private var random = SeededRandom(seed: UInt64(UInt32.random(in: 0 ... .max)))
+    private var startedAt: Int64 = 0
+    private var lastMarketEvent: Int64?
+    private var errorEvents = 0
+    private var restarts = 0
+    private var deaths = 0
+    private var staleRestarts = 0
+    private var lastDelay: Duration = .zero
+    private var cumulativeDecodeErrors = 0
+    private var cumulativeDropped = 0
+    private var cumulativeEvents = 0
+
+    public init(configuration: SupervisorConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        policy = configuration.restart
+        (events, sink) = AsyncStream.makeStream(of: ConnectorEvent.self, bufferingPolicy: .unbounded)
+    }
+
+    // MARK: The handle
+
+    /// Starts the connector and keeps it up until `disconnect()`.
+    public func connect() {
+        guard !running else { return }
+        running = true
+        loop = Task { await self.superviseLoop() }
+    }
+
+    /// Stops the connector (`shutdown`, then SIGTERM, then SIGKILL) and waits until it is reaped.
+    public func disconnect() async {
+        running = false
+        await runner?.stop()
+        await loop?.value
+        loop = nil
+        connected = false
+        sink.finish()
+    }
+
+    public var isConnected: Bool { connected }
+
+    /// Subscribes now and after every restart.
+    public func subscribe(channel: String, symbol: String) {
+        guard !subscriptions.contains(where: { $0.channel == channel && $0.symbol == symbol }) else { return }
+        subscriptions.append((channel, symbol))
+        runner?.send(#"{"command":"subscribe","channel":"\#(channel)","symbol":"\#(symbol)"}"#)
+    }
+
+    /// Sends one command line to the current child; false when there is none.
+    @discardableResult
+    public func send(_ line: String) -> Bool { runner?.send(line) ?? false }
+
+    /// The current child's process id.
+    public var pid: Int32? { runner?.processIdentifier }
+
+    public func health(now: Int64 = WallClock.nanoseconds()) -> ConnectorHealth {
+        let last = lastMarketEvent
+        return ConnectorHealth(
+            connected: connected, processAlive: runner?.isAlive ?? false, pid: runner?.processIdentifier,
+            queueSize: runner?.queue.count ?? 0, errorCount: errorEvents + cumulativeDecodeErrors + (runner?.decodeErrorCount ?? 0),
+            decodeErrors: cumulativeDecodeErrors + (runner?.decodeErrorCount ?? 0), droppedEvents: cumulativeDropped + (runner?.queue.droppedCount ?? 0),
+            events: cumulativeEvents + (runner?.eventCount ?? 0), lastEventTime: last,
+            secondsSinceLastEvent: last.map { Double(now - $0) / 1e9 }, restarts: restarts, deaths: deaths, staleRestarts: staleRestarts,
+            restartAttempt: policy.attempt, lastRestartDelaySeconds: Double(ReconnectPolicy.nanoseconds(lastDelay)) / 1e9)
+    }
+
+    // MARK: The loop
+
+    private enum Ending { case died(ChildExit), stale(Double), stopped }
+
+    private func superviseLoop() async {
+        while running && !Task.isCancelled {
+            let child = ConnectorRunner(configuration: configuration.runner, logger: logger)
+            runner = child
+            startedAt = WallClock.nanoseconds()
+            lastMarketEvent = nil
+            let process = Task { await child.run() }
+            let forward = Task { await self.forward(child) }
+            for subscription in subscriptions {
+                child.send(#"{"command":"subscribe","channel":"\#(subscription.channel)","symbol":"\#(subscription.symbol)"}"#)
+            }
+            let ending = await watch(child)
+            connected = false
+            switch ending {
+            case .died(let exit):
+                deaths += 1
+                logger.error("bybit_connector_process_died", metadata: ["exit": "\(exit)", "pid": "\(child.processIdentifier ?? 0)"])
+            case .stale(let seconds):
+                staleRestarts += 1
+                logger.error("bybit_connector_stale_connection_detected", metadata: [
+                    "seconds_since_last_event": "\((seconds * 10).rounded() / 10)",
+                    "stale_threshold": "\(Double(ReconnectPolicy.nanoseconds(configuration.staleAfter)) / 1e9)"])
+            case .stopped:
+                break
+            }
+            if case .stopped = ending {} else {
+                logger.warning("connector_disconnected", metadata: ["reason": "\(ending)"])
+            }
+            // Clean up the old child: stopped and reaped before anything else starts.
+            await child.stop()
+            _ = await process.value
+            await forward.value
+            cumulativeDecodeErrors += child.decodeErrorCount
+            cumulativeDropped += child.queue.droppedCount
+            cumulativeEvents += child.eventCount
+            policy.disconnected(at: WallClock.nanoseconds())
+            guard running, !Task.isCancelled else { break }
+            let delay = policy.nextDelay(using: &random)
+            lastDelay = delay
+            restarts += 1
+            logger.warning("connector_connection_error", metadata: [
+                "attempt": "\(policy.attempt)", "retry_delay": "\(Double(ReconnectPolicy.nanoseconds(delay)) / 1e9)"])
+            try? await Task.sleep(for: delay)
+        }
+        runner = nil
+    }
+
+    /// The health loop for one child: returns when it died, went stale, or the handle was disconnected.
+    private func watch(_ child: ConnectorRunner) async -> Ending {
+        let clock = ContinuousClock()
+        var nextHealthLog = clock.now + configuration.healthLogInterval
+        while running && !Task.isCancelled {
+            // Check often enough that staleness is seen within a second of its threshold, whatever the interval.
+            let tick = min(configuration.healthInterval, .milliseconds(250))
+            try? await Task.sleep(for: tick)
+            if let exit = child.exit { return .died(exit) }
+            let now = WallClock.nanoseconds()
+            let since = Double(now - (lastMarketEvent ?? startedAt)) / 1e9
+            let staleAfter = Double(ReconnectPolicy.nanoseconds(configuration.staleAfter)) / 1e9
+            let grace = Double(ReconnectPolicy.nanoseconds(configuration.staleGrace)) / 1e9
+            if Double(now - startedAt) / 1e9 >= grace, since > staleAfter { return .stale(since) }
+            if clock.now >= nextHealthLog {
+                nextHealthLog = clock.now + configuration.healthLogInterval
+                let health = health(now: now)
+                logger.info("bybit_connector_health_check", metadata: [
+                    "process_alive": "\(health.processAlive)", "queue_size": "\(health.queueSize)", "error_count": "\(health.errorCount)",
+                    "seconds_since_last_event": "\(health.secondsSinceLastEvent.map { ($0 * 10).rounded() / 10 } ?? -1)"])
+            }
+        }
+        return .stopped
+    }
+
+    /// Moves the child's events to `events`, noting what the health loop needs.
+    private func forward(_ child: ConnectorRunner) async {
+        while let event = await child.queue.next() {
+            note(event)
+            sink.yield(event)
+        }
+    }
+
+    private func note(_ event: ConnectorEvent) {
+        switch event {
+        case .depth, .trade:
+            lastMarketEvent = WallClock.nanoseconds()
+            if !connected {
+                connected = true
+                policy.connected(at: WallClock.nanoseconds())
+                logger.info("bybit_connector_connected", metadata: ["symbol": "\(symbolOf(event))"])
+            }
+        case .error:
+            errorEvents += 1
+        default:
+            break
+        }
+    }
+
+    private func symbolOf(_ event: ConnectorEvent) -> String {
+        switch event {
+        case .depth(let depth): return depth.update.symbol
+        case .trade(let trade): return trade.symbol
+        default: return ""
+        }
+    }
+}

@@ -1,0 +1,153 @@
+import Connector
+import Foundation
+import Logging
+import Supervisor
+import Testing
+import TestSupport
+
+/// Collects log events (name and metadata) for the tests to look at.
+final class LogRecorder: @unchecked Sendable {
+    private let lock = NSLock()
+    private var entries: [(event: String, metadata: [String: String])] = []
+
+    func add(_ event: String, _ metadata: [String: String]) {
+        lock.lock()
+        entries.append((event, metadata))
+        lock.unlock()
+    }
+
+    func all(_ event: String) -> [[String: String]] {
+        lock.lock()
+        defer { lock.unlock() }
+        return entries.filter { $0.event == event }.map(\.metadata)
+    }
+
+    var logger: Logger {
+        Logger(label: "keel.test.supervisor") { _ in RecordingHandler(recorder: self) }
+    }
+
+    struct RecordingHandler: LogHandler {
+        let recorder: LogRecorder
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .trace
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+        func log(event: LogEvent) {
+            recorder.add(event.message.description, (event.metadata ?? [:]).mapValues { "\($0)" })
+        }
+    }
+}
+
+/// What the bot would keep: every event, with the time it arrived.
+actor Received {
+    private(set) var depth: [(pid: Int32?, at: ContinuousClock.Instant)] = []
+    func add(_ event: ConnectorEvent, pid: Int32?) {
+        if case .depth = event { depth.append((pid, .now)) }
+    }
+    func depthCount(after instant: ContinuousClock.Instant) -> Int { depth.filter { $0.at > instant }.count }
+    func firstDepth(after instant: ContinuousClock.Instant) -> ContinuousClock.Instant? { depth.first { $0.at > instant }?.at }
+}
+
+@Suite(.serialized)
+struct SupervisorTests {
+    private func supervisor(_ sim: SimChildProcess, recorder: LogRecorder, configure: (inout SupervisorConfiguration) -> Void = { _ in }) throws -> ConnectorSupervisor {
+        var runner = RunnerConfiguration(executable: try keelURL().path, arguments: [
+            "connector", "bybit", "--symbols", "BTCUSDT", "--public-url", "ws://127.0.0.1:\(sim.port)/v5/public/linear", "--stats-interval", "1",
+        ])
+        runner.queueCapacity = 1_000
+        var configuration = SupervisorConfiguration(runner: runner)
+        configuration.healthInterval = .milliseconds(250)
+        configuration.restart = ReconnectPolicy(base: .milliseconds(100), cap: .seconds(1))
+        configure(&configuration)
+        return ConnectorSupervisor(configuration: configuration, logger: recorder.logger)
+    }
+
+    /// Forwards the supervisor's events into `received` until cancelled.
+    private func follow(_ supervisor: ConnectorSupervisor, into received: Received) -> Task<Void, Never> {
+        Task {
+            for await event in supervisor.events {
+                await received.add(event, pid: await supervisor.pid)
+            }
+        }
+    }
+
+    private func isZombieOrGone(_ pid: Int32) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return true }   // reaped
+        return !stat.contains(") Z ")
+    }
+
+    @Test func aKilledConnectorIsReapedAndReplacedAndDataFlowsAgain() async throws {
+        let sim = try await SimChildProcess()
+        defer { sim.stop() }
+        let recorder = LogRecorder()
+        let supervisor = try supervisor(sim, recorder: recorder)
+        let received = Received()
+        await supervisor.connect()
+        let following = follow(supervisor, into: received)
+        defer { following.cancel() }
+        let start = ContinuousClock.now
+        #expect(try await waitFor {
+            let connected = await supervisor.health().connected
+            let count = await received.depthCount(after: start)
+            return connected && count > 5
+        })
+        let first = try #require(await supervisor.pid)
+
+        let killedAt = ContinuousClock.now
+        kill(first, SIGKILL)
+        #expect(try await waitFor {
+            let pid = await supervisor.pid
+            let count = await received.depthCount(after: killedAt)
+            return pid != first && count > 0
+        })
+        let back = try #require(await received.firstDepth(after: killedAt))
+        print("supervisor test: data flowing again \(back - killedAt) after kill -9")
+        #expect(back - killedAt < .seconds(4))   // 2 s on an idle machine; this bound holds on a loaded CI box too
+        #expect(!recorder.all("bybit_connector_process_died").isEmpty)
+        #expect(recorder.all("bybit_connector_subprocess_terminated").first?["signal"] == "9")
+        #expect(recorder.all("connector_connection_error").first?["attempt"] == "1")
+        #expect(isZombieOrGone(first))   // reaped: no zombie left in /proc
+        let health = await supervisor.health()
+        #expect(health.deaths == 1 && health.restarts == 1 && health.processAlive && health.errorCount == 0)
+
+        let second = try #require(await supervisor.pid)
+        await supervisor.disconnect()
+        #expect(isZombieOrGone(second))
+        #expect(recorder.all("bybit_connector_subprocess_exited").last?["exit_code"] == "0")   // a clean `shutdown`
+    }
+
+    @Test func aSilentFeedIsDetectedWithinItsThresholdAndTheConnectorRestarted() async throws {
+        let sim = try await SimChildProcess()
+        defer { sim.stop() }
+        let recorder = LogRecorder()
+        let supervisor = try supervisor(sim, recorder: recorder) {
+            $0.staleAfter = .seconds(2)
+            $0.staleGrace = .milliseconds(500)
+        }
+        let received = Received()
+        await supervisor.connect()
+        let following = follow(supervisor, into: received)
+        defer { following.cancel() }
+        #expect(try await waitFor { await supervisor.health().connected })
+        let first = try #require(await supervisor.pid)
+        try await sim.fault(#"{"kind":"stall","seconds":4}"#)
+        let stalledAt = ContinuousClock.now
+        #expect(try await waitFor(.seconds(10)) { !recorder.all("bybit_connector_stale_connection_detected").isEmpty })
+        let detected = ContinuousClock.now - stalledAt
+        #expect(detected < .seconds(2) + .seconds(1) + .milliseconds(500), "detected after \(detected)")
+        let stale = try #require(recorder.all("bybit_connector_stale_connection_detected").first)
+        #expect(stale["stale_threshold"] == "2.0")
+        #expect(Double(stale["seconds_since_last_event"] ?? "") ?? 0 > 2)
+        // Restarted, and data back once the stall is over.
+        #expect(try await waitFor {
+            let pid = await supervisor.pid
+            let count = await received.depthCount(after: stalledAt + .seconds(4))
+            return pid != first && count > 0
+        })
+        #expect(isZombieOrGone(first))
+        #expect(await supervisor.health().staleRestarts >= 1)
+        await supervisor.disconnect()
+    }
+}
