@@ -30,6 +30,7 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0", traits: [.defaults, "YAML"]),
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         .target(name: "Market"),
@@ -54,6 +55,17 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .target(
+            name: "Service",
+            dependencies: [
+                "Supervisor", "Connector", "Market",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Configuration", package: "swift-configuration"),
+            ]
+        ),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "Storage", dependencies: ["Market", "CZlib"]),
         .target(
@@ -76,7 +88,7 @@ let package = Package(
         .executableTarget(
             name: "keel",
             dependencies: [
-                "Market", "Bybit", "Binance", "Storage", "ExchangeSim", "Connector",
+                "Market", "Bybit", "Binance", "Storage", "ExchangeSim", "Connector", "Supervisor", "Service",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
@@ -109,6 +121,6 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
-        .testTarget(name: "KeelTests", dependencies: ["keel", "Supervisor", "Connector", "TestSupport"]),
+        .testTarget(name: "KeelTests", dependencies: ["keel", "Supervisor", "Service", "Connector", "TestSupport"]),
     ]
 )

@@ -35,6 +35,12 @@ public struct ConnectorSettings: Sendable, Equatable {
 
     /// One bad value: the key, what is wrong with it, and how to fix it.
     public struct Invalid: Error, CustomStringConvertible, Equatable {
+        public init(key: String, problem: String, fix: String) {
+            self.key = key
+            self.problem = problem
+            self.fix = fix
+        }
+
         public var key: String
         public var problem: String
         public var fix: String

@@ -182,6 +182,7 @@ public actor ConnectorSupervisor {
             // Check often enough that staleness is seen within a second of its threshold, whatever the interval.
             let tick = min(configuration.healthInterval, .milliseconds(250))
             try? await Task.sleep(for: tick)
+            guard running else { return .stopped }
             if let exit = child.exit { return .died(exit) }
             let now = WallClock.nanoseconds()
             let since = Double(now - (lastMarketEvent ?? startedAt)) / 1e9

@@ -25,7 +25,7 @@ enum SimChild {
         try config.write(to: file, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: file) }
         let child = Process()
-        child.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        child.executableURL = URL(fileURLWithPath: currentExecutable())
         child.arguments = ["sim", "--port", "0", "--config", file.path]
         let output = Pipe()
         child.standardOutput = output

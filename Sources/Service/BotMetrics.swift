@@ -1,0 +1,123 @@
+import Foundation
+import Prometheus
+import Supervisor
+
+/// The bot's Prometheus metrics (swift-prometheus), brought up to date from the supervisor's health
+/// and the market state at every scrape of `/metrics`.
+final class BotMetrics: @unchecked Sendable {
+    let registry: PrometheusCollectorRegistry
+    private let lock = NSLock()
+    private var reported: [String: Int] = [:]
+    private let reconnectAttempts: Counter
+    private let maxReconnectReached: Counter
+    private let reconnectDelay: Gauge
+    private let restarts: Counter
+    private let deaths: Counter
+    private let staleRestarts: Counter
+    private let dropped: Counter
+    private let parseErrors: Counter
+    private let queueSize: Gauge
+    private let secondsSinceLastEvent: Gauge
+    private let connected: Gauge
+    private let processAlive: Gauge
+    private let tickToBot: DurationHistogram
+    private let residentMemory: Gauge
+    private let cpuSeconds: Gauge
+    private let openFileDescriptors: Gauge
+
+    init() {
+        let registry = PrometheusCollectorRegistry()
+        self.registry = registry
+        let labels = [("exchange", "bybit"), ("ws_type", "connector")]
+        reconnectAttempts = BotMetrics.counter(registry, "ws_reconnect_attempts_total", "Connector restarts (each a reconnect of every session).", labels: labels)
+        maxReconnectReached = BotMetrics.counter(registry, "ws_max_reconnect_reached_total", "Times reconnecting gave up (never: it backs off up to its cap and keeps trying).", labels: labels)
+        reconnectDelay = BotMetrics.gauge(registry, "ws_reconnect_delay_seconds", "The last restart delay chosen by the backoff.", labels: labels)
+        restarts = BotMetrics.counter(registry, "keel_connector_restarts_total", "Connector child processes started after the first.")
+        deaths = BotMetrics.counter(registry, "keel_connector_deaths_total", "Connector children that exited or were killed unasked.")
+        staleRestarts = BotMetrics.counter(registry, "keel_connector_stale_restarts_total", "Restarts because no market event came within the stale threshold.")
+        dropped = BotMetrics.counter(registry, "keel_connector_queue_dropped_total", "Market events dropped because the bot's queue was full.")
+        parseErrors = BotMetrics.counter(registry, "keel_connector_parse_errors_total", "Connector stdout lines that were not events.")
+        queueSize = BotMetrics.gauge(registry, "keel_connector_queue_size", "Events waiting in the bot's queue.")
+        secondsSinceLastEvent = BotMetrics.gauge(registry, "keel_connector_seconds_since_last_event", "Seconds since the last market event (-1 before the first).")
+        connected = BotMetrics.gauge(registry, "keel_connector_connected", "1 while market data flows from a live connector.")
+        processAlive = BotMetrics.gauge(registry, "keel_connector_process_alive", "1 while the connector child runs.")
+        tickToBot = registry.makeDurationHistogram(
+            descriptor: MetricNameDescriptor(metricName: "keel_tick_to_bot_latency_seconds", unitName: "",
+                                             helpText: "From a market message's arrival at the connector (recv_ns) to the bot taking its event."),
+            buckets: [.microseconds(50), .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2.5),
+                      .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(100)])
+        residentMemory = BotMetrics.gauge(registry, "process_resident_memory_bytes", "Resident memory of the bot process.")
+        cpuSeconds = BotMetrics.gauge(registry, "process_cpu_seconds_total", "User and system CPU time of the bot process.")
+        openFileDescriptors = BotMetrics.gauge(registry, "process_open_fds", "Open file descriptors of the bot process.")
+    }
+
+    static func counter(_ registry: PrometheusCollectorRegistry, _ name: String, _ help: String, labels: [(String, String)] = []) -> Counter {
+        registry.makeCounter(descriptor: MetricNameDescriptor(metricName: name, unitName: "", helpText: help), labels: labels)
+    }
+
+    static func gauge(_ registry: PrometheusCollectorRegistry, _ name: String, _ help: String, labels: [(String, String)] = []) -> Gauge {
+        registry.makeGauge(descriptor: MetricNameDescriptor(metricName: name, unitName: "", helpText: help), labels: labels)
+    }
+
+    func tickToBot(nanoseconds: Int64) {
+        tickToBot.recordNanoseconds(max(0, nanoseconds))
+    }
+
+    /// Raises a counter to a total the supervisor keeps.
+    private func advance(_ counter: Counter, _ name: String, to total: Int) {
+        let previous = reported[name] ?? 0
+        if total > previous { counter.increment(by: Int64(total - previous)) }
+        reported[name] = max(previous, total)
+    }
+
+    func render(health: ConnectorHealth, books: [String: MarketState.BookSummary], counts: [String: Int]) -> String {
+        lock.lock()
+        defer { lock.unlock() }
+        advance(reconnectAttempts, "reconnects", to: health.restarts)
+        advance(restarts, "restarts", to: health.restarts)
+        advance(deaths, "deaths", to: health.deaths)
+        advance(staleRestarts, "stale", to: health.staleRestarts)
+        advance(dropped, "dropped", to: health.droppedEvents)
+        advance(parseErrors, "parse", to: health.decodeErrors)
+        maxReconnectReached.increment(by: Int64(0))
+        reconnectDelay.set(health.lastRestartDelaySeconds)
+        queueSize.set(Double(health.queueSize))
+        secondsSinceLastEvent.set(health.secondsSinceLastEvent ?? -1)
+        connected.set(health.connected ? 1.0 : 0.0)
+        processAlive.set(health.processAlive ? 1.0 : 0.0)
+        for (type, total) in counts {
+            advance(BotMetrics.counter(registry, "keel_connector_events_total", "Connector events taken by the bot, by type.", labels: [("type", type)]),
+                    "events." + type, to: total)
+        }
+        for (symbol, book) in books {
+            BotMetrics.gauge(registry, "keel_book_levels", "Levels in the bot's book.", labels: [("symbol", symbol), ("side", "bid")]).set(Double(book.bids))
+            BotMetrics.gauge(registry, "keel_book_levels", "Levels in the bot's book.", labels: [("symbol", symbol), ("side", "ask")]).set(Double(book.asks))
+            BotMetrics.gauge(registry, "keel_book_valid", "1 while the bot's book for the symbol is trustworthy.", labels: [("symbol", symbol)]).set(book.valid ? 1.0 : 0.0)
+        }
+        let process = ProcessStats.read()
+        residentMemory.set(process.residentBytes)
+        cpuSeconds.set(process.cpuSeconds)
+        openFileDescriptors.set(process.openFileDescriptors)
+        return registry.emitToString()
+    }
+}
+
+/// This process's resources, from /proc.
+enum ProcessStats {
+    static func read() -> (residentBytes: Double, cpuSeconds: Double, openFileDescriptors: Double) {
+        let page = Double(sysconf(Int32(_SC_PAGESIZE)))
+        let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
+        var resident = 0.0
+        if let statm = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) {
+            let fields = statm.split(separator: " ")
+            if fields.count > 1, let pages = Double(fields[1]) { resident = pages * page }
+        }
+        var cpu = 0.0
+        if let stat = try? String(contentsOfFile: "/proc/self/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") {
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            if fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) { cpu = (user + system) / ticks }
+        }
+        let descriptors = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? 0
+        return (resident, cpu, Double(descriptors))
+    }
+}

@@ -1,0 +1,145 @@
+import Configuration
+import Connector
+import Foundation
+import SystemPackage
+
+/// `keel run`'s configuration: the connector's keys (`exchange.*`, `monitoring.*`, `connection_pool.*`,
+/// `limits.*`, passed on to the connector child) plus the bot's own, from one YAML file, with the
+/// environment over the file. Every bad value names its key and the fix.
+public struct BotSettings: Sendable {
+    public enum DataSource: String, Sendable {
+        case bybitConnector = "bybit_connector"
+        case binanceWS = "binance_ws"
+        case stub
+    }
+
+    public var connector = ConnectorSettings()
+    /// The YAML file, passed on to the connector child as its `--config`.
+    public var file: String?
+    public var dataSource = DataSource.bybitConnector
+    public var httpHost = "127.0.0.1"
+    public var httpPort = 8000
+    public var healthCheckInterval = 5.0
+    public var staleThreshold = 60.0
+    public var staleGrace = 30.0
+    public var healthLogInterval = 60.0
+    public var queueSize = 10_000
+
+    public init() {}
+
+    /// The bot's own keys.
+    public static let keys = [
+        "exchange.data_source", "monitoring.http_host", "monitoring.http_port", "monitoring.health_check_interval",
+        "monitoring.stale_threshold", "monitoring.stale_grace", "monitoring.health_log_interval", "limits.queue_size",
+    ]
+
+    public mutating func set(_ key: String, _ text: String) throws(ConnectorSettings.Invalid) {
+        let value = text.trimmingCharacters(in: .whitespaces)
+        func seconds() throws(ConnectorSettings.Invalid) -> Double {
+            guard let number = Double(value), number > 0, number.isFinite else {
+                throw .init(key: key, problem: "\(value) is not a positive number of seconds", fix: "write e.g. 5")
+            }
+            return number
+        }
+        switch key {
+        case "exchange.data_source":
+            guard let source = DataSource(rawValue: value) else {
+                throw .init(key: key, problem: "\(value) is not a data source", fix: "use bybit_connector, binance_ws or stub")
+            }
+            dataSource = source
+        case "monitoring.http_host": httpHost = value
+        case "monitoring.http_port":
+            guard let port = Int(value), (0...65_535).contains(port) else {
+                throw .init(key: key, problem: "\(value) is not a port", fix: "write a whole number in 0...65535 (0 picks a free one)")
+            }
+            httpPort = port
+        case "monitoring.health_check_interval": healthCheckInterval = try seconds()
+        case "monitoring.stale_threshold": staleThreshold = try seconds()
+        case "monitoring.stale_grace": staleGrace = try seconds()
+        case "monitoring.health_log_interval": healthLogInterval = try seconds()
+        case "limits.queue_size":
+            guard let size = Int(value), (10...10_000_000).contains(size) else {
+                throw .init(key: key, problem: "\(value) is not a queue size", fix: "write a whole number in 10...10000000")
+            }
+            queueSize = size
+        default:
+            try connector.set(key, value)
+        }
+    }
+
+    /// The file, then the environment (`DATA_SOURCE`, `SYMBOL`, `BYBIT_CONNECTOR_TESTNET`, `LOG_LEVEL`),
+    /// then `overrides` (command-line flags).
+    public static func load(file: String?, environment: [String: String] = ProcessInfo.processInfo.environment,
+                            overrides: [(key: String, value: String)] = []) async throws(ConnectorSettings.Invalid) -> BotSettings {
+        var settings = BotSettings()
+        settings.file = file
+        var values: [(key: String, value: String)] = []
+        if let file {
+            let reader: ConfigReader
+            do {
+                reader = ConfigReader(provider: try await FileProvider<YAMLSnapshot>(filePath: FilePath(file)))
+            } catch {
+                throw .init(key: "--config", problem: "\(file) is not a readable YAML file (\(error))", fix: "give the path of a YAML file such as config/example.yaml")
+            }
+            for key in ConnectorSettings.keys + keys {
+                if key == "exchange.symbols", let list = reader.stringArray(forKey: ConfigKey(key)) {
+                    values.append((key, list.joined(separator: ",")))
+                } else if let text = reader.string(forKey: ConfigKey(key)) {
+                    values.append((key, text))
+                }
+            }
+        }
+        for (name, key) in [("DATA_SOURCE", "exchange.data_source"), ("SYMBOL", "exchange.symbols"),
+                            ("BYBIT_CONNECTOR_TESTNET", "exchange.testnet"), ("LOG_LEVEL", "monitoring.log_level")] {
+            if let value = environment[name], !value.isEmpty { values.append((key, name == "LOG_LEVEL" ? value.lowercased() : value)) }
+        }
+        for (key, value) in values + overrides {
+            do throws(ConnectorSettings.Invalid) {
+                try settings.set(key, value)
+            } catch {
+                var named = error
+                if let variable = ["exchange.data_source": "DATA_SOURCE", "exchange.symbols": "SYMBOL", "exchange.testnet": "BYBIT_CONNECTOR_TESTNET",
+                                   "monitoring.log_level": "LOG_LEVEL"][key], environment[variable] == value {
+                    named.key = "\(key) (from \(variable))"
+                }
+                throw named
+            }
+        }
+        try settings.connector.validate()
+        return settings
+    }
+
+    /// The connector child's arguments: its config file and every value that came from elsewhere.
+    public func connectorArguments() -> [String] {
+        var arguments = ["connector", "bybit"]
+        if let file { arguments += ["--config", file] }
+        let c = connector
+        arguments += ["--symbols", c.symbols.joined(separator: ","), "--depth", String(c.depth), "--log-level", c.logLevel]
+        if c.testnet { arguments.append("--testnet") }
+        for (flag, value) in [("--public-url", c.publicURL), ("--private-url", c.privateURL), ("--trade-url", c.tradeURL),
+                              ("--rest-url", c.restURL), ("--ca-file", c.caFile)] {
+            if let value { arguments += [flag, value] }
+        }
+        return arguments
+    }
+
+    /// The effective configuration, one `key: value` a line, secrets redacted (`keel config check`).
+    public func report(credentials: Credentials?) -> String {
+        let c = connector
+        var lines: [(String, String)] = [
+            ("exchange.data_source", dataSource.rawValue), ("exchange.symbols", c.symbols.joined(separator: ",")), ("exchange.depth", "\(c.depth)"),
+            ("exchange.testnet", "\(c.testnet)"), ("exchange.public_url", c.publicURL ?? "(Bybit's)"), ("exchange.private_url", c.privateURL ?? "(Bybit's)"),
+            ("exchange.trade_url", c.tradeURL ?? "(Bybit's)"), ("exchange.rest_url", c.restURL ?? "(Bybit's)"), ("exchange.ca_file", c.caFile ?? "(none)"),
+            ("exchange.api_key", credentials == nil ? "(none: public data only)" : "<redacted>"),
+            ("exchange.api_secret", credentials == nil ? "(none: public data only)" : "<redacted>"),
+            ("monitoring.http_host", httpHost), ("monitoring.http_port", "\(httpPort)"),
+            ("monitoring.health_check_interval", "\(healthCheckInterval)"), ("monitoring.stale_threshold", "\(staleThreshold)"),
+            ("monitoring.stale_grace", "\(staleGrace)"), ("monitoring.health_log_interval", "\(healthLogInterval)"),
+            ("monitoring.log_level", c.logLevel), ("limits.queue_size", "\(queueSize)"),
+        ]
+        lines += [("monitoring.ping_interval", "\(c.pingInterval)"), ("monitoring.pong_timeout", "\(c.pongTimeout)"),
+                  ("monitoring.book_stale_after", "\(c.bookStaleAfter)"), ("limits.submit_timeout", "\(c.submitTimeout)"),
+                  ("limits.order_rate_limit", "\(c.orderRateLimit)")]
+        return lines.map { "\($0.0): \($0.1)" }.joined(separator: "\n")
+    }
+}

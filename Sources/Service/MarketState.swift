@@ -1,0 +1,90 @@
+import Connector
+import Foundation
+import Market
+
+/// What the bot holds from its connector's events: one book per symbol (a `depth` snapshot replaces
+/// it, a delta applies; a book that fails to apply is invalid until the next snapshot), counts by
+/// event type, and the tick-to-bot latency of market events.
+public actor MarketState {
+    public struct BookSummary: Sendable, Equatable {
+        public var valid: Bool
+        public var bids: Int
+        public var asks: Int
+        public var lastUpdateId: Int64
+    }
+
+    private var books: [String: OrderBook] = [:]
+    private var valid: [String: Bool] = [:]
+    private var lastUpdate: [String: Int64] = [:]
+    private(set) var eventsByType: [String: Int] = [:]
+    private var latencies: [Int64] = []
+    private let onLatency: @Sendable (Int64) -> Void
+
+    public init(onLatency: @escaping @Sendable (Int64) -> Void = { _ in }) {
+        self.onLatency = onLatency
+    }
+
+    public func apply(_ event: ConnectorEvent, now: Int64) {
+        let type = ConnectorEvent.typeName(event)
+        eventsByType[type, default: 0] += 1
+        switch event {
+        case .depth(let depth):
+            let update = depth.update
+            onLatency(now - update.receiveTime)
+            if update.kind == .snapshot {
+                var book = OrderBook()
+                valid[update.symbol] = (try? book.apply(update)) != nil
+                books[update.symbol] = book
+            } else if valid[update.symbol] == true, var book = books[update.symbol] {
+                books[update.symbol] = nil
+                valid[update.symbol] = (try? book.apply(update)) != nil
+                books[update.symbol] = book
+            }
+            lastUpdate[update.symbol] = update.lastUpdateId
+        case .trade(let trade):
+            onLatency(now - trade.receiveTime)
+        default:
+            break
+        }
+    }
+
+    /// A symbol whose depth was dropped on the way: its book cannot be trusted until a snapshot.
+    public func invalidate(_ symbols: Set<String>) {
+        for symbol in symbols where valid[symbol] != nil { valid[symbol] = false }
+    }
+
+    /// Books that are no longer current after the connector restarted: each waits for its snapshot.
+    public func invalidateAll() {
+        for symbol in valid.keys { valid[symbol] = false }
+    }
+
+    public func summary() -> [String: BookSummary] {
+        var result: [String: BookSummary] = [:]
+        for (symbol, book) in books {
+            result[symbol] = BookSummary(valid: valid[symbol] ?? false, bids: book.levels(.bid).count, asks: book.levels(.ask).count,
+                                         lastUpdateId: lastUpdate[symbol] ?? 0)
+        }
+        return result
+    }
+
+    public func counts() -> [String: Int] { eventsByType }
+}
+
+extension ConnectorEvent {
+    /// The wire's `type` of an event.
+    public static func typeName(_ event: ConnectorEvent) -> String {
+        switch event {
+        case .status: return "status"
+        case .trade: return "trade"
+        case .depth: return "depth"
+        case .order, .orderUnknown: return "order"
+        case .fill: return "fill"
+        case .position: return "position"
+        case .wallet: return "wallet"
+        case .pong: return "pong"
+        case .ack: return "ack"
+        case .error: return "error"
+        case .stats: return "stats"
+        }
+    }
+}
