@@ -5,8 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# zlib: reading .gz recordings (Storage); gzip: test fixtures; python3-venv: the peer-client venv.
-packages=(zlib1g-dev gzip python3-venv)
+# zlib: reading .gz recordings (Storage); gzip: test fixtures; python3-venv: the peer-client venv;
+# prometheus: its promtool checks the bot's scraped /metrics (a test requires it: KEEL_REQUIRE_PROMTOOL).
+packages=(zlib1g-dev gzip python3-venv prometheus)
 if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
 echo "==> installing Debian packages: ${packages[*]}"
 $sudo apt-get update -qq
@@ -24,4 +25,4 @@ swift build
 bash scripts/pybit-compat.sh
 
 echo "==> swift test"
-swift test
+KEEL_REQUIRE_PROMTOOL=1 swift test

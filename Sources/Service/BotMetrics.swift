@@ -22,7 +22,8 @@ final class BotMetrics: @unchecked Sendable {
     private let processAlive: Gauge
     private let tickToBot: DurationHistogram
     private let residentMemory: Gauge
-    private let cpuSeconds: Gauge
+    private let cpuSeconds: Counter
+    private var reportedCPU = 0.0
     private let openFileDescriptors: Gauge
 
     init() {
@@ -47,7 +48,7 @@ final class BotMetrics: @unchecked Sendable {
             buckets: [.microseconds(50), .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2.5),
                       .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(100)])
         residentMemory = BotMetrics.gauge(registry, "process_resident_memory_bytes", "Resident memory of the bot process.")
-        cpuSeconds = BotMetrics.gauge(registry, "process_cpu_seconds_total", "User and system CPU time of the bot process.")
+        cpuSeconds = BotMetrics.counter(registry, "process_cpu_seconds_total", "User and system CPU time of the bot process.")
         openFileDescriptors = BotMetrics.gauge(registry, "process_open_fds", "Open file descriptors of the bot process.")
     }
 
@@ -96,7 +97,10 @@ final class BotMetrics: @unchecked Sendable {
         }
         let process = ProcessStats.read()
         residentMemory.set(process.residentBytes)
-        cpuSeconds.set(process.cpuSeconds)
+        if process.cpuSeconds > reportedCPU {
+            cpuSeconds.increment(by: process.cpuSeconds - reportedCPU)
+            reportedCPU = process.cpuSeconds
+        }
         openFileDescriptors.set(process.openFileDescriptors)
         return registry.emitToString()
     }
