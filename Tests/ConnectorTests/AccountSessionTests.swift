@@ -173,7 +173,7 @@ struct AccountSessionTests {
                 let before = await view.orders("keel-keep").count
                 try await sim.fault(#"{"kind":"drop"}"#)
                 #expect(try await wait { await view.statuses("reconciled").count == 2 })
-                #expect(await view.statuses("authenticated").count >= 4)   // private + trade, twice
+                #expect(try await wait { await view.statuses("authenticated").count >= 4 })   // private + trade, twice (each on its own backoff)
                 // The reconciliation reports the order that is still open.
                 #expect(await view.orders("keel-keep").count > before)
                 #expect(await view.statuses("reconciled").last?.reason == "1 open orders, 0 positions")

@@ -59,19 +59,10 @@ public enum ConnectorCommand: Sendable, Equatable {
     }
 
     public static func decode(_ bytes: UnsafeRawBufferPointer) throws(DecodeError) -> ConnectorCommand {
-        var fields: [String: String] = [:]
+        let fields: [String: String]
         var scanner = JSONScanner(bytes)
         do throws(JSONError) {
-            var object = try scanner.beginObject()
-            while let key = try scanner.nextKey(in: &object) {
-                let name = key.string
-                switch try scanner.peekKind() {
-                case .string: fields[name] = try scanner.readString().string
-                case .number: fields[name] = String(decoding: try scanner.readNumberText(), as: UTF8.self)
-                case .bool: fields[name] = try scanner.readBool() ? "true" : "false"
-                default: try scanner.skipValue()
-                }
-            }
+            fields = try scanner.readFlatObject().fields
             try scanner.finish()
         } catch {
             throw DecodeError(message: "not a JSON command object: \(error)", id: nil)
