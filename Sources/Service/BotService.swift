@@ -24,10 +24,10 @@ public struct BotService: Sendable {
         runner.environment = environment
         runner.queueCapacity = settings.queueSize
         var configuration = SupervisorConfiguration(runner: runner)
-        configuration.healthInterval = .milliseconds(Int64(settings.healthCheckInterval * 1_000))
-        configuration.staleAfter = .milliseconds(Int64(settings.staleThreshold * 1_000))
-        configuration.staleGrace = .milliseconds(Int64(settings.staleGrace * 1_000))
-        configuration.healthLogInterval = .milliseconds(Int64(settings.healthLogInterval * 1_000))
+        configuration.healthInterval = ConnectorSettings.duration(settings.healthCheckInterval)
+        configuration.staleAfter = ConnectorSettings.duration(settings.staleThreshold)
+        configuration.staleGrace = ConnectorSettings.duration(settings.staleGrace)
+        configuration.healthLogInterval = ConnectorSettings.duration(settings.healthLogInterval)
         configuration.restart = ReconnectPolicy(base: .milliseconds(settings.connector.reconnectBaseMilliseconds),
                                                 cap: .milliseconds(settings.connector.reconnectCapMilliseconds))
         supervisor = ConnectorSupervisor(configuration: configuration, logger: logger)
@@ -59,16 +59,7 @@ public struct BotService: Sendable {
             let state = service.state
             await supervisor.connect()
             let consumer = Task {
-                var lastPid: Int32?
-                for await event in supervisor.events {
-                    let pid = await supervisor.pid
-                    if pid != lastPid {
-                        // A new connector: every book waits for its fresh snapshot.
-                        if lastPid != nil { await state.invalidateAll() }
-                        lastPid = pid
-                    }
-                    await state.apply(event, now: WallClock.nanoseconds())
-                }
+                for await event in supervisor.events { await state.apply(event, now: WallClock.nanoseconds()) }
             }
             try? await gracefulShutdown()
             service.logger.info("keel_shutdown", metadata: ["step": "stopping the connector"])

@@ -3,8 +3,9 @@ import Foundation
 import Market
 
 /// What the bot holds from its connector's events: one book per symbol (a `depth` snapshot replaces
-/// it, a delta applies; a book that fails to apply is invalid until the next snapshot), counts by
-/// event type, and the tick-to-bot latency of market events.
+/// it, a delta applies; a book that fails to apply, whose depth was dropped (`depth_dropped`), or
+/// that came from an earlier connector (`connector_started`) is invalid until the next snapshot),
+/// counts by event type, and the tick-to-bot latency of market events.
 public actor MarketState {
     public struct BookSummary: Sendable, Equatable {
         public var valid: Bool
@@ -43,18 +44,22 @@ public actor MarketState {
             lastUpdate[update.symbol] = update.lastUpdateId
         case .trade(let trade):
             onLatency(now - trade.receiveTime)
+        case .status(let status) where status.status == "connector_started":
+            invalidateAll()
+        case .status(let status) where status.status == "depth_dropped":
+            if let symbol = status.topic { invalidate([symbol]) }
         default:
             break
         }
     }
 
     /// A symbol whose depth was dropped on the way: its book cannot be trusted until a snapshot.
-    public func invalidate(_ symbols: Set<String>) {
+    func invalidate(_ symbols: Set<String>) {
         for symbol in symbols where valid[symbol] != nil { valid[symbol] = false }
     }
 
     /// Books that are no longer current after the connector restarted: each waits for its snapshot.
-    public func invalidateAll() {
+    func invalidateAll() {
         for symbol in valid.keys { valid[symbol] = false }
     }
 

@@ -102,7 +102,7 @@ public actor ConnectorSupervisor {
     public func subscribe(channel: String, symbol: String) {
         guard !subscriptions.contains(where: { $0.channel == channel && $0.symbol == symbol }) else { return }
         subscriptions.append((channel, symbol))
-        runner?.send(#"{"command":"subscribe","channel":"\#(channel)","symbol":"\#(symbol)"}"#)
+        runner?.send(ConnectorSupervisor.command("subscribe", channel: channel, symbol: symbol))
     }
 
     /// Sends one command line to the current child; false when there is none.
@@ -120,7 +120,7 @@ public actor ConnectorSupervisor {
             decodeErrors: cumulativeDecodeErrors + (runner?.decodeErrorCount ?? 0), droppedEvents: cumulativeDropped + (runner?.queue.droppedCount ?? 0),
             events: cumulativeEvents + (runner?.eventCount ?? 0), lastEventTime: last,
             secondsSinceLastEvent: last.map { Double(now - $0) / 1e9 }, restarts: restarts, deaths: deaths, staleRestarts: staleRestarts,
-            restartAttempt: policy.attempt, lastRestartDelaySeconds: Double(ReconnectPolicy.nanoseconds(lastDelay)) / 1e9)
+            restartAttempt: policy.attempt, lastRestartDelaySeconds: ReconnectPolicy.seconds(lastDelay))
     }
 
     // MARK: The loop
@@ -133,10 +133,12 @@ public actor ConnectorSupervisor {
             runner = child
             startedAt = WallClock.nanoseconds()
             lastMarketEvent = nil
+            // Every book the bot holds is from the old child: each waits for the new one's snapshot.
+            sink.yield(.status(.init(status: "connector_started", session: "supervisor", reason: restarts == 0 ? "first start" : "restart \(restarts)")))
             let process = Task { await child.run() }
             let forward = Task { await self.forward(child) }
             for subscription in subscriptions {
-                child.send(#"{"command":"subscribe","channel":"\#(subscription.channel)","symbol":"\#(subscription.symbol)"}"#)
+                child.send(ConnectorSupervisor.command("subscribe", channel: subscription.channel, symbol: subscription.symbol))
             }
             let ending = await watch(child)
             connected = false
@@ -148,7 +150,7 @@ public actor ConnectorSupervisor {
                 staleRestarts += 1
                 logger.error("bybit_connector_stale_connection_detected", metadata: [
                     "seconds_since_last_event": "\((seconds * 10).rounded() / 10)",
-                    "stale_threshold": "\(Double(ReconnectPolicy.nanoseconds(configuration.staleAfter)) / 1e9)"])
+                    "stale_threshold": "\(ReconnectPolicy.seconds(configuration.staleAfter))"])
             case .stopped:
                 break
             }
@@ -168,7 +170,7 @@ public actor ConnectorSupervisor {
             lastDelay = delay
             restarts += 1
             logger.warning("connector_connection_error", metadata: [
-                "attempt": "\(policy.attempt)", "retry_delay": "\(Double(ReconnectPolicy.nanoseconds(delay)) / 1e9)"])
+                "attempt": "\(policy.attempt)", "retry_delay": "\(ReconnectPolicy.seconds(delay))"])
             try? await Task.sleep(for: delay)
         }
         runner = nil
@@ -186,8 +188,8 @@ public actor ConnectorSupervisor {
             if let exit = child.exit { return .died(exit) }
             let now = WallClock.nanoseconds()
             let since = Double(now - (lastMarketEvent ?? startedAt)) / 1e9
-            let staleAfter = Double(ReconnectPolicy.nanoseconds(configuration.staleAfter)) / 1e9
-            let grace = Double(ReconnectPolicy.nanoseconds(configuration.staleGrace)) / 1e9
+            let staleAfter = ReconnectPolicy.seconds(configuration.staleAfter)
+            let grace = ReconnectPolicy.seconds(configuration.staleGrace)
             if Double(now - startedAt) / 1e9 >= grace, since > staleAfter { return .stale(since) }
             if clock.now >= nextHealthLog {
                 nextHealthLog = clock.now + configuration.healthLogInterval
@@ -200,12 +202,25 @@ public actor ConnectorSupervisor {
         return .stopped
     }
 
-    /// Moves the child's events to `events`, noting what the health loop needs.
+    /// Moves the child's events to `events`, noting what the health loop needs. A symbol whose depth
+    /// the full queue dropped gets a `depth_dropped` status (its book cannot be trusted) and is
+    /// resubscribed, so the connector sends a fresh snapshot. The dropped event was the oldest market
+    /// event queued, so it is seen here before any later depth of that symbol goes out.
     private func forward(_ child: ConnectorRunner) async {
         while let event = await child.queue.next() {
+            for symbol in child.queue.takeDroppedDepth().sorted() {
+                logger.warning("bybit_connector_depth_dropped", metadata: ["symbol": "\(symbol)", "queue_size": "\(child.queue.count)"])
+                sink.yield(.status(.init(status: "depth_dropped", session: "supervisor", reason: "the bot's queue was full; resubscribing", topic: symbol)))
+                child.send(ConnectorSupervisor.command("unsubscribe", channel: "depth", symbol: symbol))
+                child.send(ConnectorSupervisor.command("subscribe", channel: "depth", symbol: symbol))
+            }
             note(event)
             sink.yield(event)
         }
+    }
+
+    static func command(_ name: String, channel: String, symbol: String) -> String {
+        #"{"command":"\#(name)","channel":"\#(channel)","symbol":"\#(symbol)"}"#
     }
 
     private func note(_ event: ConnectorEvent) {

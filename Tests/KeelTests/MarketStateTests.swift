@@ -1,0 +1,30 @@
+import Connector
+import Market
+@testable import Service
+import Testing
+
+/// The bot's books: trusted only from a snapshot on, until a restart or a dropped depth event.
+struct MarketStateTests {
+    private func depth(_ kind: DepthUpdate.Kind, _ u: Int64, bid: String) throws -> ConnectorEvent {
+        .depth(.init(update: DepthUpdate(symbol: "BTCUSDT", kind: kind, bids: [PriceLevel(price: try FixedDecimal(parsing: bid), qty: FixedDecimal(1))],
+                                         asks: [PriceLevel(price: FixedDecimal(60_000), qty: FixedDecimal(1))], lastUpdateId: u), depth: 50))
+    }
+
+    @Test func aDroppedDepthOrARestartInvalidatesUntilTheNextSnapshot() async throws {
+        let state = MarketState()
+        await state.apply(try depth(.snapshot, 1, bid: "59999"), now: 0)
+        await state.apply(try depth(.delta, 2, bid: "59998"), now: 0)
+        #expect(await state.summary()["BTCUSDT"] == .init(valid: true, bids: 2, asks: 1, lastUpdateId: 2))
+
+        await state.apply(.status(.init(status: "depth_dropped", session: "supervisor", topic: "BTCUSDT")), now: 0)
+        await state.apply(try depth(.delta, 4, bid: "59997"), now: 0)   // after a gap: not applied
+        #expect(await state.summary()["BTCUSDT"]?.valid == false)
+        #expect(await state.summary()["BTCUSDT"]?.bids == 2)
+
+        await state.apply(try depth(.snapshot, 5, bid: "59990"), now: 0)
+        #expect(await state.summary()["BTCUSDT"] == .init(valid: true, bids: 1, asks: 1, lastUpdateId: 5))
+
+        await state.apply(.status(.init(status: "connector_started", session: "supervisor", reason: "restart 1")), now: 0)
+        #expect(await state.summary()["BTCUSDT"]?.valid == false)
+    }
+}
