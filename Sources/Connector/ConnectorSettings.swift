@@ -134,24 +134,31 @@ public struct ConnectorSettings: Sendable, Equatable {
     /// The file's values (when given), then the flags; then checks what only makes sense together.
     public static func load(file: String?, flags: [(key: String, value: String)]) async throws(Invalid) -> ConnectorSettings {
         var settings = ConnectorSettings()
-        if let file {
-            let reader: ConfigReader
-            do {
-                reader = ConfigReader(provider: try await FileProvider<YAMLSnapshot>(filePath: FilePath(file)))
-            } catch {
-                throw Invalid(key: "--config", problem: "\(file) is not a readable YAML file (\(error))", fix: "give the path of a YAML file with sections exchange, monitoring, connection_pool, limits")
-            }
-            for key in keys {
-                if key == "exchange.symbols", let list = reader.stringArray(forKey: ConfigKey(key)) {
-                    try settings.set(key, list.joined(separator: ","))
-                } else if let text = reader.string(forKey: ConfigKey(key)) {
-                    try settings.set(key, text)
-                }
-            }
-        }
-        for (key, value) in flags { try settings.set(key, value) }
+        for (key, value) in try await fileValues(file, keys: keys) + flags { try settings.set(key, value) }
         try settings.validate()
         return settings
+    }
+
+    /// The values a YAML file gives for `keys`, in that order, as text (`exchange.symbols` may be a list);
+    /// none without a file. Keys the file does not have are left out; keys it has that are not asked for
+    /// are ignored (the bot's sections share the connector's file).
+    public static func fileValues(_ file: String?, keys: [String]) async throws(Invalid) -> [(key: String, value: String)] {
+        guard let file else { return [] }
+        let reader: ConfigReader
+        do {
+            reader = ConfigReader(provider: try await FileProvider<YAMLSnapshot>(filePath: FilePath(file)))
+        } catch {
+            throw Invalid(key: "--config", problem: "\(file) is not a readable YAML file (\(error))", fix: "give the path of a YAML file with sections exchange, monitoring, connection_pool, limits")
+        }
+        var values: [(key: String, value: String)] = []
+        for key in keys {
+            if key == "exchange.symbols", let list = reader.stringArray(forKey: ConfigKey(key)) {
+                values.append((key, list.joined(separator: ",")))
+            } else if let text = reader.string(forKey: ConfigKey(key)) {
+                values.append((key, text))
+            }
+        }
+        return values
     }
 
     public func validate() throws(Invalid) {
@@ -164,7 +171,8 @@ public struct ConnectorSettings: Sendable, Equatable {
         }
     }
 
-    static func duration(_ seconds: Double) -> Duration { .milliseconds(Int64((seconds * 1_000).rounded())) }
+    /// Seconds as a configuration writes them, to the millisecond.
+    public static func duration(_ seconds: Double) -> Duration { .milliseconds(Int64((seconds * 1_000).rounded())) }
 
     /// The sessions' configuration. URLs not given are Bybit's mainnet ones, or testnet's with `testnet`.
     public func options(credentials: Credentials?) -> ConnectorOptions {

@@ -1,7 +1,5 @@
-import Configuration
 import Connector
 import Foundation
-import SystemPackage
 
 /// `keel run`'s configuration: the connector's keys (`exchange.*`, `monitoring.*`, `connection_pool.*`,
 /// `limits.*`, passed on to the connector child) plus the bot's own, from one YAML file, with the
@@ -73,35 +71,19 @@ public struct BotSettings: Sendable {
                             overrides: [(key: String, value: String)] = []) async throws(ConnectorSettings.Invalid) -> BotSettings {
         var settings = BotSettings()
         settings.file = file
-        var values: [(key: String, value: String)] = []
-        if let file {
-            let reader: ConfigReader
-            do {
-                reader = ConfigReader(provider: try await FileProvider<YAMLSnapshot>(filePath: FilePath(file)))
-            } catch {
-                throw .init(key: "--config", problem: "\(file) is not a readable YAML file (\(error))", fix: "give the path of a YAML file such as config/example.yaml")
-            }
-            for key in ConnectorSettings.keys + keys {
-                if key == "exchange.symbols", let list = reader.stringArray(forKey: ConfigKey(key)) {
-                    values.append((key, list.joined(separator: ",")))
-                } else if let text = reader.string(forKey: ConfigKey(key)) {
-                    values.append((key, text))
-                }
-            }
+        // Each value with the variable it came from, so an error can name it.
+        var values = try await ConnectorSettings.fileValues(file, keys: ConnectorSettings.keys + keys).map { ($0.key, $0.value, nil as String?) }
+        for (variable, key) in [("DATA_SOURCE", "exchange.data_source"), ("SYMBOL", "exchange.symbols"),
+                                ("BYBIT_CONNECTOR_TESTNET", "exchange.testnet"), ("LOG_LEVEL", "monitoring.log_level")] {
+            if let value = environment[variable], !value.isEmpty { values.append((key, variable == "LOG_LEVEL" ? value.lowercased() : value, variable)) }
         }
-        for (name, key) in [("DATA_SOURCE", "exchange.data_source"), ("SYMBOL", "exchange.symbols"),
-                            ("BYBIT_CONNECTOR_TESTNET", "exchange.testnet"), ("LOG_LEVEL", "monitoring.log_level")] {
-            if let value = environment[name], !value.isEmpty { values.append((key, name == "LOG_LEVEL" ? value.lowercased() : value)) }
-        }
-        for (key, value) in values + overrides {
+        values += overrides.map { ($0.key, $0.value, nil) }
+        for (key, value, variable) in values {
             do throws(ConnectorSettings.Invalid) {
                 try settings.set(key, value)
             } catch {
                 var named = error
-                if let variable = ["exchange.data_source": "DATA_SOURCE", "exchange.symbols": "SYMBOL", "exchange.testnet": "BYBIT_CONNECTOR_TESTNET",
-                                   "monitoring.log_level": "LOG_LEVEL"][key], environment[variable] == value {
-                    named.key = "\(key) (from \(variable))"
-                }
+                if let variable { named.key = "\(key) (from \(variable))" }
                 throw named
             }
         }

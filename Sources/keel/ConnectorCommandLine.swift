@@ -48,7 +48,7 @@ struct BybitConnectorCommand: AsyncParsableCommand {
     @Option(help: "REST base URL, e.g. http://127.0.0.1:9100 (exchange.rest_url).")
     var restURL: String?
 
-    @Option(help: "PEM certificates to trust for wss:// and https://, e.g. keel sim --tls's cert (exchange.ca_file).")
+    @Option(help: "PEM certificates to trust for wss:// and https:// instead of the system's, e.g. keel sim --tls's cert (exchange.ca_file).")
     var caFile: String?
 
     @Option(help: "Seconds between app-level pings (monitoring.ping_interval, default 20).")

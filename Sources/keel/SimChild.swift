@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Service
 
 /// A `keel sim` child process for the benchmarks, and the CPU time it used.
 enum SimChild {
@@ -50,21 +51,11 @@ enum SimChild {
 
     /// Runs `body`; returns its wall time and the child's CPU cores used over it.
     static func measure(pid: Int32, _ body: () async throws -> Void) async throws -> (wall: Double, cpu: Double) {
-        let cpuBefore = cpuSeconds(pid)
+        let cpuBefore = ProcessStats.cpuSeconds(String(pid))
         let start = ContinuousClock.now
         try await body()
         let elapsed = ContinuousClock.now - start
         let wall = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        return (wall, (SimChild.cpuSeconds(pid) - cpuBefore) / wall)
-    }
-
-    /// User + system CPU seconds of a process, from /proc/PID/stat.
-    static func cpuSeconds(_ pid: Int32) -> Double {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return 0 }
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        // After the command: state is field 3; utime and stime are fields 14 and 15.
-        guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
-        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+        return (wall, (ProcessStats.cpuSeconds(String(pid)) - cpuBefore) / wall)
     }
 }

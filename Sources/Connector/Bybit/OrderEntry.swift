@@ -32,9 +32,7 @@ actor OrderEntry {
     let logger: Logger
     let emit: @Sendable (ConnectorEvent) -> Void
     private var budget: RateBudget
-    private(set) var unknownOutcomes = 0
     private(set) var restFallbacks = 0
-    private(set) var rateLimited = 0
 
     init(configuration: OrderEntryConfiguration, rest: BybitRestClient, trade: BybitTradeSession, logger: Logger,
          emit: @escaping @Sendable (ConnectorEvent) -> Void) {
@@ -71,7 +69,6 @@ actor OrderEntry {
         let now = WallClock.nanoseconds()
         let priority: Bool = if case .create = request { false } else { true }
         guard budget.take(now: now, priority: priority) else {
-            rateLimited += 1
             emit(.error(.init(message: "order rate budget spent (\(budget.limit) a second); not sent", code: "rate_limited",
                               id: command.id, clientId: request.orderLinkId)))
             logger.warning("bybit_order_rate_limited", metadata: ["client_id": "\(request.orderLinkId ?? "")", "limit": "\(budget.limit)"])
@@ -105,7 +102,6 @@ actor OrderEntry {
         } catch .status(403) {
             // The exchange's IP limit: the request was refused before it was looked at.
             budget.refused(now: WallClock.nanoseconds(), until: nil)
-            rateLimited += 1
             emit(.error(.init(message: "the exchange refused the request for rate (HTTP 403)", code: "rate_limited",
                               id: command.id, clientId: request.orderLinkId)))
         } catch {
@@ -123,7 +119,6 @@ actor OrderEntry {
         switch code {
         case 10006:
             budget.refused(now: WallClock.nanoseconds(), until: rateLimit?.resetTime)
-            rateLimited += 1
             wireCode = "rate_limited"
         case 110072: wireCode = "duplicate_client_id"
         case 110001: wireCode = "order_not_found"
@@ -138,7 +133,6 @@ actor OrderEntry {
     // MARK: Reconciliation
 
     private func unknown(_ request: BybitOrderRequest, _ command: ConnectorCommand, reason: String) async {
-        unknownOutcomes += 1
         if let link = request.orderLinkId, let symbol = request.symbol {
             emit(.orderUnknown(symbol: symbol, clientId: link, reason: reason))
         }

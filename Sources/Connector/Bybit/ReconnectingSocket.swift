@@ -9,7 +9,7 @@ import WSClient
 /// configurable; tests use short ones.
 public struct SocketConfiguration: Sendable {
     public var url: String
-    /// A PEM file of certificates to trust (e.g. `keel sim --tls`'s), besides the system's.
+    /// A PEM file of the certificates to trust (e.g. `keel sim --tls`'s) instead of the system's.
     public var caFile: String?
     /// Snapshots of 1000 levels are larger than WebSocket's default 16 KiB frame limit.
     public var maxFrameSize = 8 << 20
@@ -89,7 +89,7 @@ actor ReconnectingSocket {
             logger.warning("bybit_\(name)_disconnected", metadata: ["reason": "\(reason)"])
             let delay = policy.nextDelay(using: &random)
             reconnects += 1
-            let milliseconds = delay.components.seconds * 1_000 + delay.components.attoseconds / 1_000_000_000_000_000
+            let milliseconds = ReconnectPolicy.nanoseconds(delay) / 1_000_000
             emit(.status(.init(status: "reconnecting", session: name, reason: reason, attempt: policy.attempt, retryDelayMilliseconds: milliseconds)))
             logger.info("bybit_\(name)_reconnecting", metadata: ["attempt": "\(policy.attempt)", "retry_delay_ms": "\(milliseconds)"])
             try? await Task.sleep(for: delay)
@@ -108,14 +108,7 @@ actor ReconnectingSocket {
     }
 
     private func connectOnce(_ session: some SocketSession) async throws -> WebSocketCloseFrame? {
-        var tls: TLSConfiguration?
-        if configuration.url.hasPrefix("wss") {
-            var client = TLSConfiguration.makeClientConfiguration()
-            if let caFile = configuration.caFile {
-                client.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(caFile))
-            }
-            tls = client
-        }
+        let tls = configuration.url.hasPrefix("wss") ? try TLSConfiguration.client(trusting: configuration.caFile) : nil
         let maxFrameSize = configuration.maxFrameSize
         let written = writeObserver
         return try await WebSocketClient.connect(
@@ -171,6 +164,16 @@ actor ReconnectingSocket {
     }
 }
 
+extension TLSConfiguration {
+    /// A client configuration trusting the certificates of `caFile` instead of the system's, when given
+    /// (the WebSocket sessions and the REST client alike).
+    static func client(trusting caFile: String?) throws -> TLSConfiguration {
+        var client = TLSConfiguration.makeClientConfiguration()
+        if let caFile { client.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(caFile)) }
+        return client
+    }
+}
+
 /// App-level ping/pong on one connection: a ping every `interval`, and a dead socket when no pong
 /// comes within `timeout`. Keeps the last round-trip time.
 struct PingTracker {
@@ -206,8 +209,7 @@ struct PingTracker {
 
     mutating func pong(at instant: ContinuousClock.Instant) {
         if let sentAt {
-            let rtt = instant - sentAt
-            roundTripMilliseconds = Double(rtt.components.seconds) * 1e3 + Double(rtt.components.attoseconds) / 1e15
+            roundTripMilliseconds = Double(ReconnectPolicy.nanoseconds(instant - sentAt)) / 1e6
         }
         sentAt = nil
     }

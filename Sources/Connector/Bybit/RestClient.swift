@@ -61,11 +61,7 @@ final class BybitRestClient: Sendable {
         self.configuration = configuration
         self.credentials = credentials
         var client = HTTPClient.Configuration()
-        if let caFile = configuration.caFile {
-            var tls = TLSConfiguration.makeClientConfiguration()
-            tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(caFile))
-            client.tlsConfiguration = tls
-        }
+        if configuration.caFile != nil { client.tlsConfiguration = try TLSConfiguration.client(trusting: configuration.caFile) }
         let pool = HTTPClient.Configuration.ConnectionPool(
             idleTimeout: .nanoseconds(ReconnectPolicy.nanoseconds(configuration.keepAlive)),
             concurrentHTTP1ConnectionsPerHostSoftLimit: configuration.connectionsPerHost)

@@ -30,7 +30,6 @@ actor BybitTradeSession: SocketSession {
     private var outgoing: AsyncStream<String>.Continuation?
     private var authenticated = false
     private var slots: [String: Slot] = [:]
-    private(set) var lateAcks = 0
 
     init(configuration: SocketConfiguration, credentials: Credentials, logger: Logger, emit: @escaping @Sendable (ConnectorEvent) -> Void) {
         self.credentials = credentials
@@ -42,7 +41,6 @@ actor BybitTradeSession: SocketSession {
 
     func observeWrites(_ observer: @escaping @Sendable () -> Void) async { await socket.observeWrites(observer) }
     var isReady: Bool { authenticated && outgoing != nil }
-    var roundTripMilliseconds: Double? { watch.ping.roundTripMilliseconds }
 
     // MARK: Requests
 
@@ -81,7 +79,6 @@ actor BybitTradeSession: SocketSession {
             slots[ticket] = .done(outcome)
         case .done?, nil:
             if case .answered(let ack) = outcome {
-                lateAcks += 1
                 logger.info("bybit_trade_late_ack", metadata: ["op": "\(ack.op)", "ret_code": "\(ack.retCode)"])
             }
         }

@@ -22,6 +22,8 @@ public struct ReconnectPolicy: Sendable, Equatable {
         stableNanoseconds = ReconnectPolicy.nanoseconds(stablePeriod)
     }
 
+    public static func seconds(_ duration: Duration) -> Double { Double(nanoseconds(duration)) / 1e9 }
+
     public static func nanoseconds(_ duration: Duration) -> Int64 {
         duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
     }
