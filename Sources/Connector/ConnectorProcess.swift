@@ -205,19 +205,15 @@ enum StandardInput {
     static func lines() -> AsyncStream<[UInt8]> {
         let (stream, continuation) = AsyncStream.makeStream(of: [UInt8].self)
         let thread = Thread {
-            var pending: [UInt8] = []
+            var lines = LineBuffer()
             var buffer = [UInt8](repeating: 0, count: 64 << 10)
+            let yield = { (line: UnsafeRawBufferPointer) in _ = continuation.yield(Array(line)) }
             while true {
                 let count = buffer.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) }
                 if count <= 0 { break }
-                pending.append(contentsOf: buffer[0..<count])
-                while let newline = pending.firstIndex(of: 0x0A) {
-                    let line = Array(pending[..<newline])
-                    pending.removeSubrange(...newline)
-                    if !line.isEmpty { continuation.yield(line) }
-                }
+                buffer.withUnsafeBytes { lines.append(UnsafeRawBufferPointer(rebasing: $0[..<count]), yield) }
             }
-            if !pending.isEmpty { continuation.yield(pending) }
+            lines.finish(yield)
             continuation.finish()
         }
         thread.start()

@@ -6,6 +6,7 @@ import Musl
 import Darwin
 #endif
 import CZlib
+import Market
 
 /// Why a recording could not be read. Says which file and what to do.
 public enum RecordingError: Error, Sendable, CustomStringConvertible {
@@ -33,30 +34,9 @@ public enum RecordingReader {
     /// Calls `body` with each line (without its `\n`), reading the file in chunks so a recording
     /// larger than memory can be replayed. An empty line is skipped.
     public static func forEachLine(path: String, _ body: (UnsafeRawBufferPointer) -> Void) throws(RecordingError) {
-        var carry: [UInt8] = []
-        try stream(path: path) { chunk in
-            var rest = chunk
-            if !carry.isEmpty {
-                // Complete the line the previous chunk left open.
-                guard let newline = firstNewline(in: chunk) else {
-                    carry.append(contentsOf: chunk)
-                    return
-                }
-                carry.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[..<newline]))
-                carry.withUnsafeBytes { line in if !line.isEmpty { body(line) } }
-                carry.removeAll(keepingCapacity: true)
-                rest = UnsafeRawBufferPointer(rebasing: chunk[(newline + 1)...])
-            }
-            let consumed = LineSplitter.forEachLine(in: rest, body)
-            carry.append(contentsOf: UnsafeRawBufferPointer(rebasing: rest[consumed...]))
-        }
-        carry.withUnsafeBytes { line in if !line.isEmpty { body(line) } }
-    }
-
-    private static func firstNewline(in bytes: UnsafeRawBufferPointer) -> Int? {
-        guard let base = bytes.baseAddress, !bytes.isEmpty,
-              let hit = memchr(base, 0x0A, bytes.count) else { return nil }
-        return base.distance(to: UnsafeRawPointer(hit))
+        var lines = LineBuffer()
+        try stream(path: path) { chunk in lines.append(chunk, body) }
+        lines.finish(body)
     }
 
     /// Decompressed bytes of the file, chunk by chunk (zlib reads plain files through unchanged).
@@ -96,30 +76,5 @@ public enum RecordingReader {
             }
             body(UnsafeRawBufferPointer(rebasing: chunk[0..<Int(read)]))
         }
-    }
-}
-
-/// Splits a buffer on `\n` with `memchr`.
-public enum LineSplitter {
-    /// Calls `body` for every complete, non-empty line and returns how many bytes it consumed
-    /// (the start of an unterminated last line, or `bytes.count`).
-    @discardableResult
-    public static func forEachLine(in bytes: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) -> Void) -> Int {
-        guard let base = bytes.baseAddress else { return 0 }
-        var start = 0
-        let count = bytes.count
-        while start < count {
-            guard let hit = memchr(base + start, 0x0A, count - start) else { break }
-            let end = base.distance(to: UnsafeRawPointer(hit))
-            if end > start { body(UnsafeRawBufferPointer(start: base + start, count: end - start)) }
-            start = end + 1
-        }
-        return start
-    }
-
-    /// Every line including an unterminated last one.
-    public static func forEachLineIncludingLast(in bytes: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) -> Void) {
-        let consumed = forEachLine(in: bytes, body)
-        if consumed < bytes.count { body(UnsafeRawBufferPointer(rebasing: bytes[consumed...])) }
     }
 }

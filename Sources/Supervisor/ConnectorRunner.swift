@@ -1,6 +1,7 @@
 import Connector
 import Foundation
 import Logging
+import Market
 import Subprocess
 import SystemPackage
 
@@ -152,31 +153,18 @@ public final class ConnectorRunner: @unchecked Sendable {
 
     /// Splits raw stdout buffers on `\n` (never `.strings()`), decodes each line into the queue.
     private func readEvents(_ output: SubprocessOutputSequence) async {
-        var pending: [UInt8] = []
+        var lines = LineBuffer()
         do {
             for try await buffer in output {
-                buffer.withUnsafeBytes { bytes in
-                    var start = 0
-                    for index in 0..<bytes.count where bytes[index] == 0x0A {
-                        if pending.isEmpty {
-                            line(UnsafeRawBufferPointer(rebasing: bytes[start..<index]))
-                        } else {
-                            pending.append(contentsOf: bytes[start..<index])
-                            pending.withUnsafeBytes { line($0) }
-                            pending.removeAll(keepingCapacity: true)
-                        }
-                        start = index + 1
-                    }
-                    if start < bytes.count { pending.append(contentsOf: bytes[start...]) }
-                }
+                buffer.withUnsafeBytes { lines.append($0, line) }
             }
         } catch {
             logger.error("bybit_connector_subprocess_error", metadata: ["reason": "stdout: \(error)"])
         }
+        lines.finish(line)
     }
 
     private func line(_ bytes: UnsafeRawBufferPointer) {
-        guard !bytes.isEmpty else { return }
         do throws(ConnectorEvent.DecodeError) {
             let event = try ConnectorEvent.decode(bytes)
             let now = WallClock.nanoseconds()
@@ -192,19 +180,18 @@ public final class ConnectorRunner: @unchecked Sendable {
     }
 
     private func readErrors(_ output: SubprocessOutputSequence) async {
-        var pending: [UInt8] = []
+        var lines = LineBuffer()
+        let log = { (bytes: UnsafeRawBufferPointer) in
+            self.logger.info("bybit_connector_subprocess_stderr", metadata: ["line": "\(String(decoding: bytes, as: UTF8.self))"])
+        }
         do {
             for try await buffer in output {
-                buffer.withUnsafeBytes { bytes in pending.append(contentsOf: bytes) }
-                while let newline = pending.firstIndex(of: 0x0A) {
-                    let text = String(decoding: pending[..<newline], as: UTF8.self)
-                    pending.removeSubrange(...newline)
-                    if !text.isEmpty { logger.info("bybit_connector_subprocess_stderr", metadata: ["line": "\(text)"]) }
-                }
+                buffer.withUnsafeBytes { lines.append($0, log) }
             }
         } catch {
             logger.error("bybit_connector_stderr_read_error", metadata: ["reason": "\(error)"])
         }
+        lines.finish(log)
     }
 
     /// Stops the child: `shutdown`, then SIGTERM to its group, then SIGKILL, each after its grace.
