@@ -87,11 +87,17 @@ extension SimExchange {
         return order
     }
 
-    public func amendOrder(apiKey: String, _ parameters: OrderParameters, now: Int64) throws(SimError) -> SimOrder {
+    /// The account's order an amend or cancel names (by `orderId` or `orderLinkId`, on its `symbol`), or 110001.
+    private func existingOrder(apiKey: String, _ parameters: OrderParameters) throws(SimError) -> OrderReference {
         try parameters.checkCategory()
         let reference = try parameters.reference()
         let symbol = try parameters.required("symbol")
-        guard engine.order(reference, apiKey: apiKey)?.symbol ?? symbol == symbol else { throw .orderNotFound }
+        guard let existing = engine.order(reference, apiKey: apiKey), existing.symbol == symbol else { throw .orderNotFound }
+        return reference
+    }
+
+    public func amendOrder(apiKey: String, _ parameters: OrderParameters, now: Int64) throws(SimError) -> SimOrder {
+        let reference = try existingOrder(apiKey: apiKey, parameters)
         let (order, events) = try engine.amend(reference, apiKey: apiKey, qty: try parameters.decimal("qty"),
                                                price: try parameters.decimal("price"), now: now)
         publishPrivate(events, now: now)
@@ -99,10 +105,7 @@ extension SimExchange {
     }
 
     public func cancelOrder(apiKey: String, _ parameters: OrderParameters, now: Int64) throws(SimError) -> SimOrder {
-        try parameters.checkCategory()
-        let reference = try parameters.reference()
-        let symbol = try parameters.required("symbol")
-        guard let existing = engine.order(reference, apiKey: apiKey), existing.symbol == symbol else { throw .orderNotFound }
+        let reference = try existingOrder(apiKey: apiKey, parameters)
         let (order, events) = try engine.cancel(reference, apiKey: apiKey, now: now)
         publishPrivate(events, now: now)
         return order
