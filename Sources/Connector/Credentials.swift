@@ -1,7 +1,7 @@
 import Foundation
 
 /// An exchange API key pair, read from `NAME`, or `NAME_FILE=/path`, or `/run/secrets/<name>` —
-/// never logged, never echoed in an error.
+/// never logged (both values are registered with `LogRedactor` as they are read), never echoed in an error.
 public struct Credentials: Sendable, Equatable, CustomStringConvertible {
     public var apiKey: String
     public var apiSecret: String
@@ -36,7 +36,10 @@ public struct Credentials: Sendable, Equatable, CustomStringConvertible {
         let secret = try value(secretName, environment: environment, secretsDirectory: secretsDirectory)
         switch (key, secret) {
         case (nil, nil): return nil
-        case (let key?, let secret?): return Credentials(apiKey: key, apiSecret: secret)
+        case (let key?, let secret?):
+            LogRedactor.register(key)
+            LogRedactor.register(secret)
+            return Credentials(apiKey: key, apiSecret: secret)
         case (_?, nil): throw .onlyOne(present: keyName, missing: secretName)
         case (nil, _?): throw .onlyOne(present: secretName, missing: keyName)
         }

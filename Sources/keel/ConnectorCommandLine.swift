@@ -97,22 +97,13 @@ struct BybitConnectorCommand: AsyncParsableCommand {
         if let environment = ProcessInfo.processInfo.environment["BYBIT_CONNECTOR_TESTNET"] { flags.append(("exchange.testnet", environment)) }
         if testnet { flags.append(("exchange.testnet", "true")) }
         // Bad configuration: one clear line naming the key and the fix, exit 2 (the bot reads the code).
-        func refuse(_ message: String) -> ExitCode {
-            FileHandle.standardError.write(Data("keel connector bybit: \(message)\n".utf8))
-            return ExitCode(2)
-        }
         let settings: ConnectorSettings
         do throws(ConnectorSettings.Invalid) {
             settings = try await ConnectorSettings.load(file: config ?? ProcessInfo.processInfo.environment["BYBIT_CONNECTOR_CONFIG_FILE"], flags: flags)
         } catch {
-            throw refuse(error.description)
+            throw refuse(error.description, command: "keel connector bybit")
         }
-        let credentials: Credentials?
-        do throws(Credentials.LoadError) {
-            credentials = try Credentials.load()
-        } catch {
-            throw refuse(error.description)
-        }
+        let credentials = try loadCredentials(command: "keel connector bybit")
         let level = Logger.Level(rawValue: settings.logLevel) ?? .info
         LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: level) }
         let logger = Logger(label: "keel.connector.bybit")

@@ -25,6 +25,8 @@ struct RunCommand: AsyncParsableCommand {
         guard settings.dataSource == .bybitConnector else {
             throw refuse("exchange.data_source: \(settings.dataSource.rawValue) is not available yet; use bybit_connector")
         }
+        // Read (and so registered with the log redactor) before anything logs; a bad secret file stops here.
+        _ = try loadCredentials()
         bootstrapLogging(settings.connector.logLevel)
         let logger = Logger(label: "keel.run")
         let service = BotService(settings: settings, executable: currentExecutable(), logger: logger)
@@ -71,6 +73,8 @@ struct DemoCommand: AsyncParsableCommand {
         settings.staleGrace = 5
         let logger = Logger(label: "keel.demo")
         let demo = SimAccountConfig.demo
+        LogRedactor.register(demo.apiKey)
+        LogRedactor.register(demo.secret)
         let service = BotService(settings: settings, executable: currentExecutable(),
                                  environment: ["BYBIT_API_KEY": demo.apiKey, "BYBIT_API_SECRET": demo.secret], logger: logger)
         defer { simTask.cancel() }
@@ -100,20 +104,14 @@ struct ConfigCommand: AsyncParsableCommand {
 
         func run() async throws {
             let settings = try await loadBotSettings(file)
-            let credentials: Credentials?
-            do throws(Credentials.LoadError) {
-                credentials = try Credentials.load()
-            } catch {
-                throw refuse(error.description)
-            }
-            print(settings.report(credentials: credentials))
+            print(settings.report(credentials: try loadCredentials()))
         }
     }
 }
 
 /// One line on stderr, exit 2.
-func refuse(_ message: String) -> ExitCode {
-    FileHandle.standardError.write(Data("keel: \(message)\n".utf8))
+func refuse(_ message: String, command: String = "keel") -> ExitCode {
+    FileHandle.standardError.write(Data("\(command): \(message)\n".utf8))
     return ExitCode(2)
 }
 
@@ -122,6 +120,15 @@ func loadBotSettings(_ file: String?) async throws -> BotSettings {
         return try await BotSettings.load(file: file)
     } catch {
         throw refuse(error.description)
+    }
+}
+
+/// The API key pair (registered with the log redactor as it is read), or exit 2 naming the variable.
+func loadCredentials(command: String = "keel") throws -> Credentials? {
+    do throws(Credentials.LoadError) {
+        return try Credentials.load()
+    } catch {
+        throw refuse(error.description, command: command)
     }
 }
 
