@@ -5,14 +5,17 @@ import Logging
 import Market
 import Prometheus
 import ServiceLifecycle
+import Synchronization
+import UnixSignals
 import Supervisor
 
-/// `keel run`: the connector supervised, its events into the bot's market state, and the HTTP API
-/// (`/health`, `/ready`, `/ws/health`, `/metrics`). SIGTERM / SIGINT stop it in order: the connector
-/// gets `shutdown` (then SIGTERM, SIGKILL), the HTTP server closes, the process exits.
+/// `keel run`: the market source (the supervised connector, or the stub), its events into the bot's
+/// market state, and the HTTP API (`/health`, `/ready`, `/ws/health`, `/metrics`). SIGTERM / SIGINT
+/// stop it in order, each step with its own timeout (`ShutdownSequence`); a second signal, or the
+/// whole stop passing `monitoring.shutdown_timeout`, kills the connector's process group and exits.
 public struct BotService: Sendable {
     public let settings: BotSettings
-    public let supervisor: ConnectorSupervisor
+    public let source: any MarketSource
     public let state: MarketState
     let metrics: BotMetrics
     let logger: Logger
@@ -20,17 +23,22 @@ public struct BotService: Sendable {
     public init(settings: BotSettings, executable: String, environment: [String: String] = [:], logger: Logger) {
         self.settings = settings
         self.logger = logger
-        var runner = RunnerConfiguration(executable: executable, arguments: settings.connectorArguments())
-        runner.environment = environment
-        runner.queueCapacity = settings.queueSize
-        var configuration = SupervisorConfiguration(runner: runner)
-        configuration.healthInterval = ConnectorSettings.duration(settings.healthCheckInterval)
-        configuration.staleAfter = ConnectorSettings.duration(settings.staleThreshold)
-        configuration.staleGrace = ConnectorSettings.duration(settings.staleGrace)
-        configuration.healthLogInterval = ConnectorSettings.duration(settings.healthLogInterval)
-        configuration.restart = ReconnectPolicy(base: .milliseconds(settings.connector.reconnectBaseMilliseconds),
-                                                cap: .milliseconds(settings.connector.reconnectCapMilliseconds))
-        supervisor = ConnectorSupervisor(configuration: configuration, logger: logger)
+        switch settings.dataSource {
+        case .stub:
+            source = StubSource(symbols: settings.connector.symbols)
+        case .bybitConnector, .binanceWS:
+            var runner = RunnerConfiguration(executable: executable, arguments: settings.connectorArguments())
+            runner.environment = environment
+            runner.queueCapacity = settings.queueSize
+            var configuration = SupervisorConfiguration(runner: runner)
+            configuration.healthInterval = ConnectorSettings.duration(settings.healthCheckInterval)
+            configuration.staleAfter = ConnectorSettings.duration(settings.staleThreshold)
+            configuration.staleGrace = ConnectorSettings.duration(settings.staleGrace)
+            configuration.healthLogInterval = ConnectorSettings.duration(settings.healthLogInterval)
+            configuration.restart = ReconnectPolicy(base: .milliseconds(settings.connector.reconnectBaseMilliseconds),
+                                                    cap: .milliseconds(settings.connector.reconnectCapMilliseconds))
+            source = ConnectorSupervisor(configuration: configuration, logger: logger)
+        }
         let metrics = BotMetrics()
         self.metrics = metrics
         state = MarketState { metrics.tickToBot(nanoseconds: $0) }
@@ -44,29 +52,120 @@ public struct BotService: Sendable {
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
             logger: logger)
         let core = BotCore(service: self)
+        let guardian = ShutdownGuard(deadline: ConnectorSettings.duration(settings.shutdownTimeout), source: source, logger: logger)
+        // The core is listed last so it stops first: the connector is down before the HTTP server closes.
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: core), .init(service: application)],
+            services: [.init(service: guardian), .init(service: application), .init(service: core)],
             gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger))
         try await group.run()
     }
 
-    /// The connector's lifetime as a service: connect, move events into the state, disconnect on shutdown.
+    /// The source's lifetime as a service: connect, move events into the state; on shutdown the
+    /// steps in order, each bounded.
     struct BotCore: ServiceLifecycle.Service {
         let service: BotService
 
         func run() async throws {
-            let supervisor = service.supervisor
+            let source = service.source
             let state = service.state
-            await supervisor.connect()
+            await source.connect()
             let consumer = Task {
-                for await event in supervisor.events { await state.apply(event, now: WallClock.nanoseconds()) }
+                for await event in source.events { await state.apply(event, now: WallClock.nanoseconds()) }
             }
             try? await gracefulShutdown()
-            service.logger.info("keel_shutdown", metadata: ["step": "stopping the connector"])
-            await supervisor.disconnect()
-            await consumer.value
-            service.logger.info("keel_shutdown", metadata: ["step": "connector stopped"])
+            let steps = ShutdownSequence(logger: service.logger)
+            await steps.run("stop the connector", timeout: .seconds(15)) {
+                await source.disconnect()
+                await consumer.value
+            }
+            steps.finished()
         }
+    }
+}
+
+/// The graceful stop, one bounded step at a time: each is logged (`keel_shutdown` with `step`,
+/// `seconds`), and one that overruns its timeout is logged (`keel_shutdown_step_timeout`) and left
+/// behind so the next step still runs.
+public struct ShutdownSequence: Sendable {
+    let logger: Logger
+    let started = ContinuousClock.now
+
+    public init(logger: Logger) {
+        self.logger = logger
+    }
+
+    /// Runs `body`; returns true when it finished within `timeout`.
+    @discardableResult
+    public func run(_ step: String, timeout: Duration, _ body: @escaping @Sendable () async -> Void) async -> Bool {
+        let begin = ContinuousClock.now
+        logger.info("keel_shutdown", metadata: ["step": "\(step)", "phase": "start"])
+        let work = Task { await body() }
+        let finished = await Self.race(work, timeout: timeout)
+        let seconds = ReconnectPolicy.seconds(ContinuousClock.now - begin)
+        if finished {
+            logger.info("keel_shutdown", metadata: ["step": "\(step)", "phase": "done", "seconds": "\((seconds * 1_000).rounded() / 1_000)"])
+        } else {
+            work.cancel()
+            logger.error("keel_shutdown_step_timeout", metadata: ["step": "\(step)", "timeout": "\(ReconnectPolicy.seconds(timeout))"])
+        }
+        return finished
+    }
+
+    public func finished() {
+        let seconds = ReconnectPolicy.seconds(ContinuousClock.now - started)
+        logger.info("keel_shutdown", metadata: ["step": "all", "phase": "done", "seconds": "\((seconds * 1_000).rounded() / 1_000)"])
+    }
+
+    /// Whether `work` ends before `timeout`; never waits longer than that for it.
+    static func race(_ work: Task<Void, Never>, timeout: Duration) async -> Bool {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+            let once = Once(continuation)
+            Task { await work.value; once.resume(true) }
+            Task { try? await Task.sleep(for: timeout); once.resume(false) }
+        }
+    }
+
+    /// A continuation resumed by whichever side comes first.
+    final class Once: Sendable {
+        let continuation: Mutex<CheckedContinuation<Bool, Never>?>
+        init(_ continuation: CheckedContinuation<Bool, Never>) { self.continuation = Mutex(continuation) }
+        func resume(_ value: Bool) { continuation.withLock { $0.take() }?.resume(returning: value) }
+    }
+}
+
+/// The last resort on stopping: after the first SIGTERM / SIGINT, a second one, or the whole stop
+/// passing its deadline, kills the connector's process group (nothing left running) and exits
+/// (`keel_forced_exit`, code 128 + signal, or 1 on the deadline). Listed first in the group, it is
+/// told to stop last — after every other service has finished — so it watches the whole stop.
+struct ShutdownGuard: ServiceLifecycle.Service {
+    let deadline: Duration
+    let source: any MarketSource
+    let logger: Logger
+
+    func run() async throws {
+        let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint)
+        var first: UnixSignal?
+        let timer = Mutex<Task<Void, Never>?>(nil)
+        for await signal in signals.cancelOnGracefulShutdown() {
+            guard first != nil else {
+                first = signal
+                let (deadline, source, logger) = (self.deadline, self.source, self.logger)
+                timer.withLock { $0 = Task.detached {
+                    try? await Task.sleep(for: deadline)
+                    guard !Task.isCancelled else { return }
+                    await ShutdownGuard.force(reason: "the stop took longer than \(ReconnectPolicy.seconds(deadline)) s", code: 1, source: source, logger: logger)
+                } }
+                continue
+            }
+            await ShutdownGuard.force(reason: "second signal \(signal)", code: 128 + signal.rawValue, source: source, logger: logger)
+        }
+        timer.withLock { $0?.cancel() }
+    }
+
+    static func force(reason: String, code: Int32, source: any MarketSource, logger: Logger) async {
+        logger.critical("keel_forced_exit", metadata: ["reason": "\(reason)", "exit_code": "\(code)"])
+        await source.kill()
+        exit(code)
     }
 }
 
@@ -81,7 +180,7 @@ struct HTTPAPI {
             json(["status": "ok"])
         }
         router.get("/ready") { _, _ in
-            let health = await service.supervisor.health()
+            let health = await service.source.health(now: WallClock.nanoseconds())
             let books = await service.state.summary()
             var reasons: [String] = []
             if !health.connected { reasons.append("connector not connected") }
@@ -98,7 +197,7 @@ struct HTTPAPI {
         }
         router.get("/ws/health") { _, _ in
             let now = WallClock.nanoseconds()
-            let health = await service.supervisor.health(now: now)
+            let health = await service.source.health(now: now)
             let books = await service.state.summary()
             var connectorHealth: [String: Any] = ["process_alive": health.processAlive, "queue_size": health.queueSize, "error_count": health.errorCount]
             connectorHealth["pid"] = health.pid.map { Int($0) } ?? NSNull()
@@ -113,7 +212,7 @@ struct HTTPAPI {
             return json(["connector": connector])
         }
         router.get("/metrics") { _, _ in
-            let health = await service.supervisor.health()
+            let health = await service.source.health(now: WallClock.nanoseconds())
             let text = service.metrics.render(health: health, books: await service.state.summary(), counts: await service.state.counts())
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: text)))
         }

@@ -22,13 +22,16 @@ public struct BotSettings: Sendable {
     public var staleGrace = 30.0
     public var healthLogInterval = 60.0
     public var queueSize = 10_000
+    /// The whole graceful stop may take this long; then the connector is killed and the bot exits.
+    public var shutdownTimeout = 40.0
 
     public init() {}
 
     /// The bot's own keys.
     public static let keys = [
         "exchange.data_source", "monitoring.http_host", "monitoring.http_port", "monitoring.health_check_interval",
-        "monitoring.stale_threshold", "monitoring.stale_grace", "monitoring.health_log_interval", "limits.queue_size",
+        "monitoring.stale_threshold", "monitoring.stale_grace", "monitoring.health_log_interval", "monitoring.shutdown_timeout",
+        "limits.queue_size",
     ]
 
     public mutating func set(_ key: String, _ text: String) throws(ConnectorSettings.Invalid) {
@@ -55,6 +58,7 @@ public struct BotSettings: Sendable {
         case "monitoring.stale_threshold": staleThreshold = try seconds()
         case "monitoring.stale_grace": staleGrace = try seconds()
         case "monitoring.health_log_interval": healthLogInterval = try seconds()
+        case "monitoring.shutdown_timeout": shutdownTimeout = try seconds()
         case "limits.queue_size":
             guard let size = Int(value), (10...10_000_000).contains(size) else {
                 throw .init(key: key, problem: "\(value) is not a queue size", fix: "write a whole number in 10...10000000")
@@ -117,6 +121,7 @@ public struct BotSettings: Sendable {
             ("monitoring.http_host", httpHost), ("monitoring.http_port", "\(httpPort)"),
             ("monitoring.health_check_interval", "\(healthCheckInterval)"), ("monitoring.stale_threshold", "\(staleThreshold)"),
             ("monitoring.stale_grace", "\(staleGrace)"), ("monitoring.health_log_interval", "\(healthLogInterval)"),
+            ("monitoring.shutdown_timeout", "\(shutdownTimeout)"),
             ("monitoring.log_level", c.logLevel), ("limits.queue_size", "\(queueSize)"),
         ]
         lines += [("monitoring.ping_interval", "\(c.pingInterval)"), ("monitoring.pong_timeout", "\(c.pongTimeout)"),

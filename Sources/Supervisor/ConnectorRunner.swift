@@ -130,6 +130,15 @@ public final class ConnectorRunner: @unchecked Sendable {
             exit = .failedToStart("\(error)")
         }
         continuation.finish()
+        // The child is reaped; anything still in its group (a grandchild) goes too, before stop() returns.
+        if let pid = processIdentifier {
+            let left = ProcessTable.members(ofGroup: pid).filter { $0.state != "Z" }
+            if !left.isEmpty {
+                Glibc.kill(-pid, SIGKILL)
+                logger.error("bybit_connector_cleanup_error", metadata: [
+                    "reason": "processes left in the connector's group after it exited; killed", "pids": "\(left.map(\.pid))"])
+            }
+        }
         locked {
             exitStatus = exit
             commands = nil
@@ -202,6 +211,8 @@ public final class ConnectorRunner: @unchecked Sendable {
         if await waitForExit(configuration.shutdownGrace) { return }
         signalGroup(SIGTERM)
         if await waitForExit(configuration.terminateGrace) { return }
+        logger.error("bybit_connector_cleanup_error", metadata: [
+            "reason": "no exit after shutdown and SIGTERM; killing its process group", "pid": "\(processIdentifier ?? 0)"])
         signalGroup(SIGKILL)
         while !(await waitForExit(.seconds(1))) {}
     }

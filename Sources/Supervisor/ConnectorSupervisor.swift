@@ -40,6 +40,26 @@ public struct ConnectorHealth: Sendable, Equatable {
     public var staleRestarts: Int
     public var restartAttempt: Int
     public var lastRestartDelaySeconds: Double
+
+    public init(connected: Bool, processAlive: Bool, pid: Int32?, queueSize: Int, errorCount: Int, decodeErrors: Int, droppedEvents: Int,
+                events: Int, lastEventTime: Int64?, secondsSinceLastEvent: Double?, restarts: Int, deaths: Int, staleRestarts: Int,
+                restartAttempt: Int, lastRestartDelaySeconds: Double) {
+        self.connected = connected
+        self.processAlive = processAlive
+        self.pid = pid
+        self.queueSize = queueSize
+        self.errorCount = errorCount
+        self.decodeErrors = decodeErrors
+        self.droppedEvents = droppedEvents
+        self.events = events
+        self.lastEventTime = lastEventTime
+        self.secondsSinceLastEvent = secondsSinceLastEvent
+        self.restarts = restarts
+        self.deaths = deaths
+        self.staleRestarts = staleRestarts
+        self.restartAttempt = restartAttempt
+        self.lastRestartDelaySeconds = lastRestartDelaySeconds
+    }
 }
 
 /// The bot's handle on its connector: starts the child, forwards its events (across restarts) to
@@ -97,6 +117,12 @@ public actor ConnectorSupervisor {
     }
 
     public var isConnected: Bool { connected }
+
+    /// Kills the current child's process group at once and restarts nothing (a forced exit).
+    public func kill() {
+        running = false
+        runner?.kill()
+    }
 
     /// Subscribes now and after every restart.
     public func subscribe(channel: String, symbol: String) {

@@ -17,13 +17,13 @@ struct RunCommand: AsyncParsableCommand {
         """
     )
 
-    @Option(help: "The YAML configuration file (e.g. config/sim.yaml).")
+    @Option(help: "The YAML configuration file (e.g. config/sim.yaml); default: $BYBIT_CONNECTOR_CONFIG_FILE.")
     var config: String?
 
     func run() async throws {
-        let settings = try await loadBotSettings(config)
-        guard settings.dataSource == .bybitConnector else {
-            throw refuse("exchange.data_source: \(settings.dataSource.rawValue) is not available yet; use bybit_connector")
+        let settings = try await loadBotSettings(config ?? ProcessInfo.processInfo.environment["BYBIT_CONNECTOR_CONFIG_FILE"])
+        guard settings.dataSource != .binanceWS else {
+            throw refuse("exchange.data_source: binance_ws is not available yet (its connector is not built); use bybit_connector or stub")
         }
         // Read (and so registered with the log redactor) before anything logs; a bad secret file stops here.
         _ = try loadCredentials()

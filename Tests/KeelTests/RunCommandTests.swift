@@ -3,6 +3,7 @@ import Foundation
 import FoundationNetworking
 #endif
 import Service
+import Supervisor
 import Testing
 import TestSupport
 
@@ -16,40 +17,23 @@ struct RunCommandTests {
         return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
     }
 
-    @Test func servesHealthReadyAndMetricsStopsOnSIGTERMAndNeverShowsASecret() async throws {
-        let key = "known-bot-key-5d1e"
-        let secret = "known-bot-secret-a93f07"
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("keel-run-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let simConfig = directory.appendingPathComponent("sim.json")
-        try Data(#"{"accounts":[{"api_key":"\#(key)","secret":"\#(secret)"}]}"#.utf8).write(to: simConfig)
-        let sim = try await SimChildProcess(arguments: ["--config", simConfig.path])
-        defer { sim.stop() }
-        let config = directory.appendingPathComponent("bot.yaml")
-        try Data("""
-        exchange:
-          symbols: [BTCUSDT]
-          public_url: ws://127.0.0.1:\(sim.port)/v5/public/linear
-          private_url: ws://127.0.0.1:\(sim.port)/v5/private
-          trade_url: ws://127.0.0.1:\(sim.port)/v5/trade
-          rest_url: http://127.0.0.1:\(sim.port)
-        monitoring:
-          http_port: 0
-          health_check_interval: 1
-        """.utf8).write(to: config)
-        // The secret travels as a file, the key as a variable: both ways in one run.
-        let secretFile = directory.appendingPathComponent("secret")
-        try Data(secret.utf8).write(to: secretFile)
+    /// `keel run --config <yaml>` as a child, its stdout and stderr collected; returns once it listens.
+    private struct Bot {
+        let process: Process
+        let stdout: Collector
+        let stderr: Collector
+        let base: String
 
+        func stop() { if process.isRunning { process.interrupt(); process.waitUntilExit() } }
+    }
+
+    private func startBot(_ yaml: String, in directory: URL, environment extra: [String: String] = [:]) async throws -> Bot {
+        let config = directory.appendingPathComponent("bot-\(UUID().uuidString).yaml")
+        try Data(yaml.utf8).write(to: config)
         let bot = Process()
         bot.executableURL = try keelURL()
         bot.arguments = ["run", "--config", config.path]
-        var environment = ProcessInfo.processInfo.environment
-        environment["BYBIT_API_KEY"] = key
-        environment["BYBIT_API_SECRET_FILE"] = secretFile.path
-        environment.removeValue(forKey: "BYBIT_API_SECRET")
-        bot.environment = environment
+        bot.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("BYBIT_") }.merging(extra) { $1 }
         let output = Pipe()
         let errors = Pipe()
         bot.standardOutput = output
@@ -58,11 +42,69 @@ struct RunCommandTests {
         try bot.run()
         let stdout = Collector(output.fileHandleForReading)
         let stderr = Collector(errors.fileHandleForReading)
-        defer { if bot.isRunning { bot.interrupt(); bot.waitUntilExit() } }
+        let listening = try await waitFor { stderr.text.contains("keel_http_listening") || !bot.isRunning }
+        guard listening, bot.isRunning,
+              let line = stderr.text.split(separator: "\n").first(where: { $0.contains("keel_http_listening") }),
+              let base = (try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["url"] as? String else {
+            if bot.isRunning { bot.terminate() }
+            throw BotDidNotStart(stderr: stderr.text)
+        }
+        return Bot(process: bot, stdout: stdout, stderr: stderr, base: base)
+    }
 
-        #expect(try await waitFor { stderr.text.contains("keel_http_listening") })
-        let line = try #require(stderr.text.split(separator: "\n").first { $0.contains("keel_http_listening") })
-        let base = try #require((try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["url"] as? String)
+    struct BotDidNotStart: Error { let stderr: String }
+
+    private func temporaryDirectory() throws -> URL {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("keel-run-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        return directory
+    }
+
+    private func simYAML(_ port: Int, extra: String = "") -> String {
+        """
+        exchange:
+          symbols: [BTCUSDT]
+          public_url: ws://127.0.0.1:\(port)/v5/public/linear
+          private_url: ws://127.0.0.1:\(port)/v5/private
+          trade_url: ws://127.0.0.1:\(port)/v5/trade
+          rest_url: http://127.0.0.1:\(port)
+        monitoring:
+          http_port: 0
+          health_check_interval: 1
+        \(extra)
+        """
+    }
+
+    /// The connector's pid from `/ws/health` once the bot is connected.
+    private func connectorPid(_ bot: Bot) async throws -> Int32 {
+        var pid: Int32?
+        _ = try await waitFor {
+            guard let (_, body) = try? await get(bot.base + "/ws/health"),
+                  let object = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any],
+                  let connector = object["connector"] as? [String: Any], connector["connected"] as? Bool == true,
+                  let value = (connector["connector_health"] as? [String: Any])?["pid"] as? Int else { return false }
+            pid = Int32(value)
+            return true
+        }
+        return try #require(pid)
+    }
+
+    @Test func servesHealthReadyAndMetricsStopsOnSIGTERMAndNeverShowsASecret() async throws {
+        let key = "known-bot-key-5d1e"
+        let secret = "known-bot-secret-a93f07"
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let simConfig = directory.appendingPathComponent("sim.json")
+        try Data(#"{"accounts":[{"api_key":"\#(key)","secret":"\#(secret)"}]}"#.utf8).write(to: simConfig)
+        let sim = try await SimChildProcess(arguments: ["--config", simConfig.path])
+        defer { sim.stop() }
+        // The secret travels as a file, the key as a variable: both ways in one run.
+        let secretFile = directory.appendingPathComponent("secret")
+        try Data(secret.utf8).write(to: secretFile)
+        let running = try await startBot(simYAML(sim.port), in: directory,
+                                          environment: ["BYBIT_API_KEY": key, "BYBIT_API_SECRET_FILE": secretFile.path])
+        let (bot, stdout, stderr, base) = (running.process, running.stdout, running.stderr, running.base)
+        defer { running.stop() }
         #expect(try await waitFor { (try? await get(base + "/ready"))?.0 == 200 })
 
         var answers: [String] = []
@@ -121,6 +163,83 @@ struct RunCommandTests {
         for text in [stdout.text, stderr.text] + answers {
             #expect(!text.contains(key) && !text.contains(secret))
         }
+    }
+
+    /// `DATA_SOURCE=stub`: the in-process feed, no connector child; books valid, ready, a clean stop.
+    @Test func stubDataSourceFeedsTheBotWithoutAConnector() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let bot = try await startBot("exchange:\n  symbols: [BTCUSDT, ETHUSDT]\nmonitoring:\n  http_port: 0\n", in: directory,
+                                     environment: ["DATA_SOURCE": "stub"])
+        defer { bot.stop() }
+        #expect(try await waitFor { (try? await get(bot.base + "/ready"))?.0 == 200 })
+        let (_, body) = try await get(bot.base + "/ws/health")
+        let connector = try #require((try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any])?["connector"] as? [String: Any])
+        #expect(connector["connected"] as? Bool == true)
+        #expect((connector["connector_health"] as? [String: Any])?["pid"] is NSNull)
+        let books = try #require(connector["books"] as? [String: [String: Any]])
+        #expect(books["BTCUSDT"]?["valid"] as? Bool == true && books["ETHUSDT"]?["valid"] as? Bool == true)
+        #expect(books["BTCUSDT"]?["bid_levels"] as? Int == 25)
+        #expect(ProcessTable.children(of: bot.process.processIdentifier).isEmpty, "the stub starts no child")
+        bot.process.terminate()
+        #expect(try await waitFor(.seconds(20)) { !bot.process.isRunning })
+        #expect(bot.process.terminationStatus == 0)
+        #expect(bot.stderr.text.contains(#""phase":"done","seconds""#) && bot.stderr.text.contains(#""step":"all""#))
+    }
+
+    /// A connector that answers nothing (SIGSTOP): the graceful stop escalates to SIGKILL and says so
+    /// (`bybit_connector_cleanup_error`), still exits 0 well inside the bound; a second signal during
+    /// such a stop exits at once with 128 + signal, the connector's group killed; the whole-stop
+    /// deadline (`monitoring.shutdown_timeout`) does the same on its own.
+    @Test func aHungConnectorIsKilledAndASecondSignalOrTheDeadlineForcesTheExit() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let sim = try await SimChildProcess()
+        defer { sim.stop() }
+
+        // 1. Graceful stop of a frozen connector: shutdown (3 s) → SIGTERM (2 s) → SIGKILL, logged.
+        var bot = try await startBot(simYAML(sim.port), in: directory)
+        var pid = try await connectorPid(bot)
+        kill(pid, SIGSTOP)
+        var stoppedAt = ContinuousClock.now
+        bot.process.terminate()
+        #expect(try await waitFor(.seconds(40)) { !bot.process.isRunning })
+        var took = ContinuousClock.now - stoppedAt
+        print("run test: graceful stop with a frozen connector took \(took)")
+        #expect(bot.process.terminationStatus == 0)
+        #expect(took < .seconds(15))
+        #expect(bot.stderr.text.contains("bybit_connector_cleanup_error"))
+        #expect(ProcessTable.entry(pid) == nil)
+
+        // 2. A second signal while the stop waits on the frozen connector: out at once, code 130.
+        bot = try await startBot(simYAML(sim.port), in: directory)
+        pid = try await connectorPid(bot)
+        kill(pid, SIGSTOP)
+        bot.process.terminate()
+        _ = try await waitFor { bot.stderr.text.contains(#""step":"stop the connector""#) }
+        stoppedAt = ContinuousClock.now
+        bot.process.interrupt()
+        #expect(try await waitFor(.seconds(10)) { !bot.process.isRunning })
+        took = ContinuousClock.now - stoppedAt
+        print("run test: forced exit \(took) after the second signal")
+        #expect(bot.process.terminationStatus == 128 + SIGINT)
+        #expect(took < .seconds(2))
+        #expect(bot.stderr.text.contains("keel_forced_exit"))
+        #expect(try await waitFor(.seconds(5)) { ProcessTable.entry(pid) == nil }, "the frozen connector was killed with its group")
+
+        // 3. The deadline: a 1 s whole-stop bound forces the exit before the 5 s escalation ends.
+        bot = try await startBot(simYAML(sim.port, extra: "  shutdown_timeout: 1"), in: directory)
+        pid = try await connectorPid(bot)
+        kill(pid, SIGSTOP)
+        stoppedAt = ContinuousClock.now
+        bot.process.terminate()
+        #expect(try await waitFor(.seconds(10)) { !bot.process.isRunning })
+        took = ContinuousClock.now - stoppedAt
+        print("run test: deadline exit after \(took)")
+        #expect(bot.process.terminationStatus == 1)
+        #expect(took < .seconds(3))
+        #expect(bot.stderr.text.contains("longer than 1.0 s"))
+        #expect(try await waitFor(.seconds(5)) { ProcessTable.entry(pid) == nil })
     }
 
     @Test func badConfigurationNamesTheKeyAndExitsTwo() async throws {
