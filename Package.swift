@@ -58,7 +58,7 @@ let package = Package(
         .target(
             name: "Service",
             dependencies: [
-                "Supervisor", "Connector", "Market",
+                "Supervisor", "Connector", "Market", "MarketContext", "Strategy", "Execution",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -67,6 +67,11 @@ let package = Package(
                 .product(name: "Configuration", package: "swift-configuration"),
             ]
         ),
+        // The trading core, pure: market inputs from book and trades; quote model, ladder and risk;
+        // order state machine, position ledger and the paper exchange.
+        .target(name: "MarketContext", dependencies: ["Market"]),
+        .target(name: "Strategy", dependencies: ["Market", "MarketContext"]),
+        .target(name: "Execution", dependencies: ["Market"]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "Storage", dependencies: ["Market", "CZlib"]),
         .target(
@@ -113,6 +118,7 @@ let package = Package(
         .testTarget(name: "BybitTests", dependencies: ["Bybit", "Market", "TestSupport"]),
         .testTarget(name: "BinanceTests", dependencies: ["Binance", "Market", "Storage", "TestSupport"]),
         .testTarget(name: "ConnectorTests", dependencies: ["Connector", "Market", "Bybit", "ExchangeSim", "TestSupport"]),
+        .testTarget(name: "StrategyTests", dependencies: ["Strategy", "MarketContext", "Execution", "Market", "Binance", "Storage", "TestSupport"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "Market", "TestSupport"]),
         .testTarget(
             name: "ExchangeSimTests",

@@ -1,0 +1,226 @@
+import Market
+
+/// The bot's own lifecycle of an order, driven by what it sent and what the venue answered.
+public enum OrderStatus: String, Sendable, Equatable, CaseIterable {
+    case pendingNew = "pending_new"
+    case new
+    case partiallyFilled = "partially_filled"
+    case filled
+    case pendingCancel = "pending_cancel"
+    case cancelled
+    case rejected
+    /// Sent, outcome not known (timeout, lost connection): resolved only by the venue's truth.
+    case unknown
+
+    public var isTerminal: Bool { self == .filled || self == .cancelled || self == .rejected }
+}
+
+/// One order as the bot knows it.
+public struct TrackedOrder: Sendable, Equatable {
+    public var clientId: String
+    public var symbol: String
+    public var side: Side
+    public var price: Price
+    public var qty: Quantity
+    public var filledQty: Quantity = .zero
+    public var averagePrice: Price?
+    public var status: OrderStatus
+    public var exchangeOrderId: String?
+    public var createdTime: Int64
+    public var updatedTime: Int64
+    /// A price/qty change sent and not yet confirmed.
+    public var pendingAmend: (price: Price?, qty: Quantity?)?
+    public var reason: String = ""
+
+    public static func == (lhs: TrackedOrder, rhs: TrackedOrder) -> Bool {
+        lhs.clientId == rhs.clientId && lhs.symbol == rhs.symbol && lhs.side == rhs.side && lhs.price == rhs.price && lhs.qty == rhs.qty
+            && lhs.filledQty == rhs.filledQty && lhs.averagePrice == rhs.averagePrice && lhs.status == rhs.status
+            && lhs.exchangeOrderId == rhs.exchangeOrderId && lhs.reason == rhs.reason
+    }
+
+    /// Counts against the per-side limit: working, on its way, cancel in flight, or not known.
+    public var isLive: Bool { !status.isTerminal }
+    public var remaining: Quantity { qty - filledQty }
+}
+
+/// Every order the bot sent, its state machine, and the executions already counted:
+///
+///     pending_new → new → partially_filled → filled
+///     new / partially_filled → pending_cancel → cancelled   (a fill during the cancel still counts;
+///                                                             `Filled` wins over the cancel)
+///     pending_new → rejected;   any live state → unknown → (the venue's truth)
+///
+/// Terminal states never go back; the filled quantity only grows; an execution id is counted once;
+/// an update older than the last applied one is ignored. Pure.
+public struct OrderTracker: Sendable {
+    public enum Change: Sendable, Equatable {
+        case updated(TrackedOrder)
+        /// The venue reported an order this tracker never sent (left from an earlier run, or placed by hand).
+        case foreign(OrderUpdate)
+        case ignored(String)
+    }
+
+    public enum FillOutcome: Sendable, Equatable {
+        case counted(TrackedOrder?)
+        case duplicate
+    }
+
+    public private(set) var orders: [String: TrackedOrder] = [:]
+    private var executions: Set<String> = []
+    private var executionOrder: [String] = []
+    private let rememberedExecutions: Int
+
+    public init(rememberedExecutions: Int = 100_000) {
+        self.rememberedExecutions = rememberedExecutions
+    }
+
+    public subscript(clientId: String) -> TrackedOrder? { orders[clientId] }
+
+    /// Live orders, optionally of one side (and symbol).
+    public func live(side: Side? = nil, symbol: String? = nil) -> [TrackedOrder] {
+        orders.values.filter { $0.isLive && (side == nil || $0.side == side) && (symbol == nil || $0.symbol == symbol) }
+            .sorted { $0.createdTime < $1.createdTime }
+    }
+
+    /// Before the request goes out (its client id is already stored).
+    @discardableResult
+    public mutating func submitted(_ request: PlaceRequest, time: Int64) -> TrackedOrder {
+        let order = TrackedOrder(clientId: request.orderLinkId, symbol: request.symbol, side: request.side, price: request.price ?? .zero,
+                                 qty: request.qty, status: .pendingNew, createdTime: time, updatedTime: time)
+        orders[request.orderLinkId] = order
+        return order
+    }
+
+    /// A cancel is going out: false when there is nothing live to cancel.
+    public mutating func cancelRequested(_ clientId: String, time: Int64) -> Bool {
+        guard var order = orders[clientId], order.isLive else { return false }
+        if order.status != .unknown { order.status = .pendingCancel }
+        order.updatedTime = time
+        orders[clientId] = order
+        return true
+    }
+
+    public mutating func amendRequested(_ clientId: String, price: Price?, qty: Quantity?, time: Int64) -> Bool {
+        guard var order = orders[clientId], order.status == .new || order.status == .partiallyFilled else { return false }
+        order.pendingAmend = (price, qty)
+        order.updatedTime = time
+        orders[clientId] = order
+        return true
+    }
+
+    /// The venue accepted the command (`ack`): a placed order is working unless already further on.
+    public mutating func acknowledged(_ clientId: String, command: String, time: Int64) -> TrackedOrder? {
+        guard var order = orders[clientId] else { return nil }
+        switch command {
+        case "place" where order.status == .pendingNew:
+            order.status = .new
+        case "amend":
+            if let amend = order.pendingAmend {
+                if let price = amend.price { order.price = price }
+                if let qty = amend.qty { order.qty = qty }
+                order.pendingAmend = nil
+            }
+        default:
+            return order
+        }
+        order.updatedTime = time
+        orders[clientId] = order
+        return order
+    }
+
+    /// The venue refused a command for this order.
+    public mutating func refused(_ clientId: String, command: String, reason: String, time: Int64) -> TrackedOrder? {
+        guard var order = orders[clientId] else { return nil }
+        switch command {
+        case "place" where order.status == .pendingNew || order.status == .unknown:
+            order.status = .rejected
+        case "cancel" where order.status == .pendingCancel:
+            // The order is no longer there to cancel (filled or gone): the venue's update will say which.
+            break
+        case "amend":
+            order.pendingAmend = nil
+        default:
+            break
+        }
+        order.reason = reason
+        order.updatedTime = time
+        orders[clientId] = order
+        return order
+    }
+
+    /// Sent, no answer: only the venue's truth resolves it.
+    public mutating func markUnknown(_ clientId: String, reason: String, time: Int64) -> TrackedOrder? {
+        guard var order = orders[clientId], order.isLive else { return nil }
+        order.status = .unknown
+        order.reason = reason
+        order.updatedTime = time
+        orders[clientId] = order
+        return order
+    }
+
+    /// The venue's view of an order (stream update or reconciliation).
+    public mutating func apply(_ update: OrderUpdate, time: Int64) -> Change {
+        guard var order = orders[update.clientId] else { return .foreign(update) }
+        if order.status.isTerminal {
+            // Terminal stays terminal; a later report may still carry a larger filled quantity.
+            if update.filledQty > order.filledQty { order.filledQty = update.filledQty; order.averagePrice = update.averagePrice ?? order.averagePrice }
+            orders[update.clientId] = order
+            return .ignored("\(order.clientId) is already \(order.status.rawValue)")
+        }
+        if update.updatedTime > 0, update.updatedTime < order.updatedTime, order.exchangeOrderId != nil {
+            return .ignored("an older update for \(order.clientId)")
+        }
+        order.exchangeOrderId = update.orderId.isEmpty ? order.exchangeOrderId : update.orderId
+        if update.filledQty > order.filledQty { order.filledQty = update.filledQty }
+        order.averagePrice = update.averagePrice ?? order.averagePrice
+        if update.price > .zero { order.price = update.price }
+        if update.qty > .zero { order.qty = update.qty }
+        switch update.state {
+        case .filled:
+            order.status = .filled
+        case .cancelled, .partiallyFilledCanceled, .deactivated:
+            order.status = .cancelled
+            order.reason = update.cancelType
+        case .rejected:
+            order.status = .rejected
+            order.reason = update.rejectReason
+        case .new, .untriggered, .triggered, .partiallyFilled:
+            // A cancel in flight stays pending; otherwise the fill state says which.
+            if order.status != .pendingCancel { order.status = order.filledQty > .zero ? .partiallyFilled : .new }
+            if let amend = order.pendingAmend, (amend.price == nil || amend.price == update.price), (amend.qty == nil || amend.qty == update.qty) {
+                order.pendingAmend = nil
+            }
+        }
+        order.updatedTime = max(order.updatedTime, update.updatedTime)
+        orders[update.clientId] = order
+        return .updated(order)
+    }
+
+    /// An execution: counted once per id. The order's filled quantity follows the larger of the
+    /// executions and the venue's own report.
+    public mutating func apply(_ fill: Fill) -> FillOutcome {
+        guard !executions.contains(fill.executionId) else { return .duplicate }
+        executions.insert(fill.executionId)
+        executionOrder.append(fill.executionId)
+        if executionOrder.count > rememberedExecutions {
+            executions.remove(executionOrder.removeFirst())
+        }
+        guard var order = orders[fill.clientId] else { return .counted(nil) }
+        let filled = order.qty - fill.leavesQty
+        if fill.leavesQty.isZero || filled > order.filledQty {
+            order.filledQty = max(order.filledQty, fill.leavesQty.isZero ? order.qty : filled)
+        }
+        if !order.status.isTerminal {
+            if order.filledQty >= order.qty { order.status = .filled }
+            else if order.status == .new || order.status == .pendingNew { order.status = .partiallyFilled }
+        }
+        order.updatedTime = max(order.updatedTime, fill.time)
+        orders[fill.clientId] = order
+        return .counted(order)
+    }
+
+    /// Forgets terminal orders older than `before` (the store keeps them).
+    public mutating func prune(before: Int64) {
+        orders = orders.filter { !$0.value.status.isTerminal || $0.value.updatedTime >= before }
+    }
+}

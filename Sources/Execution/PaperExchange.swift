@@ -1,0 +1,229 @@
+import Market
+
+/// What a venue tells the bot about its orders: the same facts whether they come from an exchange
+/// through the connector or from the paper exchange.
+public enum VenueEvent: Sendable, Equatable {
+    case order(OrderUpdate)
+    case fill(Fill)
+    case acknowledged(clientId: String, command: String)
+    case refused(clientId: String, command: String, reason: String)
+}
+
+/// Paper trading on the live feed: orders rest in a simulated queue and fill from the real book and
+/// trades. Queue model: an order joins behind the size already shown at its price (nothing when it
+/// improves the touch); that volume ahead is consumed first — by trades at the price, and by the
+/// level shrinking (cancels) — before the order fills. A trade through the price, or the opposite
+/// touch moving onto it, fills it whole at its price. Placing, amending and cancelling take effect
+/// `latency` ns (event time) after they were asked for, so a fill can beat a cancel. Post-only: an
+/// order that would take liquidity when it arrives is refused. Fills pay `makerFeeRate`. Pure: time
+/// comes with the market events.
+public struct PaperExchange: Sendable {
+    public struct Configuration: Sendable, Equatable {
+        public var latency: Int64 = 50_000_000
+        public var makerFeeRate = FixedDecimal(mantissa: 2, scale: 4)
+
+        public init() {}
+    }
+
+    struct RestingOrder: Sendable {
+        var update: OrderUpdate
+        var queueAhead: Quantity
+        var sequence: Int
+    }
+
+    enum Action: Sendable {
+        case place(PlaceRequest)
+        case amend(clientId: String, price: Price?, qty: Quantity?)
+        case cancel(clientId: String)
+        case cancelAll(symbol: String?)
+    }
+
+    public let configuration: Configuration
+    private var resting: [String: RestingOrder] = [:]
+    private var due: [(time: Int64, action: Action)] = []
+    private var books: [String: OrderBook] = [:]
+    private var orderCount = 0
+    private var executionCount = 0
+    private var sequence = 0
+    private var now: Int64 = 0
+
+    public init(configuration: Configuration = .init()) {
+        self.configuration = configuration
+    }
+
+    /// Open paper orders (after their arrival).
+    public var openOrders: [OrderUpdate] { resting.values.sorted { $0.sequence < $1.sequence }.map(\.update) }
+
+    /// The volume ahead of an open order in its queue.
+    public func queueAhead(_ clientId: String) -> Quantity? { resting[clientId]?.queueAhead }
+
+    // MARK: Commands (effective after the latency)
+
+    public mutating func place(_ request: PlaceRequest, time: Int64) { schedule(.place(request), time) }
+    public mutating func amend(clientId: String, price: Price?, qty: Quantity?, time: Int64) { schedule(.amend(clientId: clientId, price: price, qty: qty), time) }
+    public mutating func cancel(clientId: String, time: Int64) { schedule(.cancel(clientId: clientId), time) }
+    public mutating func cancelAll(symbol: String?, time: Int64) { schedule(.cancelAll(symbol: symbol), time) }
+
+    /// Commands whose time has come, without market data (e.g. on a timer).
+    public mutating func advance(to time: Int64) -> [VenueEvent] {
+        now = max(now, time)
+        var events: [VenueEvent] = []
+        while let next = due.first, next.time <= now {
+            due.removeFirst()
+            events += perform(next.action, at: next.time)
+        }
+        return events
+    }
+
+    // MARK: Market data
+
+    /// After the book of `symbol` changed (the book as it is now).
+    public mutating func onBook(_ book: OrderBook, symbol: String, time: Int64) -> [VenueEvent] {
+        books[symbol] = book
+        var events = advance(to: time)
+        for clientId in ordered(symbol: symbol) {
+            guard var order = resting[clientId] else { continue }
+            let side: BookSide = order.update.side == .buy ? .bid : .ask
+            // The level shrank: cancels (or trades already counted) ate into the volume ahead.
+            let shown = book.size(side, at: order.update.price)
+            if shown < order.queueAhead { order.queueAhead = shown }
+            resting[clientId] = order
+            // The opposite touch reached the price: taken whole.
+            let crossed = order.update.side == .buy ? book.bestAsk.map { $0.price <= order.update.price } : book.bestBid.map { $0.price >= order.update.price }
+            if crossed == true { events += execute(clientId, qty: order.update.qty - order.update.filledQty, time: time) }
+        }
+        return events
+    }
+
+    /// After a public trade print.
+    public mutating func onTrade(_ trade: TradeTick) -> [VenueEvent] {
+        var events = advance(to: trade.exchangeTime)
+        // A sell aggressor hits bids; a buy aggressor lifts asks.
+        let side: Side = trade.aggressor == .sell ? .buy : .sell
+        var left = trade.qty
+        for clientId in ordered(symbol: trade.symbol) {
+            guard var order = resting[clientId], order.update.side == side else { continue }
+            let price = order.update.price
+            let through = side == .buy ? trade.price < price : trade.price > price
+            if through {
+                events += execute(clientId, qty: order.update.qty - order.update.filledQty, time: trade.exchangeTime)
+                continue
+            }
+            guard trade.price == price, left > .zero else { continue }
+            let eaten = min(order.queueAhead, left)
+            order.queueAhead -= eaten
+            left -= eaten
+            resting[clientId] = order
+            if order.queueAhead.isZero, left > .zero {
+                let qty = min(left, order.update.qty - order.update.filledQty)
+                left -= qty
+                events += execute(clientId, qty: qty, time: trade.exchangeTime)
+            }
+        }
+        return events
+    }
+
+    // MARK: Inside
+
+    private mutating func schedule(_ action: Action, _ time: Int64) {
+        let at = time + configuration.latency
+        let index = due.firstIndex { $0.time > at } ?? due.endIndex
+        due.insert((at, action), at: index)
+    }
+
+    /// Open orders of a symbol: best price first, then time priority.
+    private func ordered(symbol: String) -> [String] {
+        resting.values.filter { $0.update.symbol == symbol }.sorted {
+            if $0.update.price != $1.update.price {
+                return $0.update.side == .buy ? $0.update.price > $1.update.price : $0.update.price < $1.update.price
+            }
+            return $0.sequence < $1.sequence
+        }.map(\.update.clientId)
+    }
+
+    private mutating func perform(_ action: Action, at time: Int64) -> [VenueEvent] {
+        switch action {
+        case .place(let request):
+            return arrive(request, at: time)
+        case .cancel(let clientId):
+            guard var order = resting.removeValue(forKey: clientId) else {
+                return [.refused(clientId: clientId, command: "cancel", reason: "order not found (filled or gone)")]
+            }
+            order.update.state = order.update.filledQty.isZero ? .cancelled : .partiallyFilledCanceled
+            order.update.cancelType = "CancelByUser"
+            order.update.updatedTime = time
+            return [.acknowledged(clientId: clientId, command: "cancel"), .order(order.update)]
+        case .cancelAll(let symbol):
+            var events: [VenueEvent] = []
+            for clientId in resting.values.filter({ symbol == nil || $0.update.symbol == symbol }).sorted(by: { $0.sequence < $1.sequence }).map(\.update.clientId) {
+                events += perform(.cancel(clientId: clientId), at: time).filter { if case .order = $0 { return true } else { return false } }
+            }
+            return events + [.acknowledged(clientId: "", command: "cancel_all")]
+        case .amend(let clientId, let price, let qty):
+            guard var order = resting[clientId] else {
+                return [.refused(clientId: clientId, command: "amend", reason: "order not found (filled or gone)")]
+            }
+            if let qty, qty <= order.update.filledQty {
+                return [.refused(clientId: clientId, command: "amend", reason: "qty \(qty) not above the filled \(order.update.filledQty)")]
+            }
+            let repriced = price.map { $0 != order.update.price } ?? false
+            let grown = qty.map { $0 > order.update.qty } ?? false
+            if let price { order.update.price = price }
+            if let qty { order.update.qty = qty }
+            order.update.updatedTime = time
+            // A new price, or more size, goes to the back of the queue; less size keeps its place.
+            if repriced || grown {
+                sequence += 1
+                order.sequence = sequence
+                order.queueAhead = shownSize(order.update)
+            }
+            resting[clientId] = order
+            return [.acknowledged(clientId: clientId, command: "amend"), .order(order.update)]
+        }
+    }
+
+    private mutating func arrive(_ request: PlaceRequest, at time: Int64) -> [VenueEvent] {
+        guard resting[request.orderLinkId] == nil else {
+            return [.refused(clientId: request.orderLinkId, command: "place", reason: "duplicate client id")]
+        }
+        guard let price = request.price, request.type == .limit else {
+            return [.refused(clientId: request.orderLinkId, command: "place", reason: "paper trading takes limit orders only")]
+        }
+        let book = books[request.symbol]
+        let takes = request.side == .buy ? book?.bestAsk.map { price >= $0.price } : book?.bestBid.map { price <= $0.price }
+        if takes == true, request.timeInForce == .postOnly {
+            return [.refused(clientId: request.orderLinkId, command: "place", reason: "post-only order would take liquidity")]
+        }
+        orderCount += 1
+        sequence += 1
+        let update = OrderUpdate(symbol: request.symbol, orderId: "paper-\(orderCount)", clientId: request.orderLinkId, side: request.side,
+                                 orderType: request.type.rawValue, timeInForce: request.timeInForce.rawValue, price: price, qty: request.qty,
+                                 filledQty: .zero, averagePrice: nil, state: .new, reduceOnly: request.reduceOnly, rejectReason: "",
+                                 cancelType: "", createdTime: time, updatedTime: time)
+        resting[request.orderLinkId] = RestingOrder(update: update, queueAhead: shownSize(update), sequence: sequence)
+        return [.acknowledged(clientId: request.orderLinkId, command: "place"), .order(update)]
+    }
+
+    /// The size shown at the order's price on its side (0 when it improves the touch).
+    private func shownSize(_ update: OrderUpdate) -> Quantity {
+        books[update.symbol]?.size(update.side == .buy ? .bid : .ask, at: update.price) ?? .zero
+    }
+
+    private mutating func execute(_ clientId: String, qty: Quantity, time: Int64) -> [VenueEvent] {
+        guard var order = resting[clientId], qty > .zero else { return [] }
+        executionCount += 1
+        let before = order.update.filledQty
+        order.update.filledQty = before + qty
+        let price = order.update.price
+        order.update.averagePrice = price
+        order.update.updatedTime = time
+        let leaves = order.update.qty - order.update.filledQty
+        order.update.state = leaves.isZero ? .filled : .partiallyFilled
+        let fee = (price * qty * configuration.makerFeeRate).rounded(toMultipleOf: FixedDecimal(mantissa: 1, scale: 8), .halfEven) ?? .zero
+        let fill = Fill(symbol: order.update.symbol, orderId: order.update.orderId, clientId: clientId, executionId: "paper-exec-\(executionCount)",
+                        side: order.update.side, price: price, qty: qty, fee: fee, feeRate: configuration.makerFeeRate, isMaker: true,
+                        leavesQty: leaves, closedSize: .zero, time: time)
+        if leaves.isZero { resting[clientId] = nil } else { resting[clientId] = order }
+        return [.fill(fill), .order(order.update)]
+    }
+}

@@ -1,0 +1,110 @@
+import Foundation
+import Market
+import MarketContext
+
+/// Where to quote: GLFT (Guéant–Lehalle–Fernandez-Tapia, infinite horizon) or a plain fixed spread,
+/// in ticks from the mid, skewed against inventory. Pure.
+///
+/// GLFT, every distance in ticks, σ in ticks per √s, q the position in order sizes (Δ = 1):
+///   c1 = 1/(ξΔ) · ln(1 + ξΔ/k),  c2 = √( γ/(2AΔk) · (1 + ξΔ/k)^(k/(ξΔ) + 1) ),  ξ = γ
+///   half spread h = c1 + Δ/2 · σ · c2,  skew s = σ · c2
+///   bid depth δb = h + s·q,  ask depth δa = h − s·q
+/// Fixed: h = spread_bps/2 of the mid, s = skew_bps of the mid per order size.
+public struct QuoteModel: Sendable {
+    public enum Mode: String, Sendable, Equatable {
+        case glft
+        case fixed
+    }
+
+    public struct Parameters: Sendable, Equatable {
+        public var mode = Mode.glft
+        /// γ: risk aversion (also ξ).
+        public var gamma = 0.1
+        /// A (fills per second at the mid) and k (decay per tick); `nil` → estimated online, and
+        /// `fallbackA` / `fallbackK` until the estimate exists.
+        public var a: Double?
+        public var k: Double?
+        public var fallbackA = 1.0
+        public var fallbackK = 0.5
+        /// σ when `enableDynamicSpread` is off or no estimate exists yet, in bp of the mid per √s.
+        public var volatilityBps = 1.0
+        public var enableDynamicSpread = true
+        public var enableInventorySkew = true
+        /// The quoted spread (ask − bid) never goes below this, in bp of the mid.
+        public var minSpreadBps = 2.0
+        /// Fixed mode: the spread and the skew per order size of inventory, in bp of the mid.
+        public var fixedSpreadBps = 10.0
+        public var fixedSkewBps = 2.0
+
+        public init() {}
+    }
+
+    /// The model's answer before prices are put on the grid.
+    public struct Depths: Sendable, Equatable {
+        public var bidTicks: Double
+        public var askTicks: Double
+        public var halfSpreadTicks: Double
+        public var skewTicks: Double
+        public var sigmaTicks: Double
+        public var a: Double
+        public var k: Double
+
+        public init(bidTicks: Double, askTicks: Double, halfSpreadTicks: Double, skewTicks: Double, sigmaTicks: Double, a: Double, k: Double) {
+            self.bidTicks = bidTicks
+            self.askTicks = askTicks
+            self.halfSpreadTicks = halfSpreadTicks
+            self.skewTicks = skewTicks
+            self.sigmaTicks = sigmaTicks
+            self.a = a
+            self.k = k
+        }
+    }
+
+    public var parameters: Parameters
+
+    public init(parameters: Parameters) {
+        self.parameters = parameters
+    }
+
+    /// The GLFT coefficients (c1, c2) for these γ, A, k and Δ = 1.
+    public static func coefficients(gamma: Double, a: Double, k: Double) -> (c1: Double, c2: Double) {
+        let xi = gamma
+        let delta = 1.0
+        let c1 = 1 / (xi * delta) * log(1 + xi * delta / k)
+        let c2 = (gamma / (2 * a * delta * k) * pow(1 + xi * delta / k, k / (xi * delta) + 1)).squareRoot()
+        return (c1, c2)
+    }
+
+    /// Depths from the mid for `inventory` (position ÷ order size) with `mid` and `tick` as Doubles
+    /// (only to size distances; prices are made exact afterwards).
+    public func depths(mid: Double, tick: Double, volatility: Double?, intensity: FillIntensity.Estimate?, inventory: Double) -> Depths {
+        let p = parameters
+        let ticksPerBp = mid / 10_000 / tick
+        let relativeSigma = (p.enableDynamicSpread ? volatility : nil) ?? p.volatilityBps / 10_000
+        let sigma = relativeSigma * mid / tick
+        let a = p.a ?? intensity?.a ?? p.fallbackA
+        let k = p.k ?? intensity?.k ?? p.fallbackK
+        var half: Double
+        var skew: Double
+        switch p.mode {
+        case .glft:
+            let (c1, c2) = QuoteModel.coefficients(gamma: p.gamma, a: a, k: k)
+            half = c1 + 0.5 * sigma * c2
+            skew = sigma * c2
+        case .fixed:
+            half = p.fixedSpreadBps / 2 * ticksPerBp
+            skew = p.fixedSkewBps * ticksPerBp
+        }
+        if !p.enableInventorySkew { skew = 0 }
+        var bid = half + skew * inventory
+        var ask = half - skew * inventory
+        let minimum = p.minSpreadBps * ticksPerBp
+        if bid + ask < minimum {
+            let widen = (minimum - (bid + ask)) / 2
+            bid += widen
+            ask += widen
+            half += widen
+        }
+        return Depths(bidTicks: bid, askTicks: ask, halfSpreadTicks: half, skewTicks: skew, sigmaTicks: sigma, a: a, k: k)
+    }
+}

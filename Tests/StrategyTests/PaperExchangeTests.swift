@@ -1,0 +1,166 @@
+import Binance
+import Execution
+import Market
+import Storage
+import Testing
+import TestSupport
+
+/// The paper exchange's queue model, by hand and on a recorded day of Binance BTCUSDT.
+struct PaperExchangeTests {
+    private func d(_ text: String) -> FixedDecimal { try! FixedDecimal(parsing: text) }
+
+    private func book(bid: String, _ bidQty: String, ask: String, _ askQty: String) -> OrderBook {
+        var book = OrderBook()
+        try! book.apply(DepthUpdate(symbol: "X", kind: .snapshot, bids: [PriceLevel(price: d(bid), qty: d(bidQty))],
+                                    asks: [PriceLevel(price: d(ask), qty: d(askQty))]))
+        return book
+    }
+
+    private func trade(_ aggressor: Side, _ qty: String, at price: String, time: Int64) -> TradeTick {
+        TradeTick(symbol: "X", price: d(price), qty: d(qty), aggressor: aggressor, tradeId: "\(time)", exchangeTime: time, receiveTime: time)
+    }
+
+    private func fills(_ events: [VenueEvent]) -> [Fill] {
+        events.compactMap { if case .fill(let fill) = $0 { return fill } else { return nil } }
+    }
+
+    private func place(_ id: String, _ side: Side, _ qty: String, at price: String) -> PlaceRequest {
+        PlaceRequest(symbol: "X", side: side, type: .limit, qty: d(qty), price: d(price), timeInForce: .postOnly, orderLinkId: id)
+    }
+
+    @Test func volumeAheadIsConsumedByTradesAndCancelsBeforeTheOrderFills() {
+        var configuration = PaperExchange.Configuration()
+        configuration.latency = 10
+        var paper = PaperExchange(configuration: configuration)
+        _ = paper.onBook(book(bid: "100.0", "5", ask: "100.1", "3"), symbol: "X", time: 0)
+        paper.place(place("a", .buy, "2", at: "100.0"), time: 0)
+        // Not there before the latency has passed.
+        #expect(paper.onBook(book(bid: "100.0", "5", ask: "100.1", "3"), symbol: "X", time: 5).isEmpty)
+        let arrival = paper.onBook(book(bid: "100.0", "5", ask: "100.1", "3"), symbol: "X", time: 20)
+        #expect(arrival.first == .acknowledged(clientId: "a", command: "place"))
+        #expect(paper.queueAhead("a") == d("5"))
+        // A sell of 3 at the price: 2 ahead left, nothing for us.
+        #expect(fills(paper.onTrade(trade(.sell, "3", at: "100.0", time: 30))).isEmpty)
+        #expect(paper.queueAhead("a") == d("2"))
+        // The level shows 1 (the trade took 3, someone cancelled 1): 1 ahead.
+        _ = paper.onBook(book(bid: "100.0", "1", ask: "100.1", "3"), symbol: "X", time: 40)
+        #expect(paper.queueAhead("a") == d("1"))
+        // A sell of 2: 1 eats the queue, 1 fills us.
+        let partial = fills(paper.onTrade(trade(.sell, "2", at: "100.0", time: 50)))
+        #expect(partial.map(\.qty) == [d("1")] && partial.first?.leavesQty == d("1") && partial.first?.isMaker == true)
+        #expect(partial.first?.fee == d("0.02"))   // 100 × 1 × 0.0002
+        // A trade through the price fills the rest.
+        let rest = fills(paper.onTrade(trade(.sell, "0.5", at: "99.9", time: 60)))
+        #expect(rest.map(\.qty) == [d("1")] && rest.first?.leavesQty.isZero == true)
+        #expect(paper.openOrders.isEmpty)
+    }
+
+    @Test func aFillCanBeatTheCancelAndPostOnlyNeverTakes() {
+        var configuration = PaperExchange.Configuration()
+        configuration.latency = 10
+        var paper = PaperExchange(configuration: configuration)
+        _ = paper.onBook(book(bid: "100.0", "5", ask: "100.1", "3"), symbol: "X", time: 0)
+        paper.place(place("s", .sell, "1", at: "100.2"), time: 0)
+        paper.place(place("taker", .buy, "1", at: "100.1"), time: 0)
+        let arrived = paper.advance(to: 10)
+        #expect(arrived.contains(.refused(clientId: "taker", command: "place", reason: "post-only order would take liquidity")))
+        paper.cancel(clientId: "s", time: 20)   // lands at 30
+        let beat = fills(paper.onTrade(trade(.buy, "4", at: "100.3", time: 25)))
+        #expect(beat.map(\.clientId) == ["s"])
+        #expect(paper.advance(to: 30) == [.refused(clientId: "s", command: "cancel", reason: "order not found (filled or gone)")])
+        // The opposite touch moving onto a resting bid fills it whole.
+        paper.place(place("b", .buy, "1", at: "100.0"), time: 40)
+        _ = paper.advance(to: 50)
+        let crossed = fills(paper.onBook(book(bid: "99.8", "1", ask: "100.0", "2"), symbol: "X", time: 60))
+        #expect(crossed.map(\.clientId) == ["b"])
+    }
+
+    /// A recorded day of BTCUSDT: quotes at the touch, re-placed whenever filled. Every fill must be
+    /// explained by a trade at or through its price or by the touch crossing it; the volume ahead is
+    /// the size shown when the order arrived and never grows; some orders fill and some wait.
+    @Test func queuePositionOnRecordedData() throws {
+        var feed = BinanceFeed()
+        var decoder = BinanceDecoder()
+        var configuration = PaperExchange.Configuration()
+        configuration.latency = 20_000_000
+        var paper = PaperExchange(configuration: configuration)
+        var ahead: [String: Quantity] = [:]
+        var arrivalChecked: Set<String> = []
+        var placed = 0
+        var filledOrders = 0
+        var fillCount = 0
+        var violations: [String] = []
+        var atPrice = 0
+        var symbol = ""
+        var sequence = 0
+
+        func check(_ events: [VenueEvent], trade: TradeTick?, book: OrderBook) {
+            for event in events {
+                switch event {
+                case .order(let update) where update.state == .new && !arrivalChecked.contains(update.clientId):
+                    arrivalChecked.insert(update.clientId)
+                    let shown = book.size(update.side == .buy ? .bid : .ask, at: update.price)
+                    if paper.queueAhead(update.clientId) != shown, paper.queueAhead(update.clientId) != nil {
+                        violations.append("\(update.clientId): ahead \(String(describing: paper.queueAhead(update.clientId))) ≠ shown \(shown)")
+                    }
+                case .fill(let fill):
+                    fillCount += 1
+                    if fill.leavesQty.isZero { filledOrders += 1 }
+                    let byTrade = trade.map { fill.side == .buy ? ($0.aggressor == .sell && $0.price <= fill.price) : ($0.aggressor == .buy && $0.price >= fill.price) } ?? false
+                    let byCross = fill.side == .buy ? (book.bestAsk.map { $0.price <= fill.price } ?? false) : (book.bestBid.map { $0.price >= fill.price } ?? false)
+                    if !byTrade && !byCross { violations.append("unexplained fill \(fill.clientId) at \(fill.price)") }
+                    if let trade, trade.price == fill.price, !byCross {
+                        atPrice += 1
+                        // Filled at its own price by a trade: only once the queue ahead was gone.
+                        if let before = ahead[fill.clientId], before > trade.qty { violations.append("\(fill.clientId) filled with \(before) ahead > trade \(trade.qty)") }
+                    }
+                default:
+                    break
+                }
+            }
+            for order in paper.openOrders {
+                guard let now = paper.queueAhead(order.clientId) else { continue }
+                if let before = ahead[order.clientId], now > before { violations.append("\(order.clientId): queue grew \(before) → \(now)") }
+                ahead[order.clientId] = now
+            }
+        }
+
+        try RecordingReader.forEachLine(path: SharedData.path("binance-usdm/btcusdt_20240808.gz")) { raw in
+            let line = RecordedLine(raw)
+            let time = line.receiveTime
+            // Orders due by now arrive against the book as it stood before this message.
+            if let before = feed.bookState(symbol: symbol), before.isValid {
+                check(paper.advance(to: time), trade: nil, book: before.book)
+            }
+            feed.ingest(line.message, receiveTime: time)
+            guard let decoded = try? decoder.decode(line.message, receiveTime: time) else { return }
+            if symbol.isEmpty, let first = feed.symbols.first { symbol = first }
+            guard let state = feed.bookState(symbol: symbol), state.isValid else { return }
+            let book = state.book
+            switch decoded {
+            case .depth:
+                check(paper.onBook(book, symbol: symbol, time: time), trade: nil, book: book)
+                // Keep one order resting at each touch.
+                let open = Set(paper.openOrders.map(\.side))
+                for (side, level) in [(Side.buy, book.bestBid), (Side.sell, book.bestAsk)] where !open.contains(side) && placed < 2_000 {
+                    guard let level else { continue }
+                    sequence += 1
+                    placed += 1
+                    paper.place(PlaceRequest(symbol: symbol, side: side, type: .limit, qty: d("0.005"), price: level.price,
+                                             timeInForce: .postOnly, orderLinkId: "q\(sequence)"), time: time)
+                }
+            case .trade(var trade):
+                trade.exchangeTime = time
+                check(paper.onTrade(trade), trade: trade, book: book)
+            default:
+                break
+            }
+        }
+        print("paper on recorded BTCUSDT: \(placed) orders placed, \(filledOrders) filled whole, \(fillCount) fills (\(atPrice) by trades at the order's own price after its queue), \(paper.openOrders.count) resting at the end")
+        #expect(violations.isEmpty, "\(violations.prefix(5))")
+        #expect(placed > 20)
+        #expect(filledOrders > 10)
+        #expect(arrivalChecked.count > 20)
+        #expect(atPrice > 0)
+    }
+}
