@@ -21,6 +21,7 @@ final class BotMetrics: @unchecked Sendable {
     private let connected: Gauge
     private let processAlive: Gauge
     private let tickToBot: DurationHistogram
+    let tickToQuote: DurationHistogram
     private let residentMemory: Gauge
     private let cpuSeconds: Counter
     private var reportedCPU = 0.0
@@ -45,6 +46,11 @@ final class BotMetrics: @unchecked Sendable {
         tickToBot = registry.makeDurationHistogram(
             descriptor: MetricNameDescriptor(metricName: "keel_tick_to_bot_latency_seconds", unitName: "",
                                              helpText: "From a market message's arrival at the connector (recv_ns) to the bot taking its event."),
+            buckets: [.microseconds(50), .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2.5),
+                      .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(100)])
+        tickToQuote = registry.makeDurationHistogram(
+            descriptor: MetricNameDescriptor(metricName: "keel_tick_to_quote_latency_seconds", unitName: "",
+                                             helpText: "From a book message's arrival at the connector (recv_ns) to the order command it caused going out."),
             buckets: [.microseconds(50), .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2.5),
                       .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(100)])
         residentMemory = BotMetrics.gauge(registry, "process_resident_memory_bytes", "Resident memory of the bot process.")
@@ -126,5 +132,34 @@ public enum ProcessStats {
         // After the command: state is field 3; utime and stime are fields 14 and 15.
         guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
         return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+}
+
+/// The strategy's metrics: orders by kind, fills, position, PnL, risk state, tick-to-quote latency.
+extension BotMetrics {
+    func order(_ kind: String) {
+        BotMetrics.counter(registry, "keel_orders_total", "Order commands and outcomes, by kind (sent, amended, cancelled, rejected).", labels: [("kind", kind)]).increment()
+    }
+
+    func fill(maker: Bool) {
+        BotMetrics.counter(registry, "keel_fills_total", "Executions counted (duplicates excluded).", labels: [("liquidity", maker ? "maker" : "taker")]).increment()
+    }
+
+    func trading(position: Double, realised: Double, unrealised: Double, fees: Double, state: String) {
+        BotMetrics.gauge(registry, "keel_position", "Signed position of the quoted symbol.").set(position)
+        for (kind, value) in [("realised", realised), ("unrealised", unrealised), ("fees", fees), ("net", realised + unrealised - fees)] {
+            BotMetrics.gauge(registry, "keel_pnl", "PnL in quote currency, by kind.", labels: [("kind", kind)]).set(value)
+        }
+        for candidate in ["ACTIVE", "REDUCING", "HALTED"] {
+            BotMetrics.gauge(registry, "keel_risk_state", "1 for the risk manager's current state.", labels: [("state", candidate)]).set(candidate == state ? 1.0 : 0.0)
+        }
+    }
+
+    func riskTransition(to state: String) {
+        BotMetrics.counter(registry, "keel_risk_transitions_total", "Risk state changes, by the state entered.", labels: [("to", state)]).increment()
+    }
+
+    func tickToQuote(nanoseconds: Int64) {
+        tickToQuote.recordNanoseconds(max(0, nanoseconds))
     }
 }

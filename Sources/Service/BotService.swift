@@ -17,6 +17,8 @@ public struct BotService: Sendable {
     public let settings: BotSettings
     public let source: any MarketSource
     public let state: MarketState
+    /// The strategy (`strategy.enabled`), paper or live.
+    public let maker: MarketMaker?
     let metrics: BotMetrics
     let logger: Logger
 
@@ -42,6 +44,13 @@ public struct BotService: Sendable {
         let metrics = BotMetrics()
         self.metrics = metrics
         state = MarketState { metrics.tickToBot(nanoseconds: $0) }
+        if settings.trading.enabled, let symbol = settings.trading.symbol ?? settings.connector.symbols.first {
+            let source = self.source
+            maker = MarketMaker(settings: settings.trading, symbol: symbol, staleAfterSeconds: settings.staleThreshold,
+                                logger: logger, metrics: metrics) { line in await source.send(line) }
+        } else {
+            maker = nil
+        }
     }
 
     /// Runs until SIGTERM / SIGINT (or cancellation); `onListening` gets the HTTP port.
@@ -68,12 +77,37 @@ public struct BotService: Sendable {
         func run() async throws {
             let source = service.source
             let state = service.state
+            let maker = service.maker
             await source.connect()
             let consumer = Task {
-                for await event in source.events { await state.apply(event, now: WallClock.nanoseconds()) }
+                for await event in source.events {
+                    let now = WallClock.nanoseconds()
+                    await state.apply(event, now: now)
+                    if let maker { await maker.handle(event, book: await state.book(maker.symbol), now: now) }
+                }
+            }
+            // Without events the strategy still checks its feed: a silent one halts quoting.
+            let ticker = Task {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .milliseconds(500))
+                    await maker?.tick(now: WallClock.nanoseconds())
+                }
             }
             try? await gracefulShutdown()
             let steps = ShutdownSequence(logger: service.logger)
+            if let maker {
+                await steps.run("stop quoting", timeout: .seconds(2)) { await maker.stopQuoting(now: WallClock.nanoseconds()) }
+                await steps.run("cancel all orders", timeout: .seconds(12)) {
+                    let clean = await maker.cancelAllAndWait(timeout: .seconds(10))
+                    let left = await maker.liveOrders
+                    if clean {
+                        service.logger.info("keel_orders_cancelled", metadata: ["live_orders": "0"])
+                    } else {
+                        service.logger.error("keel_orders_left_open", metadata: ["live_orders": "\(left)"])
+                    }
+                }
+            }
+            ticker.cancel()
             await steps.run("stop the connector", timeout: .seconds(15)) {
                 await source.disconnect()
                 await consumer.value
@@ -191,8 +225,15 @@ struct HTTPAPI {
                     reasons.append("no book for \(symbol) yet")
                 }
             }
-            let object: [String: Any] = ["ready": reasons.isEmpty, "reasons": reasons, "connected": health.connected,
-                                         "trading_allowed": false, "trading_reason": "no strategy in this version (paper or live trading comes with the strategy)"]
+            var object: [String: Any] = ["ready": reasons.isEmpty, "reasons": reasons, "connected": health.connected]
+            if let maker = service.maker {
+                let (allowed, reason) = await maker.tradingAllowed()
+                object["trading_allowed"] = allowed
+                object["trading_reason"] = reason
+            } else {
+                object["trading_allowed"] = false
+                object["trading_reason"] = "strategy.enabled is false"
+            }
             return json(object, status: reasons.isEmpty ? .ok : .serviceUnavailable)
         }
         router.get("/ws/health") { _, _ in
@@ -211,6 +252,20 @@ struct HTTPAPI {
             ]
             return json(["connector": connector])
         }
+        router.get("/strategy/status") { _, _ in
+            guard let maker = service.maker else { return json(["error": "strategy.enabled is false"], status: .notFound) }
+            return jsonData(await maker.statusJSON())
+        }
+        router.post("/strategy/halt") { _, _ in
+            guard let maker = service.maker else { return json(["error": "strategy.enabled is false"], status: .notFound) }
+            await maker.halt(reason: "operator: POST /strategy/halt", now: WallClock.nanoseconds())
+            return jsonData(await maker.statusJSON())
+        }
+        router.post("/strategy/resume") { _, _ in
+            guard let maker = service.maker else { return json(["error": "strategy.enabled is false"], status: .notFound) }
+            await maker.resume(now: WallClock.nanoseconds())
+            return jsonData(await maker.statusJSON())
+        }
         router.get("/metrics") { _, _ in
             let health = await service.source.health(now: WallClock.nanoseconds())
             let text = service.metrics.render(health: health, books: await service.state.summary(), counts: await service.state.counts())
@@ -221,8 +276,11 @@ struct HTTPAPI {
 }
 
 func json(_ object: Any, status: HTTPResponse.Status = .ok) -> Response {
-    let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
-    return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    jsonData((try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8), status: status)
+}
+
+func jsonData(_ data: Data, status: HTTPResponse.Status = .ok) -> Response {
+    Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
 }
 
 extension ISO8601DateFormatter {

@@ -12,6 +12,8 @@ public struct BotSettings: Sendable {
     }
 
     public var connector = ConnectorSettings()
+    /// `strategy.*`, `risk.*`, `limits.max_active_per_side`.
+    public var trading = TradingSettings()
     /// The YAML file, passed on to the connector child as its `--config`.
     public var file: String?
     public var dataSource = DataSource.bybitConnector
@@ -65,20 +67,22 @@ public struct BotSettings: Sendable {
             }
             queueSize = size
         default:
+            if try trading.set(key, value) { return }
             try connector.set(key, value)
         }
     }
 
-    /// The file, then the environment (`DATA_SOURCE`, `SYMBOL`, `BYBIT_CONNECTOR_TESTNET`, `LOG_LEVEL`),
+    /// The file, then the environment (`DATA_SOURCE`, `SYMBOL`, `BYBIT_CONNECTOR_TESTNET`, `LOG_LEVEL`, `CONNECTOR_PAPER_TRADING`),
     /// then `overrides` (command-line flags).
     public static func load(file: String?, environment: [String: String] = ProcessInfo.processInfo.environment,
                             overrides: [(key: String, value: String)] = []) async throws(ConnectorSettings.Invalid) -> BotSettings {
         var settings = BotSettings()
         settings.file = file
         // Each value with the variable it came from, so an error can name it.
-        var values = try await ConnectorSettings.fileValues(file, keys: ConnectorSettings.keys + keys).map { ($0.key, $0.value, nil as String?) }
+        var values = try await ConnectorSettings.fileValues(file, keys: ConnectorSettings.keys + keys + TradingSettings.keys).map { ($0.key, $0.value, nil as String?) }
         for (variable, key) in [("DATA_SOURCE", "exchange.data_source"), ("SYMBOL", "exchange.symbols"),
-                                ("BYBIT_CONNECTOR_TESTNET", "exchange.testnet"), ("LOG_LEVEL", "monitoring.log_level")] {
+                                ("BYBIT_CONNECTOR_TESTNET", "exchange.testnet"), ("LOG_LEVEL", "monitoring.log_level"),
+                                ("CONNECTOR_PAPER_TRADING", "strategy.paper_trading")] {
             if let value = environment[variable], !value.isEmpty { values.append((key, variable == "LOG_LEVEL" ? value.lowercased() : value, variable)) }
         }
         values += overrides.map { ($0.key, $0.value, nil) }
@@ -127,6 +131,7 @@ public struct BotSettings: Sendable {
         lines += [("monitoring.ping_interval", "\(c.pingInterval)"), ("monitoring.pong_timeout", "\(c.pongTimeout)"),
                   ("monitoring.book_stale_after", "\(c.bookStaleAfter)"), ("limits.submit_timeout", "\(c.submitTimeout)"),
                   ("limits.order_rate_limit", "\(c.orderRateLimit)")]
+        lines += trading.report
         return lines.map { "\($0.0): \($0.1)" }.joined(separator: "\n")
     }
 }

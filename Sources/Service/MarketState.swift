@@ -73,6 +73,12 @@ public actor MarketState {
     }
 
     public func counts() -> [String: Int] { eventsByType }
+
+    /// The book of `symbol` and whether it can be trusted.
+    public func book(_ symbol: String) -> (book: OrderBook, valid: Bool)? {
+        guard let book = books[symbol] else { return nil }
+        return (book, valid[symbol] == true)
+    }
 }
 
 extension ConnectorEvent {

@@ -25,6 +25,9 @@ struct RunCommand: AsyncParsableCommand {
         guard settings.dataSource != .binanceWS else {
             throw refuse("exchange.data_source: binance_ws is not available yet (its connector is not built); use bybit_connector or stub")
         }
+        if settings.dataSource == .stub, settings.trading.enabled, !settings.trading.paperTrading {
+            throw refuse("strategy.paper_trading: false needs an exchange, and the stub data source has none; set it true or use bybit_connector")
+        }
         // Read (and so registered with the log redactor) before anything logs; a bad secret file stops here.
         _ = try loadCredentials()
         bootstrapLogging(settings.connector.logLevel)

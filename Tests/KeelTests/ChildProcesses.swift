@@ -2,6 +2,7 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+import Testing
 import TestSupport
 
 /// The `keel` binary the tests run as a child, next to the test bundle or in .build/debug.
@@ -81,3 +82,85 @@ final class SimChildProcess {
         _ = try await URLSession.shared.data(for: request)
     }
 }
+
+// MARK: keel run as a child
+
+func get(_ url: String) async throws -> (Int, String) {
+    var request = URLRequest(url: URL(string: url)!)
+    request.timeoutInterval = 30
+    let (data, response) = try await URLSession.shared.data(for: request)
+    return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
+}
+
+/// `keel run --config <yaml>` as a child, its stdout and stderr collected; returns once it listens.
+struct Bot {
+    let process: Process
+    let stdout: Collector
+    let stderr: Collector
+    let base: String
+
+    func stop() { if process.isRunning { process.interrupt(); process.waitUntilExit() } }
+}
+
+func startBot(_ yaml: String, in directory: URL, environment extra: [String: String] = [:]) async throws -> Bot {
+    let config = directory.appendingPathComponent("bot-\(UUID().uuidString).yaml")
+    try Data(yaml.utf8).write(to: config)
+    let bot = Process()
+    bot.executableURL = try keelURL()
+    bot.arguments = ["run", "--config", config.path]
+    bot.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("BYBIT_") }.merging(extra) { $1 }
+    let output = Pipe()
+    let errors = Pipe()
+    bot.standardOutput = output
+    bot.standardError = errors
+    bot.standardInput = FileHandle.nullDevice
+    try bot.run()
+    let stdout = Collector(output.fileHandleForReading)
+    let stderr = Collector(errors.fileHandleForReading)
+    let listening = try await waitFor { stderr.text.contains("keel_http_listening") || !bot.isRunning }
+    guard listening, bot.isRunning,
+          let line = stderr.text.split(separator: "\n").first(where: { $0.contains("keel_http_listening") }),
+          let base = (try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["url"] as? String else {
+        if bot.isRunning { bot.terminate() }
+        throw BotDidNotStart(stderr: stderr.text)
+    }
+    return Bot(process: bot, stdout: stdout, stderr: stderr, base: base)
+}
+
+struct BotDidNotStart: Error { let stderr: String }
+
+func temporaryDirectory() throws -> URL {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("keel-run-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    return directory
+}
+
+func simYAML(_ port: Int, extra: String = "") -> String {
+    """
+    exchange:
+      symbols: [BTCUSDT]
+      public_url: ws://127.0.0.1:\(port)/v5/public/linear
+      private_url: ws://127.0.0.1:\(port)/v5/private
+      trade_url: ws://127.0.0.1:\(port)/v5/trade
+      rest_url: http://127.0.0.1:\(port)
+    monitoring:
+      http_port: 0
+      health_check_interval: 1
+    \(extra)
+    """
+}
+
+/// The connector's pid from `/ws/health` once the bot is connected.
+func connectorPid(_ bot: Bot) async throws -> Int32 {
+    var pid: Int32?
+    _ = try await waitFor {
+        guard let (_, body) = try? await get(bot.base + "/ws/health"),
+              let object = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any],
+              let connector = object["connector"] as? [String: Any], connector["connected"] as? Bool == true,
+              let value = (connector["connector_health"] as? [String: Any])?["pid"] as? Int else { return false }
+        pid = Int32(value)
+        return true
+    }
+    return try #require(pid)
+}
+

@@ -128,3 +128,54 @@ public enum ConnectorCommand: Sendable, Equatable {
         }
     }
 }
+
+extension ConnectorCommand {
+    /// The command as one stdin line (no newline): what the bot writes, and what `decode` reads back.
+    public var line: String {
+        var out = JSONWriter()
+        out.beginObject()
+        out.field("command", name)
+        if let id { out.field("id", id) }
+        switch self {
+        case .subscribe(let channel, let symbol, _), .unsubscribe(let channel, let symbol, _):
+            out.field("channel", channel.rawValue)
+            out.field("symbol", symbol)
+        case .place(_, let order):
+            out.field("symbol", order.symbol)
+            out.field("side", order.side.rawValue)
+            out.field("order_type", order.type == .market ? "market" : "limit")
+            out.key("qty")
+            out.decimalNumber(order.qty)
+            if let price = order.price {
+                out.key("price")
+                out.decimalNumber(price)
+            }
+            out.field("time_in_force", order.timeInForce.rawValue)
+            out.field("client_id", order.orderLinkId)
+            if order.reduceOnly {
+                out.key("reduce_only")
+                out.bool(true)
+            }
+        case .amend(_, let symbol, let clientId, let qty, let price):
+            out.field("symbol", symbol)
+            out.field("client_id", clientId)
+            if let qty {
+                out.key("qty")
+                out.decimalNumber(qty)
+            }
+            if let price {
+                out.key("price")
+                out.decimalNumber(price)
+            }
+        case .cancel(_, let symbol, let clientId):
+            out.field("symbol", symbol)
+            out.field("client_id", clientId)
+        case .cancelAll(_, let symbol):
+            if let symbol { out.field("symbol", symbol) }
+        case .ping, .shutdown:
+            break
+        }
+        out.endObject()
+        return out.string
+    }
+}

@@ -1,0 +1,170 @@
+import Foundation
+import Connector
+import Execution
+import Market
+import Strategy
+
+/// The `strategy.*` and `risk.*` keys (and `limits.max_active_per_side`): what to quote, how, and
+/// inside which limits. Every bad value names its key and the fix.
+public struct TradingSettings: Sendable {
+    /// `strategy.enabled`: quote at all.
+    public var enabled = true
+    /// `strategy.paper_trading` (`CONNECTOR_PAPER_TRADING`): fills simulated on the live feed; off =
+    /// orders go to the exchange account through the connector.
+    public var paperTrading = true
+    /// `strategy.symbol`: default the first of `exchange.symbols`.
+    public var symbol: String?
+    public var model = QuoteModel.Parameters()
+    public var orderSize = Quantity(mantissa: 1, scale: 3)
+    public var levelSizes: [Quantity] = []
+    public var orderLevels = 1
+    public var levelSpacingTicks: Int64 = 5
+    public var tickSize = Price(mantissa: 1, scale: 1)
+    public var qtyStep = Quantity(mantissa: 1, scale: 3)
+    public var minQty = Quantity(mantissa: 1, scale: 3)
+    /// A live quote is moved only when the wanted price is more than this many ticks away …
+    public var refreshToleranceTicks: Int64 = 2
+    /// … or when it is older than this (seconds): then it is replaced.
+    public var maxOrderAge = 60.0
+    /// At most one quoting decision per this many milliseconds of event time.
+    public var quoteIntervalMilliseconds: Int64 = 200
+    /// Orders a side, live or cancelling (`limits.max_active_per_side`).
+    public var maxActivePerSide = 10
+    /// Orders sent per second (place, amend, cancel) by the strategy; cancels on a halt or a stop always go.
+    public var ordersPerSecond = 8
+    public var paper = PaperExchange.Configuration()
+    public var risk = RiskManager.Limits()
+    /// Orders found on the exchange that this bot did not send: cancel them (default) or adopt them.
+    public var adoptOrders = false
+
+    public init() {
+        risk.maxPosition = Quantity(mantissa: 10, scale: 3)
+        risk.maxDrawdown = FixedDecimal(100)
+        risk.maxLoss = FixedDecimal(200)
+    }
+
+    public static let keys = [
+        "strategy.enabled", "strategy.paper_trading", "strategy.symbol", "strategy.model", "strategy.gamma", "strategy.fill_a", "strategy.fill_k",
+        "strategy.volatility_bps", "strategy.enable_dynamic_spread", "strategy.enable_inventory_skew", "strategy.min_spread_bps",
+        "strategy.fixed_spread_bps", "strategy.fixed_skew_bps", "strategy.order_size", "strategy.level_sizes", "strategy.order_levels",
+        "strategy.level_spacing_ticks", "strategy.tick_size", "strategy.qty_step", "strategy.min_qty", "strategy.refresh_tolerance_ticks",
+        "strategy.max_order_age", "strategy.quote_interval_ms", "strategy.orders_per_second", "strategy.paper_latency_ms",
+        "strategy.paper_maker_fee", "strategy.adopt_orders",
+        "risk.max_position", "risk.max_notional", "risk.max_order_qty", "risk.enable_kill_switch", "risk.max_drawdown", "risk.max_loss",
+        "risk.max_consecutive_losses", "limits.max_active_per_side",
+    ]
+
+    /// Sets one key; false when the key is not a trading key.
+    public mutating func set(_ key: String, _ value: String) throws(ConnectorSettings.Invalid) -> Bool {
+        func invalid(_ problem: String, _ fix: String) -> ConnectorSettings.Invalid { .init(key: key, problem: problem, fix: fix) }
+        func bool() throws(ConnectorSettings.Invalid) -> Bool {
+            switch value.lowercased() {
+            case "true", "yes", "1", "on": return true
+            case "false", "no", "0", "off": return false
+            default: throw invalid("\(value) is not true or false", "write true or false")
+            }
+        }
+        func number(_ range: ClosedRange<Double>) throws(ConnectorSettings.Invalid) -> Double {
+            guard let number = Double(value), number.isFinite, range.contains(number) else {
+                throw invalid("\(value) is not a number in \(range.lowerBound)...\(range.upperBound)", "write a number in that range")
+            }
+            return number
+        }
+        func optionalNumber() throws(ConnectorSettings.Invalid) -> Double? {
+            value.isEmpty || value == "auto" ? nil : try number(1e-9 ... 1e9)
+        }
+        func integer(_ range: ClosedRange<Int>) throws(ConnectorSettings.Invalid) -> Int {
+            guard let number = Int(value), range.contains(number) else {
+                throw invalid("\(value) is not a whole number in \(range.lowerBound)...\(range.upperBound)", "write a whole number in that range")
+            }
+            return number
+        }
+        func decimal(allowZero: Bool = false) throws(ConnectorSettings.Invalid) -> FixedDecimal {
+            guard let number = try? FixedDecimal(parsing: value), allowZero ? !number.isNegative : number.signum > 0 else {
+                throw invalid("\(value) is not a \(allowZero ? "non-negative" : "positive") decimal", "write it as the exchange does, e.g. 0.001")
+            }
+            return number
+        }
+        func optionalDecimal() throws(ConnectorSettings.Invalid) -> FixedDecimal? {
+            value.isEmpty || value == "none" ? nil : try decimal()
+        }
+        switch key {
+        case "strategy.enabled": enabled = try bool()
+        case "strategy.paper_trading": paperTrading = try bool()
+        case "strategy.symbol": symbol = value.uppercased()
+        case "strategy.model":
+            guard let mode = QuoteModel.Mode(rawValue: value.lowercased()) else { throw invalid("\(value) is not a quote model", "use glft or fixed") }
+            model.mode = mode
+        case "strategy.gamma": model.gamma = try number(1e-6 ... 100)
+        case "strategy.fill_a": model.a = try optionalNumber()
+        case "strategy.fill_k": model.k = try optionalNumber()
+        case "strategy.volatility_bps": model.volatilityBps = try number(0 ... 10_000)
+        case "strategy.enable_dynamic_spread": model.enableDynamicSpread = try bool()
+        case "strategy.enable_inventory_skew": model.enableInventorySkew = try bool()
+        case "strategy.min_spread_bps": model.minSpreadBps = try number(0 ... 10_000)
+        case "strategy.fixed_spread_bps": model.fixedSpreadBps = try number(0 ... 10_000)
+        case "strategy.fixed_skew_bps": model.fixedSkewBps = try number(0 ... 10_000)
+        case "strategy.order_size": orderSize = try decimal()
+        case "strategy.level_sizes":
+            var sizes: [Quantity] = []
+            for part in value.split(separator: ",") {
+                guard let size = try? FixedDecimal(parsing: part.trimmingCharacters(in: .whitespaces)), size.signum > 0 else {
+                    throw invalid("\(part) is not a positive decimal", "write sizes from the touch outwards, e.g. [0.001, 0.002]")
+                }
+                sizes.append(size)
+            }
+            levelSizes = sizes
+        case "strategy.order_levels": orderLevels = try integer(1 ... 50)
+        case "strategy.level_spacing_ticks": levelSpacingTicks = Int64(try integer(1 ... 1_000_000))
+        case "strategy.tick_size": tickSize = try decimal()
+        case "strategy.qty_step": qtyStep = try decimal()
+        case "strategy.min_qty": minQty = try decimal()
+        case "strategy.refresh_tolerance_ticks": refreshToleranceTicks = Int64(try integer(0 ... 1_000_000))
+        case "strategy.max_order_age": maxOrderAge = try number(0.1 ... 86_400)
+        case "strategy.quote_interval_ms": quoteIntervalMilliseconds = Int64(try integer(1 ... 60_000))
+        case "strategy.orders_per_second": ordersPerSecond = try integer(1 ... 1_000)
+        case "strategy.paper_latency_ms": paper.latency = Int64(try integer(0 ... 60_000)) * 1_000_000
+        case "strategy.paper_maker_fee":
+            guard let fee = try? FixedDecimal(parsing: value) else { throw invalid("\(value) is not a decimal", "write a rate, e.g. 0.0002 (negative for a rebate)") }
+            paper.makerFeeRate = fee
+        case "strategy.adopt_orders": adoptOrders = try bool()
+        case "risk.max_position": risk.maxPosition = try optionalDecimal()
+        case "risk.max_notional": risk.maxNotional = try optionalDecimal()
+        case "risk.max_order_qty": risk.maxOrderQty = try optionalDecimal()
+        case "risk.enable_kill_switch": risk.enableKillSwitch = try bool()
+        case "risk.max_drawdown": risk.maxDrawdown = try optionalDecimal()
+        case "risk.max_loss": risk.maxLoss = try optionalDecimal()
+        case "risk.max_consecutive_losses": risk.maxConsecutiveLosses = try integer(0 ... 1_000)
+        case "limits.max_active_per_side": maxActivePerSide = try integer(1 ... 100)
+        default: return false
+        }
+        return true
+    }
+
+    /// The instrument grid the strategy quotes on.
+    public func instrument(_ symbol: String) -> Instrument {
+        Instrument(symbol: symbol, tickSize: tickSize, qtyStep: qtyStep, minQty: minQty)
+    }
+
+    /// `key: value` lines for `keel config check`.
+    public var report: [(String, String)] {
+        func text(_ value: FixedDecimal?) -> String { value.map { "\($0)" } ?? "none" }
+        return [
+            ("strategy.enabled", "\(enabled)"), ("strategy.paper_trading", "\(paperTrading)"), ("strategy.symbol", symbol ?? "(first of exchange.symbols)"),
+            ("strategy.model", model.mode.rawValue), ("strategy.gamma", "\(model.gamma)"), ("strategy.fill_a", model.a.map { "\($0)" } ?? "auto"),
+            ("strategy.fill_k", model.k.map { "\($0)" } ?? "auto"), ("strategy.volatility_bps", "\(model.volatilityBps)"),
+            ("strategy.enable_dynamic_spread", "\(model.enableDynamicSpread)"), ("strategy.enable_inventory_skew", "\(model.enableInventorySkew)"),
+            ("strategy.min_spread_bps", "\(model.minSpreadBps)"), ("strategy.fixed_spread_bps", "\(model.fixedSpreadBps)"),
+            ("strategy.fixed_skew_bps", "\(model.fixedSkewBps)"), ("strategy.order_size", "\(orderSize)"),
+            ("strategy.level_sizes", levelSizes.isEmpty ? "(order_size at every level)" : levelSizes.map { "\($0)" }.joined(separator: ",")),
+            ("strategy.order_levels", "\(orderLevels)"), ("strategy.level_spacing_ticks", "\(levelSpacingTicks)"), ("strategy.tick_size", "\(tickSize)"),
+            ("strategy.qty_step", "\(qtyStep)"), ("strategy.min_qty", "\(minQty)"), ("strategy.refresh_tolerance_ticks", "\(refreshToleranceTicks)"),
+            ("strategy.max_order_age", "\(maxOrderAge)"), ("strategy.quote_interval_ms", "\(quoteIntervalMilliseconds)"),
+            ("strategy.orders_per_second", "\(ordersPerSecond)"), ("strategy.paper_latency_ms", "\(paper.latency / 1_000_000)"),
+            ("strategy.paper_maker_fee", "\(paper.makerFeeRate)"), ("strategy.adopt_orders", "\(adoptOrders)"),
+            ("risk.max_position", text(risk.maxPosition)), ("risk.max_notional", text(risk.maxNotional)), ("risk.max_order_qty", text(risk.maxOrderQty)),
+            ("risk.enable_kill_switch", "\(risk.enableKillSwitch)"), ("risk.max_drawdown", text(risk.maxDrawdown)), ("risk.max_loss", text(risk.maxLoss)),
+            ("risk.max_consecutive_losses", "\(risk.maxConsecutiveLosses)"), ("limits.max_active_per_side", "\(maxActivePerSide)"),
+        ]
+    }
+}

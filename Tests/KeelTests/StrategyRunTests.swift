@@ -1,0 +1,141 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Supervisor
+import Testing
+import TestSupport
+
+/// The strategy end to end: `keel run` quoting against a `keel sim` child, in paper mode and on a
+/// sim account, and leaving nothing behind.
+@Suite(.serialized)
+struct StrategyRunTests {
+    private func status(_ bot: Bot) async throws -> [String: Any] {
+        let (_, body) = try await get(bot.base + "/strategy/status")
+        return try #require(try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any])
+    }
+
+    /// The account's open orders on the sim (its truth, not the bot's view).
+    private func simOrders(_ sim: SimChildProcess, key: String) async throws -> [String] {
+        let (_, body) = try await get("http://127.0.0.1:\(sim.controlPort)/sim/orders?api_key=\(key)")
+        let list = try #require((try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any])?["list"] as? [[String: Any]])
+        return list.compactMap { $0["orderLinkId"] as? String }
+    }
+
+    private static func strategy(paper: Bool) -> String {
+        """
+    strategy:
+      paper_trading: \(paper)
+      order_levels: 2
+      level_spacing_ticks: 10
+      min_spread_bps: 1
+      quote_interval_ms: 100
+    risk:
+      max_position: 0.005
+      max_consecutive_losses: 0
+      enable_kill_switch: false
+    """
+    }
+
+    @Test func paperQuotesBothSidesFillsSkewsAndStopsClean() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let sim = try await SimChildProcess()
+        defer { sim.stop() }
+        let bot = try await startBot(simYAML(sim.port, extra: Self.strategy(paper: true)), in: directory)
+        defer { bot.stop() }
+
+        // Quotes on both sides, bid below ask, within the per-side limit.
+        var snapshot: [String: Any] = [:]
+        #expect(try await waitFor {
+            guard let current = try? await status(bot) else { return false }
+            snapshot = current
+            let live = current["live_orders"] as? [[String: Any]] ?? []
+            return Set(live.compactMap { $0["side"] as? String }) == ["buy", "sell"]
+        })
+        #expect(snapshot["mode"] as? String == "paper")
+        let live = snapshot["live_orders"] as? [[String: Any]] ?? []
+        let bids = live.filter { $0["side"] as? String == "buy" }.compactMap { Double($0["price"] as? String ?? "") }
+        let asks = live.filter { $0["side"] as? String == "sell" }.compactMap { Double($0["price"] as? String ?? "") }
+        #expect(bids.max()! < asks.min()!)
+        #expect(bids.count <= 2 && asks.count <= 2)
+
+        // Fills come; with a position the quotes lean against it.
+        var skewChecked = false
+        _ = try await waitFor(.seconds(60)) {
+            // The depths of the last decision, with the inventory (position ÷ order size) they were made for.
+            guard let current = try? await status(bot), let model = current["model"] as? [String: Any],
+                  let inventory = model["inventory"] as? Double, inventory != 0, let bid = model["bid_depth_ticks"] as? Double,
+                  let ask = model["ask_depth_ticks"] as? Double, let sigma = model["sigma_ticks"] as? Double, sigma > 0 else { return false }
+            // Long: the bid moves away and the ask comes in (sell the inventory); short: the mirror.
+            #expect(inventory > 0 ? bid > ask : ask > bid, "inventory \(inventory): bid depth \(bid), ask depth \(ask)")
+            #expect(abs(inventory) <= 5 + 1e-9, "inventory \(inventory) order sizes past risk.max_position")
+            skewChecked = true
+            return true
+        }
+        #expect(skewChecked, "no fill in a minute of paper quoting")
+        let orders = try await status(bot)["orders"] as? [String: Int] ?? [:]
+        print("strategy test (paper): orders \(orders)")
+
+        bot.process.terminate()
+        #expect(try await waitFor(.seconds(20)) { !bot.process.isRunning })
+        #expect(bot.process.terminationStatus == 0)
+        #expect(bot.stderr.text.contains("keel_orders_cancelled"))
+    }
+
+    /// On a sim account: the sim holds exactly the bot's orders; SIGTERM leaves none; after a
+    /// `kill -9` of the bot its orders are orphans until the next start cancels them.
+    @Test func simAccountLeavesNoOrderBehindOnSIGTERMOrAfterAKill() async throws {
+        let key = "strategy-test-key-7f21"
+        let secret = "strategy-test-secret-90ab"
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let simConfig = directory.appendingPathComponent("sim.json")
+        try Data(#"{"accounts":[{"api_key":"\#(key)","secret":"\#(secret)"}]}"#.utf8).write(to: simConfig)
+        let sim = try await SimChildProcess(arguments: ["--config", simConfig.path])
+        defer { sim.stop() }
+        let yaml = simYAML(sim.port, extra: Self.strategy(paper: false))
+        let credentials = ["BYBIT_API_KEY": key, "BYBIT_API_SECRET": secret]
+
+        // 1. Quoting live on the account: the sim's open orders are the bot's live orders.
+        var bot = try await startBot(yaml, in: directory, environment: credentials)
+        #expect(try await waitFor { ((try? await simOrders(sim, key: key)) ?? []).count >= 2 })
+        let mode = try await status(bot)["mode"] as? String
+        #expect(mode == "live")
+        #expect(try await waitFor {
+            guard let onSim = try? await simOrders(sim, key: key), let current = try? await status(bot) else { return false }
+            let ours = Set((current["live_orders"] as? [[String: Any]] ?? []).compactMap { $0["client_id"] as? String })
+            return Set(onSim) == ours && !ours.isEmpty
+        })
+        let stoppedAt = ContinuousClock.now
+        bot.process.terminate()
+        #expect(try await waitFor(.seconds(20)) { !bot.process.isRunning })
+        print("strategy test (sim account): SIGTERM to exit \(ContinuousClock.now - stoppedAt)")
+        #expect(ContinuousClock.now - stoppedAt < .seconds(10))
+        #expect(bot.process.terminationStatus == 0)
+        #expect(try await simOrders(sim, key: key).isEmpty, "SIGTERM left orders on the exchange")
+
+        // 2. kill -9 with orders open: they stay (nobody cancelled them) …
+        bot = try await startBot(yaml, in: directory, environment: credentials)
+        #expect(try await waitFor { ((try? await simOrders(sim, key: key)) ?? []).count >= 2 })
+        let connector = try await connectorPid(bot)
+        kill(bot.process.processIdentifier, SIGKILL)
+        bot.process.waitUntilExit()
+        // The orphaned connector sees its stdin close and exits.
+        #expect(try await waitFor(.seconds(10)) { ProcessTable.entry(connector) == nil })
+        let orphans = try await simOrders(sim, key: key)
+        #expect(!orphans.isEmpty)
+        // … until the next start reconciles and cancels every one of them.
+        bot = try await startBot(yaml, in: directory, environment: credentials)
+        defer { bot.stop() }
+        #expect(try await waitFor {
+            guard let onSim = try? await simOrders(sim, key: key) else { return false }
+            return Set(onSim).isDisjoint(with: orphans)
+        }, "orphans \(orphans) still open")
+        #expect(bot.stderr.text.contains("keel_foreign_order_cancelled"))
+        bot.process.terminate()
+        #expect(try await waitFor(.seconds(20)) { !bot.process.isRunning })
+        #expect(try await simOrders(sim, key: key).isEmpty)
+        for text in [bot.stderr.text, bot.stdout.text] { #expect(!text.contains(secret)) }
+    }
+}
