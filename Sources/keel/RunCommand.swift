@@ -45,8 +45,8 @@ struct DemoCommand: AsyncParsableCommand {
         commandName: "demo",
         abstract: "Start keel sim, the connector and the bot on loopback; print the URLs to open; run until Ctrl-C.",
         discussion: """
-        The sim (synthetic BTCUSDT and ETHUSDT, its demo account) listens on a free port; the bot trades nothing \
-        yet (no strategy in this version) but keeps both books, supervises its connector and serves the HTTP API. \
+        The sim (synthetic BTCUSDT and ETHUSDT, its demo account) listens on a free port; the bot keeps both books, \
+        quotes BTCUSDT in paper mode (fills simulated on the sim's feed), supervises its connector and serves the HTTP API. \
         Kill the connector by hand (`kill -9 <pid>`, the pid is in /ws/health) and watch the bot bring it back.
         """
     )
@@ -74,6 +74,12 @@ struct DemoCommand: AsyncParsableCommand {
         settings.httpPort = httpPort
         settings.staleThreshold = 10
         settings.staleGrace = 5
+        // Paper quoting on the sim's synthetic flow: two levels a side; a longer losing streak than the
+        // default before the risk manager halts (POST /strategy/resume starts it again).
+        settings.trading.paperTrading = true
+        settings.trading.orderLevels = 2
+        settings.trading.levelSpacingTicks = 10
+        settings.trading.risk.maxConsecutiveLosses = 25
         let logger = Logger(label: "keel.demo")
         let demo = SimAccountConfig.demo
         LogRedactor.register(demo.apiKey)
@@ -87,6 +93,7 @@ struct DemoCommand: AsyncParsableCommand {
               bot health      http://127.0.0.1:\(port)/ws/health
               bot readiness   http://127.0.0.1:\(port)/ready
               bot metrics     http://127.0.0.1:\(port)/metrics
+              strategy        http://127.0.0.1:\(port)/strategy/status   (paper mode: quotes, fills, PnL, risk)
               exchange (sim)  ws://127.0.0.1:\(ports.main)/v5/public/linear, control http://127.0.0.1:\(ports.control)/sim/stats
             """)
             fflush(nil)
