@@ -23,6 +23,9 @@ public struct ConnectorSettings: Sendable, Equatable {
     public var reconnectCapMilliseconds = 60_000
     public var logLevel = "info"
     public var connectionsPerHost = 30
+    /// All connections of the pool; the connector talks to one REST host, so the smaller of this and
+    /// `connectionsPerHost` is what applies.
+    public var connections = 100
     public var keepAlive = 30.0
     public var preWarmedConnections = 2
     public var requestTimeout = 10.0
@@ -54,7 +57,7 @@ public struct ConnectorSettings: Sendable, Equatable {
         "exchange.trade_url", "exchange.rest_url", "exchange.ca_file",
         "monitoring.ping_interval", "monitoring.pong_timeout", "monitoring.book_stale_after", "monitoring.trade_stale_after",
         "monitoring.stats_interval", "monitoring.reconnect_base_ms", "monitoring.reconnect_cap_ms", "monitoring.log_level",
-        "connection_pool.limit_per_host", "connection_pool.keepalive_timeout", "connection_pool.prewarmed_connections",
+        "connection_pool.limit", "connection_pool.limit_per_host", "connection_pool.keepalive_timeout", "connection_pool.prewarmed_connections",
         "connection_pool.request_timeout",
         "limits.order_rate_limit", "limits.rate_limit_reserve", "limits.submit_timeout", "limits.reconcile_attempts",
     ]
@@ -118,6 +121,7 @@ public struct ConnectorSettings: Sendable, Equatable {
             let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
             guard levels.contains(value) else { throw Invalid(key: key, problem: "\(value) is not a log level", fix: "use one of \(levels.joined(separator: ", "))") }
             logLevel = value
+        case "connection_pool.limit": connections = try integer(1...10_000)
         case "connection_pool.limit_per_host": connectionsPerHost = try integer(1...1_000)
         case "connection_pool.keepalive_timeout": keepAlive = try seconds()
         case "connection_pool.prewarmed_connections": preWarmedConnections = try integer(0...100)
@@ -192,7 +196,7 @@ public struct ConnectorSettings: Sendable, Equatable {
         var rest = RestConfiguration(baseURL: restURL ?? "https://api\(host).bybit.com")
         rest.caFile = caFile
         rest.requestTimeout = ConnectorSettings.duration(requestTimeout)
-        rest.connectionsPerHost = connectionsPerHost
+        rest.connectionsPerHost = min(connectionsPerHost, connections)
         rest.keepAlive = ConnectorSettings.duration(keepAlive)
         rest.preWarmedConnections = preWarmedConnections
         var options = ConnectorOptions(

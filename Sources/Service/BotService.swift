@@ -62,9 +62,21 @@ public struct BotService: Sendable {
             logger: logger)
         let core = BotCore(service: self)
         let guardian = ShutdownGuard(deadline: ConnectorSettings.duration(settings.shutdownTimeout), source: source, logger: logger)
-        // The core is listed last so it stops first: the connector is down before the HTTP server closes.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: guardian), .init(service: application)]
+        if settings.enablePrometheus, let port = settings.metricsPort, port != settings.httpPort || port == 0 {
+            let metricsOnly = Router()
+            let api = HTTPAPI(service: self)
+            metricsOnly.get("/metrics") { _, _ in await api.metricsResponse() }
+            services.append(.init(service: Application(
+                router: metricsOnly, configuration: .init(address: .hostname(settings.httpHost, port: port), serverName: "keel-metrics"),
+                onServerRunning: { [logger] channel in
+                    logger.info("keel_metrics_listening", metadata: ["url": "http://\(settings.httpHost):\(channel.localAddress?.port ?? 0)/metrics"])
+                }, logger: logger)))
+        }
+        // The core is listed last so it stops first: the connector is down before the HTTP servers close.
+        services.append(.init(service: core))
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: guardian), .init(service: application), .init(service: core)],
+            services: services,
             gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger))
         try await group.run()
     }
@@ -266,12 +278,17 @@ struct HTTPAPI {
             await maker.resume(now: WallClock.nanoseconds())
             return jsonData(await maker.statusJSON())
         }
-        router.get("/metrics") { _, _ in
-            let health = await service.source.health(now: WallClock.nanoseconds())
-            let text = service.metrics.render(health: health, books: await service.state.summary(), counts: await service.state.counts())
-            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: text)))
-        }
+        let api = self
+        router.get("/metrics") { _, _ in await api.metricsResponse() }
         return router
+    }
+
+    /// Prometheus text (404 when `monitoring.enable_prometheus` is false).
+    func metricsResponse() async -> Response {
+        guard service.settings.enablePrometheus else { return json(["error": "monitoring.enable_prometheus is false"], status: .notFound) }
+        let health = await service.source.health(now: WallClock.nanoseconds())
+        let text = service.metrics.render(health: health, books: await service.state.summary(), counts: await service.state.counts())
+        return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 }
 

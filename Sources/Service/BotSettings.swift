@@ -26,6 +26,9 @@ public struct BotSettings: Sendable {
     public var queueSize = 10_000
     /// The whole graceful stop may take this long; then the connector is killed and the bot exits.
     public var shutdownTimeout = 40.0
+    /// `/metrics` served at all, and on its own port too when `metricsPort` is set.
+    public var enablePrometheus = true
+    public var metricsPort: Int?
 
     public init() {}
 
@@ -33,7 +36,7 @@ public struct BotSettings: Sendable {
     public static let keys = [
         "exchange.data_source", "monitoring.http_host", "monitoring.http_port", "monitoring.health_check_interval",
         "monitoring.stale_threshold", "monitoring.stale_grace", "monitoring.health_log_interval", "monitoring.shutdown_timeout",
-        "limits.queue_size",
+        "monitoring.enable_prometheus", "monitoring.metrics_port", "limits.queue_size",
     ]
 
     public mutating func set(_ key: String, _ text: String) throws(ConnectorSettings.Invalid) {
@@ -61,6 +64,16 @@ public struct BotSettings: Sendable {
         case "monitoring.stale_grace": staleGrace = try seconds()
         case "monitoring.health_log_interval": healthLogInterval = try seconds()
         case "monitoring.shutdown_timeout": shutdownTimeout = try seconds()
+        case "monitoring.enable_prometheus":
+            guard let flag = ["true": true, "false": false][value.lowercased()] else {
+                throw .init(key: key, problem: "\(value) is not true or false", fix: "write true or false")
+            }
+            enablePrometheus = flag
+        case "monitoring.metrics_port":
+            guard value.isEmpty || value == "none" || Int(value).map({ (0...65_535).contains($0) }) == true else {
+                throw .init(key: key, problem: "\(value) is not a port", fix: "write a whole number in 0...65535, or none to serve /metrics on http_port only")
+            }
+            metricsPort = Int(value)
         case "limits.queue_size":
             guard let size = Int(value), (10...10_000_000).contains(size) else {
                 throw .init(key: key, problem: "\(value) is not a queue size", fix: "write a whole number in 10...10000000")
@@ -125,7 +138,8 @@ public struct BotSettings: Sendable {
             ("monitoring.http_host", httpHost), ("monitoring.http_port", "\(httpPort)"),
             ("monitoring.health_check_interval", "\(healthCheckInterval)"), ("monitoring.stale_threshold", "\(staleThreshold)"),
             ("monitoring.stale_grace", "\(staleGrace)"), ("monitoring.health_log_interval", "\(healthLogInterval)"),
-            ("monitoring.shutdown_timeout", "\(shutdownTimeout)"),
+            ("monitoring.shutdown_timeout", "\(shutdownTimeout)"), ("monitoring.enable_prometheus", "\(enablePrometheus)"),
+            ("monitoring.metrics_port", metricsPort.map { "\($0)" } ?? "none (http_port)"), ("connection_pool.limit", "\(c.connections)"),
             ("monitoring.log_level", c.logLevel), ("limits.queue_size", "\(queueSize)"),
         ]
         lines += [("monitoring.ping_interval", "\(c.pingInterval)"), ("monitoring.pong_timeout", "\(c.pongTimeout)"),

@@ -90,7 +90,7 @@ struct RunCommandTests {
     @Test func stubDataSourceFeedsTheBotWithoutAConnector() async throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let bot = try await startBot("exchange:\n  symbols: [BTCUSDT, ETHUSDT]\nmonitoring:\n  http_port: 0\n", in: directory,
+        let bot = try await startBot("exchange:\n  symbols: [BTCUSDT, ETHUSDT]\nmonitoring:\n  http_port: 0\n  metrics_port: 0\n", in: directory,
                                      environment: ["DATA_SOURCE": "stub"])
         defer { bot.stop() }
         #expect(try await waitFor { (try? await get(bot.base + "/ready"))?.0 == 200 })
@@ -102,6 +102,12 @@ struct RunCommandTests {
         #expect(books["BTCUSDT"]?["valid"] as? Bool == true && books["ETHUSDT"]?["valid"] as? Bool == true)
         #expect(books["BTCUSDT"]?["bid_levels"] as? Int == 25)
         #expect(ProcessTable.children(of: bot.process.processIdentifier).isEmpty, "the stub starts no child")
+        // monitoring.metrics_port: /metrics on its own port as well.
+        _ = try await waitFor { bot.stderr.text.contains("keel_metrics_listening") }
+        let metricsLine = try #require(bot.stderr.text.split(separator: "\n").first { $0.contains("keel_metrics_listening") })
+        let metricsURL = try #require((try JSONSerialization.jsonObject(with: Data(metricsLine.utf8)) as? [String: Any])?["url"] as? String)
+        let (metricsStatus, metrics) = try await get(metricsURL)
+        #expect(metricsStatus == 200 && metrics.contains("keel_connector_connected 1"))
         bot.process.terminate()
         #expect(try await waitFor(.seconds(20)) { !bot.process.isRunning })
         #expect(bot.process.terminationStatus == 0)
@@ -161,6 +167,16 @@ struct RunCommandTests {
         #expect(took < .seconds(3))
         #expect(bot.stderr.text.contains("longer than 1.0 s"))
         #expect(try await waitFor(.seconds(5)) { ProcessTable.entry(pid) == nil })
+    }
+
+    @Test func prometheusCanBeSwitchedOff() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let bot = try await startBot("exchange:\n  symbols: [BTCUSDT]\nmonitoring:\n  http_port: 0\n  enable_prometheus: false\n", in: directory,
+                                     environment: ["DATA_SOURCE": "stub"])
+        defer { bot.stop() }
+        #expect(try await get(bot.base + "/metrics").0 == 404)
+        #expect(try await get(bot.base + "/health").0 == 200)
     }
 
     @Test func badConfigurationNamesTheKeyAndExitsTwo() async throws {
