@@ -204,6 +204,7 @@ public actor MarketMaker {
         shape.maxPosition = settings.risk.maxPosition
         let ladder = QuoteLadder.build(depths: depths, mid: mid, bestBid: book.bestBid?.price, bestAsk: book.bestAsk?.price,
                                        instrument: instrument, shape: shape, position: ledger.position, sides: risk.allowedSides(position: ledger.position))
+        forgetOldOrders(now: now)
         lastDepths = depths
         lastInventory = inventory
         lastLadder = ladder
@@ -375,6 +376,17 @@ public actor MarketMaker {
             await cancelEverything(reason: "halted", time: lastEventTime, now: now)
         }
     }
+
+    /// Terminal orders older than ten minutes leave memory (a long run must not grow); live ones stay.
+    private func forgetOldOrders(now: Int64) {
+        guard now - lastPrune > 60_000_000_000 else { return }
+        lastPrune = now
+        tracker.prune(before: now - 600_000_000_000)
+        levels = levels.filter { tracker[$0.key] != nil }
+        lastCommand = lastCommand.filter { tracker[$0.key] != nil }
+    }
+
+    private var lastPrune: Int64 = 0
 
     private func count(_ kind: String) {
         counts[kind, default: 0] += 1
