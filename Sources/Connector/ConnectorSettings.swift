@@ -64,19 +64,8 @@ public struct ConnectorSettings: Sendable, Equatable {
 
     /// Sets one key from its text.
     public mutating func set(_ key: String, _ text: String) throws(Invalid) {
-        let value = text.trimmingCharacters(in: .whitespaces)
-        func seconds() throws(Invalid) -> Double {
-            guard let number = Double(value), number > 0, number.isFinite else {
-                throw Invalid(key: key, problem: "\(value) is not a positive number of seconds", fix: "write e.g. \(key.hasSuffix("interval") ? "20" : "10")")
-            }
-            return number
-        }
-        func integer(_ range: ClosedRange<Int>) throws(Invalid) -> Int {
-            guard let number = Int(value), range.contains(number) else {
-                throw Invalid(key: key, problem: "\(value) is not a whole number in \(range.lowerBound)...\(range.upperBound)", fix: "write a whole number in that range")
-            }
-            return number
-        }
+        let setting = SettingValue(key: key, text: text)
+        let value = setting.text
         func url(_ schemes: [String]) throws(Invalid) -> String {
             guard schemes.contains(where: { value.hasPrefix($0 + "://") }), URL(string: value)?.host != nil else {
                 throw Invalid(key: key, problem: "\(value) is not a \(schemes.joined(separator: " or ")) URL", fix: "write e.g. \(schemes.last!)://127.0.0.1:9100\(key.hasSuffix("rest_url") ? "" : "/v5/...")")
@@ -95,12 +84,7 @@ public struct ConnectorSettings: Sendable, Equatable {
                 throw Invalid(key: key, problem: "\(value) is not one of Bybit's linear orderbook depths", fix: "use 1, 50, 200 or 1000")
             }
             depth = number
-        case "exchange.testnet":
-            switch value.lowercased() {
-            case "true", "yes", "1": testnet = true
-            case "false", "no", "0": testnet = false
-            default: throw Invalid(key: key, problem: "\(value) is not a boolean", fix: "write true or false")
-            }
+        case "exchange.testnet": testnet = try setting.bool()
         case "exchange.public_url": publicURL = try url(["ws", "wss"])
         case "exchange.private_url": privateURL = try url(["ws", "wss"])
         case "exchange.trade_url": tradeURL = try url(["ws", "wss"])
@@ -110,26 +94,26 @@ public struct ConnectorSettings: Sendable, Equatable {
                 throw Invalid(key: key, problem: "\(value) cannot be read", fix: "give the path of a readable PEM file")
             }
             caFile = value
-        case "monitoring.ping_interval": pingInterval = try seconds()
-        case "monitoring.pong_timeout": pongTimeout = try seconds()
-        case "monitoring.book_stale_after": bookStaleAfter = try seconds()
-        case "monitoring.trade_stale_after": tradeStaleAfter = try seconds()
-        case "monitoring.stats_interval": statsInterval = try seconds()
-        case "monitoring.reconnect_base_ms": reconnectBaseMilliseconds = try integer(1...600_000)
-        case "monitoring.reconnect_cap_ms": reconnectCapMilliseconds = try integer(1...3_600_000)
+        case "monitoring.ping_interval": pingInterval = try setting.seconds()
+        case "monitoring.pong_timeout": pongTimeout = try setting.seconds()
+        case "monitoring.book_stale_after": bookStaleAfter = try setting.seconds()
+        case "monitoring.trade_stale_after": tradeStaleAfter = try setting.seconds()
+        case "monitoring.stats_interval": statsInterval = try setting.seconds()
+        case "monitoring.reconnect_base_ms": reconnectBaseMilliseconds = try setting.integer(1...600_000)
+        case "monitoring.reconnect_cap_ms": reconnectCapMilliseconds = try setting.integer(1...3_600_000)
         case "monitoring.log_level":
             let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
             guard levels.contains(value) else { throw Invalid(key: key, problem: "\(value) is not a log level", fix: "use one of \(levels.joined(separator: ", "))") }
             logLevel = value
-        case "connection_pool.limit": connections = try integer(1...10_000)
-        case "connection_pool.limit_per_host": connectionsPerHost = try integer(1...1_000)
-        case "connection_pool.keepalive_timeout": keepAlive = try seconds()
-        case "connection_pool.prewarmed_connections": preWarmedConnections = try integer(0...100)
-        case "connection_pool.request_timeout": requestTimeout = try seconds()
-        case "limits.order_rate_limit": orderRateLimit = try integer(1...10_000)
-        case "limits.rate_limit_reserve": rateLimitReserve = try integer(0...100)
-        case "limits.submit_timeout": submitTimeout = try seconds()
-        case "limits.reconcile_attempts": reconcileAttempts = try integer(1...100)
+        case "connection_pool.limit": connections = try setting.integer(1...10_000)
+        case "connection_pool.limit_per_host": connectionsPerHost = try setting.integer(1...1_000)
+        case "connection_pool.keepalive_timeout": keepAlive = try setting.seconds()
+        case "connection_pool.prewarmed_connections": preWarmedConnections = try setting.integer(0...100)
+        case "connection_pool.request_timeout": requestTimeout = try setting.seconds()
+        case "limits.order_rate_limit": orderRateLimit = try setting.integer(1...10_000)
+        case "limits.rate_limit_reserve": rateLimitReserve = try setting.integer(0...100)
+        case "limits.submit_timeout": submitTimeout = try setting.seconds()
+        case "limits.reconcile_attempts": reconcileAttempts = try setting.integer(1...100)
         default:
             throw Invalid(key: key, problem: "unknown key", fix: "use one of \(ConnectorSettings.keys.joined(separator: ", "))")
         }

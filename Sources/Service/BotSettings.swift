@@ -40,45 +40,24 @@ public struct BotSettings: Sendable {
     ]
 
     public mutating func set(_ key: String, _ text: String) throws(ConnectorSettings.Invalid) {
-        let value = text.trimmingCharacters(in: .whitespaces)
-        func seconds() throws(ConnectorSettings.Invalid) -> Double {
-            guard let number = Double(value), number > 0, number.isFinite else {
-                throw .init(key: key, problem: "\(value) is not a positive number of seconds", fix: "write e.g. 5")
-            }
-            return number
-        }
+        let setting = SettingValue(key: key, text: text)
+        let value = setting.text
         switch key {
         case "exchange.data_source":
             guard let source = DataSource(rawValue: value) else {
-                throw .init(key: key, problem: "\(value) is not a data source", fix: "use bybit_connector, binance_ws or stub")
+                throw setting.invalid("\(value) is not a data source", fix: "use bybit_connector, binance_ws or stub")
             }
             dataSource = source
         case "monitoring.http_host": httpHost = value
-        case "monitoring.http_port":
-            guard let port = Int(value), (0...65_535).contains(port) else {
-                throw .init(key: key, problem: "\(value) is not a port", fix: "write a whole number in 0...65535 (0 picks a free one)")
-            }
-            httpPort = port
-        case "monitoring.health_check_interval": healthCheckInterval = try seconds()
-        case "monitoring.stale_threshold": staleThreshold = try seconds()
-        case "monitoring.stale_grace": staleGrace = try seconds()
-        case "monitoring.health_log_interval": healthLogInterval = try seconds()
-        case "monitoring.shutdown_timeout": shutdownTimeout = try seconds()
-        case "monitoring.enable_prometheus":
-            guard let flag = ["true": true, "false": false][value.lowercased()] else {
-                throw .init(key: key, problem: "\(value) is not true or false", fix: "write true or false")
-            }
-            enablePrometheus = flag
-        case "monitoring.metrics_port":
-            guard value.isEmpty || value == "none" || Int(value).map({ (0...65_535).contains($0) }) == true else {
-                throw .init(key: key, problem: "\(value) is not a port", fix: "write a whole number in 0...65535, or none to serve /metrics on http_port only")
-            }
-            metricsPort = Int(value)
-        case "limits.queue_size":
-            guard let size = Int(value), (10...10_000_000).contains(size) else {
-                throw .init(key: key, problem: "\(value) is not a queue size", fix: "write a whole number in 10...10000000")
-            }
-            queueSize = size
+        case "monitoring.http_port": httpPort = try setting.port()
+        case "monitoring.health_check_interval": healthCheckInterval = try setting.seconds(example: "5")
+        case "monitoring.stale_threshold": staleThreshold = try setting.seconds(example: "5")
+        case "monitoring.stale_grace": staleGrace = try setting.seconds(example: "5")
+        case "monitoring.health_log_interval": healthLogInterval = try setting.seconds(example: "5")
+        case "monitoring.shutdown_timeout": shutdownTimeout = try setting.seconds(example: "5")
+        case "monitoring.enable_prometheus": enablePrometheus = try setting.bool()
+        case "monitoring.metrics_port": metricsPort = setting.isAbsent(["none"]) ? nil : try setting.port()
+        case "limits.queue_size": queueSize = try setting.integer(10...10_000_000)
         default:
             if try trading.set(key, value) { return }
             try connector.set(key, value)

@@ -55,87 +55,63 @@ public struct TradingSettings: Sendable {
     ]
 
     /// Sets one key; false when the key is not a trading key.
-    public mutating func set(_ key: String, _ value: String) throws(ConnectorSettings.Invalid) -> Bool {
-        func invalid(_ problem: String, _ fix: String) -> ConnectorSettings.Invalid { .init(key: key, problem: problem, fix: fix) }
-        func bool() throws(ConnectorSettings.Invalid) -> Bool {
-            switch value.lowercased() {
-            case "true", "yes", "1", "on": return true
-            case "false", "no", "0", "off": return false
-            default: throw invalid("\(value) is not true or false", "write true or false")
-            }
-        }
-        func number(_ range: ClosedRange<Double>) throws(ConnectorSettings.Invalid) -> Double {
-            guard let number = Double(value), number.isFinite, range.contains(number) else {
-                throw invalid("\(value) is not a number in \(range.lowerBound)...\(range.upperBound)", "write a number in that range")
-            }
-            return number
-        }
+    public mutating func set(_ key: String, _ text: String) throws(ConnectorSettings.Invalid) -> Bool {
+        let setting = SettingValue(key: key, text: text)
+        let value = setting.text
         func optionalNumber() throws(ConnectorSettings.Invalid) -> Double? {
-            value.isEmpty || value == "auto" ? nil : try number(1e-9 ... 1e9)
-        }
-        func integer(_ range: ClosedRange<Int>) throws(ConnectorSettings.Invalid) -> Int {
-            guard let number = Int(value), range.contains(number) else {
-                throw invalid("\(value) is not a whole number in \(range.lowerBound)...\(range.upperBound)", "write a whole number in that range")
-            }
-            return number
-        }
-        func decimal(allowZero: Bool = false) throws(ConnectorSettings.Invalid) -> FixedDecimal {
-            guard let number = try? FixedDecimal(parsing: value), allowZero ? !number.isNegative : number.signum > 0 else {
-                throw invalid("\(value) is not a \(allowZero ? "non-negative" : "positive") decimal", "write it as the exchange does, e.g. 0.001")
-            }
-            return number
+            setting.isAbsent(["auto"]) ? nil : try setting.number(1e-9 ... 1e9)
         }
         func optionalDecimal() throws(ConnectorSettings.Invalid) -> FixedDecimal? {
-            value.isEmpty || value == "none" ? nil : try decimal()
+            setting.isAbsent(["none"]) ? nil : try setting.decimal()
         }
         switch key {
-        case "strategy.enabled": enabled = try bool()
-        case "strategy.paper_trading": paperTrading = try bool()
+        case "strategy.enabled": enabled = try setting.bool()
+        case "strategy.paper_trading": paperTrading = try setting.bool()
         case "strategy.symbol": symbol = value.uppercased()
         case "strategy.model":
-            guard let mode = QuoteModel.Mode(rawValue: value.lowercased()) else { throw invalid("\(value) is not a quote model", "use glft or fixed") }
+            guard let mode = QuoteModel.Mode(rawValue: value.lowercased()) else { throw setting.invalid("\(value) is not a quote model", fix: "use glft or fixed") }
             model.mode = mode
-        case "strategy.gamma": model.gamma = try number(1e-6 ... 100)
+        case "strategy.gamma": model.gamma = try setting.number(1e-6 ... 100)
         case "strategy.fill_a": model.a = try optionalNumber()
         case "strategy.fill_k": model.k = try optionalNumber()
-        case "strategy.volatility_bps": model.volatilityBps = try number(0 ... 10_000)
-        case "strategy.enable_dynamic_spread": model.enableDynamicSpread = try bool()
-        case "strategy.enable_inventory_skew": model.enableInventorySkew = try bool()
-        case "strategy.min_spread_bps": model.minSpreadBps = try number(0 ... 10_000)
-        case "strategy.fixed_spread_bps": model.fixedSpreadBps = try number(0 ... 10_000)
-        case "strategy.fixed_skew_bps": model.fixedSkewBps = try number(0 ... 10_000)
-        case "strategy.order_size": orderSize = try decimal()
+        case "strategy.volatility_bps": model.volatilityBps = try setting.number(0 ... 10_000)
+        case "strategy.enable_dynamic_spread": model.enableDynamicSpread = try setting.bool()
+        case "strategy.enable_inventory_skew": model.enableInventorySkew = try setting.bool()
+        case "strategy.min_spread_bps": model.minSpreadBps = try setting.number(0 ... 10_000)
+        case "strategy.fixed_spread_bps": model.fixedSpreadBps = try setting.number(0 ... 10_000)
+        case "strategy.fixed_skew_bps": model.fixedSkewBps = try setting.number(0 ... 10_000)
+        case "strategy.order_size": orderSize = try setting.decimal()
         case "strategy.level_sizes":
             var sizes: [Quantity] = []
             for part in value.split(separator: ",") {
                 guard let size = try? FixedDecimal(parsing: part.trimmingCharacters(in: .whitespaces)), size.signum > 0 else {
-                    throw invalid("\(part) is not a positive decimal", "write sizes from the touch outwards, e.g. [0.001, 0.002]")
+                    throw setting.invalid("\(part) is not a positive decimal", fix: "write sizes from the touch outwards, e.g. [0.001, 0.002]")
                 }
                 sizes.append(size)
             }
             levelSizes = sizes
-        case "strategy.order_levels": orderLevels = try integer(1 ... 50)
-        case "strategy.level_spacing_ticks": levelSpacingTicks = Int64(try integer(1 ... 1_000_000))
-        case "strategy.tick_size": tickSize = try decimal()
-        case "strategy.qty_step": qtyStep = try decimal()
-        case "strategy.min_qty": minQty = try decimal()
-        case "strategy.refresh_tolerance_ticks": refreshToleranceTicks = Int64(try integer(0 ... 1_000_000))
-        case "strategy.max_order_age": maxOrderAge = try number(0.1 ... 86_400)
-        case "strategy.quote_interval_ms": quoteIntervalMilliseconds = Int64(try integer(1 ... 60_000))
-        case "strategy.orders_per_second": ordersPerSecond = try integer(1 ... 1_000)
-        case "strategy.paper_latency_ms": paper.latency = Int64(try integer(0 ... 60_000)) * 1_000_000
+        case "strategy.order_levels": orderLevels = try setting.integer(1 ... 50)
+        case "strategy.level_spacing_ticks": levelSpacingTicks = Int64(try setting.integer(1 ... 1_000_000))
+        case "strategy.tick_size": tickSize = try setting.decimal()
+        case "strategy.qty_step": qtyStep = try setting.decimal()
+        case "strategy.min_qty": minQty = try setting.decimal()
+        case "strategy.refresh_tolerance_ticks": refreshToleranceTicks = Int64(try setting.integer(0 ... 1_000_000))
+        case "strategy.max_order_age": maxOrderAge = try setting.number(0.1 ... 86_400)
+        case "strategy.quote_interval_ms": quoteIntervalMilliseconds = Int64(try setting.integer(1 ... 60_000))
+        case "strategy.orders_per_second": ordersPerSecond = try setting.integer(1 ... 1_000)
+        case "strategy.paper_latency_ms": paper.latency = Int64(try setting.integer(0 ... 60_000)) * 1_000_000
         case "strategy.paper_maker_fee":
-            guard let fee = try? FixedDecimal(parsing: value) else { throw invalid("\(value) is not a decimal", "write a rate, e.g. 0.0002 (negative for a rebate)") }
+            guard let fee = try? FixedDecimal(parsing: value) else { throw setting.invalid("\(value) is not a decimal", fix: "write a rate, e.g. 0.0002 (negative for a rebate)") }
             paper.makerFeeRate = fee
-        case "strategy.adopt_orders": adoptOrders = try bool()
+        case "strategy.adopt_orders": adoptOrders = try setting.bool()
         case "risk.max_position": risk.maxPosition = try optionalDecimal()
         case "risk.max_notional": risk.maxNotional = try optionalDecimal()
         case "risk.max_order_qty": risk.maxOrderQty = try optionalDecimal()
-        case "risk.enable_kill_switch": risk.enableKillSwitch = try bool()
+        case "risk.enable_kill_switch": risk.enableKillSwitch = try setting.bool()
         case "risk.max_drawdown": risk.maxDrawdown = try optionalDecimal()
         case "risk.max_loss": risk.maxLoss = try optionalDecimal()
-        case "risk.max_consecutive_losses": risk.maxConsecutiveLosses = try integer(0 ... 1_000)
-        case "limits.max_active_per_side": maxActivePerSide = try integer(1 ... 100)
+        case "risk.max_consecutive_losses": risk.maxConsecutiveLosses = try setting.integer(0 ... 1_000)
+        case "limits.max_active_per_side": maxActivePerSide = try setting.integer(1 ... 100)
         default: return false
         }
         return true
