@@ -127,7 +127,8 @@ public struct ConnectorSettings: Sendable, Equatable {
         return settings
     }
 
-    /// The values a YAML file gives for `keys`, in that order, as text (`exchange.symbols` may be a list);
+    /// The values a YAML file gives for `keys`, in that order, as text (a list, such as `exchange.symbols` or
+    /// `strategy.level_sizes`, joined with commas);
     /// none without a file. Keys the file does not have are left out; keys it has that are not asked for
     /// are ignored (the bot's sections share the connector's file).
     public static func fileValues(_ file: String?, keys: [String]) async throws(Invalid) -> [(key: String, value: String)] {
@@ -140,10 +141,10 @@ public struct ConnectorSettings: Sendable, Equatable {
         }
         var values: [(key: String, value: String)] = []
         for key in keys {
-            if key == "exchange.symbols", let list = reader.stringArray(forKey: ConfigKey(key)) {
-                values.append((key, list.joined(separator: ",")))
-            } else if let text = reader.string(forKey: ConfigKey(key)) {
+            if let text = reader.string(forKey: ConfigKey(key)) {
                 values.append((key, text))
+            } else if let list = reader.stringArray(forKey: ConfigKey(key)) {
+                values.append((key, list.joined(separator: ",")))
             }
         }
         return values
