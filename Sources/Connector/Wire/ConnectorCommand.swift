@@ -144,29 +144,16 @@ extension ConnectorCommand {
             out.field("symbol", order.symbol)
             out.field("side", order.side.rawValue)
             out.field("order_type", order.type == .market ? "market" : "limit")
-            out.key("qty")
-            out.decimalNumber(order.qty)
-            if let price = order.price {
-                out.key("price")
-                out.decimalNumber(price)
-            }
+            out.field("qty", number: order.qty)
+            if let price = order.price { out.field("price", number: price) }
             out.field("time_in_force", order.timeInForce.rawValue)
             out.field("client_id", order.orderLinkId)
-            if order.reduceOnly {
-                out.key("reduce_only")
-                out.bool(true)
-            }
+            if order.reduceOnly { out.field("reduce_only", true) }
         case .amend(_, let symbol, let clientId, let qty, let price):
             out.field("symbol", symbol)
             out.field("client_id", clientId)
-            if let qty {
-                out.key("qty")
-                out.decimalNumber(qty)
-            }
-            if let price {
-                out.key("price")
-                out.decimalNumber(price)
-            }
+            if let qty { out.field("qty", number: qty) }
+            if let price { out.field("price", number: price) }
         case .cancel(_, let symbol, let clientId):
             out.field("symbol", symbol)
             out.field("client_id", clientId)

@@ -60,6 +60,11 @@ public struct JSONWriter {
     public mutating func field(_ name: String, _ value: Int) { key(name); int(value) }
     public mutating func field(_ name: String, _ value: Int64) { key(name); int(value) }
     public mutating func field(_ name: String, _ value: Bool) { key(name); bool(value) }
+    /// A decimal as a bare number; `nil` as `null`.
+    public mutating func field(_ name: String, number value: FixedDecimal?) {
+        key(name)
+        if let value { decimalNumber(value) } else { null() }
+    }
 
     private mutating func writeQuoted(_ value: String) {
         bytes.append(UInt8(ascii: "\""))
