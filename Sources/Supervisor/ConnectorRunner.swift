@@ -160,17 +160,24 @@ public final class ConnectorRunner: @unchecked Sendable {
         logger.info("bybit_connector_subprocess_connected", metadata: ["pid": "\(pid)"])
     }
 
-    /// Splits raw stdout buffers on `\n` (never `.strings()`), decodes each line into the queue.
+    /// Decodes each stdout line into the queue.
     private func readEvents(_ output: SubprocessOutputSequence) async {
+        await readLines(output, failure: "bybit_connector_subprocess_error", reasonPrefix: "stdout: ", line)
+    }
+
+    /// Splits a child's raw output buffers on `\n` (never `.strings()`), a line cut across buffers kept
+    /// whole; a read failure is logged as `failure`.
+    private func readLines(_ output: SubprocessOutputSequence, failure: Logger.Message, reasonPrefix: String = "",
+                           _ body: (UnsafeRawBufferPointer) -> Void) async {
         var lines = LineBuffer()
         do {
             for try await buffer in output {
-                buffer.withUnsafeBytes { lines.append($0, line) }
+                buffer.withUnsafeBytes { lines.append($0, body) }
             }
         } catch {
-            logger.error("bybit_connector_subprocess_error", metadata: ["reason": "stdout: \(error)"])
+            logger.error(failure, metadata: ["reason": "\(reasonPrefix)\(error)"])
         }
-        lines.finish(line)
+        lines.finish(body)
     }
 
     private func line(_ bytes: UnsafeRawBufferPointer) {
@@ -188,19 +195,11 @@ public final class ConnectorRunner: @unchecked Sendable {
         }
     }
 
+    /// Logs each stderr line.
     private func readErrors(_ output: SubprocessOutputSequence) async {
-        var lines = LineBuffer()
-        let log = { (bytes: UnsafeRawBufferPointer) in
-            self.logger.info("bybit_connector_subprocess_stderr", metadata: ["line": "\(String(decoding: bytes, as: UTF8.self))"])
+        await readLines(output, failure: "bybit_connector_stderr_read_error") { bytes in
+            logger.info("bybit_connector_subprocess_stderr", metadata: ["line": "\(String(decoding: bytes, as: UTF8.self))"])
         }
-        do {
-            for try await buffer in output {
-                buffer.withUnsafeBytes { lines.append($0, log) }
-            }
-        } catch {
-            logger.error("bybit_connector_stderr_read_error", metadata: ["reason": "\(error)"])
-        }
-        lines.finish(log)
     }
 
     /// Stops the child: `shutdown`, then SIGTERM to its group, then SIGKILL, each after its grace.
