@@ -68,6 +68,14 @@ final class SimChildProcess {
         controlPort = ready["control_port"] as! Int
     }
 
+    /// A sim holding one account with these values (its config file is gone once the sim has read it).
+    convenience init(account key: String, secret: String) async throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("keel-sim-\(UUID().uuidString).json")
+        try Data(#"{"accounts":[{"api_key":"\#(key)","secret":"\#(secret)"}]}"#.utf8).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        try await self.init(arguments: ["--config", file.path])
+    }
+
     func stop() {
         process.terminate()
         process.waitUntilExit()

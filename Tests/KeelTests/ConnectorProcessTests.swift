@@ -10,10 +10,7 @@ struct ConnectorProcessTests {
         let key = "known-api-key-3f9a1c"
         let secret = "known-api-secret-77b2e4d0"
         // The sim holds one account with these values; the connector trades it.
-        let simConfig = FileManager.default.temporaryDirectory.appendingPathComponent("keel-sim-\(UUID().uuidString).json")
-        try Data(#"{"accounts":[{"api_key":"\#(key)","secret":"\#(secret)"}]}"#.utf8).write(to: simConfig)
-        defer { try? FileManager.default.removeItem(at: simConfig) }
-        let sim = try await SimChildProcess(arguments: ["--config", simConfig.path])
+        let sim = try await SimChildProcess(account: key, secret: secret)
         defer { sim.stop() }
         let port = sim.port
 

@@ -15,9 +15,7 @@ struct RunCommandTests {
         let secret = "known-bot-secret-a93f07"
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let simConfig = directory.appendingPathComponent("sim.json")
-        try Data(#"{"accounts":[{"api_key":"\#(key)","secret":"\#(secret)"}]}"#.utf8).write(to: simConfig)
-        let sim = try await SimChildProcess(arguments: ["--config", simConfig.path])
+        let sim = try await SimChildProcess(account: key, secret: secret)
         defer { sim.stop() }
         // The secret travels as a file, the key as a variable: both ways in one run.
         let secretFile = directory.appendingPathComponent("secret")

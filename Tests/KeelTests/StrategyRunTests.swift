@@ -90,9 +90,7 @@ struct StrategyRunTests {
         let secret = "strategy-test-secret-90ab"
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let simConfig = directory.appendingPathComponent("sim.json")
-        try Data(#"{"accounts":[{"api_key":"\#(key)","secret":"\#(secret)"}]}"#.utf8).write(to: simConfig)
-        let sim = try await SimChildProcess(arguments: ["--config", simConfig.path])
+        let sim = try await SimChildProcess(account: key, secret: secret)
         defer { sim.stop() }
         let yaml = simYAML(sim.port, extra: Self.strategy(paper: false))
         let credentials = ["BYBIT_API_KEY": key, "BYBIT_API_SECRET": secret]
