@@ -84,6 +84,7 @@ public struct RiskManager: Sendable {
     /// Clears every latched reason (an explicit command); conditions still apply at the next `evaluate`.
     public mutating func resume(time: Int64) -> Transition? {
         latched.removeAll()
+        latchedKinds.removeAll()
         consecutiveLosses = 0
         return settle(time: time)
     }
@@ -93,14 +94,14 @@ public struct RiskManager: Sendable {
         peakPnl = max(peakPnl, facts.pnl)
         if limits.enableKillSwitch {
             if let limit = limits.maxDrawdown, peakPnl - facts.pnl >= limit {
-                latch("kill switch: loss from peak \(peakPnl - facts.pnl) ≥ max_drawdown \(limit)")
+                latch("kill switch", "kill switch: loss from peak \(peakPnl - facts.pnl) ≥ max_drawdown \(limit)")
             }
             if let limit = limits.maxLoss, -facts.pnl >= limit {
-                latch("kill switch: loss \(-facts.pnl) ≥ max_loss \(limit)")
+                latch("kill switch", "kill switch: loss \(-facts.pnl) ≥ max_loss \(limit)")
             }
         }
         if limits.maxConsecutiveLosses > 0, consecutiveLosses >= limits.maxConsecutiveLosses {
-            latch("\(consecutiveLosses) consecutive losing round trips ≥ max_consecutive_losses \(limits.maxConsecutiveLosses)")
+            latch("losing streak", "\(consecutiveLosses) consecutive losing round trips ≥ max_consecutive_losses \(limits.maxConsecutiveLosses)")
         }
         var conditions: [String] = []
         if facts.feedStale { conditions.append("feed stale") }
@@ -127,11 +128,12 @@ public struct RiskManager: Sendable {
         }
     }
 
-    private mutating func latch(_ reason: String) {
-        // One entry per kind: the kill switch's figures change, its reason is the first seen.
-        let kind = reason.prefix { $0 != ":" }
-        if !latched.contains(where: { $0.prefix { $0 != ":" } == kind }) { latched.append(reason) }
+    /// One reason per kind: the kill switch's figures and the streak's count change, the first reason stays.
+    private mutating func latch(_ kind: String, _ reason: String) {
+        if latchedKinds.insert(kind).inserted { latched.append(reason) }
     }
+
+    private var latchedKinds: Set<String> = []
 
     private var conditionsNow: [String] = []
     private var reducingNow: [String] = []

@@ -86,6 +86,10 @@ struct RiskManagerTests {
         let halted = risk.evaluate(facts(), time: 1)
         #expect(halted?.to == .halted)
         #expect(halted?.reasons == ["3 consecutive losing round trips ≥ max_consecutive_losses 3"])
+        // A fourth loss (a fill that raced the cancels) does not add a second streak reason.
+        risk.roundTripClosed(pnl: d("-0.1"))
+        #expect(risk.evaluate(facts(), time: 1) == nil)
+        #expect(risk.reasons == ["3 consecutive losing round trips ≥ max_consecutive_losses 3"])
         #expect(risk.resume(time: 2)?.to == .active)
         #expect(risk.consecutiveLosses == 0)
     }
