@@ -9,11 +9,11 @@ import Service
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
-        abstract: "Run the bot: a supervised connector child, its market state, and the HTTP API (/health, /ready, /ws/health, /metrics).",
+        abstract: "Run the bot: a supervised connector child, its market state, the strategy (paper or live), and the HTTP API (/health, /ready, /ws/health, /metrics, /strategy/status).",
         discussion: """
-        Configuration: --config FILE (YAML: exchange, monitoring, connection_pool, limits, …), overridden by DATA_SOURCE, \
-        SYMBOL, BYBIT_CONNECTOR_TESTNET, LOG_LEVEL; credentials as for `keel connector bybit`. A bad value prints one \
-        line naming the key and the fix, and exits 2.
+        Configuration: --config FILE (YAML: exchange, strategy, risk, limits, monitoring, connection_pool), overridden by \
+        DATA_SOURCE, SYMBOL, BYBIT_CONNECTOR_TESTNET, LOG_LEVEL, CONNECTOR_PAPER_TRADING; credentials as for \
+        `keel connector bybit`. A bad value prints one line naming the key and the fix, and exits 2.
         """
     )
 

@@ -226,7 +226,7 @@ public actor MarketMaker {
                 }
             }
             for quote in wanted {
-                if let order = live.first(where: { levels[$0.clientId] == quote.level && $0.status != .pendingCancel && $0.status != .cancelled }) {
+                if let order = live.first(where: { levels[$0.clientId] == quote.level && $0.status != .pendingCancel }) {
                     guard order.status == .new || order.status == .partiallyFilled, order.pendingAmend == nil else { continue }
                     let away = ((order.price - quote.price).doubleValue / instrument.tickSize.doubleValue).magnitude
                     if away > Double(settings.refreshToleranceTicks) {
