@@ -1,17 +1,12 @@
 import Connector
 import Foundation
 import Testing
+import TestSupport
 
 /// `keel connector bybit --config FILE`: the YAML file, flags over it, and errors naming the key.
 struct SettingsTests {
-    private func file(_ text: String) throws -> String {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("keel-connector-\(UUID().uuidString).yaml")
-        try Data(text.utf8).write(to: url)
-        return url.path
-    }
-
     @Test func yamlSectionsAreReadAndFlagsWin() async throws {
-        let path = try file("""
+        let path = try temporaryFile("""
         exchange:
           symbols: [BTCUSDT, ethusdt]
           depth: 200
@@ -46,7 +41,7 @@ struct SettingsTests {
     }
 
     @Test func aBadValueNamesItsKeyAndTheFix() async throws {
-        let path = try file("exchange:\n  symbols: BTCUSDT\nmonitoring:\n  pong_timeout: soon\n")
+        let path = try temporaryFile("exchange:\n  symbols: BTCUSDT\nmonitoring:\n  pong_timeout: soon\n")
         defer { try? FileManager.default.removeItem(atPath: path) }
         await #expect(throws: ConnectorSettings.Invalid.self) { try await ConnectorSettings.load(file: path, flags: []) }
         do {

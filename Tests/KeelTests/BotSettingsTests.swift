@@ -3,17 +3,12 @@ import Foundation
 import Market
 import Service
 import Testing
+import TestSupport
 
 /// The bot's YAML: lists read as lists, strategy and risk keys, errors that name the key.
 struct BotSettingsTests {
-    private func file(_ text: String) throws -> String {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("keel-bot-\(UUID().uuidString).yaml")
-        try Data(text.utf8).write(to: url)
-        return url.path
-    }
-
     @Test func yamlListsAndTradingKeysAreRead() async throws {
-        let path = try file("""
+        let path = try temporaryFile("""
         exchange:
           symbols: [BTCUSDT, ETHUSDT]
         monitoring:
@@ -50,7 +45,7 @@ struct BotSettingsTests {
             ("risk:\n  max_position: lots\n", "risk.max_position: lots is not a positive decimal"),
             ("limits:\n  max_active_per_side: 0\n", "limits.max_active_per_side: 0 is not a whole number in 1...100"),
         ] {
-            let path = try file("exchange:\n  symbols: [BTCUSDT]\n" + yaml)
+            let path = try temporaryFile("exchange:\n  symbols: [BTCUSDT]\n" + yaml)
             defer { try? FileManager.default.removeItem(atPath: path) }
             do {
                 _ = try await BotSettings.load(file: path, environment: [:])
