@@ -6,8 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # zlib: reading .gz recordings (Storage); gzip: test fixtures; python3-venv: the peer-client venv;
-# prometheus: its promtool checks the bot's scraped /metrics (a test requires it: KEEL_REQUIRE_PROMTOOL).
-packages=(zlib1g-dev gzip python3-venv prometheus)
+# prometheus: its promtool checks the bot's scraped /metrics (a test requires it: KEEL_REQUIRE_PROMTOOL);
+# libsqlite3-dev: SQLite storage (GRDB); postgresql: a throwaway server for the PostgreSQL storage tests.
+packages=(zlib1g-dev gzip python3-venv prometheus libsqlite3-dev postgresql)
 if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
 echo "==> installing Debian packages: ${packages[*]}"
 $sudo apt-get update -qq
@@ -18,11 +19,18 @@ if [ ! -d ../shared/data ]; then
   exit 2
 fi
 
-echo "==> swift build"
-swift build
+# The storage tests run against SQLite and a real PostgreSQL server on loopback (its own cluster, stopped at exit).
+echo "==> starting PostgreSQL on 127.0.0.1 (scripts/postgres.sh)"
+KEEL_TEST_POSTGRES_URL="$(bash scripts/postgres.sh)"
+export KEEL_TEST_POSTGRES_URL KEEL_REQUIRE_POSTGRES=1
+trap 'bash scripts/postgres.sh stop' EXIT
+
+# With the Postgres trait the build holds both storage backends (plain `swift build` has SQLite only).
+echo "==> swift build --traits Postgres"
+swift build --traits Postgres
 
 # A client nobody here wrote: Bybit's official SDK against the simulator.
 bash scripts/pybit-compat.sh
 
-echo "==> swift test"
-KEEL_REQUIRE_PROMTOOL=1 swift test
+echo "==> swift test --traits Postgres"
+KEEL_REQUIRE_PROMTOOL=1 swift test --traits Postgres

@@ -1,0 +1,55 @@
+import Foundation
+import GRDB
+
+/// SQLite through GRDB: one file in WAL mode, so readers never wait for the writer.
+public final class SQLiteBackend: SQLBackend {
+    public let dialect = SQLDialect.sqlite
+    public let path: String
+    private let pool: DatabasePool
+
+    public init(path: String) throws {
+        self.path = path
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(5)
+        configuration.label = "keel-storage"
+        do {
+            pool = try DatabasePool(path: path, configuration: configuration)
+        } catch {
+            throw StorageError.database("cannot open the SQLite file \(path): \(error)")
+        }
+    }
+
+    public func transaction(_ statements: [SQLStatement]) async throws {
+        try await pool.write { db in
+            for statement in statements {
+                try db.execute(sql: statement.sql, arguments: StatementArguments(statement.values.map(\.databaseValue)))
+            }
+        }
+    }
+
+    public func rows(_ statement: SQLStatement) async throws -> [[String?]] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: statement.sql, arguments: StatementArguments(statement.values.map(\.databaseValue))).map { row in
+                (0..<row.count).map { row[$0] as String? }
+            }
+        }
+    }
+
+    public func close() async {
+        try? pool.close()
+    }
+}
+
+extension SQLValue {
+    var databaseValue: DatabaseValue {
+        switch self {
+        case .text(let text): text.databaseValue
+        case .integer(let value): value.databaseValue
+        case .null: .null
+        }
+    }
+}
