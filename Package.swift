@@ -143,6 +143,6 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
-        .testTarget(name: "KeelTests", dependencies: ["keel", "Supervisor", "Service", "Connector", "TestSupport"]),
+        .testTarget(name: "KeelTests", dependencies: ["keel", "Supervisor", "Service", "Connector", "Market", "Storage", "TestSupport"]),
     ]
 )

@@ -45,6 +45,14 @@ public struct Credentials: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// One secret from `NAME`, `NAME_FILE` or `/run/secrets/<name>`, registered with the log redactor.
+    public static func secret(_ name: String, environment: [String: String] = ProcessInfo.processInfo.environment,
+                              secretsDirectory: String = "/run/secrets") throws(LoadError) -> String? {
+        let found = try value(name, environment: environment, secretsDirectory: secretsDirectory)
+        if let found { LogRedactor.register(found) }
+        return found
+    }
+
     static func value(_ name: String, environment: [String: String], secretsDirectory: String) throws(LoadError) -> String? {
         if let direct = environment[name], !direct.isEmpty { return direct }
         if let path = environment[name + "_FILE"], !path.isEmpty {

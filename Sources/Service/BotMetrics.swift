@@ -1,5 +1,6 @@
 import Foundation
 import Prometheus
+import Storage
 import Supervisor
 
 /// The bot's Prometheus metrics (swift-prometheus), brought up to date from the supervisor's health
@@ -77,7 +78,7 @@ final class BotMetrics: @unchecked Sendable {
         reported[name] = max(previous, total)
     }
 
-    func render(health: ConnectorHealth, books: [String: MarketState.BookSummary], counts: [String: Int]) -> String {
+    func render(health: ConnectorHealth, books: [String: MarketState.BookSummary], counts: [String: Int], storage: StorageWriter.Stats? = nil) -> String {
         lock.lock()
         defer { lock.unlock() }
         advance(reconnectAttempts, "reconnects", to: health.restarts)
@@ -100,6 +101,13 @@ final class BotMetrics: @unchecked Sendable {
             BotMetrics.gauge(registry, "keel_book_levels", "Levels in the bot's book.", labels: [("symbol", symbol), ("side", "bid")]).set(Double(book.bids))
             BotMetrics.gauge(registry, "keel_book_levels", "Levels in the bot's book.", labels: [("symbol", symbol), ("side", "ask")]).set(Double(book.asks))
             BotMetrics.gauge(registry, "keel_book_valid", "1 while the bot's book for the symbol is trustworthy.", labels: [("symbol", symbol)]).set(book.valid ? 1.0 : 0.0)
+        }
+        if let storage {
+            BotMetrics.gauge(registry, "keel_storage_queue_size", "Trading records waiting for the storage writer.").set(Double(storage.queued))
+            advance(BotMetrics.counter(registry, "keel_storage_records_written_total", "Trading records written to storage."), "storage.written", to: storage.written)
+            advance(BotMetrics.counter(registry, "keel_storage_snapshots_dropped_total", "Position / PnL snapshots dropped because the storage queue was full."),
+                    "storage.dropped", to: storage.dropped)
+            advance(BotMetrics.counter(registry, "keel_storage_write_errors_total", "Failed storage transactions (each retried)."), "storage.failures", to: storage.failures)
         }
         let process = ProcessStats.read()
         residentMemory.set(process.residentBytes)

@@ -5,6 +5,7 @@ import Logging
 import Market
 import Prometheus
 import ServiceLifecycle
+import Storage
 import Synchronization
 import UnixSignals
 import Supervisor
@@ -19,12 +20,15 @@ public struct BotService: Sendable {
     public let state: MarketState
     /// The strategy (`strategy.enabled`), paper or live.
     public let maker: MarketMaker?
+    /// The trading records' writer (nil: `storage.backend: none`); flushed as the last shutdown step.
+    public let storage: StorageWriter?
     let metrics: BotMetrics
     let logger: Logger
 
-    public init(settings: BotSettings, executable: String, environment: [String: String] = [:], logger: Logger) {
+    public init(settings: BotSettings, executable: String, environment: [String: String] = [:], storage: StorageWriter? = nil, logger: Logger) {
         self.settings = settings
         self.logger = logger
+        self.storage = storage
         switch settings.dataSource {
         case .stub:
             source = StubSource(symbols: settings.connector.symbols)
@@ -47,10 +51,21 @@ public struct BotService: Sendable {
         if settings.trading.enabled, let symbol = settings.trading.symbol ?? settings.connector.symbols.first {
             let source = self.source
             maker = MarketMaker(settings: settings.trading, symbol: symbol, staleAfterSeconds: settings.staleThreshold,
-                                logger: logger, metrics: metrics) { line in await source.send(line) }
+                                logger: logger, metrics: metrics, storage: storage, storageSettings: settings.storage) { line in await source.send(line) }
         } else {
             maker = nil
         }
+    }
+
+    /// Opens the configured store (migrating its schema) and its writer; nil for `storage.backend: none`.
+    public static func openStorage(_ configuration: StorageConfiguration, logger: Logger) async throws -> StorageWriter? {
+        guard let store = try await TradingStore.open(configuration, logger: logger) else { return nil }
+        let versions = try await store.schemaVersions()
+        logger.info("keel_storage_opened", metadata: [
+            "backend": "\(configuration.backend.rawValue)",
+            "where": "\(configuration.backend == .sqlite ? configuration.path : "PostgreSQL")",
+            "schema": "\(versions)"])
+        return StorageWriter(store: store, queueSize: configuration.queueSize, batchSize: configuration.batchSize, logger: logger)
     }
 
     /// Runs until SIGTERM / SIGINT (or cancellation); `onListening` gets the HTTP port.
@@ -90,6 +105,8 @@ public struct BotService: Sendable {
             let source = service.source
             let state = service.state
             let maker = service.maker
+            let storage = service.storage
+            let writer = Task { await storage?.run() }
             await source.connect()
             let consumer = Task {
                 for await event in source.events {
@@ -123,6 +140,21 @@ public struct BotService: Sendable {
             await steps.run("stop the connector", timeout: .seconds(15)) {
                 await source.disconnect()
                 await consumer.value
+            }
+            if let storage {
+                await steps.run("flush storage", timeout: .seconds(10)) {
+                    await maker?.recordRunEnd(now: WallClock.nanoseconds())
+                    let flushed = await storage.flush(timeout: .seconds(8))
+                    let stats = storage.stats
+                    if flushed {
+                        service.logger.info("keel_storage_flushed", metadata: ["written": "\(stats.written)", "dropped_snapshots": "\(stats.dropped)"])
+                    } else {
+                        service.logger.error("keel_storage_not_flushed", metadata: ["queued": "\(stats.queued)", "written": "\(stats.written)"])
+                    }
+                    storage.close()
+                    await writer.value
+                    await storage.store.close()
+                }
             }
             steps.finished()
         }
@@ -287,7 +319,8 @@ struct HTTPAPI {
     func metricsResponse() async -> Response {
         guard service.settings.enablePrometheus else { return json(["error": "monitoring.enable_prometheus is false"], status: .notFound) }
         let health = await service.source.health(now: WallClock.nanoseconds())
-        let text = service.metrics.render(health: health, books: await service.state.summary(), counts: await service.state.counts())
+        let text = service.metrics.render(health: health, books: await service.state.summary(), counts: await service.state.counts(),
+                                          storage: service.storage?.stats)
         return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 }

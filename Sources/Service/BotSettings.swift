@@ -1,5 +1,6 @@
 import Connector
 import Foundation
+import Storage
 
 /// `keel run`'s configuration: the connector's keys (`exchange.*`, `monitoring.*`, `connection_pool.*`,
 /// `limits.*`, passed on to the connector child) plus the bot's own, from one YAML file, with the
@@ -29,6 +30,8 @@ public struct BotSettings: Sendable {
     /// `/metrics` served at all, and on its own port too when `metricsPort` is set.
     public var enablePrometheus = true
     public var metricsPort: Int?
+    /// `storage.*`: where orders, fills, positions, PnL and risk events are kept.
+    public var storage = StorageConfiguration()
 
     public init() {}
 
@@ -37,6 +40,8 @@ public struct BotSettings: Sendable {
         "exchange.data_source", "monitoring.http_host", "monitoring.http_port", "monitoring.health_check_interval",
         "monitoring.stale_threshold", "monitoring.stale_grace", "monitoring.health_log_interval", "monitoring.shutdown_timeout",
         "monitoring.enable_prometheus", "monitoring.metrics_port", "limits.queue_size",
+        "storage.backend", "storage.path", "storage.postgres_url", "storage.queue_size", "storage.batch_size",
+        "storage.snapshot_interval", "storage.client_id_block",
     ]
 
     public mutating func set(_ key: String, _ text: String) throws(ConnectorSettings.Invalid) {
@@ -58,6 +63,26 @@ public struct BotSettings: Sendable {
         case "monitoring.enable_prometheus": enablePrometheus = try setting.bool()
         case "monitoring.metrics_port": metricsPort = setting.isAbsent(["none"]) ? nil : try setting.port()
         case "limits.queue_size": queueSize = try setting.integer(10...10_000_000)
+        case "storage.backend":
+            guard let backend = StorageConfiguration.Backend(rawValue: value) else {
+                throw setting.invalid("\(value) is not a storage backend", fix: "use sqlite, postgres (a build with --traits Postgres) or none")
+            }
+            storage.backend = backend
+        case "storage.path":
+            guard !value.isEmpty else { throw setting.invalid("empty", fix: "name the SQLite file, e.g. data/keel.sqlite") }
+            storage.path = value
+        case "storage.postgres_url":
+            // A secret: it carries the password. Registered before anything can log it; never echoed.
+            LogRedactor.register(value)
+            guard value.hasPrefix("postgres://") || value.hasPrefix("postgresql://") else {
+                throw ConnectorSettings.Invalid(key: key, problem: "not a postgres:// URL (value not shown: it may hold a password)",
+                                                fix: "write postgres://USER:PASSWORD@HOST:PORT/DATABASE, or set STORAGE_POSTGRES_URL_FILE")
+            }
+            storage.postgresURL = value
+        case "storage.queue_size": storage.queueSize = try setting.integer(100...10_000_000)
+        case "storage.batch_size": storage.batchSize = try setting.integer(1...100_000)
+        case "storage.snapshot_interval": storage.snapshotInterval = try setting.seconds(example: "10")
+        case "storage.client_id_block": storage.clientIdBlock = try setting.integer(1...1_000_000)
         default:
             if try trading.set(key, value) { return }
             try connector.set(key, value)
@@ -77,6 +102,15 @@ public struct BotSettings: Sendable {
                                 ("CONNECTOR_PAPER_TRADING", "strategy.paper_trading")] {
             if let value = environment[variable], !value.isEmpty { values.append((key, variable == "LOG_LEVEL" ? value.lowercased() : value, variable)) }
         }
+        // The PostgreSQL URL is a secret: STORAGE_POSTGRES_URL, its _FILE, or /run/secrets/storage_postgres_url.
+        do {
+            if let url = try Credentials.secret("STORAGE_POSTGRES_URL", environment: environment) {
+                values.append(("storage.postgres_url", url, "STORAGE_POSTGRES_URL"))
+            }
+        } catch {
+            throw ConnectorSettings.Invalid(key: "storage.postgres_url", problem: error.description, fix: "point STORAGE_POSTGRES_URL_FILE at a readable file")
+        }
+        if let backend = environment["STORAGE_BACKEND"], !backend.isEmpty { values.append(("storage.backend", backend, "STORAGE_BACKEND")) }
         values += overrides.map { ($0.key, $0.value, nil) }
         for (key, value, variable) in values {
             do throws(ConnectorSettings.Invalid) {
@@ -124,6 +158,10 @@ public struct BotSettings: Sendable {
         lines += [("monitoring.ping_interval", "\(c.pingInterval)"), ("monitoring.pong_timeout", "\(c.pongTimeout)"),
                   ("monitoring.book_stale_after", "\(c.bookStaleAfter)"), ("limits.submit_timeout", "\(c.submitTimeout)"),
                   ("limits.order_rate_limit", "\(c.orderRateLimit)")]
+        lines += [("storage.backend", storage.backend.rawValue), ("storage.path", storage.path),
+                  ("storage.postgres_url", storage.postgresURL == nil ? "(none)" : "<redacted>"), ("storage.queue_size", "\(storage.queueSize)"),
+                  ("storage.batch_size", "\(storage.batchSize)"), ("storage.snapshot_interval", "\(storage.snapshotInterval)"),
+                  ("storage.client_id_block", "\(storage.clientIdBlock)")]
         lines += trading.report
         return lines.map { "\($0.0): \($0.1)" }.joined(separator: "\n")
     }

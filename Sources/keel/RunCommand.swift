@@ -4,6 +4,7 @@ import ExchangeSim
 import Foundation
 import Logging
 import Service
+import Storage
 
 /// `keel run`: the bot — its connector supervised, the HTTP API, a graceful stop on SIGTERM / SIGINT.
 struct RunCommand: AsyncParsableCommand {
@@ -11,8 +12,9 @@ struct RunCommand: AsyncParsableCommand {
         commandName: "run",
         abstract: "Run the bot: a supervised connector child, its market state, the strategy (paper or live), and the HTTP API (/health, /ready, /ws/health, /metrics, /strategy/status).",
         discussion: """
-        Configuration: --config FILE (YAML: exchange, strategy, risk, limits, monitoring, connection_pool), overridden by \
-        DATA_SOURCE, SYMBOL, BYBIT_CONNECTOR_TESTNET, LOG_LEVEL, CONNECTOR_PAPER_TRADING; credentials as for \
+        Configuration: --config FILE (YAML: exchange, strategy, risk, limits, monitoring, connection_pool, storage), overridden by \
+        DATA_SOURCE, SYMBOL, BYBIT_CONNECTOR_TESTNET, LOG_LEVEL, CONNECTOR_PAPER_TRADING, STORAGE_BACKEND, STORAGE_POSTGRES_URL \
+        (or its _FILE); credentials as for \
         `keel connector bybit`. A bad value prints one line naming the key and the fix, and exits 2.
         """
     )
@@ -32,7 +34,8 @@ struct RunCommand: AsyncParsableCommand {
         _ = try loadCredentials()
         bootstrapLogging(settings.connector.logLevel)
         let logger = Logger(label: "keel.run")
-        let service = BotService(settings: settings, executable: currentExecutable(), logger: logger)
+        let storage = try await openStorage(settings, logger: logger)
+        let service = BotService(settings: settings, executable: currentExecutable(), storage: storage, logger: logger)
         try await service.run { port in
             logger.info("keel_http_listening", metadata: ["url": "http://\(settings.httpHost):\(port)"])
         }
@@ -53,6 +56,9 @@ struct DemoCommand: AsyncParsableCommand {
 
     @Option(help: "HTTP API port (0 picks a free one).")
     var httpPort = 8000
+
+    @Option(help: "The SQLite file the demo's orders, fills and PnL are written to.")
+    var storagePath = "data/keel-demo.sqlite"
 
     func run() async throws {
         bootstrapLogging("info")
@@ -80,12 +86,14 @@ struct DemoCommand: AsyncParsableCommand {
         settings.trading.orderLevels = 2
         settings.trading.levelSpacingTicks = 10
         settings.trading.risk.maxConsecutiveLosses = 25
+        settings.storage.path = storagePath
         let logger = Logger(label: "keel.demo")
+        let storage = try await openStorage(settings, logger: logger)
         let demo = SimAccountConfig.demo
         LogRedactor.register(demo.apiKey)
         LogRedactor.register(demo.secret)
         let service = BotService(settings: settings, executable: currentExecutable(),
-                                 environment: ["BYBIT_API_KEY": demo.apiKey, "BYBIT_API_SECRET": demo.secret], logger: logger)
+                                 environment: ["BYBIT_API_KEY": demo.apiKey, "BYBIT_API_SECRET": demo.secret], storage: storage, logger: logger)
         defer { simTask.cancel() }
         try await service.run { port in
             print("""
@@ -94,6 +102,7 @@ struct DemoCommand: AsyncParsableCommand {
               bot readiness   http://127.0.0.1:\(port)/ready
               bot metrics     http://127.0.0.1:\(port)/metrics
               strategy        http://127.0.0.1:\(port)/strategy/status   (paper mode: quotes, fills, PnL, risk)
+              storage         \(storagePath)   (SQLite: orders, order_events, fills, positions, pnl_snapshots, risk_events)
               exchange (sim)  ws://127.0.0.1:\(ports.main)/v5/public/linear, control http://127.0.0.1:\(ports.control)/sim/stats
             """)
             fflush(nil)
@@ -116,6 +125,16 @@ struct ConfigCommand: AsyncParsableCommand {
             let settings = try await loadBotSettings(file)
             print(settings.report(credentials: try loadCredentials()))
         }
+    }
+}
+
+/// The configured store and its writer, or exit 2 with the reason (a store that cannot be opened stops the start:
+/// client ids must be durable before orders are sent).
+func openStorage(_ settings: BotSettings, logger: Logger) async throws -> StorageWriter? {
+    do {
+        return try await BotService.openStorage(settings.storage, logger: logger)
+    } catch {
+        throw refuse("\(error)")
     }
 }
 

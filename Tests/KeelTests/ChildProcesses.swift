@@ -112,7 +112,9 @@ struct Bot {
 
 func startBot(_ yaml: String, in directory: URL, environment extra: [String: String] = [:]) async throws -> Bot {
     let config = directory.appendingPathComponent("bot-\(UUID().uuidString).yaml")
-    try Data(yaml.utf8).write(to: config)
+    // Storage in the test's own directory unless the test names it (never the checkout's data/).
+    let stored = yaml.contains("\nstorage:") ? yaml : yaml + "\nstorage:\n  path: \(directory.appendingPathComponent("keel.sqlite").path)\n"
+    try Data(stored.utf8).write(to: config)
     let bot = Process()
     bot.executableURL = try keelURL()
     bot.arguments = ["run", "--config", config.path]

@@ -2,6 +2,9 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+import Logging
+import Market
+import Storage
 import Supervisor
 import Testing
 import TestSupport
@@ -35,6 +38,38 @@ struct StrategyRunTests {
       max_consecutive_losses: 0
       enable_kill_switch: false
     """
+    }
+
+    /// What a finished run must have left in storage: one run, ended; every order it sent (ids inside its reserved
+    /// blocks), each ended; every fill, once; and the last position equal to the fills' signed sum.
+    static func checkStorage(_ store: TradingStore, sentAtLeast: Int, fillsAtLeast: Int) async throws {
+        let runs = try await store.runs()
+        #expect(runs.count == 1)
+        let run = try #require(runs.first)
+        #expect(run.endedAt != nil, "the run's end was not flushed")
+        let orders = try await store.orders(run: run.run)
+        #expect(orders.count >= sentAtLeast, "orders in storage \(orders.count), sent at least \(sentAtLeast)")
+        let open = orders.filter { !["cancelled", "filled", "rejected"].contains($0.status) }
+        #expect(open.isEmpty, "orders stored as still open: \(open.map { "\($0.clientId) \($0.status)" })")
+        let blocks = try await store.clientIdBlocks(run: run.run)
+        for order in orders {
+            let sequence = Int(order.clientId.split(separator: "-").last ?? "") ?? -1
+            #expect(blocks.contains { $0.contains(sequence) }, "\(order.clientId) was sent without a reserved id")
+        }
+        if let first = orders.first {
+            let events = try await store.orderEvents(clientId: first.clientId)
+            #expect(events.first?.event == "submitted")
+            #expect(events.count >= 2)
+        }
+        let fills = try await store.fills(run: run.run)
+        #expect(fills.count >= fillsAtLeast)
+        #expect(Set(fills.map(\.executionId)).count == fills.count)
+        let signed = fills.reduce(FixedDecimal.zero) { $0 + ($1.side == .buy ? $1.qty : .zero - $1.qty) }
+        let position = try await store.lastPosition(run: run.run)
+        #expect(position?.size == signed, "last stored position \(position.map { "\($0.size)" } ?? "none"), fills sum to \(signed)")
+        let pnl = try await store.lastPnL(run: run.run)
+        #expect(pnl != nil)
+        print("storage check (\(store.dialect.rawValue)): \(orders.count) orders, \(fills.count) fills, position \(signed), net \(pnl.map { "\($0.net)" } ?? "-")")
     }
 
     @Test func paperQuotesBothSidesFillsSkewsAndStopsClean() async throws {
@@ -81,6 +116,13 @@ struct StrategyRunTests {
         #expect(try await waitFor(.seconds(20)) { !bot.process.isRunning })
         #expect(bot.process.terminationStatus == 0)
         #expect(bot.stderr.text.contains("keel_orders_cancelled"))
+
+        // The SQLite file holds every order the run sent and every fill it counted, and every order ended.
+        var configuration = StorageConfiguration()
+        configuration.path = directory.appendingPathComponent("keel.sqlite").path
+        let store = try #require(try await TradingStore.open(configuration, logger: Logger(label: "test")))
+        try await Self.checkStorage(store, sentAtLeast: orders["sent"] ?? 1, fillsAtLeast: orders["fills"] ?? 1)
+        await store.close()
     }
 
     /// On a sim account: the sim holds exactly the bot's orders; SIGTERM leaves none; after a
@@ -135,5 +177,67 @@ struct StrategyRunTests {
         #expect(try await waitFor(.seconds(20)) { !bot.process.isRunning })
         #expect(try await simOrders(sim, key: key).isEmpty)
         for text in [bot.stderr.text, bot.stdout.text] { #expect(!text.contains(secret)) }
+    }
+
+    /// Storage on a sim account, in SQLite and (built with the Postgres trait) PostgreSQL: every order the
+    /// sim ever listed for the account is stored, every stored order ended, fills match the sim's position.
+    @Test("storage holds every order and fill, in SQLite and PostgreSQL", arguments: TestDatabases.backends)
+    func storageHoldsEveryOrderAndFill(backend: StorageConfiguration.Backend) async throws {
+        let key = "storage-test-key-\(backend.rawValue)"
+        let secret = "storage-test-secret-\(UUID().uuidString.prefix(8))"
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let sim = try await SimChildProcess(account: key, secret: secret)
+        defer { sim.stop() }
+        var environment = ["BYBIT_API_KEY": key, "BYBIT_API_SECRET": secret]
+        var storageYAML = "storage:\n  path: \(directory.appendingPathComponent("keel.sqlite").path)\n  snapshot_interval: 1\n"
+        var postgresURL: String?
+        if backend == .postgres {
+            let url = try await TestDatabases.freshPostgresDatabase()
+            postgresURL = url
+            // The URL (with its password) comes from the environment, as a secret should.
+            environment["STORAGE_POSTGRES_URL"] = url
+            storageYAML = "storage:\n  backend: postgres\n  snapshot_interval: 1\n"
+        }
+        let bot = try await startBot(simYAML(sim.port, extra: Self.strategy(paper: false) + "\n" + storageYAML), in: directory, environment: environment)
+        defer { bot.stop() }
+        // Watch the sim's open orders for a while: every id it lists must end up stored.
+        var seen: Set<String> = []
+        let watchUntil = ContinuousClock.now + .seconds(8)
+        while ContinuousClock.now < watchUntil {
+            seen.formUnion((try? await simOrders(sim, key: key)) ?? [])
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(seen.count >= 2)
+        let sent = (try await status(bot)["orders"] as? [String: Int])?["sent"] ?? 0
+        bot.process.terminate()
+        #expect(try await waitFor(.seconds(20)) { !bot.process.isRunning })
+        #expect(bot.process.terminationStatus == 0)
+        #expect(bot.stderr.text.contains("keel_storage_flushed"))
+        #expect(try await simOrders(sim, key: key).isEmpty)
+
+        var configuration = StorageConfiguration()
+        configuration.backend = backend
+        configuration.path = directory.appendingPathComponent("keel.sqlite").path
+        configuration.postgresURL = postgresURL
+        let store = try #require(try await TradingStore.open(configuration, logger: Logger(label: "test")))
+        let stored = Set(try await store.orders().map(\.clientId))
+        #expect(seen.isSubset(of: stored), "listed on the sim, not stored: \(seen.subtracting(stored))")
+        try await Self.checkStorage(store, sentAtLeast: sent, fillsAtLeast: 0)
+        // The sim's position for the account is what the stored fills add up to.
+        let (_, body) = try await get("http://127.0.0.1:\(sim.controlPort)/sim/positions?api_key=\(key)")
+        let list = (try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any])?["list"] as? [[String: Any]] ?? []
+        let row = list.first { $0["symbol"] as? String == "BTCUSDT" }
+        let size = FixedDecimal(row?["size"] as? String ?? "0") ?? .zero
+        let onSim = row?["side"] as? String == "Sell" ? .zero - size : size
+        let fills = try await store.fills()
+        let signed = fills.reduce(FixedDecimal.zero) { $0 + ($1.side == .buy ? $1.qty : .zero - $1.qty) }
+        #expect(signed == onSim, "stored fills sum to \(signed), the sim holds \(onSim)")
+        await store.close()
+        for text in [bot.stderr.text, bot.stdout.text] {
+            #expect(!text.contains(secret))
+            if let postgresURL { #expect(!text.contains(postgresURL)) }
+            #expect(!text.contains("keel-test-password"))
+        }
     }
 }

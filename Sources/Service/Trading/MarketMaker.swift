@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import Market
 import MarketContext
+import Storage
 import Strategy
 
 /// The strategy in the bot: market inputs → quote model → risk → order refresh, on one symbol, with
@@ -58,9 +59,18 @@ public actor MarketMaker {
     private var decisions: [Decision] = []
     private var counts: [String: Int] = [:]
     private let staleAfter: Int64
+    /// Orders, their events, fills, snapshots and risk transitions go here (nil: storage.backend none).
+    private let storage: StorageWriter?
+    private let clientIdBlock: Int
+    private let snapshotInterval: Int64
+    /// Client ids up to this sequence number are durable (reserved in storage) and may be sent.
+    private var reservedThrough = 0
+    private var reserving = false
+    private var lastSnapshot: Int64 = 0
 
     init(settings: TradingSettings, symbol: String, staleAfterSeconds: Double, logger: Logger, metrics: BotMetrics,
-                send: @escaping @Sendable (String) async -> Bool) {
+         storage: StorageWriter? = nil, storageSettings: StorageConfiguration = StorageConfiguration(),
+         send: @escaping @Sendable (String) async -> Bool) {
         self.settings = settings
         self.symbol = symbol
         venue = settings.paperTrading ? .paper : .live
@@ -74,8 +84,17 @@ public actor MarketMaker {
         paper = settings.paperTrading ? PaperExchange(configuration: settings.paper) : nil
         reconciled = settings.paperTrading
         staleAfter = Int64(staleAfterSeconds * 1e9)
-        runId = String(UInt64(WallClock.nanoseconds() / 1_000_000), radix: 36)
+        // Milliseconds since 1970 in base 36, and two random characters so two bots started in the same
+        // millisecond differ: `k<run>-<n>` stays within Bybit's 36 characters.
+        runId = String(UInt64(WallClock.nanoseconds() / 1_000_000), radix: 36) + String(UInt16.random(in: 36...1295), radix: 36)
+        self.storage = storage
+        clientIdBlock = max(storageSettings.clientIdBlock, 1)
+        snapshotInterval = Int64(storageSettings.snapshotInterval * 1e9)
+        storage?.enqueue(.runStarted(run: runId, venue: venue.rawValue, symbol: symbol, time: WallClock.nanoseconds()))
     }
+
+    /// This run's id: every client id it sends is `k<run>-<n>`.
+    public var run: String { runId }
 
     // MARK: Events
 
@@ -127,7 +146,10 @@ public actor MarketMaker {
                 await process([.refused(clientId: clientId, command: command, reason: "\(failure.code): \(failure.message)")])
             }
         case .orderUnknown(let orderSymbol, let clientId, let reason) where venue == .live && orderSymbol == symbol:
-            if tracker.markUnknown(clientId, reason: reason, time: now) != nil { note(now, "order \(clientId) unknown (\(reason)); the connector resolves it") }
+            if let order = tracker.markUnknown(clientId, reason: reason, time: now) {
+                record(order, "unknown", detail: reason, now: now)
+                note(now, "order \(clientId) unknown (\(reason)); the connector resolves it")
+            }
         case .position(let position) where venue == .live && position.symbol == symbol:
             if ledger.position != position.size {
                 if ledger.fills > 0 {
@@ -144,6 +166,13 @@ public actor MarketMaker {
     /// Every half second without events too: a silent feed or a lost connector halts quoting.
     public func tick(now: Int64) async {
         await decide(time: lastEventTime, now: now, force: true)
+        if now - lastSnapshot >= snapshotInterval { snapshot(now: now) }
+    }
+
+    /// The last records of the run (a final position and PnL snapshot, its end); the writer flushes them.
+    public func recordRunEnd(now: Int64) {
+        snapshot(now: now)
+        storage?.enqueue(.runEnded(run: runId, time: now))
     }
 
     // MARK: Control
@@ -247,12 +276,12 @@ public actor MarketMaker {
     private var lastCommand: [String: String] = [:]
 
     private func place(_ quote: DesiredQuote, time: Int64, now: Int64) async -> Bool {
-        guard budget.take(now: now) else { return false }
+        guard await clientIdAvailable(now: now), budget.take(now: now) else { return false }
         sequence += 1
         let clientId = "k\(runId)-\(sequence)"
         let request = PlaceRequest(symbol: symbol, side: quote.side, type: .limit, qty: quote.qty, price: quote.price,
                                    timeInForce: .postOnly, orderLinkId: clientId)
-        tracker.submitted(request, time: now)
+        record(tracker.submitted(request, time: now), "submitted", now: now)
         levels[clientId] = quote.level
         lastCommand[clientId] = "place"
         count("sent")
@@ -261,13 +290,39 @@ public actor MarketMaker {
             return true
         }
         if !(await send(ConnectorCommand.place(id: clientId, order: request).line)) {
-            _ = tracker.refused(clientId, command: "place", reason: "no connector to send to", time: now)
+            record(tracker.refused(clientId, command: "place", reason: "no connector to send to", time: now), "refused", now: now)
         }
         return true
     }
 
+    /// Client ids are made durable a block at a time before any of them is sent, so that after a crash the
+    /// store names every id this run could have used. False (no order now) while a block is being reserved
+    /// or when storage refused it.
+    private func clientIdAvailable(now: Int64) async -> Bool {
+        if sequence < reservedThrough { return true }
+        guard let storage else {
+            reservedThrough = sequence + clientIdBlock
+            return true
+        }
+        guard !reserving else { return false }
+        reserving = true
+        defer { reserving = false }
+        let first = reservedThrough + 1
+        let last = reservedThrough + clientIdBlock
+        do {
+            try await storage.store.reserveClientIds(run: runId, first: first, last: last, time: now)
+            reservedThrough = last
+            return true
+        } catch {
+            logger.error("keel_client_ids_not_reserved", metadata: ["run": "\(runId)", "first": "\(first)", "error": "\(error)"])
+            note(now, "no new orders: client ids \(first)–\(last) could not be stored (\(error))")
+            return false
+        }
+    }
+
     private func amend(_ clientId: String, price: Price, time: Int64, now: Int64) async -> Bool {
         guard budget.take(now: now), tracker.amendRequested(clientId, price: price, qty: nil, time: now) else { return false }
+        record(tracker[clientId], "amend_requested", detail: "price \(price)", now: now)
         lastCommand[clientId] = "amend"
         count("amended")
         if paper != nil {
@@ -280,6 +335,7 @@ public actor MarketMaker {
 
     private func cancel(_ clientId: String, time: Int64, now: Int64, priority: Bool) async -> Bool {
         guard budget.take(now: now, priority: priority) || priority, tracker.cancelRequested(clientId, time: now) else { return false }
+        record(tracker[clientId], "cancel_requested", now: now)
         lastCommand[clientId] = "cancel"
         count("cancelled")
         if paper != nil {
@@ -293,7 +349,9 @@ public actor MarketMaker {
     /// Every live order of the symbol, at once (a halt, a stop): one `cancel_all`, every order pending cancel.
     private func cancelEverything(reason: String, time: Int64, now: Int64) async {
         let live = tracker.live(symbol: symbol)
-        for order in live { _ = tracker.cancelRequested(order.clientId, time: now) }
+        for order in live where tracker.cancelRequested(order.clientId, time: now) {
+            record(tracker[order.clientId], "cancel_requested", detail: reason, now: now)
+        }
         note(now, "cancel all (\(reason)): \(live.count) live")
         if paper != nil {
             paper!.cancelAll(symbol: symbol, time: time)
@@ -308,17 +366,24 @@ public actor MarketMaker {
         for event in events {
             switch event {
             case .order(let update):
-                switch tracker.apply(update, time: now) {
+                let change = tracker.apply(update, time: now)
+                if case .updated(let order) = change { record(order, "update", detail: update.state.rawValue, now: now) }
+                switch change {
                 case .foreign(let order) where order.state.isOpen:
                     if settings.adoptOrders {
                         let request = PlaceRequest(symbol: order.symbol, side: order.side, type: .limit, qty: order.qty, price: order.price,
                                                    timeInForce: .postOnly, orderLinkId: order.clientId)
                         tracker.submitted(request, time: now)
                         _ = tracker.apply(order, time: now)
+                        record(tracker[order.clientId], "adopted", detail: order.orderId, now: now)
                         note(now, "adopted open order \(order.clientId) \(order.side.rawValue) \(order.qty) @ \(order.price)")
                     } else {
                         note(now, "cancelling foreign open order \(order.clientId) \(order.side.rawValue) \(order.qty) @ \(order.price)")
-                        logger.warning("keel_foreign_order_cancelled", metadata: ["client_id": "\(order.clientId)", "order_id": "\(order.orderId)"])
+                        logger.warning("keel_foreign_order_cancelled", metadata: [
+                            "client_id": "\(order.clientId)", "order_id": "\(order.orderId)", "run": "\(Self.run(of: order.clientId) ?? "none")"])
+                        storage?.enqueue(.orderEvent(OrderEventRecord(clientId: order.clientId, time: now, event: "foreign_cancel_requested",
+                                                                      status: order.state.rawValue, price: order.price, qty: order.qty,
+                                                                      filledQty: order.filledQty, detail: order.orderId)))
                         if venue == .live {
                             _ = await send(ConnectorCommand.cancel(id: "foreign-\(order.clientId)", symbol: order.symbol, clientId: order.clientId).line)
                         }
@@ -331,6 +396,9 @@ public actor MarketMaker {
                 }
             case .fill(let fill):
                 guard case .counted = tracker.apply(fill) else { continue }
+                storage?.enqueue(.fill(FillRecord(executionId: fill.executionId, clientId: fill.clientId, orderId: fill.orderId,
+                                                  run: Self.run(of: fill.clientId) ?? runId, symbol: fill.symbol, side: fill.side,
+                                                  price: fill.price, qty: fill.qty, fee: fill.fee, isMaker: fill.isMaker, time: fill.time)))
                 metrics.fill(maker: fill.isMaker)
                 count("fills")
                 if let trip = ledger.apply(fill) {
@@ -338,10 +406,13 @@ public actor MarketMaker {
                     note(now, "round trip closed: \(trip)")
                 }
                 note(now, "fill \(fill.side.rawValue) \(fill.qty) @ \(fill.price) → position \(ledger.position)")
+                snapshot(now: now)
             case .acknowledged(let clientId, let command):
-                _ = tracker.acknowledged(clientId, command: command, time: now)
+                record(tracker.acknowledged(clientId, command: command, time: now), "acknowledged", detail: command, now: now)
             case .refused(let clientId, let command, let reason):
-                if let order = tracker.refused(clientId, command: command, reason: reason, time: now), order.status == .rejected {
+                let refused = tracker.refused(clientId, command: command, reason: reason, time: now)
+                record(refused, "refused", detail: "\(command): \(reason)", now: now)
+                if let order = refused, order.status == .rejected {
                     count("rejected")
                     note(now, "\(command) \(clientId) refused: \(reason)")
                 }
@@ -358,7 +429,7 @@ public actor MarketMaker {
                                      orderType: "Limit", timeInForce: "PostOnly", price: order.price, qty: order.qty, filledQty: order.filledQty,
                                      averagePrice: order.averagePrice, state: .cancelled, reduceOnly: false, rejectReason: "",
                                      cancelType: "not open at reconciliation", createdTime: order.createdTime, updatedTime: now)
-            _ = tracker.apply(update, time: now)
+            if case .updated(let closed) = tracker.apply(update, time: now) { record(closed, "reconciled", detail: "not open at reconciliation", now: now) }
             note(now, "order \(order.clientId) not open on the exchange at reconciliation")
         }
         reconciled = true
@@ -369,6 +440,8 @@ public actor MarketMaker {
         logger.warning("keel_risk_transition", metadata: [
             "from": "\(transition.from.rawValue)", "to": "\(transition.to.rawValue)", "reasons": "\(transition.reasons.joined(separator: "; "))"])
         metrics.riskTransition(to: transition.to.rawValue)
+        storage?.enqueue(.risk(RiskEventRecord(run: runId, time: now, from: transition.from.rawValue, to: transition.to.rawValue,
+                                               reasons: transition.reasons.joined(separator: "; "))))
         note(now, "risk \(transition.from.rawValue) → \(transition.to.rawValue): \(transition.reasons.joined(separator: "; "))")
         // Halting cancels what is live; with nothing live (e.g. at start, before the reconciliation) there is
         // nothing to cancel, and orders found then are handled one by one (cancelled or adopted).
@@ -387,6 +460,35 @@ public actor MarketMaker {
     }
 
     private var lastPrune: Int64 = 0
+
+    // MARK: Storage
+
+    /// The order as it stands and the step that made it so.
+    private func record(_ order: TrackedOrder?, _ event: String, detail: String = "", now: Int64) {
+        guard let storage, let order else { return }
+        storage.enqueue(.order(OrderRecord(
+            clientId: order.clientId, run: Self.run(of: order.clientId) ?? runId, symbol: order.symbol, side: order.side, price: order.price,
+            qty: order.qty, filledQty: order.filledQty, averagePrice: order.averagePrice, status: order.status.rawValue,
+            exchangeOrderId: order.exchangeOrderId, reason: order.reason, createdTime: order.createdTime, updatedTime: now)))
+        storage.enqueue(.orderEvent(OrderEventRecord(clientId: order.clientId, time: now, event: event, status: order.status.rawValue,
+                                                     price: order.price, qty: order.qty, filledQty: order.filledQty, detail: detail)))
+    }
+
+    private func snapshot(now: Int64) {
+        lastSnapshot = now
+        guard let storage else { return }
+        let mid = inputs.snapshot.mid
+        storage.enqueue(.position(PositionRecord(run: runId, symbol: symbol, time: now, size: ledger.position, averageEntry: ledger.averageEntry)))
+        storage.enqueue(.pnl(PnLRecord(run: runId, symbol: symbol, time: now, realised: ledger.realisedPnl, unrealised: ledger.unrealisedPnl(mark: mid),
+                                       fees: ledger.fees, net: ledger.netPnl(mark: mid), mark: mid)))
+    }
+
+    /// The run a client id of ours (`k<run>-<n>`) was sent by; nil for ids keel did not make.
+    static func run(of clientId: String) -> String? {
+        guard clientId.hasPrefix("k"), let dash = clientId.lastIndex(of: "-"), dash > clientId.index(after: clientId.startIndex),
+              Int(clientId[clientId.index(after: dash)...]) != nil else { return nil }
+        return String(clientId[clientId.index(after: clientId.startIndex)..<dash])
+    }
 
     private func count(_ kind: String) {
         counts[kind, default: 0] += 1

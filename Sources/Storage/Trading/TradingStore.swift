@@ -228,6 +228,17 @@ public struct TradingStore: Sendable {
         }
     }
 
+    /// The latest position snapshot of a run.
+    public func lastPosition(run: String) async throws -> PositionRecord? {
+        try await backend.rows(SQLStatement(sql: dialect.placeholders("""
+            SELECT run_id, symbol, CAST(time AS TEXT), CAST(size AS TEXT), CAST(average_entry AS TEXT) FROM positions
+            WHERE run_id = ? ORDER BY time DESC, id DESC LIMIT 1
+            """), values: [.text(run)])).first.map { r in
+            PositionRecord(run: r[0] ?? "", symbol: r[1] ?? "", time: Int64(r[2] ?? "") ?? 0, size: Self.decimal(r[3]),
+                           averageEntry: r[4].flatMap { FixedDecimal($0) })
+        }
+    }
+
     public func close() async { await backend.close() }
 
     private static func decimal(_ text: String?) -> FixedDecimal { text.flatMap { FixedDecimal($0) } ?? .zero }
