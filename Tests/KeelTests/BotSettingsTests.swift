@@ -55,4 +55,48 @@ struct BotSettingsTests {
             }
         }
     }
+
+    @Test func storageKeysAndTheSecretPostgresURL() async throws {
+        let path = try temporaryFile("""
+        exchange:
+          symbols: [BTCUSDT]
+        storage:
+          backend: postgres
+          queue_size: 5000
+          batch_size: 100
+          snapshot_interval: 2.5
+          client_id_block: 50
+        """)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let password = "pw-\(UUID().uuidString.prefix(8))"
+        let secretFile = try temporaryFile("postgres://keel:\(password)@127.0.0.1:5432/keel\n", suffix: ".secret")
+        defer { try? FileManager.default.removeItem(atPath: secretFile) }
+        let settings = try await BotSettings.load(file: path, environment: ["STORAGE_POSTGRES_URL_FILE": secretFile])
+        #expect(settings.storage.backend == .postgres)
+        #expect(settings.storage.postgresURL == "postgres://keel:\(password)@127.0.0.1:5432/keel")
+        #expect(settings.storage.queueSize == 5000 && settings.storage.batchSize == 100 && settings.storage.clientIdBlock == 50)
+        #expect(settings.storage.snapshotInterval == 2.5)
+        let report = settings.report(credentials: nil)
+        #expect(report.contains("storage.postgres_url: <redacted>"))
+        #expect(!report.contains(password))
+        // STORAGE_BACKEND wins over the file.
+        let sqlite = try await BotSettings.load(file: path, environment: ["STORAGE_BACKEND": "sqlite"])
+        #expect(sqlite.storage.backend == .sqlite && sqlite.storage.path == "data/keel.sqlite")
+
+        for (yaml, message) in [
+            ("storage:\n  backend: mysql\n", "storage.backend: mysql is not a storage backend; use sqlite, postgres"),
+            ("storage:\n  postgres_url: mysql://u:\(password)@h/db\n", "storage.postgres_url: not a postgres:// URL (value not shown"),
+            ("storage:\n  queue_size: 5\n", "storage.queue_size: 5 is not a whole number in 100...10000000"),
+        ] {
+            let bad = try temporaryFile("exchange:\n  symbols: [BTCUSDT]\n" + yaml)
+            defer { try? FileManager.default.removeItem(atPath: bad) }
+            do {
+                _ = try await BotSettings.load(file: bad, environment: [:])
+                Issue.record("accepted \(yaml)")
+            } catch {
+                #expect(error.description.hasPrefix(message), "\(error.description)")
+                #expect(!error.description.contains(password))
+            }
+        }
+    }
 }
