@@ -186,7 +186,7 @@ public struct ConnectorProcess: Sendable {
             writer.write(.pong(id: id))
         case .shutdown:
             return command
-        case .place, .amend, .cancel, .cancelAll:
+        case .place, .amend, .cancel, .cancelAll, .openOrders:
             if let account {
                 await account.entry.submit(command)
             } else if options.credentials == nil {

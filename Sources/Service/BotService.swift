@@ -135,6 +135,14 @@ public struct BotService: Sendable {
                         service.logger.error("keel_orders_left_open", metadata: ["live_orders": "\(left)"])
                     }
                 }
+                // The exchange's own list, over REST: cancel again and re-check while anything is open.
+                await steps.run("verify no open orders", timeout: .seconds(15)) {
+                    let open = await maker.verifyNothingOpen()
+                    if open != 0 {
+                        service.logger.error("keel_orders_left_open", metadata: [
+                            "exchange_open_orders": "\(open.map { "\($0)" } ?? "unknown (no answer)")"])
+                    }
+                }
             }
             ticker.cancel()
             await steps.run("stop the connector", timeout: .seconds(15)) {

@@ -94,6 +94,7 @@ extension ConnectorEvent {
         case .wallet: return "wallet"
         case .pong: return "pong"
         case .ack: return "ack"
+        case .openOrders: return "open_orders"
         case .error: return "error"
         case .stats: return "stats"
         }

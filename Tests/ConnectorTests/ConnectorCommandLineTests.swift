@@ -19,6 +19,7 @@ struct ConnectorCommandLineTests {
             .cancel(id: "k1-1", symbol: "BTCUSDT", clientId: "k1-1"),
             .cancelAll(id: "all-1", symbol: "BTCUSDT"),
             .cancelAll(id: nil, symbol: nil),
+            .openOrders(id: "open-1", symbol: "BTCUSDT"),
             .ping(id: "p"),
             .shutdown(id: nil),
         ]

@@ -62,6 +62,7 @@ struct ConnectorEventDecodeTests {
             .wallet(WalletUpdate(coin: "USDT", walletBalance: try d("100000"), equity: try d("99999.9"), availableBalance: try d("99000.12"),
                                  unrealisedPnl: try d("-0.1"), time: 1_717_440_003_000_000_000)),
             .pong(id: "p1"), .pong(id: nil), .ack(id: "x", command: "cancel_all"),
+            .openOrders(id: "open-1", symbol: "BTCUSDT", count: 3), .openOrders(id: nil, symbol: "ETHUSDT", count: 0),
             .error(.init(message: "Bybit refused place: OrderLinkedID is duplicate", code: "duplicate_client_id", id: "dup", clientId: "c1", exchangeCode: 110072)),
             .stats(.init(topics: ["orderbook.50.BTCUSDT": .init(messages: 10, bytes: 2_000, errors: 1, lastMessageAgeMilliseconds: 12),
                                   "private.order": .init(messages: 0, bytes: 0, errors: 0, lastMessageAgeMilliseconds: nil)],

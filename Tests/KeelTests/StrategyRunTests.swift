@@ -154,6 +154,7 @@ struct StrategyRunTests {
         #expect(ContinuousClock.now - stoppedAt < .seconds(10))
         #expect(bot.process.terminationStatus == 0)
         #expect(try await simOrders(sim, key: key).isEmpty, "SIGTERM left orders on the exchange")
+        #expect(bot.stderr.text.contains("keel_orders_verified_closed"), "shutdown did not check the exchange's open orders")
 
         // 2. kill -9 with orders open: they stay (nobody cancelled them) …
         bot = try await startBot(yaml, in: directory, environment: credentials)

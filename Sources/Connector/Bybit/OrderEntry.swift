@@ -65,6 +65,10 @@ actor OrderEntry {
     /// Takes one command. Returns once the request is on its way (so commands go out in the order
     /// they came); its answer is awaited off the command loop.
     func submit(_ command: ConnectorCommand) async {
+        if case .openOrders(let id, let symbol) = command {
+            Task { await self.listOpenOrders(id: id, symbol: symbol) }
+            return
+        }
         guard let request = OrderEntry.request(for: command) else { return }
         let now = WallClock.nanoseconds()
         let priority: Bool = if case .create = request { false } else { true }
@@ -230,6 +234,33 @@ actor OrderEntry {
         } catch {
             throw .malformed("\(error)")
         }
+    }
+
+    /// `open_orders`: the symbol's open orders over REST now (all pages), each as an `order` event, then the
+    /// count; retried like the reconciliation, else an `error` with code `open_orders_failed`.
+    func listOpenOrders(id: String?, symbol: String) async {
+        var delay = configuration.reconcileBackoff
+        for attempt in 0..<configuration.reconcileAttempts {
+            if attempt > 0 {
+                try? await Task.sleep(for: delay)
+                delay *= 2
+            }
+            do {
+                let pages = try await rest.list("/v5/order/realtime", query: "category=linear&symbol=\(symbol)&limit=50")
+                if let refused = pages.first(where: { !$0.success }) {
+                    logger.warning("bybit_open_orders_refused", metadata: ["ret_code": "\(refused.retCode)", "message": "\(refused.retMessage)"])
+                    continue
+                }
+                let orders = try pages.flatMap { try $0.orders() }
+                for order in orders { emit(.order(order)) }
+                emit(.openOrders(id: id, symbol: symbol, count: orders.count))
+                return
+            } catch {
+                logger.warning("bybit_open_orders_failed", metadata: ["attempt": "\(attempt + 1)", "reason": "\(error)"])
+            }
+        }
+        emit(.error(.init(message: "could not list open orders of \(symbol) over REST after \(configuration.reconcileAttempts) attempts",
+                          code: "open_orders_failed", id: id)))
     }
 
     /// Open orders, positions and wallet over REST, emitted as events so the bot can reconcile its own

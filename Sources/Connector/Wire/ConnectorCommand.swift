@@ -14,6 +14,9 @@ public enum ConnectorCommand: Sendable, Equatable {
     case amend(id: String?, symbol: String, clientId: String, qty: Quantity?, price: Price?)
     case cancel(id: String?, symbol: String, clientId: String)
     case cancelAll(id: String?, symbol: String?)
+    /// The account's open orders of a symbol, read over REST now: each as an `order` event, then one
+    /// `open_orders` event with the count (how shutdown verifies that nothing is left).
+    case openOrders(id: String?, symbol: String)
     case ping(id: String?)
     case shutdown(id: String?)
 
@@ -21,7 +24,7 @@ public enum ConnectorCommand: Sendable, Equatable {
     public var id: String? {
         switch self {
         case .subscribe(_, _, let id), .unsubscribe(_, _, let id), .amend(let id, _, _, _, _), .cancel(let id, _, _),
-             .cancelAll(let id, _), .ping(let id), .shutdown(let id), .place(let id, _):
+             .cancelAll(let id, _), .ping(let id), .shutdown(let id), .place(let id, _), .openOrders(let id, _):
             return id
         }
     }
@@ -35,6 +38,7 @@ public enum ConnectorCommand: Sendable, Equatable {
         case .amend: return "amend"
         case .cancel: return "cancel"
         case .cancelAll: return "cancel_all"
+        case .openOrders: return "open_orders"
         case .ping: return "ping"
         case .shutdown: return "shutdown"
         }
@@ -100,6 +104,7 @@ public enum ConnectorCommand: Sendable, Equatable {
             try checkClientId(clientId)
             return .cancel(id: id, symbol: try required("symbol"), clientId: clientId)
         case "cancel_all": return .cancelAll(id: id, symbol: fields["symbol"])
+        case "open_orders": return .openOrders(id: id, symbol: try required("symbol"))
         case "amend":
             let qty = try decimal("qty")
             let price = try decimal("price")
@@ -124,7 +129,7 @@ public enum ConnectorCommand: Sendable, Equatable {
                                                       price: type == .limit ? price : nil, timeInForce: tif, orderLinkId: clientId,
                                                       reduceOnly: fields["reduce_only"] == "true"))
         default:
-            throw DecodeError(message: "unknown command \(command) (subscribe, unsubscribe, place, amend, cancel, cancel_all, ping, shutdown)", id: id)
+            throw DecodeError(message: "unknown command \(command) (subscribe, unsubscribe, place, amend, cancel, cancel_all, open_orders, ping, shutdown)", id: id)
         }
     }
 }
@@ -159,6 +164,8 @@ extension ConnectorCommand {
             out.field("client_id", clientId)
         case .cancelAll(_, let symbol):
             if let symbol { out.field("symbol", symbol) }
+        case .openOrders(_, let symbol):
+            out.field("symbol", symbol)
         case .ping, .shutdown:
             break
         }

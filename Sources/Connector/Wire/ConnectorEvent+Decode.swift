@@ -90,6 +90,8 @@ extension ConnectorEvent {
             return .pong(id: fields["id"])
         case "ack":
             return .ack(id: try reader.text("id"), command: try reader.text("command"))
+        case "open_orders":
+            return .openOrders(id: fields["id"], symbol: try reader.text("symbol"), count: Int(try reader.integer("count")))
         case "error":
             return .error(Failure(message: fields["error"] ?? "", code: try reader.text("code"), id: fields["id"], clientId: fields["client_id"],
                                   exchangeCode: fields["exchange_code"].flatMap { Int($0) }))

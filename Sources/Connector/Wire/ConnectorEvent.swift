@@ -20,6 +20,9 @@ public enum ConnectorEvent: Sendable, Equatable {
     case wallet(WalletUpdate)
     case pong(id: String?)
     case ack(id: String, command: String)
+    /// The answer to `open_orders`: how many orders of the symbol the exchange lists as open now
+    /// (each was sent as an `order` event just before).
+    case openOrders(id: String?, symbol: String, count: Int)
     case error(Failure)
     case stats(Stats)
 
@@ -219,6 +222,11 @@ public enum ConnectorEvent: Sendable, Equatable {
             out.field("type", "ack")
             out.field("id", id)
             out.field("command", command)
+        case .openOrders(let id, let symbol, let count):
+            out.field("type", "open_orders")
+            if let id { out.field("id", id) }
+            out.field("symbol", symbol)
+            out.field("count", count)
         case .error(let failure):
             out.field("type", "error")
             out.field("error", failure.message)

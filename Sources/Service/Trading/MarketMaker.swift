@@ -138,6 +138,8 @@ public actor MarketMaker {
             await process([.order(update)])
         case .fill(let fill) where venue == .live && fill.symbol == symbol:
             await process([.fill(fill)])
+        case .openOrders(let id?, let listed, let count) where venue == .live && listed == symbol:
+            openOrderCounts[id] = count
         case .ack(let id, let command) where venue == .live:
             await process([.acknowledged(clientId: id, command: command)])
         case .error(let failure) where venue == .live:
@@ -208,6 +210,39 @@ public actor MarketMaker {
     }
 
     public var liveOrders: Int { tracker.live(symbol: symbol).count }
+
+    private var openOrderCounts: [String: Int] = [:]
+
+    /// After a cancel-all: asks the exchange itself (the connector's `open_orders`, over REST) whether any order
+    /// of the symbol is still open; if so cancels all again and asks again, up to `attempts` times. Returns the
+    /// exchange's last count (0: verified closed), or nil when it never answered. Paper: 0.
+    public func verifyNothingOpen(attempts: Int = 3, answerTimeout: Duration = .seconds(4)) async -> Int? {
+        guard venue == .live else { return 0 }
+        var last: Int?
+        for attempt in 1...max(attempts, 1) {
+            sequence += 1
+            let id = "open-orders-\(runId)-\(sequence)"
+            guard await send(ConnectorCommand.openOrders(id: id, symbol: symbol).line) else { return nil }
+            let deadline = ContinuousClock.now + answerTimeout
+            while openOrderCounts[id] == nil, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(25)) }
+            guard let count = openOrderCounts.removeValue(forKey: id) else {
+                logger.warning("keel_open_orders_unanswered", metadata: ["attempt": "\(attempt)"])
+                continue
+            }
+            last = count
+            let now = WallClock.nanoseconds()
+            if count == 0 {
+                logger.info("keel_orders_verified_closed", metadata: ["symbol": "\(symbol)", "attempts": "\(attempt)"])
+                note(now, "the exchange lists no open order of \(symbol) (verified over REST)")
+                return 0
+            }
+            logger.warning("keel_orders_still_open", metadata: ["symbol": "\(symbol)", "open": "\(count)", "attempt": "\(attempt)"])
+            sequence += 1
+            _ = await send(ConnectorCommand.cancelAll(id: "cancel-all-\(runId)-\(sequence)", symbol: symbol).line)
+            try? await Task.sleep(for: .milliseconds(500))
+        }
+        return last
+    }
 
     // MARK: Deciding
 
@@ -447,6 +482,8 @@ public actor MarketMaker {
         // nothing to cancel, and orders found then are handled one by one (cancelled or adopted).
         if transition.to == .halted, transition.from != .halted, !tracker.live(symbol: symbol).isEmpty {
             await cancelEverything(reason: "halted", time: lastEventTime, now: now)
+            // Then check with the exchange itself, in the background (the actor goes on taking events).
+            if venue == .live { Task { _ = await self.verifyNothingOpen() } }
         }
     }
 
