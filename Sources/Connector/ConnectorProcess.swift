@@ -36,7 +36,9 @@ struct AccountSessions: Sendable {
         trade = BybitTradeSession(configuration: options.tradeSocket, credentials: credentials, logger: logger, emit: emit)
         let entry = OrderEntry(configuration: options.orderEntry, rest: rest, trade: trade, logger: logger, emit: emit)
         self.entry = entry
-        stream = BybitPrivateSession(configuration: options.privateSocket, credentials: credentials, logger: logger, emit: emit) {
+        stream = BybitPrivateSession(configuration: options.privateSocket, credentials: credentials, logger: logger,
+                                     disconnectCancel: options.orderEntry.dcpWindow != nil, emit: emit) {
+            await entry.armDisconnectCancel()
             await entry.reconcileAccount()
         }
     }

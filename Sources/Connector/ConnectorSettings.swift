@@ -33,6 +33,8 @@ public struct ConnectorSettings: Sendable, Equatable {
     public var rateLimitReserve = 1
     public var submitTimeout = 3.0
     public var reconcileAttempts = 6
+    /// Bybit's disconnect-cancel (DCP) window in seconds, 3–300; nil: not armed.
+    public var dcpWindow: Int?
 
     public init() {}
 
@@ -54,7 +56,7 @@ public struct ConnectorSettings: Sendable, Equatable {
     /// Every key, as the YAML file nests it (`exchange.depth` is `depth:` under `exchange:`).
     public static let keys = [
         "exchange.symbols", "exchange.depth", "exchange.testnet", "exchange.public_url", "exchange.private_url",
-        "exchange.trade_url", "exchange.rest_url", "exchange.ca_file",
+        "exchange.trade_url", "exchange.rest_url", "exchange.ca_file", "exchange.dcp_time_window",
         "monitoring.ping_interval", "monitoring.pong_timeout", "monitoring.book_stale_after", "monitoring.trade_stale_after",
         "monitoring.stats_interval", "monitoring.reconnect_base_ms", "monitoring.reconnect_cap_ms", "monitoring.log_level",
         "connection_pool.limit", "connection_pool.limit_per_host", "connection_pool.keepalive_timeout", "connection_pool.prewarmed_connections",
@@ -94,6 +96,7 @@ public struct ConnectorSettings: Sendable, Equatable {
                 throw Invalid(key: key, problem: "\(value) cannot be read", fix: "give the path of a readable PEM file")
             }
             caFile = value
+        case "exchange.dcp_time_window": dcpWindow = setting.isAbsent(["none", "off"]) ? nil : try setting.integer(3...300)
         case "monitoring.ping_interval": pingInterval = try setting.seconds()
         case "monitoring.pong_timeout": pongTimeout = try setting.seconds()
         case "monitoring.book_stale_after": bookStaleAfter = try setting.seconds()
@@ -191,6 +194,7 @@ public struct ConnectorSettings: Sendable, Equatable {
         options.orderEntry.rateLimit = orderRateLimit
         options.orderEntry.rateLimitReserve = rateLimitReserve
         options.orderEntry.reconcileAttempts = reconcileAttempts
+        options.orderEntry.dcpWindow = dcpWindow
         options.statsInterval = ConnectorSettings.duration(statsInterval)
         return options
     }

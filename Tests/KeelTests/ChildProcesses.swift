@@ -100,6 +100,16 @@ func get(_ url: String) async throws -> (Int, String) {
     return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
 }
 
+func post(_ url: String, body: String) async throws -> (Int, String) {
+    var request = URLRequest(url: URL(string: url)!)
+    request.timeoutInterval = 30
+    request.httpMethod = "POST"
+    request.httpBody = Data(body.utf8)
+    request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+    let (data, response) = try await URLSession.shared.data(for: request)
+    return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
+}
+
 /// `keel run --config <yaml>` as a child, its stdout and stderr collected; returns once it listens.
 struct Bot {
     let process: Process
@@ -145,10 +155,10 @@ func temporaryDirectory() throws -> URL {
     return directory
 }
 
-func simYAML(_ port: Int, extra: String = "") -> String {
+func simYAML(_ port: Int, extra: String = "", exchange: String = "") -> String {
     """
     exchange:
-      symbols: [BTCUSDT]
+      symbols: [BTCUSDT]\(exchange.isEmpty ? "" : "\n  " + exchange)
       public_url: ws://127.0.0.1:\(port)/v5/public/linear
       private_url: ws://127.0.0.1:\(port)/v5/private
       trade_url: ws://127.0.0.1:\(port)/v5/trade

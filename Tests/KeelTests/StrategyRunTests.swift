@@ -241,4 +241,35 @@ struct StrategyRunTests {
             #expect(!text.contains("keel-test-password"))
         }
     }
+
+    /// Bybit's DCP as the safety net: with `exchange.dcp_time_window: 3` the connector arms it and subscribes
+    /// to `dcp.future`; a `kill -9` of the bot (its connector follows) and no restart → the exchange itself
+    /// cancels the orders once the window has passed.
+    @Test func disconnectCancelClearsTheBookAfterAKillWithoutARestart() async throws {
+        let key = "dcp-test-key-51c0"
+        let secret = "dcp-test-secret-\(UUID().uuidString.prefix(8))"
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let sim = try await SimChildProcess(account: key, secret: secret)
+        defer { sim.stop() }
+        let yaml = simYAML(sim.port, extra: Self.strategy(paper: false), exchange: "dcp_time_window: 3")
+        let bot = try await startBot(yaml, in: directory, environment: ["BYBIT_API_KEY": key, "BYBIT_API_SECRET": secret])
+        defer { bot.stop() }
+        #expect(try await waitFor { ((try? await simOrders(sim, key: key)) ?? []).count >= 2 })
+        #expect(bot.stderr.text.contains("bybit_dcp_armed"))
+        let connector = try await connectorPid(bot)
+        // No more synthetic flow: nothing fills the orders now, so only DCP can take them away.
+        let (paused, _) = try await post("http://127.0.0.1:\(sim.controlPort)/sim/flow", body: #"{"paused":true}"#)
+        #expect(paused == 200)
+        kill(bot.process.processIdentifier, SIGKILL)
+        bot.process.waitUntilExit()
+        #expect(try await waitFor(.seconds(10)) { ProcessTable.entry(connector) == nil })
+        let killedAt = ContinuousClock.now
+        #expect(!(try await simOrders(sim, key: key)).isEmpty, "orders were open when the bot died")
+        #expect(try await waitFor(.seconds(15)) { ((try? await simOrders(sim, key: key)) ?? ["?"]).isEmpty }, "DCP did not cancel the orders")
+        print("strategy test (DCP 3 s): orders gone \(ContinuousClock.now - killedAt) after the connector exited")
+        let (_, body) = try await get("http://127.0.0.1:\(sim.controlPort)/sim/stats")
+        let stats = try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any]
+        #expect((stats?["dcp_cancels"] as? Int ?? 0) >= 2, "\(stats ?? [:])")
+    }
 }

@@ -15,6 +15,9 @@ public struct OrderEntryConfiguration: Sendable {
     public var rateLimit = 10
     /// Requests a second kept back from new orders, for cancels.
     public var rateLimitReserve = 1
+    /// Bybit's DCP window (3–300 s): when set, armed after every private-stream (re)connect, so the exchange
+    /// cancels the account's orders if every private connection is gone that long. nil: off.
+    public var dcpWindow: Int?
 
     public init() {}
 }
@@ -233,6 +236,25 @@ actor OrderEntry {
             return try answer.orders()
         } catch {
             throw .malformed("\(error)")
+        }
+    }
+
+    /// Arms Bybit's disconnect-cancel (DCP) for derivatives with the configured window; the private stream
+    /// subscribes to `dcp.future`, which is what keeps it from firing while the bot is connected.
+    func armDisconnectCancel() async {
+        guard let window = configuration.dcpWindow else { return }
+        do {
+            let answer = try await rest.post("/v5/order/disconnected-cancel-all", body: #"{"product":"DERIVATIVES","timeWindow":\#(window)}"#).answer
+            if answer.success {
+                emit(.status(.init(status: "dcp_armed", session: "private", reason: "window \(window) s")))
+                logger.info("bybit_dcp_armed", metadata: ["time_window": "\(window)"])
+            } else {
+                emit(.error(.init(message: "DCP refused: \(answer.retMessage)", code: "dcp_failed", exchangeCode: answer.retCode)))
+                logger.error("bybit_dcp_refused", metadata: ["ret_code": "\(answer.retCode)", "message": "\(answer.retMessage)"])
+            }
+        } catch {
+            emit(.error(.init(message: "DCP could not be armed: \(error)", code: "dcp_failed")))
+            logger.error("bybit_dcp_failed", metadata: ["reason": "\(error)"])
         }
     }
 

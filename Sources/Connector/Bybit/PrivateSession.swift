@@ -9,6 +9,8 @@ import Market
 /// reconciled over REST (what changed while the stream was down is not replayed by Bybit).
 actor BybitPrivateSession: SocketSession {
     static let topics = ["order", "execution", "position", "wallet"]
+    /// The account topics, plus `dcp.future` when DCP is on (the subscription is what DCP watches).
+    let subscriptions: [String]
 
     let credentials: Credentials
     let logger: Logger
@@ -21,8 +23,9 @@ actor BybitPrivateSession: SocketSession {
     private var topicStats: [String: (messages: Int, bytes: Int, errors: Int, last: Int64?)] = [:]
     private(set) var malformed = 0
 
-    init(configuration: SocketConfiguration, credentials: Credentials, logger: Logger,
+    init(configuration: SocketConfiguration, credentials: Credentials, logger: Logger, disconnectCancel: Bool = false,
          emit: @escaping @Sendable (ConnectorEvent) -> Void, onReady: @escaping @Sendable () async -> Void) {
+        subscriptions = BybitPrivateSession.topics + (disconnectCancel ? ["dcp.future"] : [])
         self.credentials = credentials
         self.logger = logger
         self.emit = emit
@@ -80,7 +83,7 @@ actor BybitPrivateSession: SocketSession {
                 watch.authAnswered(refusal: nil)
                 emit(.status(.init(status: "authenticated", session: "private")))
                 logger.info("bybit_private_authenticated")
-                outgoing?.yield(BybitEncode.subscribe(requestId: watch.nextId("sub"), topics: BybitPrivateSession.topics))
+                outgoing?.yield(BybitEncode.subscribe(requestId: watch.nextId("sub"), topics: subscriptions))
             } else {
                 emit(.error(.init(message: "private stream auth refused: \(response.message)", code: "auth_failed")))
                 logger.error("bybit_private_auth_failed", metadata: ["message": "\(response.message)"])

@@ -97,6 +97,11 @@ final class BybitRestClient: Sendable {
         try await execute(method: .POST, path: request.restPath, body: request.body)
     }
 
+    /// A signed POST of a JSON body.
+    func post(_ path: String, body: String) async throws(Failure) -> Answer {
+        try await execute(method: .POST, path: path, body: body)
+    }
+
     /// A signed GET; `query` is the exact query string sent and signed.
     func get(_ path: String, query: String) async throws(Failure) -> Answer {
         try await execute(method: .GET, path: path, query: query)
