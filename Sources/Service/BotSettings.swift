@@ -146,6 +146,7 @@ public struct BotSettings: Sendable {
             ("exchange.data_source", dataSource.rawValue), ("exchange.symbols", c.symbols.joined(separator: ",")), ("exchange.depth", "\(c.depth)"),
             ("exchange.testnet", "\(c.testnet)"), ("exchange.public_url", c.publicURL ?? "(Bybit's)"), ("exchange.private_url", c.privateURL ?? "(Bybit's)"),
             ("exchange.trade_url", c.tradeURL ?? "(Bybit's)"), ("exchange.rest_url", c.restURL ?? "(Bybit's)"), ("exchange.ca_file", c.caFile ?? "(none)"),
+            ("exchange.dcp_time_window", c.dcpWindow.map { "\($0)" } ?? "none"),
             ("exchange.api_key", credentials == nil ? "(none: public data only)" : "<redacted>"),
             ("exchange.api_secret", credentials == nil ? "(none: public data only)" : "<redacted>"),
             ("monitoring.http_host", httpHost), ("monitoring.http_port", "\(httpPort)"),
