@@ -430,7 +430,8 @@ public actor MarketMaker {
                     break
                 }
             case .fill(let fill):
-                guard case .counted = tracker.apply(fill) else { continue }
+                guard case .counted(let filled) = tracker.apply(fill) else { continue }
+                record(filled, "fill", detail: "\(fill.executionId): \(fill.qty) @ \(fill.price)", now: now)
                 storage?.enqueue(.fill(FillRecord(executionId: fill.executionId, clientId: fill.clientId, orderId: fill.orderId,
                                                   run: Self.run(of: fill.clientId) ?? runId, symbol: fill.symbol, side: fill.side,
                                                   price: fill.price, qty: fill.qty, fee: fill.fee, isMaker: fill.isMaker, time: fill.time)))
