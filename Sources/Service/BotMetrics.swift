@@ -120,26 +120,11 @@ final class BotMetrics: @unchecked Sendable {
     }
 }
 
-/// A process's resources, from /proc (the bot's own for `/metrics`, a child's for the benchmarks).
-public enum ProcessStats {
+/// The bot's own resources for `/metrics`, from /proc.
+enum ProcessStats {
     static func read() -> (residentBytes: Double, cpuSeconds: Double, openFileDescriptors: Double) {
-        var resident = 0.0
-        if let statm = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) {
-            let fields = statm.split(separator: " ")
-            if fields.count > 1, let pages = Double(fields[1]) { resident = pages * Double(sysconf(Int32(_SC_PAGESIZE))) }
-        }
-        let descriptors = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? 0
-        return (resident, cpuSeconds("self"), Double(descriptors))
-    }
-
-    /// User + system CPU seconds of a process (`"self"` or a pid), from /proc/PID/stat; 0 when unreadable.
-    public static func cpuSeconds(_ process: String) -> Double {
-        guard let stat = try? String(contentsOfFile: "/proc/\(process)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return 0 }
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        // After the command: state is field 3; utime and stime are fields 14 and 15.
-        guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
-        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+        guard let own = ProcessResources.read(getpid()) else { return (0, 0, 0) }
+        return (Double(own.rssBytes), own.userSeconds + own.systemSeconds, Double(own.openFiles))
     }
 }
 

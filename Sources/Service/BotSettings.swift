@@ -30,6 +30,9 @@ public struct BotSettings: Sendable {
     /// `/metrics` served at all, and on its own port too when `metricsPort` is set.
     public var enablePrometheus = true
     public var metricsPort: Int?
+    /// `monitoring.log_file`: the bot's JSON log lines go to this file (rotated by size) instead of stderr.
+    public var logFile: String?
+    public var logRotation = RotatingLogFile.Policy()
     /// `storage.*`: where orders, fills, positions, PnL and risk events are kept.
     public var storage = StorageConfiguration()
 
@@ -40,6 +43,7 @@ public struct BotSettings: Sendable {
         "exchange.data_source", "monitoring.http_host", "monitoring.http_port", "monitoring.health_check_interval",
         "monitoring.stale_threshold", "monitoring.stale_grace", "monitoring.health_log_interval", "monitoring.shutdown_timeout",
         "monitoring.enable_prometheus", "monitoring.metrics_port", "limits.queue_size",
+        "monitoring.log_file", "monitoring.log_max_bytes", "monitoring.log_keep", "monitoring.log_total_cap",
         "storage.backend", "storage.path", "storage.postgres_url", "storage.queue_size", "storage.batch_size",
         "storage.snapshot_interval", "storage.client_id_block",
     ]
@@ -63,6 +67,10 @@ public struct BotSettings: Sendable {
         case "monitoring.enable_prometheus": enablePrometheus = try setting.bool()
         case "monitoring.metrics_port": metricsPort = setting.isAbsent(["none"]) ? nil : try setting.port()
         case "limits.queue_size": queueSize = try setting.integer(10...10_000_000)
+        case "monitoring.log_file": logFile = setting.isAbsent(["none", "stderr"]) ? nil : value
+        case "monitoring.log_max_bytes": logRotation.maxBytes = Int64(try setting.integer(1_024...1_000_000_000_000))
+        case "monitoring.log_keep": logRotation.keep = try setting.integer(0...1_000)
+        case "monitoring.log_total_cap": logRotation.totalCap = Int64(try setting.integer(4_096...100_000_000_000_000))
         case "storage.backend":
             guard let backend = StorageConfiguration.Backend(rawValue: value) else {
                 throw setting.invalid("\(value) is not a storage backend", fix: "use sqlite, postgres (a build with --traits Postgres) or none")
@@ -159,6 +167,8 @@ public struct BotSettings: Sendable {
         lines += [("monitoring.ping_interval", "\(c.pingInterval)"), ("monitoring.pong_timeout", "\(c.pongTimeout)"),
                   ("monitoring.book_stale_after", "\(c.bookStaleAfter)"), ("limits.submit_timeout", "\(c.submitTimeout)"),
                   ("limits.order_rate_limit", "\(c.orderRateLimit)")]
+        lines += [("monitoring.log_file", logFile ?? "none (stderr)"), ("monitoring.log_max_bytes", "\(logRotation.maxBytes)"),
+                  ("monitoring.log_keep", "\(logRotation.keep)"), ("monitoring.log_total_cap", "\(logRotation.totalCap)")]
         lines += [("storage.backend", storage.backend.rawValue), ("storage.path", storage.path),
                   ("storage.postgres_url", storage.postgresURL == nil ? "(none)" : "<redacted>"), ("storage.queue_size", "\(storage.queueSize)"),
                   ("storage.batch_size", "\(storage.batchSize)"), ("storage.snapshot_interval", "\(storage.snapshotInterval)"),

@@ -34,3 +34,73 @@ public enum ProcessTable {
     /// The direct children of `parent`; zombies have state `Z`.
     public static func children(of parent: Int32 = getpid()) -> [Entry] { entries().filter { $0.parent == parent } }
 }
+
+/// One process's resources from `/proc/<pid>`: CPU (user, system), memory (RSS, VMS), threads, open
+/// descriptors, disk I/O (`/proc/<pid>/io`; zero where not readable).
+public struct ProcessResources: Sendable, Equatable, Codable {
+    public var pid: Int32
+    public var userSeconds: Double
+    public var systemSeconds: Double
+    public var rssBytes: Int64
+    public var vmsBytes: Int64
+    public var threads: Int
+    public var openFiles: Int
+    public var readBytes: Int64
+    public var writeBytes: Int64
+
+    public init(pid: Int32, userSeconds: Double, systemSeconds: Double, rssBytes: Int64, vmsBytes: Int64, threads: Int, openFiles: Int,
+                readBytes: Int64, writeBytes: Int64) {
+        self.pid = pid
+        self.userSeconds = userSeconds
+        self.systemSeconds = systemSeconds
+        self.rssBytes = rssBytes
+        self.vmsBytes = vmsBytes
+        self.threads = threads
+        self.openFiles = openFiles
+        self.readBytes = readBytes
+        self.writeBytes = writeBytes
+    }
+
+    /// Nil when the process is gone.
+    public static func read(_ pid: Int32) -> ProcessResources? {
+        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/stat"),
+              let close = data.lastIndex(of: UInt8(ascii: ")")) else { return nil }
+        // After the command: state is field 3, so utime (14) is at index 11, stime 12, threads (20) 17,
+        // vsize (23) 20, rss in pages (24) 21.
+        let fields = data[(close + 1)...].split(separator: UInt8(ascii: " ")).map { String(decoding: $0, as: UTF8.self) }
+        guard fields.count > 21 else { return nil }
+        let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
+        let page = Int64(sysconf(Int32(_SC_PAGESIZE)))
+        var io: [String: Int64] = [:]
+        if let text = try? String(contentsOfFile: "/proc/\(pid)/io", encoding: .utf8) {
+            for line in text.split(separator: "\n") {
+                let parts = line.split(separator: ":")
+                if parts.count == 2 { io[String(parts[0])] = Int64(parts[1].trimmingCharacters(in: .whitespaces)) }
+            }
+        }
+        return ProcessResources(
+            pid: pid, userSeconds: (Double(fields[11]) ?? 0) / ticks, systemSeconds: (Double(fields[12]) ?? 0) / ticks,
+            rssBytes: (Int64(fields[21]) ?? 0) * page, vmsBytes: Int64(fields[20]) ?? 0, threads: Int(fields[17]) ?? 0,
+            openFiles: (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count) ?? 0,
+            readBytes: io["read_bytes"] ?? 0, writeBytes: io["write_bytes"] ?? 0)
+    }
+
+    /// The machine's available memory (`MemAvailable` in /proc/meminfo), bytes.
+    public static func memoryAvailable() -> Int64 {
+        guard let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("MemAvailable:") }) else { return 0 }
+        return (Int64(line.split(separator: " ").dropFirst().first ?? "") ?? 0) * 1024
+    }
+
+    /// Bytes received and sent on an interface (`lo`: the soak's whole traffic is on loopback), from /proc/net/dev.
+    public static func network(_ interface: String = "lo") -> (received: Int64, sent: Int64) {
+        guard let text = try? String(contentsOfFile: "/proc/net/dev", encoding: .utf8) else { return (0, 0) }
+        for line in text.split(separator: "\n") {
+            let parts = line.split(separator: ":", maxSplits: 1)
+            guard parts.count == 2, parts[0].trimmingCharacters(in: .whitespaces) == interface else { continue }
+            let numbers = parts[1].split(separator: " ").compactMap { Int64($0) }
+            if numbers.count > 8 { return (numbers[0], numbers[8]) }
+        }
+        return (0, 0)
+    }
+}

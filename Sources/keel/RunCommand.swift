@@ -32,7 +32,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         // Read (and so registered with the log redactor) before anything logs; a bad secret file stops here.
         _ = try loadCredentials()
-        bootstrapLogging(settings.connector.logLevel)
+        try bootstrapLogging(settings.connector.logLevel, file: settings.logFile, rotation: settings.logRotation)
         let logger = Logger(label: "keel.run")
         let storage = try await openStorage(settings, logger: logger)
         let service = BotService(settings: settings, executable: currentExecutable(), storage: storage, logger: logger)
@@ -164,6 +164,19 @@ func loadCredentials(command: String = "keel") throws -> Credentials? {
 func bootstrapLogging(_ level: String) {
     let parsed = Logger.Level(rawValue: level) ?? .info
     LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: parsed) }
+}
+
+/// Logs to `file` (rotated: `monitoring.log_max_bytes`, `log_keep`, `log_total_cap`) when one is set, else stderr.
+func bootstrapLogging(_ level: String, file: String?, rotation: RotatingLogFile.Policy) throws {
+    guard let file else { return bootstrapLogging(level) }
+    let log: RotatingLogFile
+    do {
+        log = try RotatingLogFile(path: file, policy: rotation)
+    } catch {
+        throw refuse("monitoring.log_file: \(file) cannot be written (\(error.localizedDescription)); give a writable path")
+    }
+    let parsed = Logger.Level(rawValue: level) ?? .info
+    LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: parsed) { log.write($0) } }
 }
 
 /// This binary (from /proc/self/exe), which the bot starts again as its connector.

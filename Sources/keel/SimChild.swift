@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Service
+import Supervisor
 
 /// A `keel sim` child process for the benchmarks, and the CPU time it used.
 enum SimChild {
@@ -22,6 +23,12 @@ enum SimChild {
 
     /// Starts `keel sim` (this binary) with `config` on free ports; returns it and its main port.
     static func start(config: String) throws -> (Process, Int) {
+        let (child, port, _) = try start(config: config, stderr: FileHandle.nullDevice)
+        return (child, port)
+    }
+
+    /// The same, with the control port, the sim's log going to `stderr`.
+    static func start(config: String, stderr: FileHandle) throws -> (process: Process, port: Int, controlPort: Int) {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("keel-bench-sim-\(getpid())-\(UInt32.random(in: 0 ... .max)).json")
         try config.write(to: file, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: file) }
@@ -30,7 +37,7 @@ enum SimChild {
         child.arguments = ["sim", "--port", "0", "--config", file.path]
         let output = Pipe()
         child.standardOutput = output
-        child.standardError = FileHandle.nullDevice
+        child.standardError = stderr
         try child.run()
         // The child prints one JSON line once listening; read up to it.
         var buffer = Data()
@@ -42,20 +49,21 @@ enum SimChild {
         let line = String(decoding: buffer.prefix { $0 != UInt8(ascii: "\n") }, as: UTF8.self)
         guard line.contains("sim_listening"),
               let ready = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-              let port = ready["port"] as? Int else {
+              let port = ready["port"] as? Int, let control = ready["control_port"] as? Int else {
             child.terminate()
             throw ValidationError("keel sim did not start")
         }
-        return (child, port)
+        return (child, port, control)
     }
 
     /// Runs `body`; returns its wall time and the child's CPU cores used over it.
     static func measure(pid: Int32, _ body: () async throws -> Void) async throws -> (wall: Double, cpu: Double) {
-        let cpuBefore = ProcessStats.cpuSeconds(String(pid))
+        func cpu() -> Double { ProcessResources.read(pid).map { $0.userSeconds + $0.systemSeconds } ?? 0 }
+        let cpuBefore = cpu()
         let start = ContinuousClock.now
         try await body()
         let elapsed = ContinuousClock.now - start
         let wall = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        return (wall, (ProcessStats.cpuSeconds(String(pid)) - cpuBefore) / wall)
+        return (wall, (cpu() - cpuBefore) / wall)
     }
 }

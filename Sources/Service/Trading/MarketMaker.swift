@@ -198,8 +198,15 @@ public actor MarketMaker {
         let now = WallClock.nanoseconds()
         await cancelEverything(reason: "shutdown", time: lastEventTime, now: now)
         if paper != nil {
-            // Paper time only moves with market data: let the cancels land now.
-            await process(paper!.advance(to: lastEventTime + settings.paper.latency + 1))
+            // Paper time only moves with market data: let the cancels land now. An order still on its way
+            // to the paper book lands after the cancel-all; cancel again until none is live.
+            var time = lastEventTime
+            for _ in 0..<4 {
+                time += settings.paper.latency + 1
+                await process(paper!.advance(to: time))
+                if tracker.live(symbol: symbol).isEmpty { break }
+                await cancelEverything(reason: "shutdown: orders that landed after the cancel", time: time, now: now)
+            }
         }
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {

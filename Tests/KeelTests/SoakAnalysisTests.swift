@@ -1,0 +1,72 @@
+import Foundation
+import Service
+import Supervisor
+import Testing
+
+/// The soak's arithmetic on made-up samples: slope and interval, CPU across a restarted connector, verdicts.
+struct SoakAnalysisTests {
+    private func sample(_ t: Double, botRSS: Int64, cpu: Double, connectorPid: Int32 = 20, connectorCPU: Double = 0, files: Int = 40) -> SoakSample {
+        func process(_ role: String, _ pid: Int32, _ rss: Int64, _ cpu: Double, _ files: Int) -> SoakSample.Process {
+            SoakSample.Process(role: role, resources: ProcessResources(pid: pid, userSeconds: cpu, systemSeconds: 0, rssBytes: rss, vmsBytes: rss * 4,
+                                                                       threads: 10, openFiles: files, readBytes: 0, writeBytes: 0))
+        }
+        return SoakSample(t: t, processes: [process("bot", 10, botRSS, cpu, files), process("connector", connectorPid, 20 << 20, connectorCPU, 10),
+                                            process("sim", 30, 200 << 20, t, 5)],
+                          memoryAvailableBytes: 1 << 30, loopbackReceivedBytes: 0, loopbackSentBytes: 0, diskBytes: 1 << 20)
+    }
+
+    @Test func aSteadyLeakIsMeasuredAndConvicted() {
+        // 2 MB an hour, sampled every minute for two hours, plus a little noise.
+        var samples: [SoakSample] = []
+        for i in 0...120 {
+            let growth = Int64(Double(i) / 60 * 2 * 1_048_576)
+            let noise = Int64((i % 3) * 4_096)
+            samples.append(sample(Double(i) * 60, botRSS: (100 << 20) + growth + noise, cpu: Double(i) * 6))
+        }
+        var thresholds = SoakThresholds()
+        thresholds.warmupSeconds = 0
+        let analysis = SoakAnalysis.analyse(samples, faults: [], thresholds: thresholds)
+        #expect(abs(analysis.memory.mbPerHour - 2) < 0.01, "\(analysis.memory)")
+        #expect(analysis.memory.ci95Low! > 1.9 && analysis.memory.ci95High! < 2.1)
+        #expect(analysis.verdicts.first { $0.name == "memory slope" }?.passed == false)
+        // The bot used 6 s of CPU a minute: 10 % of a core.
+        #expect(abs(analysis.cpuMeanPercent - 10) < 0.001)
+        #expect(!analysis.passed)
+    }
+
+    @Test func flatMemoryPassesAndARestartedConnectorCountsFromZero() {
+        var samples: [SoakSample] = []
+        for i in 0...10 {
+            // The connector is replaced at sample 5: its CPU seconds start again from 0.3.
+            let pid: Int32 = i < 5 ? 20 : 21
+            let connectorCPU = i < 5 ? Double(i) * 0.5 : 0.3 + Double(i - 5) * 0.5
+            samples.append(sample(Double(i) * 10, botRSS: 100 << 20, cpu: Double(i), connectorPid: pid, connectorCPU: connectorCPU))
+        }
+        var thresholds = SoakThresholds()
+        thresholds.warmupSeconds = 0
+        let faults = [SoakFault(at: 45, kind: "kill_connector", recovered: true, recoverySeconds: 0.8, detail: ""),
+                      SoakFault(at: 60, kind: "stall", recovered: true, recoverySeconds: 0.4, detail: ""),
+                      SoakFault(at: 80, kind: "gap", recovered: true, recoverySeconds: 0.3, detail: "")]
+        let analysis = SoakAnalysis.analyse(samples, faults: faults, thresholds: thresholds)
+        #expect(abs(analysis.memory.mbPerHour) < 1e-9)
+        // 1 s (bot) + 0.5 s (connector) per 10 s = 15 %; at the restart 1 + 0.3.
+        let cpu = SoakAnalysis.cpuPercents(samples, roles: ["bot", "connector"])
+        #expect(cpu.count == 10)
+        #expect(abs(cpu[0] - 15) < 1e-9 && abs(cpu[4] - 13) < 1e-9)
+        #expect(analysis.recoveryMin == 0.3 && analysis.recoveryMedian == 0.4 && analysis.recoveryMax == 0.8)
+        #expect(analysis.faultsRecovered == 3)
+        #expect(analysis.passed, "\(analysis.verdicts.filter { !$0.passed })")
+        #expect(analysis.summary().contains("PASS  memory slope"))
+    }
+
+    @Test func anUnrecoveredFaultOrGrowingDescriptorsFail() {
+        let samples = (0...10).map { sample(Double($0) * 10, botRSS: 100 << 20, cpu: 0, files: 40 + $0 * 2) }
+        var thresholds = SoakThresholds()
+        thresholds.warmupSeconds = 0
+        let analysis = SoakAnalysis.analyse(samples, faults: [SoakFault(at: 5, kind: "reject", recovered: false, recoverySeconds: nil, detail: "")],
+                                            thresholds: thresholds)
+        #expect(analysis.verdicts.first { $0.name == "faults recovered" }?.passed == false)
+        #expect(analysis.verdicts.first { $0.name == "descriptors" }?.passed == false)
+        #expect(!analysis.passed)
+    }
+}
