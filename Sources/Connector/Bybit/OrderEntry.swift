@@ -261,60 +261,60 @@ actor OrderEntry {
     /// `open_orders`: the symbol's open orders over REST now (all pages), each as an `order` event, then the
     /// count; retried like the reconciliation, else an `error` with code `open_orders_failed`.
     func listOpenOrders(id: String?, symbol: String) async {
-        var delay = configuration.reconcileBackoff
-        for attempt in 0..<configuration.reconcileAttempts {
-            if attempt > 0 {
-                try? await Task.sleep(for: delay)
-                delay *= 2
-            }
-            do {
-                let pages = try await rest.list("/v5/order/realtime", query: "category=linear&symbol=\(symbol)&limit=50")
-                if let refused = pages.first(where: { !$0.success }) {
-                    logger.warning("bybit_open_orders_refused", metadata: ["ret_code": "\(refused.retCode)", "message": "\(refused.retMessage)"])
-                    continue
-                }
-                let orders = try pages.flatMap { try $0.orders() }
-                for order in orders { emit(.order(order)) }
-                emit(.openOrders(id: id, symbol: symbol, count: orders.count))
-                return
-            } catch {
-                logger.warning("bybit_open_orders_failed", metadata: ["attempt": "\(attempt + 1)", "reason": "\(error)"])
-            }
+        let done = await withRetries(event: "bybit_open_orders") {
+            let pages = try await rest.list("/v5/order/realtime", query: "category=linear&symbol=\(symbol)&limit=50")
+            if let refused = pages.first(where: { !$0.success }) { return refused }
+            let orders = try pages.flatMap { try $0.orders() }
+            for order in orders { emit(.order(order)) }
+            emit(.openOrders(id: id, symbol: symbol, count: orders.count))
+            return nil
         }
-        emit(.error(.init(message: "could not list open orders of \(symbol) over REST after \(configuration.reconcileAttempts) attempts",
-                          code: "open_orders_failed", id: id)))
+        if !done {
+            emit(.error(.init(message: "could not list open orders of \(symbol) over REST after \(configuration.reconcileAttempts) attempts",
+                              code: "open_orders_failed", id: id)))
+        }
     }
 
     /// Open orders, positions and wallet over REST, emitted as events so the bot can reconcile its own
     /// view after any (re)connect of the private stream. Retried with backoff.
     func reconcileAccount() async {
+        let done = await withRetries(event: "bybit_reconcile") {
+            let orderPages = try await rest.list("/v5/order/realtime", query: "category=linear&settleCoin=USDT&limit=50")
+            let positionPages = try await rest.list("/v5/position/list", query: "category=linear&settleCoin=USDT&limit=200")
+            let wallet = try await rest.get("/v5/account/wallet-balance", query: "accountType=UNIFIED").answer
+            if let refused = (orderPages + positionPages + [wallet]).first(where: { !$0.success }) { return refused }
+            let orders = try orderPages.flatMap { try $0.orders() }
+            let positions = try positionPages.flatMap { try $0.positions() }
+            for order in orders { emit(.order(order)) }
+            for position in positions { emit(.position(position)) }
+            for coin in try wallet.wallets() { emit(.wallet(coin)) }
+            emit(.status(.init(status: "reconciled", session: "private", reason: "\(orders.count) open orders, \(positions.count) positions")))
+            logger.info("bybit_account_reconciled", metadata: ["open_orders": "\(orders.count)", "positions": "\(positions.count)"])
+            return nil
+        }
+        if !done {
+            emit(.error(.init(message: "could not read open orders and positions over REST after \(configuration.reconcileAttempts) attempts",
+                              code: "reconcile_failed")))
+        }
+    }
+
+    /// Runs `attempt` up to `reconcileAttempts` times, the wait doubling from `reconcileBackoff`: an answer
+    /// Bybit refused (returned) is logged as `<event>_refused`, a thrown error as `<event>_failed`; true once
+    /// an attempt returns nil.
+    private func withRetries(event: String, _ attempt: () async throws -> BybitRestAnswer?) async -> Bool {
         var delay = configuration.reconcileBackoff
-        for attempt in 0..<configuration.reconcileAttempts {
-            if attempt > 0 {
+        for number in 0..<configuration.reconcileAttempts {
+            if number > 0 {
                 try? await Task.sleep(for: delay)
                 delay *= 2
             }
             do {
-                let orderPages = try await rest.list("/v5/order/realtime", query: "category=linear&settleCoin=USDT&limit=50")
-                let positionPages = try await rest.list("/v5/position/list", query: "category=linear&settleCoin=USDT&limit=200")
-                let wallet = try await rest.get("/v5/account/wallet-balance", query: "accountType=UNIFIED").answer
-                let answers = orderPages + positionPages + [wallet]
-                if let refused = answers.first(where: { !$0.success }) {
-                    logger.warning("bybit_reconcile_refused", metadata: ["ret_code": "\(refused.retCode)", "message": "\(refused.retMessage)"])
-                    continue
-                }
-                let orders = try orderPages.flatMap { try $0.orders() }
-                let positions = try positionPages.flatMap { try $0.positions() }
-                for order in orders { emit(.order(order)) }
-                for position in positions { emit(.position(position)) }
-                for coin in try wallet.wallets() { emit(.wallet(coin)) }
-                emit(.status(.init(status: "reconciled", session: "private", reason: "\(orders.count) open orders, \(positions.count) positions")))
-                logger.info("bybit_account_reconciled", metadata: ["open_orders": "\(orders.count)", "positions": "\(positions.count)"])
-                return
+                guard let refused = try await attempt() else { return true }
+                logger.warning("\(event)_refused", metadata: ["ret_code": "\(refused.retCode)", "message": "\(refused.retMessage)"])
             } catch {
-                logger.warning("bybit_reconcile_failed", metadata: ["attempt": "\(attempt + 1)", "reason": "\(error)"])
+                logger.warning("\(event)_failed", metadata: ["attempt": "\(number + 1)", "reason": "\(error)"])
             }
         }
-        emit(.error(.init(message: "could not read open orders and positions over REST after \(configuration.reconcileAttempts) attempts", code: "reconcile_failed")))
+        return false
     }
 }
