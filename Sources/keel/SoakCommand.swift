@@ -209,7 +209,14 @@ final class SoakRun: @unchecked Sendable {
         }
         _ = await waitHealthy(bot.base, timeout: 60, since: nil)
         var next = 0
+        var died: String?
         while elapsed < duration, !stopEarly.withLock({ $0 }) {
+            if !bot.process.isRunning {
+                // The bot itself died: nothing to soak any more. Its stderr (bot.stderr.log) says why.
+                died = "\(bot.process.terminationReason == .uncaughtSignal ? "signal" : "exit") \(bot.process.terminationStatus)"
+                event(["event": "bot_died", "how": died!])
+                break
+            }
             if next < schedule.count, elapsed >= schedule[next].at {
                 await apply(schedule[next], bot: bot, controlPort: controlPort)
                 next += 1
@@ -243,8 +250,9 @@ final class SoakRun: @unchecked Sendable {
         let stillRunning = bot.process.isRunning
         let exitText = stillRunning ? "none (killed)" : "\(bot.process.terminationStatus)"
         let clean = !stillRunning && bot.process.terminationStatus == 0 && leftovers.isEmpty && zombies == 0
+        analysis.verdicts.append(SoakAnalysis.Verdict(name: "bot alive", passed: died == nil, detail: died.map { "died (\($0)) at \(Int(elapsed)) s; see bot.stderr.log" } ?? "ran to the end"))
         analysis.verdicts.append(SoakAnalysis.Verdict(
-            name: "clean stop", passed: clean,
+            name: "clean stop", passed: clean || died != nil,
             detail: "exit \(exitText) in \(String(format: "%.2f", stopSeconds)) s, \(leftovers.count) left in the connector's group, \(zombies) zombies"))
         analysis.passed = analysis.verdicts.allSatisfy(\.passed)
         let encoder = JSONEncoder()
@@ -305,7 +313,14 @@ final class SoakRun: @unchecked Sendable {
         process.environment = environment
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        // What the bot writes on stderr outside its log (a crash report) is kept, rotated like the rest.
+        let stderrLog = try RotatingLogFile(path: out.appendingPathComponent("bot.stderr.log").path, policy: .init(maxBytes: 10 << 20))
+        let stderr = Pipe()
+        stderr.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            if data.isEmpty { handle.readabilityHandler = nil } else { stderrLog.write(Array(data)) }
+        }
+        process.standardError = stderr
         try process.run()
         return Bot(process: process, base: "http://127.0.0.1:\(http)")
     }
