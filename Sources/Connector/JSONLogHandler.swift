@@ -1,4 +1,5 @@
 import Foundation
+import Market
 import Logging
 
 /// swift-log to JSON lines on stderr: `{"ts":…,"level":…,"event":…,"label":…,…metadata}`. stdout
@@ -41,7 +42,7 @@ public struct JSONLogHandler: LogHandler {
         for (key, value) in metadata { add(key, "\(value)") }
         for (key, value) in event.metadata ?? [:] { add(key, "\(value)") }
         if let error = event.error { add("error", "\(error)") }
-        object["ts"] = ISO8601DateFormatter.keel.string(from: Date())
+        object["ts"] = UTCTime.formatISO8601(WallClock.nanoseconds())
         object["level"] = event.level.rawValue
         object["event"] = LogRedactor.redact(event.message.description)
         object["label"] = label
@@ -49,12 +50,4 @@ public struct JSONLogHandler: LogHandler {
         data.append(0x0A)
         sink(Array(data))
     }
-}
-
-extension ISO8601DateFormatter {
-    nonisolated(unsafe) static let keel: ISO8601DateFormatter = {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter
-    }()
 }

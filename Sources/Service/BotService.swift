@@ -294,7 +294,7 @@ struct HTTPAPI {
             let books = await service.state.summary()
             var connectorHealth: [String: Any] = ["process_alive": health.processAlive, "queue_size": health.queueSize, "error_count": health.errorCount]
             connectorHealth["pid"] = health.pid.map { Int($0) } ?? NSNull()
-            let lastTimestamp: Any = health.lastEventTime.map { ISO8601DateFormatter.keelAPI.string(from: Date(timeIntervalSince1970: Double($0) / 1e9)) } ?? NSNull()
+            let lastTimestamp: Any = health.lastEventTime.map { UTCTime.formatISO8601($0) } ?? NSNull()
             let connector: [String: Any] = [
                 "connected": health.connected, "last_ts": lastTimestamp, "queue_size": health.queueSize, "connector_health": connectorHealth,
                 "restarts": health.restarts, "deaths": health.deaths, "stale_restarts": health.staleRestarts,
@@ -339,12 +339,4 @@ func json(_ object: Any, status: HTTPResponse.Status = .ok) -> Response {
 
 func jsonData(_ data: Data, status: HTTPResponse.Status = .ok) -> Response {
     Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
-}
-
-extension ISO8601DateFormatter {
-    nonisolated(unsafe) static let keelAPI: ISO8601DateFormatter = {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter
-    }()
 }

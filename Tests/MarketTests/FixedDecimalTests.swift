@@ -132,6 +132,14 @@ struct UTCTimeTests {
 
     @Test func parsesISO8601ToUTCNanoseconds() throws {
         #expect(try UTCTime.parseISO8601("1970-01-01T00:00:00Z") == 0)
+        // Formatting (log lines, API answers): milliseconds, UTC, and back again.
+        #expect(UTCTime.formatISO8601(0) == "1970-01-01T00:00:00.000Z")
+        #expect(UTCTime.formatISO8601(1_717_440_000_123_456_789) == "2024-06-03T18:40:00.123Z")
+        #expect(UTCTime.formatISO8601(951_782_400_000_000_000) == "2000-02-29T00:00:00.000Z")
+        #expect(UTCTime.formatISO8601(-1_000_000) == "1969-12-31T23:59:59.999Z")
+        for value: Int64 in [1, 86_399_999_000_000, 1_795_383_213_725_000_000, 4_102_444_800_000_000_000] {
+            #expect(try UTCTime.parseISO8601(UTCTime.formatISO8601(value)) == value / 1_000_000 * 1_000_000)
+        }
         #expect(try UTCTime.parseISO8601("2024-06-03T18:40:00Z") == 1_717_440_000_000_000_000)
         #expect(try UTCTime.parseISO8601("2024-06-03T18:40:00.123456789Z") == 1_717_440_000_123_456_789)
         #expect(try UTCTime.parseISO8601("2024-06-03T20:40:00.5+02:00") == 1_717_440_000_500_000_000)
