@@ -70,7 +70,9 @@ public struct PaperExchange: Sendable {
         var events: [VenueEvent] = []
         while let next = due.first, next.time <= now {
             due.removeFirst()
-            events += perform(next.action, at: next.time)
+            // Stamped when the venue gets to it: after a silent feed that is later than it was due, and an
+            // answer stamped earlier than the request it answers would be taken for a stale one.
+            events += perform(next.action, at: now)
         }
         return events
     }

@@ -160,6 +160,9 @@ struct StrategyRunTests {
         bot = try await startBot(yaml, in: directory, environment: credentials)
         #expect(try await waitFor { ((try? await simOrders(sim, key: key)) ?? []).count >= 2 })
         let connector = try await connectorPid(bot)
+        // No synthetic flow from here: it would fill the orphans while we wait, and prove nothing.
+        let (paused, _) = try await post("http://127.0.0.1:\(sim.controlPort)/sim/flow", body: #"{"paused":true}"#)
+        #expect(paused == 200)
         kill(bot.process.processIdentifier, SIGKILL)
         bot.process.waitUntilExit()
         // The orphaned connector sees its stdin close and exits.

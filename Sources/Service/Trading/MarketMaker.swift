@@ -196,11 +196,13 @@ public actor MarketMaker {
     /// Cancels every order and waits until none is live (or `timeout`); true when none is.
     public func cancelAllAndWait(timeout: Duration) async -> Bool {
         let now = WallClock.nanoseconds()
-        await cancelEverything(reason: "shutdown", time: lastEventTime, now: now)
+        // Paper time only moves with market data, and after a silent feed it lags the clock the order
+        // states were stamped with: the stop moves it to now, so the cancels land (and are not "older").
+        let start = paper != nil ? max(lastEventTime, now) : lastEventTime
+        await cancelEverything(reason: "shutdown", time: start, now: now)
         if paper != nil {
-            // Paper time only moves with market data: let the cancels land now. An order still on its way
-            // to the paper book lands after the cancel-all; cancel again until none is live.
-            var time = lastEventTime
+            // An order still on its way to the paper book lands after the cancel-all; cancel again until none is live.
+            var time = start
             for _ in 0..<4 {
                 time += settings.paper.latency + 1
                 await process(paper!.advance(to: time))
