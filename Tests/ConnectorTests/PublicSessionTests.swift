@@ -82,6 +82,36 @@ struct PublicSessionTests {
         }
     }
 
+    /// Chaos: 20 gaps, then 20 exchange restarts; after every resync the book equals the sim's truth.
+    @Test func twentyGapsAndTwentyRestartsEachEndWithTheTruthsBook() async throws {
+        try await SimHarness.with { sim in
+            try await withSession(sim) { view, session in
+                #expect(try await wait { await view.depthEvents() > 10 })
+                var resyncs: [Double] = []
+                for round in 0..<40 {
+                    let kind = round < 20 ? "gap" : "restart"
+                    let before = await view.statuses("resynced").count
+                    let start = ContinuousClock.now
+                    try await sim.fault(#"{"kind":"\#(kind)","symbol":"BTCUSDT"}"#)
+                    #expect(try await wait { await view.statuses("resynced").count == before + 1 }, "round \(round) (\(kind)): no resync")
+                    let took = ContinuousClock.now - start
+                    resyncs.append(Double(took.components.seconds) + Double(took.components.attoseconds) / 1e18)
+                    let truth = try await settled(sim, view)
+                    #expect(await view.book.levels(.bid) == truth.bids, "round \(round) (\(kind))")
+                    #expect(await view.book.levels(.ask) == truth.asks, "round \(round) (\(kind))")
+                    _ = try await sim.control("POST", "/sim/flow", body: #"{"paused":false}"#)
+                    // A gap needs deltas to skip: let a few flow before the next fault.
+                    let events = await view.depthEvents()
+                    #expect(try await wait { await view.depthEvents() > events + 3 })
+                }
+                #expect(await session.resyncs == 40)
+                let sorted = resyncs.sorted()
+                print(String(format: "chaos (gap ×20, restart ×20): 40 resyncs, each book equal to the truth; fault → resynced min %.3f / median %.3f / max %.3f s",
+                             sorted.first ?? 0, sorted[sorted.count / 2], sorted.last ?? 0))
+            }
+        }
+    }
+
     @Test func malformedFrameIsCountedAndTheFeedGoesOn() async throws {
         try await SimHarness.with { sim in
             try await withSession(sim) { view, session in

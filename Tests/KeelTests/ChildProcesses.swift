@@ -155,17 +155,18 @@ func temporaryDirectory() throws -> URL {
     return directory
 }
 
-func simYAML(_ port: Int, extra: String = "", exchange: String = "") -> String {
+/// `exchange` and `monitoring`: extra `key: value` lines inside those sections; `extra`: more sections.
+func simYAML(_ port: Int, extra: String = "", exchange: [String] = [], monitoring: [String] = []) -> String {
     """
     exchange:
-      symbols: [BTCUSDT]\(exchange.isEmpty ? "" : "\n  " + exchange)
+      symbols: [BTCUSDT]\(exchange.map { "\n  " + $0 }.joined())
       public_url: ws://127.0.0.1:\(port)/v5/public/linear
       private_url: ws://127.0.0.1:\(port)/v5/private
       trade_url: ws://127.0.0.1:\(port)/v5/trade
       rest_url: http://127.0.0.1:\(port)
     monitoring:
       http_port: 0
-      health_check_interval: 1
+      health_check_interval: 1\(monitoring.map { "\n  " + $0 }.joined())
     \(extra)
     """
 }

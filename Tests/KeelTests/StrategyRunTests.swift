@@ -255,7 +255,7 @@ struct StrategyRunTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let sim = try await SimChildProcess(account: key, secret: secret)
         defer { sim.stop() }
-        let yaml = simYAML(sim.port, extra: Self.strategy(paper: false), exchange: "dcp_time_window: 3")
+        let yaml = simYAML(sim.port, extra: Self.strategy(paper: false), exchange: ["dcp_time_window: 3"])
         let bot = try await startBot(yaml, in: directory, environment: ["BYBIT_API_KEY": key, "BYBIT_API_SECRET": secret])
         defer { bot.stop() }
         #expect(try await waitFor { ((try? await simOrders(sim, key: key)) ?? []).count >= 2 })
