@@ -32,9 +32,13 @@ final class BotMetrics: @unchecked Sendable {
         let registry = PrometheusCollectorRegistry()
         self.registry = registry
         let labels = [("exchange", "bybit"), ("ws_type", "connector")]
-        reconnectAttempts = BotMetrics.counter(registry, "ws_reconnect_attempts_total", "Connector restarts (each a reconnect of every session).", labels: labels)
+        reconnectAttempts = BotMetrics.counter(registry, "ws_reconnect_attempts_total", BotMetrics.reconnectHelp, labels: labels)
+        for session in ["public", "private", "trade"] {
+            _ = BotMetrics.counter(registry, "ws_reconnect_attempts_total", BotMetrics.reconnectHelp,
+                                   labels: [("exchange", "bybit"), ("ws_type", session)])
+        }
         maxReconnectReached = BotMetrics.counter(registry, "ws_max_reconnect_reached_total", "Times reconnecting gave up (never: it backs off up to its cap and keeps trying).", labels: labels)
-        reconnectDelay = BotMetrics.gauge(registry, "ws_reconnect_delay_seconds", "The last restart delay chosen by the backoff.", labels: labels)
+        reconnectDelay = BotMetrics.gauge(registry, "ws_reconnect_delay_seconds", BotMetrics.delayHelp, labels: labels)
         restarts = BotMetrics.counter(registry, "keel_connector_restarts_total", "Connector child processes started after the first.")
         deaths = BotMetrics.counter(registry, "keel_connector_deaths_total", "Connector children that exited or were killed unasked.")
         staleRestarts = BotMetrics.counter(registry, "keel_connector_stale_restarts_total", "Restarts because no market event came within the stale threshold.")
@@ -57,6 +61,22 @@ final class BotMetrics: @unchecked Sendable {
         residentMemory = BotMetrics.gauge(registry, "process_resident_memory_bytes", "Resident memory of the bot process.")
         cpuSeconds = BotMetrics.counter(registry, "process_cpu_seconds_total", "User and system CPU time of the bot process.")
         openFileDescriptors = BotMetrics.gauge(registry, "process_open_fds", "Open file descriptors of the bot process.")
+    }
+
+    static let reconnectHelp = "Reconnects: connector restarts (ws_type connector) and each WebSocket session's reconnect attempts (public, private, trade)."
+    static let delayHelp = "The last reconnect delay chosen by the backoff."
+
+    /// A session of the connector reconnecting (its `status` `reconnecting`): counted per WebSocket type
+    /// (`public`, `private`, `trade`) beside the connector restarts (`ws_type="connector"`).
+    func sessionReconnecting(session: String, delayMilliseconds: Int64?) {
+        let labels = [("exchange", "bybit"), ("ws_type", session)]
+        lock.lock()
+        defer { lock.unlock() }
+        BotMetrics.counter(registry, "ws_reconnect_attempts_total", BotMetrics.reconnectHelp, labels: labels).increment()
+        if let delayMilliseconds {
+            BotMetrics.gauge(registry, "ws_reconnect_delay_seconds", BotMetrics.delayHelp, labels: labels)
+                .set(Double(delayMilliseconds) / 1_000)
+        }
     }
 
     static func counter(_ registry: PrometheusCollectorRegistry, _ name: String, _ help: String, labels: [(String, String)] = []) -> Counter {

@@ -111,6 +111,9 @@ public struct BotService: Sendable {
             let consumer = Task {
                 for await event in source.events {
                     let now = WallClock.nanoseconds()
+                    if case .status(let status) = event, status.status == "reconnecting", let session = status.session {
+                        service.metrics.sessionReconnecting(session: session, delayMilliseconds: status.retryDelayMilliseconds)
+                    }
                     await state.apply(event, now: now)
                     if let maker { await maker.handle(event, book: await state.book(maker.symbol), now: now) }
                 }

@@ -127,9 +127,55 @@ struct ChaosTests {
         }
         let logged = bot.stderr.text.components(separatedBy: "bybit_public_malformed_message").count - 1
         #expect(counted, "\(logged) of 1000 malformed frames logged")
-        #expect(Self.flowing(await Self.health(bot)), "the feed stopped")
-        #expect(await Self.health(bot)?.pid == pid, "the connector was restarted")
+        let now = await Self.health(bot)
+        #expect(Self.flowing(now), "the feed stopped")
+        #expect(now?.pid == pid, "the connector was restarted")
         #expect(bot.process.isRunning)
         print("chaos (malformed ×1000): \(logged) logged, same connector, feed flowing")
+    }
+}
+
+extension ChaosTests {
+    /// Prometheus text → value of one sample line (`name{labels}`), nil when absent.
+    static func metric(_ text: String, _ series: String) -> Double? {
+        for line in text.split(separator: "\n") where line.hasPrefix(series + " ") {
+            return Double(line.split(separator: " ").last ?? "")
+        }
+        return nil
+    }
+
+    /// New connections refused for 30 s while every socket is dropped: each session retries on its backoff
+    /// (base 0.5 s, doubling, cap 4 s, jitter ≤ 30 %): no more attempts than that schedule allows, none a
+    /// storm, all shown in `ws_reconnect_attempts_total`, and data flows again once the refusal ends.
+    @Test func thirtySecondsOfRefusedConnectionsFollowTheBackoffAndRecover() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let sim = try await SimChildProcess()
+        defer { sim.stop() }
+        let yaml = simYAML(sim.port, extra: "strategy:\n  enabled: false\n",
+                           monitoring: ["reconnect_base_ms: 500", "reconnect_cap_ms: 4000", "stale_threshold: 120", "stale_grace: 5"])
+        let bot = try await startBot(yaml, in: directory)
+        defer { bot.stop() }
+        #expect(try await waitFor { Self.flowing(await Self.health(bot)) })
+        let pid = await Self.health(bot)?.pid
+        try await sim.fault(#"{"kind":"reject","seconds":30}"#)
+        try await sim.fault(#"{"kind":"drop"}"#)
+        let dropped = ContinuousClock.now
+        let back = try await waitFor(.seconds(45)) {
+            guard ContinuousClock.now - dropped > .seconds(30) else { return false }
+            return Self.flowing(await Self.health(bot))
+        }
+        let recovery = Self.seconds(ContinuousClock.now - dropped)
+        #expect(back, "no data after the refusal ended (\(recovery) s)")
+        let after = await Self.health(bot)?.pid
+        #expect(after == pid, "the connector reconnected by itself; the supervisor did not restart it")
+        let (_, text) = try await get(bot.base + "/metrics")
+        let attempts = Self.metric(text, #"ws_reconnect_attempts_total{exchange="bybit",ws_type="public"}"#) ?? 0
+        // Within 30 s + the last delay, a 0.5 s base doubling to a 4 s cap allows at most 0.5+1+2+4+4+… : 11 attempts
+        // without jitter; jitter only lengthens delays. At least 5 (the refusal lasts past the fifth).
+        #expect(attempts >= 5 && attempts <= 11, "public reconnect attempts \(attempts)")
+        let delay = Self.metric(text, #"ws_reconnect_delay_seconds{exchange="bybit",ws_type="public"}"#) ?? 0
+        #expect(delay >= 4 && delay <= 4 * 1.3 + 0.01, "last public delay \(delay) s (cap 4 s + jitter)")
+        print("chaos (reject 30 s): public reconnect attempts \(Int(attempts)), last delay \(delay) s, data again \(String(format: "%.2f", recovery)) s after the drop")
     }
 }
