@@ -18,7 +18,7 @@ public struct PositionLedger: Sendable, Equatable {
     private var tripPnl: FixedDecimal = .zero
 
     /// The average entry's decimals beyond the price's own.
-    static let entryScale: UInt8 = 6
+    public static let entryScale: UInt8 = 6
 
     public init() {}
 
@@ -74,7 +74,9 @@ public struct PositionLedger: Sendable, Equatable {
 
     private func blend(entry: Price?, size: Quantity, price: Price, qty: Quantity) -> Price {
         guard let entry, !size.isZero else { return price }
-        let scale = min(FixedDecimal.maxScale, max(entry.scale, price.scale) + PositionLedger.entryScale)
+        // The price's decimals + `entryScale`, never the entry's own: growing from the last average, the scale
+        // compounded over a run of fills until `entry * size` overflowed (found by a soak after ~300 fills).
+        let scale = min(FixedDecimal.maxScale, price.scale + PositionLedger.entryScale)
         let total = entry * size + price * qty
         return total.divided(by: size + qty, scale: scale, rounding: .halfEven)?.normalized ?? price
     }

@@ -134,5 +134,22 @@ struct PositionLedgerTests {
         #expect(ledger.position.isZero && ledger.averageEntry == nil && ledger.losingRoundTrips == 1)
         #expect(ledger.netPnl(mark: nil) == d("1.0") - d("1") - d("0.9"))
     }
-}
 
+    /// A long run of fills on one side: the average entry keeps the price's decimals + 6, however many blends
+    /// (its scale once grew with every fill until `entry × size` overflowed and trapped the bot).
+    @Test func theAverageEntryKeepsABoundedScaleOverManyFills() {
+        var ledger = PositionLedger()
+        for i in 0..<2_000 {
+            let price = "\(60_000 + (i * 7919) % 997).\(i % 10)"
+            ledger.apply(fill(.buy, "0.001", at: price))
+            #expect((ledger.averageEntry?.scale ?? 0) <= 1 + PositionLedger.entryScale)
+        }
+        #expect(ledger.position == d("2.000"))
+        let entry = ledger.averageEntry!.doubleValue
+        #expect(entry > 60_000 && entry < 61_000)
+        #expect(ledger.unrealisedPnl(mark: d("60500.0")) != .zero)
+        // And selling it all back, one fill at a time, still adds up.
+        for _ in 0..<2_000 { ledger.apply(fill(.sell, "0.001", at: "60500.0")) }
+        #expect(ledger.position.isZero && ledger.roundTrips == 1)
+    }
+}
