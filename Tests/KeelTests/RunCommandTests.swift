@@ -40,6 +40,8 @@ struct RunCommandTests {
 
         let (_, ready) = try await get(base + "/ready")
         answers.append(ready)
+        let (_, status) = try await get(base + "/strategy/status")
+        answers.append(status)
         #expect(ready.contains(#""ready":true"#))
         let (metricsStatus, metrics) = try await get(base + "/metrics")
         answers.append(metrics)
@@ -79,7 +81,11 @@ struct RunCommandTests {
         #expect(!FileManager.default.fileExists(atPath: "/proc/\(connectorPid)"))
         #expect(stderr.text.contains("bybit_connector_subprocess_exited"))
 
-        for text in [stdout.text, stderr.text] + answers {
+        // Every log line, HTTP answer and byte stored (the SQLite file and its WAL): no key, no secret.
+        let stored = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasPrefix("keel.sqlite") }
+            .map { String(decoding: FileManager.default.contents(atPath: directory.appendingPathComponent($0).path) ?? Data(), as: UTF8.self) }
+        #expect(!stored.isEmpty)
+        for text in [stdout.text, stderr.text] + answers + stored {
             #expect(!text.contains(key) && !text.contains(secret))
         }
     }

@@ -220,6 +220,9 @@ public actor MarketMaker {
 
     public var liveOrders: Int { tracker.live(symbol: symbol).count }
 
+    /// Orders sent so far (placed, not amended).
+    public var sentOrders: Int { counts["sent", default: 0] }
+
     private var openOrderCounts: [String: Int] = [:]
 
     /// After a cancel-all: asks the exchange itself (the connector's `open_orders`, over REST) whether any order
