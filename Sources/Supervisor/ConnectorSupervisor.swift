@@ -190,6 +190,7 @@ public actor ConnectorSupervisor {
             cumulativeDecodeErrors += child.decodeErrorCount
             cumulativeDropped += child.queue.droppedCount
             cumulativeEvents += child.eventCount
+            checkChildren(after: child.processIdentifier)
             policy.disconnected(at: WallClock.nanoseconds())
             guard running, !Task.isCancelled else { break }
             let delay = policy.nextDelay(using: &random)
@@ -201,6 +202,27 @@ public actor ConnectorSupervisor {
         }
         runner = nil
     }
+
+    /// Process hygiene, after every child: the old one is gone from /proc, and this process holds no zombie
+    /// (a child exited and not reaped). Either is logged as `bybit_connector_cleanup_error`; `keel_children`
+    /// (debug) reports the count.
+    private func checkChildren(after pid: Int32?) {
+        let children = ProcessTable.children()
+        let zombies = children.filter { $0.state == "Z" }.map(\.pid)
+        let lingering = pid.flatMap { old in ProcessTable.entry(old) }
+        if !zombies.isEmpty || lingering != nil {
+            logger.error("bybit_connector_cleanup_error", metadata: [
+                "reason": "\(zombies.isEmpty ? "" : "zombie children ")\(lingering == nil ? "" : "old connector still in /proc")",
+                "zombies": "\(zombies)", "pid": "\(pid ?? 0)"])
+        }
+        logger.debug("keel_children", metadata: ["count": "\(children.count)", "zombies": "\(zombies.count)"])
+        childChecks += 1
+        if !zombies.isEmpty || lingering != nil { childCheckFailures += 1 }
+    }
+
+    /// Children checks done after a child ended, and how many found a zombie or a lingering child.
+    public private(set) var childChecks = 0
+    public private(set) var childCheckFailures = 0
 
     /// The health loop for one child: returns when it died, went stale, or the handle was disconnected.
     private func watch(_ child: ConnectorRunner) async -> Ending {

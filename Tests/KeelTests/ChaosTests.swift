@@ -81,6 +81,7 @@ struct ChaosTests {
         #expect(ProcessTable.children(of: botPid).count == 1, "the bot has exactly one child, its connector")
         let filesAfter = Self.openFiles(botPid)
         #expect(filesAfter - filesBefore <= 4, "open files \(filesBefore) → \(filesAfter)")
+        #expect(!bot.stderr.text.contains("bybit_connector_cleanup_error"))
         print("chaos (kill -9 connector ×20): \(recoveries.count) recoveries, \(Self.figures(recoveries)); open files \(filesBefore) → \(filesAfter); zombies \(zombies.count)")
     }
 

@@ -117,6 +117,10 @@ struct SupervisorTests {
         await supervisor.disconnect()
         #expect(isZombieOrGone(second))
         #expect(recorder.all("bybit_connector_subprocess_exited").last?["exit_code"] == "0")   // a clean `shutdown`
+        // Hygiene checked after each child: the killed one and the stopped one, neither left a trace.
+        let (checks, failures) = (await supervisor.childChecks, await supervisor.childCheckFailures)
+        #expect(checks == 2 && failures == 0, "checks \(checks), failures \(failures)")
+        #expect(recorder.all("bybit_connector_cleanup_error").isEmpty)
     }
 
     @Test func aSilentFeedIsDetectedWithinItsThresholdAndTheConnectorRestarted() async throws {
