@@ -34,3 +34,9 @@ bash scripts/pybit-compat.sh
 
 echo "==> swift test --traits Postgres"
 KEEL_REQUIRE_PROMTOOL=1 swift test --traits Postgres
+
+# Five minutes of the soak: faults every 20 s (kill -9 of the connector, stalls, drops, gaps, restarts,
+# REST errors, rate limits, refused connections, malformed frames, latency, close codes), resources sampled
+# every 5 s; any failed verdict (a fault not recovered, CPU, disk, descriptors, the stop, memory) fails CI.
+echo "==> keel soak --duration 5m"
+.build/debug/keel soak --duration 5m --sample-interval 5 --fault-interval 20 --warmup 60 --out artifacts/soak-ci
