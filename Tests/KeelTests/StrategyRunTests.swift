@@ -125,6 +125,17 @@ struct StrategyRunTests {
         await store.close()
     }
 
+    /// kill -9 of the bot with the sim's synthetic flow paused first (it would fill the orders left behind
+    /// while we wait, and prove nothing); returns once the orphaned connector, seeing its stdin close, exited.
+    private func killWithTheFlowPaused(_ bot: Bot, sim: SimChildProcess) async throws {
+        let connector = try await connectorPid(bot)
+        let (paused, _) = try await post("http://127.0.0.1:\(sim.controlPort)/sim/flow", body: #"{"paused":true}"#)
+        #expect(paused == 200)
+        kill(bot.process.processIdentifier, SIGKILL)
+        bot.process.waitUntilExit()
+        #expect(try await waitFor(.seconds(10)) { ProcessTable.entry(connector) == nil })
+    }
+
     /// On a sim account: the sim holds exactly the bot's orders; SIGTERM leaves none; after a
     /// `kill -9` of the bot its orders are orphans until the next start cancels them.
     @Test func simAccountLeavesNoOrderBehindOnSIGTERMOrAfterAKill() async throws {
@@ -159,14 +170,7 @@ struct StrategyRunTests {
         // 2. kill -9 with orders open: they stay (nobody cancelled them) …
         bot = try await startBot(yaml, in: directory, environment: credentials)
         #expect(try await waitFor { ((try? await simOrders(sim, key: key)) ?? []).count >= 2 })
-        let connector = try await connectorPid(bot)
-        // No synthetic flow from here: it would fill the orphans while we wait, and prove nothing.
-        let (paused, _) = try await post("http://127.0.0.1:\(sim.controlPort)/sim/flow", body: #"{"paused":true}"#)
-        #expect(paused == 200)
-        kill(bot.process.processIdentifier, SIGKILL)
-        bot.process.waitUntilExit()
-        // The orphaned connector sees its stdin close and exits.
-        #expect(try await waitFor(.seconds(10)) { ProcessTable.entry(connector) == nil })
+        try await killWithTheFlowPaused(bot, sim: sim)
         let orphans = try await simOrders(sim, key: key)
         #expect(!orphans.isEmpty)
         // … until the next start reconciles and cancels every one of them.
@@ -260,13 +264,7 @@ struct StrategyRunTests {
         defer { bot.stop() }
         #expect(try await waitFor { ((try? await simOrders(sim, key: key)) ?? []).count >= 2 })
         #expect(bot.stderr.text.contains("bybit_dcp_armed"))
-        let connector = try await connectorPid(bot)
-        // No more synthetic flow: nothing fills the orders now, so only DCP can take them away.
-        let (paused, _) = try await post("http://127.0.0.1:\(sim.controlPort)/sim/flow", body: #"{"paused":true}"#)
-        #expect(paused == 200)
-        kill(bot.process.processIdentifier, SIGKILL)
-        bot.process.waitUntilExit()
-        #expect(try await waitFor(.seconds(10)) { ProcessTable.entry(connector) == nil })
+        try await killWithTheFlowPaused(bot, sim: sim)
         let killedAt = ContinuousClock.now
         #expect(!(try await simOrders(sim, key: key)).isEmpty, "orders were open when the bot died")
         #expect(try await waitFor(.seconds(15)) { ((try? await simOrders(sim, key: key)) ?? ["?"]).isEmpty }, "DCP did not cancel the orders")
