@@ -43,5 +43,8 @@ swift test --traits Postgres --filter ChaosTests
 # Five minutes of the soak: faults every 20 s (kill -9 of the connector, stalls, drops, gaps, restarts,
 # REST errors, rate limits, refused connections, malformed frames, latency, close codes), resources sampled
 # every 5 s; any failed verdict (a fault not recovered, CPU, disk, descriptors, the stop, memory) fails CI.
+# Memory: in its first minutes the bot is still filling its window of recent orders (terminal orders are
+# kept 10 minutes), so a 5-minute run is judged against 60 MB/h — a gross leak; the 1 MB/h verdict belongs
+# to the 1-hour soak (docs/soak/).
 echo "==> keel soak --duration 5m"
-.build/debug/keel soak --duration 5m --sample-interval 5 --fault-interval 20 --warmup 60 --out artifacts/soak-ci
+.build/debug/keel soak --duration 5m --sample-interval 5 --fault-interval 20 --warmup 60 --max-memory-slope 60 --out artifacts/soak-ci

@@ -42,6 +42,9 @@ struct SoakCommand: AsyncParsableCommand {
     @Option(help: "Seconds at the start left out of the growth figures (default: 5 min, at most a fifth of the run).")
     var warmup: Double?
 
+    @Flag(help: "Trade the sim's demo account (orders on the sim) instead of paper quoting.")
+    var live = false
+
     @Option(help: "Verdict: bot + connector memory slope below this many MB per hour.")
     var maxMemorySlope = 1.0
 
@@ -69,7 +72,8 @@ struct SoakCommand: AsyncParsableCommand {
         thresholds.cpuMeanPercent = maxCpu
         thresholds.diskCapBytes = Int64(diskCapMb) << 20
         thresholds.warmupSeconds = warmup ?? min(300, seconds / 5)
-        let run = try SoakRun(out: out, duration: seconds, sampleInterval: max(sampleInterval, 0.5), schedule: schedule, thresholds: thresholds)
+        let run = try SoakRun(out: out, duration: seconds, sampleInterval: max(sampleInterval, 0.5), schedule: schedule, thresholds: thresholds,
+                              paper: !live)
         let analysis = try await run.run()
         print(analysis.summary())
         print("written: \(out)/resources.jsonl, events.jsonl, resources.analysis.json, summary.txt")
@@ -145,6 +149,7 @@ final class SoakRun: @unchecked Sendable {
     let sampleInterval: Double
     let schedule: [SoakStep]
     let thresholds: SoakThresholds
+    let paper: Bool
     private let lock = NSLock()
     private var samples: [SoakSample] = []
     private var faults: [SoakFault] = []
@@ -152,8 +157,9 @@ final class SoakRun: @unchecked Sendable {
     private var resourceLog: FileHandle?
     private let started = ContinuousClock.now
 
-    init(out: String, duration: Double, sampleInterval: Double, schedule: [SoakStep], thresholds: SoakThresholds) throws {
+    init(out: String, duration: Double, sampleInterval: Double, schedule: [SoakStep], thresholds: SoakThresholds, paper: Bool = true) throws {
         self.out = URL(fileURLWithPath: out)
+        self.paper = paper
         self.duration = duration
         self.sampleInterval = sampleInterval
         self.schedule = schedule
@@ -292,7 +298,7 @@ final class SoakRun: @unchecked Sendable {
           log_file: \(out.appendingPathComponent("bot.log").path)
           log_max_bytes: 52428800
         strategy:
-          paper_trading: true
+          paper_trading: \(paper)
           symbol: BTCUSDT
           order_levels: 2
           level_spacing_ticks: 10
