@@ -42,6 +42,9 @@ struct SoakCommand: AsyncParsableCommand {
     @Option(help: "Seconds at the start left out of the growth figures (default: 5 min, at most a fifth of the run).")
     var warmup: Double?
 
+    @Option(help: "Analyse the files of a finished (or stopped) run in this directory again, with these thresholds; run nothing.")
+    var analyse: String?
+
     @Flag(help: "Trade the sim's demo account (orders on the sim) instead of paper quoting.")
     var live = false
 
@@ -55,6 +58,20 @@ struct SoakCommand: AsyncParsableCommand {
     var diskCapMb = 1024
 
     func run() async throws {
+        if let analyse {
+            var thresholds = SoakThresholds()
+            thresholds.memorySlopeMBPerHour = maxMemorySlope
+            thresholds.cpuMeanPercent = maxCpu
+            thresholds.diskCapBytes = Int64(diskCapMb) << 20
+            thresholds.warmupSeconds = warmup ?? 300
+            let analysis: SoakAnalysis
+            do { analysis = try SoakRun.reanalyse(URL(fileURLWithPath: analyse), thresholds: thresholds) } catch {
+                throw refuse("--analyse: \(error)", command: "keel soak")
+            }
+            print(analysis.summary())
+            if !analysis.passed { throw ExitCode(1) }
+            return
+        }
         guard let seconds = Self.seconds(duration), seconds > 0, seconds <= 7 * 86_400 else {
             throw refuse("--duration: \(duration) is not a duration; write e.g. 90s, 5m, 1h or 24h (at most 7 days)", command: "keel soak")
         }
@@ -252,24 +269,76 @@ final class SoakRun: @unchecked Sendable {
         event(["event": "finished", "zombies": zombies])
         interrupt.cancel()
 
-        var analysis = lock.withLock { SoakAnalysis.analyse(samples, faults: faults, thresholds: thresholds) }
-        let stillRunning = bot.process.isRunning
-        let exitText = stillRunning ? "none (killed)" : "\(bot.process.terminationStatus)"
-        let clean = !stillRunning && bot.process.terminationStatus == 0 && leftovers.isEmpty && zombies == 0
-        analysis.verdicts.append(SoakAnalysis.Verdict(name: "bot alive", passed: died == nil, detail: died.map { "died (\($0)) at \(Int(elapsed)) s; see bot.stderr.log" } ?? "ran to the end"))
+        lock.withLock {
+            try? resourceLog?.close()
+            try? eventLog?.close()
+        }
+        let exitCode: Int32? = bot.process.isRunning ? nil : bot.process.terminationStatus
+        let analysis = lock.withLock {
+            Self.judged(SoakAnalysis.analyse(samples, faults: faults, thresholds: thresholds), died: died.map { ($0, elapsed) },
+                        exitCode: exitCode, stopSeconds: stopSeconds, leftovers: leftovers.count, zombies: zombies)
+        }
+        try Self.write(analysis, to: out)
+        return analysis
+    }
+
+    /// The verdicts only the whole run can give: the bot alive to the end, and a clean stop.
+    static func judged(_ analysis: SoakAnalysis, died: (how: String, at: Double)?, exitCode: Int32?, stopSeconds: Double,
+                       leftovers: Int, zombies: Int) -> SoakAnalysis {
+        var analysis = analysis
+        let clean = exitCode == 0 && leftovers == 0 && zombies == 0
+        analysis.verdicts.append(SoakAnalysis.Verdict(name: "bot alive", passed: died == nil,
+                                                      detail: died.map { "died (\($0.how)) at \(Int($0.at)) s; see bot.stderr.log" } ?? "ran to the end"))
         analysis.verdicts.append(SoakAnalysis.Verdict(
             name: "clean stop", passed: clean || died != nil,
-            detail: "exit \(exitText) in \(String(format: "%.2f", stopSeconds)) s, \(leftovers.count) left in the connector's group, \(zombies) zombies"))
+            detail: "exit \(exitCode.map { "\($0)" } ?? "none (killed)") in \(String(format: "%.2f", stopSeconds)) s, \(leftovers) left in the connector's group, \(zombies) zombies"))
         analysis.passed = analysis.verdicts.allSatisfy(\.passed)
+        return analysis
+    }
+
+    static func write(_ analysis: SoakAnalysis, to out: URL) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         encoder.keyEncodingStrategy = .convertToSnakeCase
         try encoder.encode(analysis).write(to: out.appendingPathComponent("resources.analysis.json"))
         try analysis.summary().write(to: out.appendingPathComponent("summary.txt"), atomically: true, encoding: .utf8)
-        lock.withLock {
-            try? resourceLog?.close()
-            try? eventLog?.close()
+    }
+
+    /// `--analyse DIR`: the analysis again from `resources.jsonl` and `events.jsonl`, written back beside them.
+    static func reanalyse(_ directory: URL, thresholds: SoakThresholds) throws -> SoakAnalysis {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        let samples = try String(contentsOf: directory.appendingPathComponent("resources.jsonl"), encoding: .utf8)
+            .split(separator: "\n").map { try decoder.decode(SoakSample.self, from: Data($0.utf8)) }
+        var faults: [SoakFault] = []
+        var applied: (t: Double, detail: String)?
+        var died: (String, Double)?
+        var exitCode: Int32?
+        var stopSeconds = 0.0
+        var leftovers = 0
+        var zombies = 0
+        for line in try String(contentsOf: directory.appendingPathComponent("events.jsonl"), encoding: .utf8).split(separator: "\n") {
+            guard let event = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { continue }
+            let t = (event["t"] as? NSNumber)?.doubleValue ?? 0
+            switch event["event"] as? String {
+            case "fault_applied": applied = (t, event["detail"] as? String ?? "")
+            case "recovered", "not_recovered":
+                let seconds = (event["seconds"] as? NSNumber)?.doubleValue
+                faults.append(SoakFault(at: applied?.t ?? t, kind: event["kind"] as? String ?? "", recovered: event["event"] as? String == "recovered",
+                                        recoverySeconds: seconds, detail: applied?.detail ?? ""))
+            case "bot_died": died = (event["how"] as? String ?? "", t)
+            case "bot_stopped":
+                let code = (event["exit_code"] as? NSNumber)?.int32Value ?? -1
+                exitCode = code < 0 ? nil : code
+                stopSeconds = (event["seconds"] as? NSNumber)?.doubleValue ?? 0
+                leftovers = (event["connector_group_left"] as? NSNumber)?.intValue ?? 0
+            case "finished": zombies = (event["zombies"] as? NSNumber)?.intValue ?? 0
+            default: break
+            }
         }
+        let analysis = judged(SoakAnalysis.analyse(samples, faults: faults, thresholds: thresholds), died: died, exitCode: exitCode,
+                              stopSeconds: stopSeconds, leftovers: leftovers, zombies: zombies)
+        try write(analysis, to: directory)
         return analysis
     }
 

@@ -120,8 +120,11 @@ public struct SoakAnalysis: Sendable, Codable, Equatable {
 
     public static func analyse(_ samples: [SoakSample], faults: [SoakFault], thresholds: SoakThresholds) -> SoakAnalysis {
         let duration = samples.last?.t ?? 0
-        let steady = samples.filter { $0.t >= thresholds.warmupSeconds }
-        let fitted = steady.count >= 3 ? steady : samples
+        // A sample taken while the connector was being replaced (a kill, a stale restart) lacks it: its
+        // sums would dip by a whole process, so growth is judged on samples that hold the whole tree.
+        let whole = samples.filter { sample in keel.allSatisfy { role in sample.processes.contains { $0.role == role } } }
+        let steady = whole.filter { $0.t >= thresholds.warmupSeconds }
+        let fitted = steady.count >= 3 ? steady : (whole.count >= 3 ? whole : samples)
         func rss(_ sample: SoakSample, _ roles: Set<String>) -> Double {
             Double(sample.processes.filter { roles.contains($0.role) }.reduce(Int64(0)) { $0 + $1.resources.rssBytes }) / 1_048_576
         }
