@@ -42,15 +42,19 @@ public struct ProcessResources: Sendable, Equatable, Codable {
     public var userSeconds: Double
     public var systemSeconds: Double
     public var rssBytes: Int64
+    /// The anonymous part of the RSS (`RssAnon`: heap, stacks) — what a leak grows. The rest is file-backed
+    /// (the binary's and libraries' pages as they are touched), which cannot leak. Nil when not read.
+    public var anonBytes: Int64?
     public var vmsBytes: Int64
     public var threads: Int
     public var openFiles: Int
     public var readBytes: Int64
     public var writeBytes: Int64
 
-    public init(pid: Int32, userSeconds: Double, systemSeconds: Double, rssBytes: Int64, vmsBytes: Int64, threads: Int, openFiles: Int,
-                readBytes: Int64, writeBytes: Int64) {
+    public init(pid: Int32, userSeconds: Double, systemSeconds: Double, rssBytes: Int64, anonBytes: Int64? = nil, vmsBytes: Int64, threads: Int,
+                openFiles: Int, readBytes: Int64, writeBytes: Int64) {
         self.pid = pid
+        self.anonBytes = anonBytes
         self.userSeconds = userSeconds
         self.systemSeconds = systemSeconds
         self.rssBytes = rssBytes
@@ -78,9 +82,14 @@ public struct ProcessResources: Sendable, Equatable, Codable {
                 if parts.count == 2 { io[String(parts[0])] = Int64(parts[1].trimmingCharacters(in: .whitespaces)) }
             }
         }
+        var anon: Int64?
+        if let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+           let line = status.split(separator: "\n").first(where: { $0.hasPrefix("RssAnon:") }) {
+            anon = (Int64(line.split(separator: " ").dropFirst().first ?? "") ?? 0) * 1024
+        }
         return ProcessResources(
             pid: pid, userSeconds: (Double(fields[11]) ?? 0) / ticks, systemSeconds: (Double(fields[12]) ?? 0) / ticks,
-            rssBytes: (Int64(fields[21]) ?? 0) * page, vmsBytes: Int64(fields[20]) ?? 0, threads: Int(fields[17]) ?? 0,
+            rssBytes: (Int64(fields[21]) ?? 0) * page, anonBytes: anon, vmsBytes: Int64(fields[20]) ?? 0, threads: Int(fields[17]) ?? 0,
             openFiles: (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count) ?? 0,
             readBytes: io["read_bytes"] ?? 0, writeBytes: io["write_bytes"] ?? 0)
     }

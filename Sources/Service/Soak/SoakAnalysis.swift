@@ -94,10 +94,14 @@ public struct SoakAnalysis: Sendable, Codable, Equatable {
 
     public var durationSeconds: Double
     public var samples: Int
-    /// Bot + connector resident memory.
+    /// Bot + connector memory: its slope, and the judged kind (`anonymous RSS`, or `RSS` for older samples).
     public var memory: Slope
+    public var memoryKind: String
     public var memoryFirstMB: Double
     public var memoryLastMB: Double
+    /// The whole resident set (file-backed pages included), reported.
+    public var rssFirstMB: Double
+    public var rssLastMB: Double
     /// The sim's own (the exchange, not Keel's trading path): reported, not judged.
     public var simMemory: Slope
     public var openFiles: Growth
@@ -128,8 +132,15 @@ public struct SoakAnalysis: Sendable, Codable, Equatable {
         func rss(_ sample: SoakSample, _ roles: Set<String>) -> Double {
             Double(sample.processes.filter { roles.contains($0.role) }.reduce(Int64(0)) { $0 + $1.resources.rssBytes }) / 1_048_576
         }
-        let memory = slope(fitted.map { ($0.t / 3600, rss($0, keel)) })
-        let simMemory = slope(fitted.map { ($0.t / 3600, rss($0, ["sim"])) })
+        // A leak grows anonymous memory (heap, stacks); file-backed pages (code as it is first run) cannot leak.
+        // Judged on `RssAnon` where the samples have it, on the whole RSS otherwise.
+        let anonymous = fitted.allSatisfy { $0.processes.allSatisfy { $0.resources.anonBytes != nil } }
+        func judged(_ sample: SoakSample, _ roles: Set<String>) -> Double {
+            guard anonymous else { return rss(sample, roles) }
+            return Double(sample.processes.filter { roles.contains($0.role) }.reduce(Int64(0)) { $0 + ($1.resources.anonBytes ?? 0) }) / 1_048_576
+        }
+        let memory = slope(fitted.map { ($0.t / 3600, judged($0, keel)) })
+        let simMemory = slope(fitted.map { ($0.t / 3600, judged($0, ["sim"])) })
         func growth(_ value: (SoakSample) -> Int) -> Growth {
             let values = fitted.map(value)
             return Growth(first: values.first ?? 0, last: values.last ?? 0, max: values.max() ?? 0, growth: (values.last ?? 0) - (values.first ?? 0))
@@ -158,8 +169,9 @@ public struct SoakAnalysis: Sendable, Codable, Equatable {
         ]
         verdicts.append(Verdict(name: "descriptors", passed: files.growth <= 8, detail: "growth \(files.growth) (first \(files.first), last \(files.last)) ≤ 8"))
         return SoakAnalysis(
-            durationSeconds: duration, samples: samples.count, memory: memory, memoryFirstMB: fitted.first.map { rss($0, keel) } ?? 0,
-            memoryLastMB: fitted.last.map { rss($0, keel) } ?? 0, simMemory: simMemory, openFiles: files, threads: threads,
+            durationSeconds: duration, samples: samples.count, memory: memory, memoryKind: anonymous ? "anonymous RSS" : "RSS",
+            memoryFirstMB: fitted.first.map { judged($0, keel) } ?? 0, memoryLastMB: fitted.last.map { judged($0, keel) } ?? 0,
+            rssFirstMB: fitted.first.map { rss($0, keel) } ?? 0, rssLastMB: fitted.last.map { rss($0, keel) } ?? 0, simMemory: simMemory, openFiles: files, threads: threads,
             cpuMeanPercent: cpuMean, cpuP95Percent: percentile(cpu, 0.95) ?? 0,
             simCPUMeanPercent: simCPU.isEmpty ? 0 : simCPU.reduce(0, +) / Double(simCPU.count), diskBytes: disk,
             faultsApplied: faults.count, faultsRecovered: recovered, recoveryMin: recoveries.first,
@@ -230,7 +242,8 @@ public struct SoakAnalysis: Sendable, Codable, Equatable {
         var lines = [
             "keel soak: \(passed ? "PASSED" : "FAILED") after \(f(durationSeconds / 60, 1)) min, \(samples) samples",
             "",
-            "memory (bot + connector RSS): \(f(memoryFirstMB, 1)) → \(f(memoryLastMB, 1)) MB; slope \(f(memory.mbPerHour, 3)) MB/h, 95% CI \(Self.interval(memory)) (\(memory.samples) samples after a \(f(thresholds.warmupSeconds, 0)) s warm-up)",
+            "memory (bot + connector, \(memoryKind)): \(f(memoryFirstMB, 1)) → \(f(memoryLastMB, 1)) MB; slope \(f(memory.mbPerHour, 3)) MB/h, 95% CI \(Self.interval(memory)) (\(memory.samples) samples after a \(f(thresholds.warmupSeconds, 0)) s warm-up)",
+            "memory (bot + connector, whole RSS with the binary's pages): \(f(rssFirstMB, 1)) → \(f(rssLastMB, 1)) MB",
             "memory (sim, not judged): slope \(f(simMemory.mbPerHour, 3)) MB/h",
             "open files (bot + connector): \(openFiles.first) → \(openFiles.last) (max \(openFiles.max)); threads \(threads.first) → \(threads.last) (max \(threads.max))",
             "cpu (bot + connector, % of one core): mean \(f(cpuMeanPercent, 1)), p95 \(f(cpuP95Percent, 1)); sim mean \(f(simCPUMeanPercent, 1))",
