@@ -151,6 +151,14 @@ public struct BotService: Sendable {
             await steps.run("stop the connector", timeout: .seconds(15)) {
                 await source.disconnect()
                 await consumer.value
+                // Hygiene at exit, from /proc: no child of the bot is left, zombie or not.
+                let children = ProcessTable.children()
+                let metadata: Logger.Metadata = ["count": "\(children.count)", "zombies": "\(children.filter { $0.state == "Z" }.count)"]
+                if children.isEmpty {
+                    service.logger.info("keel_children_at_exit", metadata: metadata)
+                } else {
+                    service.logger.error("keel_children_at_exit", metadata: metadata.merging(["pids": "\(children.map(\.pid))"]) { $1 })
+                }
             }
             if let storage {
                 await steps.run("flush storage", timeout: .seconds(10)) {

@@ -80,6 +80,7 @@ struct RunCommandTests {
         #expect(bot.terminationStatus == 0)
         #expect(!FileManager.default.fileExists(atPath: "/proc/\(connectorPid)"))
         #expect(stderr.text.contains("bybit_connector_subprocess_exited"))
+        #expect(stderr.text.contains(#""count":"0","event":"keel_children_at_exit""#), "the bot left a child behind")
 
         // Every log line, HTTP answer and byte stored (the SQLite file and its WAL): no key, no secret.
         let stored = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasPrefix("keel.sqlite") }
