@@ -31,6 +31,11 @@ public struct TrackedOrder: Sendable, Equatable {
     /// A price/qty change sent and not yet confirmed.
     public var pendingAmend: (price: Price?, qty: Quantity?)?
     public var reason: String = ""
+    /// The time of the last venue update applied: an update older than that is stale. Local stamps
+    /// (`updatedTime` of a cancel request) are on this machine's clock and never judge a venue's update:
+    /// compared with them, a paper venue's answer a few ms behind the wall clock (or a live exchange's
+    /// clock behind ours) was taken for stale and the order stayed `pending_cancel` for good.
+    public var venueTime: Int64 = 0
 
     public static func == (lhs: TrackedOrder, rhs: TrackedOrder) -> Bool {
         lhs.clientId == rhs.clientId && lhs.symbol == rhs.symbol && lhs.side == rhs.side && lhs.price == rhs.price && lhs.qty == rhs.qty
@@ -167,9 +172,10 @@ public struct OrderTracker: Sendable {
             orders[update.clientId] = order
             return .ignored("\(order.clientId) is already \(order.status.rawValue)")
         }
-        if update.updatedTime > 0, update.updatedTime < order.updatedTime, order.exchangeOrderId != nil {
+        if update.updatedTime > 0, update.updatedTime < order.venueTime {
             return .ignored("an older update for \(order.clientId)")
         }
+        order.venueTime = max(order.venueTime, update.updatedTime)
         order.exchangeOrderId = update.orderId.isEmpty ? order.exchangeOrderId : update.orderId
         if update.filledQty > order.filledQty { order.filledQty = update.filledQty }
         order.averagePrice = update.averagePrice ?? order.averagePrice

@@ -36,7 +36,7 @@ struct OrderTrackerTests {
     @Test func aFillRacingTheCancelWins() {
         var tracker = OrderTracker()
         tracker.submitted(request("a"), time: 1)
-        _ = tracker.apply(update("a", .new), time: 2)
+        _ = tracker.apply(update("a", .new, time: 2), time: 2)
         let cancelling = tracker.cancelRequested("a", time: 3)
         #expect(cancelling)
         #expect(tracker["a"]?.status == .pendingCancel)
@@ -101,6 +101,20 @@ struct OrderTrackerTests {
         if case .ignored = tracker.apply(update("b", .new, time: 15), time: 21) {} else { Issue.record("an older update applied") }
         #expect(tracker["b"]?.status == .partiallyFilled)
         if case .foreign(let order) = tracker.apply(update("zzz", .new), time: 3) { #expect(order.clientId == "zzz") } else { Issue.record("foreign not reported") }
+    }
+
+    /// Our own stamps are on our clock; the venue's on its own. A cancel requested at our 1,000 and
+    /// answered by a venue whose clock reads 990 is the answer, not a stale update (once it was ignored and
+    /// the order stayed pending_cancel for good — found by a soak).
+    @Test func aVenueClockBehindOursNeverStrandsACancel() {
+        var tracker = OrderTracker()
+        tracker.submitted(request("c"), time: 900)
+        _ = tracker.apply(update("c", .new, time: 950), time: 960)
+        let requested = tracker.cancelRequested("c", time: 1_000)
+        #expect(requested)
+        let change = tracker.apply(update("c", .cancelled, time: 990), time: 1_001)
+        #expect(tracker["c"]?.status == .cancelled, "\(change)")
+        #expect(tracker.live().isEmpty)
     }
 }
 
