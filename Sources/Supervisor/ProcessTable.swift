@@ -19,13 +19,17 @@ public enum ProcessTable {
 
     /// One process from `/proc/<pid>/stat` (`pid (comm) state ppid pgrp …`; comm may hold spaces and parentheses).
     public static func entry(_ pid: Int32) -> Entry? {
+        guard let fields = statFields(pid), fields.count >= 3, let state = fields[0].first,
+              let parent = Int32(fields[1]), let group = Int32(fields[2]) else { return nil }
+        return Entry(pid: pid, state: state, parent: parent, group: group)
+    }
+
+    /// The fields of `/proc/<pid>/stat` after the command (`comm` may hold spaces and parentheses, so the
+    /// split starts after its last `)`): index 0 is the state (field 3), 1 the parent, 2 the group, …
+    static func statFields(_ pid: Int32) -> [String]? {
         guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/stat"),
               let close = data.lastIndex(of: UInt8(ascii: ")")) else { return nil }
-        let fields = data[(close + 1)...].split(separator: UInt8(ascii: " "))
-        guard fields.count >= 3, let state = fields[0].first,
-              let parent = Int32(String(decoding: fields[1], as: UTF8.self)),
-              let group = Int32(String(decoding: fields[2], as: UTF8.self)) else { return nil }
-        return Entry(pid: pid, state: Character(UnicodeScalar(state)), parent: parent, group: group)
+        return data[(close + 1)...].split(separator: UInt8(ascii: " ")).map { String(decoding: $0, as: UTF8.self) }
     }
 
     /// Processes in group `group` (a connector child leads its own).
@@ -67,12 +71,9 @@ public struct ProcessResources: Sendable, Equatable, Codable {
 
     /// Nil when the process is gone.
     public static func read(_ pid: Int32) -> ProcessResources? {
-        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/stat"),
-              let close = data.lastIndex(of: UInt8(ascii: ")")) else { return nil }
-        // After the command: state is field 3, so utime (14) is at index 11, stime 12, threads (20) 17,
-        // vsize (23) 20, rss in pages (24) 21.
-        let fields = data[(close + 1)...].split(separator: UInt8(ascii: " ")).map { String(decoding: $0, as: UTF8.self) }
-        guard fields.count > 21 else { return nil }
+        // State is field 3 (index 0), so utime (14) is at index 11, stime 12, threads (20) 17, vsize (23) 20,
+        // rss in pages (24) 21.
+        guard let fields = ProcessTable.statFields(pid), fields.count > 21 else { return nil }
         let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
         let page = Int64(sysconf(Int32(_SC_PAGESIZE)))
         var io: [String: Int64] = [:]

@@ -59,13 +59,8 @@ struct SoakCommand: AsyncParsableCommand {
 
     func run() async throws {
         if let analyse {
-            var thresholds = SoakThresholds()
-            thresholds.memorySlopeMBPerHour = maxMemorySlope
-            thresholds.cpuMeanPercent = maxCpu
-            thresholds.diskCapBytes = Int64(diskCapMb) << 20
-            thresholds.warmupSeconds = warmup ?? 300
             let analysis: SoakAnalysis
-            do { analysis = try SoakRun.reanalyse(URL(fileURLWithPath: analyse), thresholds: thresholds) } catch {
+            do { analysis = try SoakRun.reanalyse(URL(fileURLWithPath: analyse), thresholds: thresholds(warmup: warmup ?? 300)) } catch {
                 throw refuse("--analyse: \(error)", command: "keel soak")
             }
             print(analysis.summary())
@@ -84,17 +79,22 @@ struct SoakCommand: AsyncParsableCommand {
             schedule = SoakStep.defaultSchedule(every: faultInterval, until: seconds)
         }
         schedule = schedule.filter { $0.at < seconds }
-        var thresholds = SoakThresholds()
-        thresholds.memorySlopeMBPerHour = maxMemorySlope
-        thresholds.cpuMeanPercent = maxCpu
-        thresholds.diskCapBytes = Int64(diskCapMb) << 20
-        thresholds.warmupSeconds = warmup ?? min(300, seconds / 5)
-        let run = try SoakRun(out: out, duration: seconds, sampleInterval: max(sampleInterval, 0.5), schedule: schedule, thresholds: thresholds,
-                              paper: !live)
+        let run = try SoakRun(out: out, duration: seconds, sampleInterval: max(sampleInterval, 0.5), schedule: schedule,
+                              thresholds: thresholds(warmup: warmup ?? min(300, seconds / 5)), paper: !live)
         let analysis = try await run.run()
         print(analysis.summary())
         print("written: \(out)/resources.jsonl, events.jsonl, resources.analysis.json, summary.txt")
         if !analysis.passed { throw ExitCode(1) }
+    }
+
+    /// The verdicts' bounds from the options.
+    func thresholds(warmup: Double) -> SoakThresholds {
+        var thresholds = SoakThresholds()
+        thresholds.memorySlopeMBPerHour = maxMemorySlope
+        thresholds.cpuMeanPercent = maxCpu
+        thresholds.diskCapBytes = Int64(diskCapMb) << 20
+        thresholds.warmupSeconds = warmup
+        return thresholds
     }
 
     /// "90s", "5m", "1h", "24h", "1.5h" or plain seconds.
@@ -191,10 +191,7 @@ final class SoakRun: @unchecked Sendable {
         eventLog = FileHandle(forWritingAtPath: self.out.appendingPathComponent("events.jsonl").path)
     }
 
-    var elapsed: Double {
-        let d = ContinuousClock.now - started
-        return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
-    }
+    var elapsed: Double { ReconnectPolicy.seconds(ContinuousClock.now - started) }
 
     func event(_ fields: [String: Any]) {
         var object = fields
@@ -206,11 +203,7 @@ final class SoakRun: @unchecked Sendable {
     func run() async throws -> SoakAnalysis {
         // The sim, its log rotated like every log Keel writes.
         let simLog = try RotatingLogFile(path: out.appendingPathComponent("sim.log").path, policy: .init(maxBytes: 50 << 20))
-        let simPipe = Pipe()
-        simPipe.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            if !data.isEmpty { simLog.write(Array(data)) }
-        }
+        let simPipe = Self.pipe(into: simLog)
         let demo = SimAccountConfig.demo
         let (sim, port, controlPort) = try SimChild.start(config: "{}", stderr: simPipe.fileHandleForWriting)
         event(["event": "sim_started", "pid": Int(sim.processIdentifier), "port": port])
@@ -232,12 +225,13 @@ final class SoakRun: @unchecked Sendable {
         }
         _ = await waitHealthy(bot.base, timeout: 60, since: nil)
         var next = 0
-        var died: String?
+        var died: (how: String, at: Double)?
         while elapsed < duration, !stopEarly.withLock({ $0 }) {
             if !bot.process.isRunning {
                 // The bot itself died: nothing to soak any more. Its stderr (bot.stderr.log) says why.
-                died = "\(bot.process.terminationReason == .uncaughtSignal ? "signal" : "exit") \(bot.process.terminationStatus)"
-                event(["event": "bot_died", "how": died!])
+                let how = "\(bot.process.terminationReason == .uncaughtSignal ? "signal" : "exit") \(bot.process.terminationStatus)"
+                died = (how, elapsed)
+                event(["event": "bot_died", "how": how])
                 break
             }
             if next < schedule.count, elapsed >= schedule[next].at {
@@ -256,7 +250,7 @@ final class SoakRun: @unchecked Sendable {
         bot.process.terminate()
         let deadline = ContinuousClock.now + .seconds(45)
         while bot.process.isRunning, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(50)) }
-        let stopSeconds = Double((ContinuousClock.now - stopAt).components.attoseconds) / 1e18 + Double((ContinuousClock.now - stopAt).components.seconds)
+        let stopSeconds = ReconnectPolicy.seconds(ContinuousClock.now - stopAt)
         let leftovers = connector.map { ProcessTable.members(ofGroup: $0) } ?? []
         event(["event": "bot_stopped", "exit_code": bot.process.isRunning ? -1 : Int(bot.process.terminationStatus),
                "seconds": (stopSeconds * 1_000).rounded() / 1_000, "connector_group_left": leftovers.count])
@@ -275,7 +269,7 @@ final class SoakRun: @unchecked Sendable {
         }
         let exitCode: Int32? = bot.process.isRunning ? nil : bot.process.terminationStatus
         let analysis = lock.withLock {
-            Self.judged(SoakAnalysis.analyse(samples, faults: faults, thresholds: thresholds), died: died.map { ($0, elapsed) },
+            Self.judged(SoakAnalysis.analyse(samples, faults: faults, thresholds: thresholds), died: died,
                         exitCode: exitCode, stopSeconds: stopSeconds, leftovers: leftovers.count, zombies: zombies)
         }
         try Self.write(analysis, to: out)
@@ -390,14 +384,19 @@ final class SoakRun: @unchecked Sendable {
         process.standardOutput = FileHandle.nullDevice
         // What the bot writes on stderr outside its log (a crash report) is kept, rotated like the rest.
         let stderrLog = try RotatingLogFile(path: out.appendingPathComponent("bot.stderr.log").path, policy: .init(maxBytes: 10 << 20))
-        let stderr = Pipe()
-        stderr.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            if data.isEmpty { handle.readabilityHandler = nil } else { stderrLog.write(Array(data)) }
-        }
-        process.standardError = stderr
+        process.standardError = Self.pipe(into: stderrLog)
         try process.run()
         return Bot(process: process, base: "http://127.0.0.1:\(http)")
+    }
+
+    /// A pipe whose every byte goes to `log`, until the writer closes it.
+    static func pipe(into log: RotatingLogFile) -> Pipe {
+        let pipe = Pipe()
+        pipe.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            if data.isEmpty { handle.readabilityHandler = nil } else { log.write(Array(data)) }
+        }
+        return pipe
     }
 
     static func freePort() -> Int {
@@ -463,8 +462,7 @@ final class SoakRun: @unchecked Sendable {
                books.values.allSatisfy({ $0["valid"] as? Bool == true }) {
                 let pid = (connector["connector_health"] as? [String: Any])?["pid"] as? Int
                 if killed == nil || (pid != nil && Int32(pid!) != killed) {
-                    let d = ContinuousClock.now - start
-                    return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+                    return ReconnectPolicy.seconds(ContinuousClock.now - start)
                 }
             }
             try? await Task.sleep(for: .milliseconds(50))

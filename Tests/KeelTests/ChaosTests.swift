@@ -1,3 +1,4 @@
+import Connector
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -42,9 +43,6 @@ struct ChaosTests {
         return String(format: "min %.3f / median %.3f / max %.3f s", sorted.first!, sorted[sorted.count / 2], sorted.last!)
     }
 
-    static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-    }
 
     static func openFiles(_ pid: Int32) -> Int { (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count) ?? -1 }
 
@@ -70,7 +68,7 @@ struct ChaosTests {
             let killed = ContinuousClock.now
             let back = try await waitFor(.seconds(10)) { Self.flowing(await Self.health(bot), notPid: old) }
             #expect(back, "round \(round): not back within 10 s")
-            let seconds = Self.seconds(ContinuousClock.now - killed)
+            let seconds = ReconnectPolicy.seconds(ContinuousClock.now - killed)
             recoveries.append(seconds)
             #expect(seconds < 2, "round \(round): events flowing again after \(seconds) s")
             #expect(ProcessTable.entry(old) == nil, "round \(round): the killed child \(old) is still in /proc (a zombie?)")
@@ -102,12 +100,12 @@ struct ChaosTests {
             try await sim.fault(#"{"kind":"stall","seconds":3.5}"#)
             let stalled = ContinuousClock.now
             let detected = try await waitFor(.seconds(6)) { (await Self.health(bot)?.staleRestarts ?? 0) > restartsBefore }
-            let detection = Self.seconds(ContinuousClock.now - stalled)
+            let detection = ReconnectPolicy.seconds(ContinuousClock.now - stalled)
             #expect(detected && detection < 2 + 1, "round \(round): stale detected after \(detection) s (threshold 2 s)")
             detections.append(detection)
             let back = try await waitFor(.seconds(10)) { Self.flowing(await Self.health(bot)) }
             #expect(back, "round \(round): not recovered")
-            recoveries.append(Self.seconds(ContinuousClock.now - stalled))
+            recoveries.append(ReconnectPolicy.seconds(ContinuousClock.now - stalled))
         }
         print("chaos (stall ×10, threshold 2 s): detected \(Self.figures(detections)); data again \(Self.figures(recoveries)) after the stall began")
     }
@@ -166,7 +164,7 @@ extension ChaosTests {
             guard ContinuousClock.now - dropped > .seconds(30) else { return false }
             return Self.flowing(await Self.health(bot))
         }
-        let recovery = Self.seconds(ContinuousClock.now - dropped)
+        let recovery = ReconnectPolicy.seconds(ContinuousClock.now - dropped)
         #expect(back, "no data after the refusal ended (\(recovery) s)")
         let after = await Self.health(bot)?.pid
         #expect(after == pid, "the connector reconnected by itself; the supervisor did not restart it")
