@@ -139,6 +139,10 @@ public struct OrderTracker: Sendable {
         switch command {
         case "place" where order.status == .pendingNew || order.status == .unknown:
             order.status = .rejected
+        case "place" where order.status == .pendingCancel && order.exchangeOrderId == nil && order.venueTime == 0:
+            // A cancel went out before the placement was answered, and the placement was refused: the order
+            // never existed, so nothing will ever answer the cancel (it stayed pending_cancel for good).
+            order.status = .rejected
         case "cancel" where order.status == .pendingCancel:
             // The order is no longer there to cancel (filled or gone): the venue's update will say which.
             break

@@ -103,6 +103,24 @@ struct OrderTrackerTests {
         if case .foreign(let order) = tracker.apply(update("zzz", .new), time: 3) { #expect(order.clientId == "zzz") } else { Issue.record("foreign not reported") }
     }
 
+    /// A cancel sent before the placement was answered, then the placement refused (a post-only order that
+    /// would take): the order never existed, so it is rejected — not left pending_cancel for good. A placement
+    /// refused after the venue reported the order (a duplicate id) changes nothing.
+    @Test func aPlacementRefusedWhileItsCancelIsInFlightEndsTheOrder() {
+        var tracker = OrderTracker()
+        tracker.submitted(request("d"), time: 1)
+        let cancelling = tracker.cancelRequested("d", time: 2)
+        #expect(cancelling)
+        _ = tracker.refused("d", command: "place", reason: "post-only order would take liquidity", time: 3)
+        #expect(tracker["d"]?.status == .rejected)
+        #expect(tracker.live().isEmpty)
+        tracker.submitted(request("e"), time: 1)
+        _ = tracker.apply(update("e", .new, time: 2), time: 2)
+        _ = tracker.cancelRequested("e", time: 3)
+        _ = tracker.refused("e", command: "place", reason: "duplicate", time: 4)
+        #expect(tracker["e"]?.status == .pendingCancel)
+    }
+
     /// Our own stamps are on our clock; the venue's on its own. A cancel requested at our 1,000 and
     /// answered by a venue whose clock reads 990 is the answer, not a stale update (once it was ignored and
     /// the order stayed pending_cancel for good — found by a soak).
