@@ -249,8 +249,7 @@ public actor MarketMaker {
                 return 0
             }
             logger.warning("keel_orders_still_open", metadata: ["symbol": "\(symbol)", "open": "\(count)", "attempt": "\(attempt)"])
-            sequence += 1
-            _ = await send(ConnectorCommand.cancelAll(id: "cancel-all-\(runId)-\(sequence)", symbol: symbol).line)
+            await cancelEverything(reason: "the exchange still lists \(count) open", time: lastEventTime, now: now)
             try? await Task.sleep(for: .milliseconds(500))
         }
         return last
