@@ -11,6 +11,9 @@ private func withSession(_ sim: SimHarness, configure: (inout PublicSessionConfi
                          _ body: (BotView, BybitPublicSession) async throws -> Void) async throws {
     var configuration = PublicSessionConfiguration(url: sim.publicURL, symbols: ["BTCUSDT"], depth: 50)
     configuration.socket.reconnect = ReconnectPolicy(base: .milliseconds(100), cap: .seconds(2))
+    // `settled` pauses the flow, and on a loaded machine a pause can outlast the 10 s default: the
+    // session would then rightly call the book stale and reconnect. Only the stall test wants that.
+    configuration.bookStaleAfter = .seconds(120)
     configure(&configuration)
     let view = BotView()
     // In order, as the bot reads stdout: one stream, one reader.
@@ -58,8 +61,11 @@ struct PublicSessionTests {
                     #expect(await view.lastUpdateId == truth.u)
                     _ = try await sim.control("POST", "/sim/flow", body: #"{"paused":false}"#)
                 }
-                #expect(await view.statuses("resynced").isEmpty)
-                #expect(await view.snapshots == 1)
+                let statuses = await view.events.compactMap { event -> String? in
+                    if case .status(let status) = event { return "\(status.status) \(status.reason ?? "")" } else { return nil }
+                }
+                #expect(await view.statuses("resynced").isEmpty, "\(statuses)")
+                #expect(await view.snapshots == 1, "\(statuses)")
             }
         }
     }
