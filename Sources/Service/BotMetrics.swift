@@ -128,6 +128,9 @@ final class BotMetrics: @unchecked Sendable {
             advance(BotMetrics.counter(registry, "keel_storage_snapshots_dropped_total", "Position / PnL snapshots dropped because the storage queue was full."),
                     "storage.dropped", to: storage.dropped)
             advance(BotMetrics.counter(registry, "keel_storage_write_errors_total", "Failed storage transactions (each retried)."), "storage.failures", to: storage.failures)
+            advance(BotMetrics.counter(registry, "keel_storage_records_rejected_total",
+                                       "Records the database refused on their own while it answered (each logged whole as keel_storage_record_rejected)."),
+                    "storage.rejected", to: storage.rejected)
         }
         let process = ProcessStats.read()
         residentMemory.set(process.residentBytes)

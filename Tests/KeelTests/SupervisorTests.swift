@@ -5,41 +5,6 @@ import Supervisor
 import Testing
 import TestSupport
 
-/// Collects log events (name and metadata) for the tests to look at.
-final class LogRecorder: @unchecked Sendable {
-    private let lock = NSLock()
-    private var entries: [(event: String, metadata: [String: String])] = []
-
-    func add(_ event: String, _ metadata: [String: String]) {
-        lock.lock()
-        entries.append((event, metadata))
-        lock.unlock()
-    }
-
-    func all(_ event: String) -> [[String: String]] {
-        lock.lock()
-        defer { lock.unlock() }
-        return entries.filter { $0.event == event }.map(\.metadata)
-    }
-
-    var logger: Logger {
-        Logger(label: "keel.test.supervisor") { _ in RecordingHandler(recorder: self) }
-    }
-
-    struct RecordingHandler: LogHandler {
-        let recorder: LogRecorder
-        var metadata: Logger.Metadata = [:]
-        var logLevel: Logger.Level = .trace
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { metadata[key] }
-            set { metadata[key] = newValue }
-        }
-        func log(event: LogEvent) {
-            recorder.add(event.message.description, (event.metadata ?? [:]).mapValues { "\($0)" })
-        }
-    }
-}
-
 /// The depth events the bot got, by the connector's receive time (`recv_ns`): one received after a
 /// kill can only have come from the new connector.
 actor Received {

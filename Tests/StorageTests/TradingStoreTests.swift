@@ -111,7 +111,7 @@ struct TradingStoreTests {
     @Test("a failed write is retried and nothing is lost")
     func failedWritesAreRetried() async throws {
         let store = try await TestDatabases.open(.sqlite)
-        let flaky = FlakyBackend(store.backend, failures: 3)
+        let flaky = FaultyBackend(store.backend, failures: 3)
         let writer = StorageWriter(store: TradingStore(backend: flaky), queueSize: 100, batchSize: 10, logger: Logger(label: "test"))
         let task = Task { await writer.run() }
         for i in 0..<25 { writer.enqueue(.order(order("k\(i)", status: "new", at: Int64(i)))) }
@@ -122,6 +122,72 @@ struct TradingStoreTests {
         #expect(try await store.orders().map(\.clientId).sorted() == (0..<25).map { "k\($0)" }.sorted())
         await store.close()
     }
+
+    @Test("a record the database refuses on its own is set aside and logged whole; the rest are written", arguments: TestDatabases.backends)
+    func aPoisonRecordIsSetAside(backend: StorageConfiguration.Backend) async throws {
+        let store = try await TestDatabases.open(backend)
+        let recorder = LogRecorder()
+        let writer = StorageWriter(store: TradingStore(backend: FaultyBackend(store.backend, marker: "poison")), queueSize: 100, batchSize: 10,
+                                   isolateAfter: 3, logger: recorder.logger)
+        let task = Task { await writer.run() }
+        for i in 0..<25 { writer.enqueue(.order(order(i == 12 ? "poison" : "k\(i)", status: "new", at: Int64(i)))) }
+        #expect(await writer.flush(timeout: .seconds(30)))
+        writer.close()
+        await task.value
+        let stored = try await store.orders().map(\.clientId).sorted()
+        #expect(stored == (0..<25).filter { $0 != 12 }.map { "k\($0)" }.sorted())
+        #expect(writer.stats.rejected == 1 && writer.stats.written == 24)
+        let rejected = recorder.all("keel_storage_record_rejected")
+        #expect(rejected.count == 1)
+        #expect(rejected.first?["table"] == "orders")
+        #expect(rejected.first?["record"]?.contains("poison") == true, "the record is logged whole: \(rejected)")
+        await store.close()
+    }
+
+    @Test("a database that does not answer sets nothing aside: every record is written once it is back")
+    func aDownDatabaseRejectsNothing() async throws {
+        let store = try await TestDatabases.open(.sqlite)
+        let down = FaultyBackend(store.backend, down: true)
+        let writer = StorageWriter(store: TradingStore(backend: down), queueSize: 100, batchSize: 10, isolateAfter: 2, logger: Logger(label: "test"))
+        let task = Task { await writer.run() }
+        for i in 0..<25 { writer.enqueue(.order(order("k\(i)", status: "new", at: Int64(i)))) }
+        try await Task.sleep(for: .seconds(2))
+        let failuresWhileDown = writer.stats.failures
+        #expect(failuresWhileDown >= 3)
+        down.recover()
+        #expect(await writer.flush(timeout: .seconds(30)))
+        writer.close()
+        await task.value
+        #expect(writer.stats.rejected == 0 && writer.stats.written == 25)
+        #expect(try await store.count("orders") == 25)
+        await store.close()
+    }
+
+    #if Postgres
+    @Test("PostgreSQL's own refusal (a NUL in a text) sets aside that record only")
+    func postgresRefusesANul() async throws {
+        guard ProcessInfo.processInfo.environment["KEEL_TEST_POSTGRES_URL"] != nil else {
+            #expect(!TestDatabases.postgresRequired, "KEEL_REQUIRE_POSTGRES=1 but KEEL_TEST_POSTGRES_URL is not set")
+            return
+        }
+        let store = try await TestDatabases.open(.postgres)
+        let recorder = LogRecorder()
+        let writer = StorageWriter(store: store, queueSize: 100, batchSize: 10, isolateAfter: 2, logger: recorder.logger)
+        let task = Task { await writer.run() }
+        for i in 0..<15 {
+            var record = order("k\(i)", status: "rejected", at: Int64(i))
+            if i == 4 { record.reason = "venue said \u{0}" }
+            writer.enqueue(.order(record))
+        }
+        #expect(await writer.flush(timeout: .seconds(30)))
+        writer.close()
+        await task.value
+        #expect(try await store.count("orders") == 14)
+        #expect(writer.stats.rejected == 1)
+        #expect(recorder.all("keel_storage_record_rejected").first?["record"]?.contains("k4") == true)
+        await store.close()
+    }
+    #endif
 
     #if Postgres
     @Test("a wrong PostgreSQL password fails with a typed error that does not contain it")
@@ -146,28 +212,40 @@ struct TradingStoreTests {
     #endif
 }
 
-/// A real backend that fails its first `failures` transactions, as a database restarting would.
-private final class FlakyBackend: SQLBackend {
+/// A real backend with faults: its first `failures` transactions fail (a database restarting), every
+/// transaction holding the text `marker` is refused (a record it will never take), and while `down` it
+/// answers nothing, transactions and probes alike, until `recover()`.
+private final class FaultyBackend: SQLBackend {
     let inner: any SQLBackend
-    let remaining: Mutex<Int>
+    let marker: String?
+    let state: Mutex<(failures: Int, down: Bool)>
     var dialect: SQLDialect { inner.dialect }
 
-    init(_ inner: any SQLBackend, failures: Int) {
+    init(_ inner: any SQLBackend, failures: Int = 0, marker: String? = nil, down: Bool = false) {
         self.inner = inner
-        remaining = Mutex(failures)
+        self.marker = marker
+        state = Mutex((failures, down))
     }
 
-    struct Down: Error {}
+    struct Refused: Error {}
+
+    func recover() { state.withLock { $0.down = false } }
 
     func transaction(_ statements: [SQLStatement]) async throws {
-        let fail = remaining.withLock { left in
-            if left > 0 { left -= 1; return true }
+        let fail = state.withLock { state in
+            if state.down { return true }
+            if state.failures > 0 { state.failures -= 1; return true }
             return false
         }
-        if fail { throw Down() }
+        if fail { throw Refused() }
+        if let marker, statements.contains(where: { $0.values.contains(.text(marker)) }) { throw Refused() }
         try await inner.transaction(statements)
     }
 
-    func rows(_ statement: SQLStatement) async throws -> [[String?]] { try await inner.rows(statement) }
+    func rows(_ statement: SQLStatement) async throws -> [[String?]] {
+        if state.withLock({ $0.down }) { throw Refused() }
+        return try await inner.rows(statement)
+    }
+
     func close() async { await inner.close() }
 }

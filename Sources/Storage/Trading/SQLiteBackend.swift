@@ -40,13 +40,24 @@ public final class SQLiteBackend: SQLBackend {
     public func rows(_ statement: SQLStatement) async throws -> [[String?]] {
         try await pool.read { db in
             try Row.fetchAll(db, sql: statement.sql, arguments: StatementArguments(statement.values.map(\.databaseValue))).map { row in
-                (0..<row.count).map { row[$0] as String? }
+                (0..<row.count).map { Self.text(row[$0] as DatabaseValue) }
             }
         }
     }
 
     public func close() async {
         try? pool.close()
+    }
+
+    /// Every column as text, whatever its storage class (GRDB's `String?` conversion traps on an integer).
+    private static func text(_ value: DatabaseValue) -> String? {
+        switch value.storage {
+        case .null: nil
+        case .int64(let integer): String(integer)
+        case .double(let double): String(double)
+        case .string(let string): string
+        case .blob(let data): String(decoding: data, as: UTF8.self)
+        }
     }
 }
 

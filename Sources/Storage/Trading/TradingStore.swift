@@ -127,6 +127,11 @@ public struct TradingStore: Sendable {
         try await backend.transaction(records.map { Schema.statement(for: $0, dialect) })
     }
 
+    /// A round trip that touches no table: does the database answer at all?
+    public func probe() async throws {
+        _ = try await backend.rows(SQLStatement(sql: "SELECT 1", values: []))
+    }
+
     /// Makes a block of client-id sequence numbers durable before any of them is used.
     public func reserveClientIds(run: String, first: Int, last: Int, time: Int64) async throws {
         try await backend.transaction([Schema.reserve(run: run, first: Int64(first), last: Int64(last), time: time, dialect)])
