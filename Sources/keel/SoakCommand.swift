@@ -182,7 +182,15 @@ final class SoakRun: @unchecked Sendable {
         self.schedule = schedule
         self.thresholds = thresholds
         try FileManager.default.createDirectory(at: self.out, withIntermediateDirectories: true)
-        for name in ["resources.jsonl", "events.jsonl", "resources.analysis.json", "summary.txt", "keel.sqlite", "keel.sqlite-wal", "keel.sqlite-shm"] {
+        // A run starts from nothing: an earlier run's files, logs and their rotations (bot.log.1, …) go.
+        let earlier: Set = ["resources.jsonl", "events.jsonl", "resources.analysis.json", "summary.txt", "bot.yaml",
+                            "keel.sqlite", "keel.sqlite-wal", "keel.sqlite-shm", "bot.log", "bot.stderr.log", "sim.log"]
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: self.out.path)) ?? [] {
+            var base = Substring(name)
+            if let dot = name.lastIndex(of: "."), case let suffix = name[name.index(after: dot)...], !suffix.isEmpty, suffix.allSatisfy(\.isNumber) {
+                base = name[..<dot]
+            }
+            guard earlier.contains(String(base)) else { continue }
             try? FileManager.default.removeItem(at: self.out.appendingPathComponent(name))
         }
         FileManager.default.createFile(atPath: self.out.appendingPathComponent("resources.jsonl").path, contents: nil)
