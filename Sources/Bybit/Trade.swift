@@ -176,6 +176,18 @@ public struct BybitTradeAck: Sendable, Equatable {
     }
 }
 
+/// One symbol of `/v5/market/instruments-info`: its grid, and `status` (`Trading`, `PreLaunch`,
+/// `Settling`, `Delivering`, `Closed`).
+public struct BybitInstrument: Sendable, Equatable {
+    public var instrument: Instrument
+    public var status: String
+
+    public init(instrument: Instrument, status: String) {
+        self.instrument = instrument
+        self.status = status
+    }
+}
+
 /// A Bybit REST answer: `{"retCode","retMsg","result":{…},"retExtInfo","time"}`. The result's `list`
 /// (and a wallet's nested `coin` lists) are kept as flat objects.
 public struct BybitRestAnswer: Sendable, Equatable {
@@ -199,7 +211,7 @@ public struct BybitRestAnswer: Sendable, Equatable {
             } else if key.equals("retMsg") {
                 answer.retMessage = try scanner.readString().string
             } else if key.equals("result"), try scanner.peekKind() == .object {
-                answer.result = try scanner.readFlatObject(nested: ["list", "coin"])
+                answer.result = try scanner.readFlatObject(nested: ["list", "coin", "priceFilter", "lotSizeFilter"])
             } else if key.equals("time") {
                 answer.time = UTCTime.fromMilliseconds(try scanner.readInt64())
             } else {
@@ -231,6 +243,22 @@ public struct BybitRestAnswer: Sendable, Equatable {
     /// The `list` of `/v5/account/wallet-balance`.
     public func wallets() throws(JSONError) -> [WalletUpdate] {
         try mapped { try BybitPrivateDecoder.wallets($0, time: time) }.flatMap { $0 }
+    }
+
+    /// The `list` of `/v5/market/instruments-info`: each symbol's grid and trading status.
+    public func instruments() throws(JSONError) -> [BybitInstrument] {
+        try mapped { item in
+            guard let symbol = item.string("symbol") else { throw JSONError(.missingField("symbol"), at: 0) }
+            func required(_ key: String) throws -> FixedDecimal {
+                guard let value = try item.decimal(key) else { throw JSONError(.missingField(key), at: 0) }
+                return value
+            }
+            let instrument = Instrument(symbol: symbol, tickSize: try required("priceFilter.tickSize"),
+                                        qtyStep: try item.decimal("lotSizeFilter.qtyStep") ?? required("lotSizeFilter.basePrecision"),
+                                        minQty: try required("lotSizeFilter.minOrderQty"), maxQty: try item.decimal("lotSizeFilter.maxOrderQty"),
+                                        minNotional: try item.decimal("lotSizeFilter.minNotionalValue") ?? item.decimal("lotSizeFilter.minOrderAmt"))
+            return BybitInstrument(instrument: instrument, status: item.string("status") ?? "")
+        }
     }
 
     private func mapped<T>(_ transform: (FlatJSONObject) throws -> T) throws(JSONError) -> [T] {

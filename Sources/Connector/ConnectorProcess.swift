@@ -125,6 +125,8 @@ public struct ConnectorProcess: Sendable {
             account = nil
             logger.info("bybit_connector_public_only", metadata: ["reason": "no BYBIT_API_KEY / BYBIT_API_SECRET: public data only"])
         }
+        // Public REST (the instrument lookup): the account's client, or one without credentials.
+        let market = account?.rest ?? (try? BybitRestClient(configuration: options.rest, credentials: nil))
         let lines = StandardInput.lines()
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await session.run() }
@@ -139,7 +141,7 @@ public struct ConnectorProcess: Sendable {
             group.addTask {
                 var shutdown: ConnectorCommand?
                 for await line in lines {
-                    shutdown = await handle(line, session: session, account: account, writer: writer)
+                    shutdown = await handle(line, session: session, account: account, market: market, writer: writer)
                     if shutdown != nil { break }
                 }
                 // `shutdown`, or stdin closed: the bot is gone or wants us gone. Stop first, then the
@@ -152,7 +154,7 @@ public struct ConnectorProcess: Sendable {
             for _ in 0..<(account == nil ? 2 : 3) { await group.next() }
             group.cancelAll()
         }
-        await account?.rest.shutdown()
+        await market?.shutdown()
         logger.info("bybit_connector_stopped")
     }
 
@@ -169,7 +171,8 @@ public struct ConnectorProcess: Sendable {
     }
 
     /// Handles one command line; returns the `shutdown` command when it was one.
-    func handle(_ line: [UInt8], session: BybitPublicSession, account: AccountSessions?, writer: EventWriter) async -> ConnectorCommand? {
+    func handle(_ line: [UInt8], session: BybitPublicSession, account: AccountSessions?, market: BybitRestClient?,
+                writer: EventWriter) async -> ConnectorCommand? {
         let command: ConnectorCommand
         do throws(ConnectorCommand.DecodeError) {
             command = try ConnectorCommand.decode(line)
@@ -186,6 +189,13 @@ public struct ConnectorProcess: Sendable {
             if let id { writer.write(.ack(id: id, command: command.name)) }
         case .ping(let id):
             writer.write(.pong(id: id))
+        case .instrument(let id, let symbol):
+            guard let market else {
+                writer.write(.error(.init(message: "no REST client (see the connector's log)", code: "instrument_failed", id: id)))
+                return nil
+            }
+            // Off the command loop: the lookup may retry for seconds.
+            Task { await lookUpInstrument(symbol, id: id, market: market, writer: writer) }
         case .shutdown:
             return command
         case .place, .amend, .cancel, .cancelAll, .openOrders:
@@ -199,6 +209,33 @@ public struct ConnectorProcess: Sendable {
             }
         }
         return nil
+    }
+}
+
+extension ConnectorProcess {
+    /// `instrument`: the symbol's grid and status over public REST, as one `instrument` event. A failed
+    /// request is retried like the reconciliation, else an `error` `instrument_failed`; an answer that
+    /// refuses (`instrument_refused`, with the exchange's code) or does not list the symbol
+    /// (`instrument_unknown`) is final.
+    func lookUpInstrument(_ symbol: String, id: String?, market: BybitRestClient, writer: EventWriter) async {
+        var outcome: ConnectorEvent?
+        _ = await BybitRestClient.withRetries(attempts: options.orderEntry.reconcileAttempts, backoff: options.orderEntry.reconcileBackoff,
+                                              event: "bybit_instrument", logger: logger) {
+            let (answer, found) = try await market.instrument(symbol)
+            if !answer.success {
+                outcome = .error(.init(message: "Bybit refused instruments-info for \(symbol): \(answer.retMessage)", code: "instrument_refused",
+                                       id: id, exchangeCode: answer.retCode))
+            } else if let found {
+                outcome = .instrument(id: id, instrument: found.instrument, status: found.status)
+                logger.info("bybit_instrument", metadata: ["symbol": "\(symbol)", "status": "\(found.status)", "tick_size": "\(found.instrument.tickSize)",
+                                                           "qty_step": "\(found.instrument.qtyStep)", "min_qty": "\(found.instrument.minQty)"])
+            } else {
+                outcome = .error(.init(message: "the exchange does not list \(symbol) (linear)", code: "instrument_unknown", id: id))
+            }
+            return nil
+        }
+        writer.write(outcome ?? .error(.init(message: "could not read the instrument \(symbol) over REST after \(options.orderEntry.reconcileAttempts) attempts",
+                                             code: "instrument_failed", id: id)))
     }
 }
 

@@ -51,7 +51,8 @@ public struct BotService: Sendable {
         if settings.trading.enabled, let symbol = settings.trading.symbol ?? settings.connector.symbols.first {
             let source = self.source
             maker = MarketMaker(settings: settings.trading, symbol: symbol, staleAfterSeconds: settings.staleThreshold,
-                                logger: logger, metrics: metrics, storage: storage, storageSettings: settings.storage) { line in await source.send(line) }
+                                logger: logger, metrics: metrics, storage: storage, storageSettings: settings.storage,
+                                askExchangeForInstrument: settings.dataSource == .bybitConnector) { line in await source.send(line) }
         } else {
             maker = nil
         }

@@ -95,6 +95,7 @@ extension ConnectorEvent {
         case .pong: return "pong"
         case .ack: return "ack"
         case .openOrders: return "open_orders"
+        case .instrument: return "instrument"
         case .error: return "error"
         case .stats: return "stats"
         }

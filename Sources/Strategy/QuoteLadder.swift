@@ -64,24 +64,26 @@ public struct QuoteLadder: Sendable, Equatable {
             guard var size = shape.sizes.isEmpty ? nil : shape.sizes[min(level, shape.sizes.count - 1)] else { break }
             if let cap = shape.maxOrderQty, size > cap { size = cap }
             let offset = Int64(level) * max(1, shape.spacingTicks)
-            if sides.contains(.buy), bidTop - offset > 0, let qty = fit(size, room: &roomLong, instrument) {
-                ladder.bids.append(DesiredQuote(side: .buy, level: level, price: price(ticks: bidTop - offset), qty: qty))
+            let bid = price(ticks: bidTop - offset), ask = price(ticks: askTop + offset)
+            if sides.contains(.buy), bidTop - offset > 0, let qty = fit(size, at: bid, room: &roomLong, instrument) {
+                ladder.bids.append(DesiredQuote(side: .buy, level: level, price: bid, qty: qty))
             }
-            if sides.contains(.sell), let qty = fit(size, room: &roomShort, instrument) {
-                ladder.asks.append(DesiredQuote(side: .sell, level: level, price: price(ticks: askTop + offset), qty: qty))
+            if sides.contains(.sell), let qty = fit(size, at: ask, room: &roomShort, instrument) {
+                ladder.asks.append(DesiredQuote(side: .sell, level: level, price: ask, qty: qty))
             }
         }
         return ladder
     }
 
-    /// `size` within the room left to the position limit, on the lot grid; `nil` below the minimum.
-    private static func fit(_ size: Quantity, room: inout Quantity?, _ instrument: Instrument) -> Quantity? {
+    /// `size` within the room left to the position limit, on the lot grid; `nil` below the minimum
+    /// quantity or, at `price`, the minimum notional.
+    private static func fit(_ size: Quantity, at price: Price, room: inout Quantity?, _ instrument: Instrument) -> Quantity? {
         var wanted = size
         if let left = room {
             guard left > .zero else { return nil }
             if wanted > left { wanted = left }
         }
-        guard let qty = instrument.tradableQuantity(wanted) else { return nil }
+        guard let qty = instrument.tradableQuantity(wanted), instrument.meetsMinimumNotional(price: price, qty: qty) else { return nil }
         if let left = room { room = left - qty }
         return qty
     }

@@ -61,6 +61,32 @@ struct BybitTradeTests {
         #expect(throws: JSONError.self) { try #"{"retMsg":"no code"}"#.withBytes { try BybitRestAnswer.decode($0) } }
     }
 
+    /// `/v5/market/instruments-info`: Bybit's own examples (an option and a spot pair: their filters have the
+    /// linear shape, spot's lot step is `basePrecision`), and a linear perpetual written from the documented fields.
+    @Test func instrumentsFromBybitsExamples() throws {
+        let d = { (text: String) in try FixedDecimal(parsing: text) }
+        let examples = try lines("market_instrument").map { line in try line.withBytes { try BybitRestAnswer.decode($0) } }
+        let option = try #require(try examples.first?.instruments().first)
+        #expect(option == BybitInstrument(instrument: Instrument(symbol: "BTC-27MAR26-70000-P-USDT", tickSize: try d("5"), qtyStep: try d("0.01"),
+                                                                 minQty: try d("0.01"), maxQty: try d("500")), status: "Trading"))
+        let spot = try #require(try examples.last?.instruments().first)
+        #expect(spot.instrument == Instrument(symbol: "BTCUSDT", tickSize: try d("0.1"), qtyStep: try d("0.000001"), minQty: try d("0.000011"),
+                                              maxQty: try d("83"), minNotional: try d("5")))
+
+        let linear = #"{"retCode":0,"retMsg":"OK","result":{"category":"linear","list":[{"symbol":"BTCUSDT","contractType":"LinearPerpetual","status":"Trading","#
+            + #""priceScale":"2","leverageFilter":{"minLeverage":"1","maxLeverage":"100.00","leverageStep":"0.01"},"#
+            + #""priceFilter":{"minPrice":"0.10","maxPrice":"1999999.80","tickSize":"0.10"},"#
+            + #""lotSizeFilter":{"maxOrderQty":"1190.000","minOrderQty":"0.001","qtyStep":"0.001","postOnlyMaxOrderQty":"1190.000","maxMktOrderQty":"500.000","minNotionalValue":"5"},"#
+            + #""unifiedMarginTrade":true,"fundingInterval":480,"settleCoin":"USDT","preListingInfo":null}],"nextPageCursor":""},"retExtInfo":{},"time":1735809771618}"#
+        let perpetual = try #require(try linear.withBytes { try BybitRestAnswer.decode($0) }.instruments().first)
+        #expect(perpetual.instrument == Instrument(symbol: "BTCUSDT", tickSize: try d("0.10"), qtyStep: try d("0.001"), minQty: try d("0.001"),
+                                                   maxQty: try d("1190.000"), minNotional: try d("5")))
+        #expect(perpetual.instrument.tickSize.description == "0.10", "the exchange's text is kept")
+
+        let broken = #"{"retCode":0,"retMsg":"OK","result":{"list":[{"symbol":"X","priceFilter":{"tickSize":"0.1.2"},"lotSizeFilter":{"qtyStep":"1","minOrderQty":"1"}}]},"time":1}"#
+        #expect(throws: JSONError.self) { try broken.withBytes { try BybitRestAnswer.decode($0) }.instruments() }
+    }
+
     @Test func rateLimitHeadersNeedAllThree() {
         let headers = ["x-bapi-limit": "20", "x-bapi-limit-status": "0", "x-bapi-limit-reset-timestamp": "1700000000123"]
         #expect(BybitRateLimit { headers[$0.lowercased()] } == BybitRateLimit(limit: 20, remaining: 0, resetTime: 1_700_000_000_123_000_000))

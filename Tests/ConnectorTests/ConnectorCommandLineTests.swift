@@ -20,6 +20,7 @@ struct ConnectorCommandLineTests {
             .cancelAll(id: "all-1", symbol: "BTCUSDT"),
             .cancelAll(id: nil, symbol: nil),
             .openOrders(id: "open-1", symbol: "BTCUSDT"),
+            .instrument(id: "instrument-1", symbol: "ETHUSDT"),
             .ping(id: "p"),
             .shutdown(id: nil),
         ]

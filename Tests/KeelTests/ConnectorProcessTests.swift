@@ -63,6 +63,41 @@ struct ConnectorProcessTests {
         #expect(stderr.text.split(separator: "\n").allSatisfy { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) != nil })
     }
 
+    /// `instrument` needs no credentials: the grid comes from the exchange's public instruments-info.
+    @Test func instrumentAnswersWithTheExchangesGridWithoutCredentials() async throws {
+        let sim = try await SimChildProcess()
+        defer { sim.stop() }
+        let connector = Process()
+        connector.executableURL = try keelURL()
+        connector.arguments = ["connector", "bybit", "--symbols", "BTCUSDT", "--public-url", "ws://127.0.0.1:\(sim.port)/v5/public/linear",
+                               "--rest-url", "http://127.0.0.1:\(sim.port)"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["BYBIT_API_KEY"] = nil
+        environment["BYBIT_API_SECRET"] = nil
+        connector.environment = environment
+        let input = Pipe(), output = Pipe(), errors = Pipe()
+        connector.standardInput = input
+        connector.standardOutput = output
+        connector.standardError = errors
+        try connector.run()
+        let stdout = Collector(output.fileHandleForReading)
+        _ = Collector(errors.fileHandleForReading)
+        for (id, symbol) in [("i-1", "BTCUSDT"), ("i-2", "ETHUSDT"), ("i-3", "NOPEUSDT")] {
+            input.fileHandleForWriting.write(Data(#"{"command":"instrument","id":"\#(id)","symbol":"\#(symbol)"}"#.utf8 + [10]))
+        }
+        #expect(try await waitFor { stdout.text.contains(#""id":"i-1""#) && stdout.text.contains(#""id":"i-2""#) && stdout.text.contains(#""id":"i-3""#) })
+        input.fileHandleForWriting.write(Data(#"{"command":"shutdown","id":"bye"}"#.utf8 + [10]))
+        connector.waitUntilExit()
+        let objects = stdout.text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        func answer(_ id: String) -> [String: Any] { objects.first { $0["id"] as? String == id } ?? [:] }
+        // The sim's BTCUSDT and ETHUSDT grids, as its instruments-info lists them.
+        #expect(answer("i-1")["type"] as? String == "instrument" && answer("i-1")["status"] as? String == "Trading")
+        #expect(answer("i-1")["tick_size"] as? Double == 0.1 && answer("i-1")["qty_step"] as? Double == 0.001 && answer("i-1")["min_qty"] as? Double == 0.001)
+        #expect(answer("i-2")["symbol"] as? String == "ETHUSDT" && answer("i-2")["tick_size"] as? Double == 0.01)
+        #expect(answer("i-3")["type"] as? String == "error" && answer("i-3")["code"] as? String == "instrument_refused", "\(answer("i-3"))")
+        #expect(answer("i-3")["exchange_code"] as? Int == 10001)
+    }
+
     @Test(arguments: [["--symbols", ""], ["--symbols", "BTCUSDT", "--depth", "7"], ["--symbols", "BTCUSDT", "--public-url", "http://x"],
                       ["--symbols", "BTCUSDT", "--ca-file", "/nonexistent.pem"], ["--symbols", "BTCUSDT", "--submit-timeout", "0"],
                       ["--config", "/nonexistent.yaml"], ["--symbols", "BTCUSDT", "--reconnect-base-ms", "900", "--reconnect-cap-ms", "100"]])

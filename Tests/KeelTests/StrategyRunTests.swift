@@ -89,6 +89,10 @@ struct StrategyRunTests {
             return Set(live.compactMap { $0["side"] as? String }) == ["buy", "sell"]
         })
         #expect(snapshot["mode"] as? String == "paper")
+        // Quoting began only once the exchange (the sim) had confirmed the symbol's grid.
+        let instrument = snapshot["instrument"] as? [String: Any] ?? [:]
+        #expect(instrument["confirmed_by_exchange"] as? Bool == true, "\(instrument)")
+        #expect(bot.stderr.text.contains("keel_instrument_confirmed"))
         let live = snapshot["live_orders"] as? [[String: Any]] ?? []
         let bids = live.filter { $0["side"] as? String == "buy" }.compactMap { Double($0["price"] as? String ?? "") }
         let asks = live.filter { $0["side"] as? String == "sell" }.compactMap { Double($0["price"] as? String ?? "") }
@@ -123,6 +127,39 @@ struct StrategyRunTests {
         let store = try #require(try await TradingStore.open(configuration, logger: Logger(label: "test")))
         try await Self.checkStorage(store, sentAtLeast: orders["sent"] ?? 1, fillsAtLeast: orders["fills"] ?? 1)
         await store.close()
+    }
+
+    /// A configured grid that is not the exchange's (tick 0.01 and lot 0.0001 where the sim's BTCUSDT has
+    /// 0.10 and 0.001): the bot says so, takes the exchange's, and every order the sim holds is on it.
+    @Test func theExchangesGridWinsOverAWrongConfiguredOne() async throws {
+        let key = "grid-test-key-5c1e"
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let sim = try await SimChildProcess(account: key, secret: "grid-test-secret-77d0")
+        defer { sim.stop() }
+        let yaml = simYAML(sim.port, extra: Self.strategy(paper: false).replacingOccurrences(
+            of: "  paper_trading: false\n", with: "  paper_trading: false\n  tick_size: 0.01\n  qty_step: 0.0001\n  min_qty: 0.0001\n  order_size: 0.0015\n"))
+        let bot = try await startBot(yaml, in: directory, environment: ["BYBIT_API_KEY": key, "BYBIT_API_SECRET": "grid-test-secret-77d0"])
+        defer { bot.stop() }
+        var orders: [[String: Any]] = []
+        #expect(try await waitFor {
+            let (_, body) = (try? await get("http://127.0.0.1:\(sim.controlPort)/sim/orders?api_key=\(key)")) ?? (0, "")
+            orders = ((try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any])?["list"] as? [[String: Any]] ?? []
+            return orders.count >= 2
+        })
+        #expect(bot.stderr.text.contains("keel_instrument_differs"))
+        let tick = FixedDecimal("0.1")!, lot = FixedDecimal("0.001")!
+        for order in orders {
+            let price = try #require(FixedDecimal(order["price"] as? String ?? ""))
+            let qty = try #require(FixedDecimal(order["qty"] as? String ?? ""))
+            #expect(price.rounded(toMultipleOf: tick, .down) == price, "price \(price) off the exchange's tick")
+            // 0.0015 on the configured lot; the exchange's lot makes it 0.001.
+            #expect(qty == lot, "qty \(qty) not on the exchange's lot")
+        }
+        let instrument = try await status(bot)["instrument"] as? [String: Any] ?? [:]
+        #expect(FixedDecimal(instrument["tick_size"] as? String ?? "") == tick)
+        bot.process.terminate()
+        #expect(try await waitFor(.seconds(20)) { !bot.process.isRunning })
     }
 
     /// kill -9 of the bot with the sim's synthetic flow paused first (it would fill the orders left behind

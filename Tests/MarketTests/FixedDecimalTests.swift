@@ -73,6 +73,20 @@ struct FixedDecimalTests {
         #expect(instrument.tradableQuantity(try .init(parsing: "0.0009")) == nil)
     }
 
+    @Test func theExchangesMaximumQuantityAndMinimumNotionalHold() throws {
+        let d = { (text: String) in try FixedDecimal(parsing: text) }
+        var instrument = Instrument(symbol: "BTCUSDT", tickSize: try d("0.10"), qtyStep: try d("0.001"), minQty: try d("0.001"),
+                                    maxQty: try d("1.5"), minNotional: try d("5"))
+        #expect(instrument.tradableQuantity(try d("2.0007")) == (try d("1.5")))
+        #expect(instrument.meetsMinimumNotional(price: try d("5000.0"), qty: try d("0.001")))      // 5.0000
+        #expect(!instrument.meetsMinimumNotional(price: try d("4999.9"), qty: try d("0.001")))     // 4.9999
+        instrument.minNotional = nil
+        #expect(instrument.meetsMinimumNotional(price: try d("0.1"), qty: try d("0.001")))
+        let other = Instrument(symbol: "BTCUSDT", tickSize: try d("0.1"), qtyStep: try d("0.0010"), minQty: try d("0.001"))
+        #expect(!instrument.gridDiffers(from: other), "0.10 and 0.1 are one tick; the limits are not the grid")
+        #expect(instrument.gridDiffers(from: Instrument(symbol: "BTCUSDT", tickSize: try d("0.01"), qtyStep: try d("0.001"), minQty: try d("0.001"))))
+    }
+
     /// Every number in the real captures — each quoted decimal the exchanges send, and each bare
     /// number of up to 18 digits — parses and formats back to the same text.
     @Test func roundTripsEveryNumberInTheCaptures() throws {

@@ -298,23 +298,8 @@ actor OrderEntry {
         }
     }
 
-    /// Runs `attempt` up to `reconcileAttempts` times, the wait doubling from `reconcileBackoff`: an answer
-    /// Bybit refused (returned) is logged as `<event>_refused`, a thrown error as `<event>_failed`; true once
-    /// an attempt returns nil.
     private func withRetries(event: String, _ attempt: () async throws -> BybitRestAnswer?) async -> Bool {
-        var delay = configuration.reconcileBackoff
-        for number in 0..<configuration.reconcileAttempts {
-            if number > 0 {
-                try? await Task.sleep(for: delay)
-                delay *= 2
-            }
-            do {
-                guard let refused = try await attempt() else { return true }
-                logger.warning("\(event)_refused", metadata: ["ret_code": "\(refused.retCode)", "message": "\(refused.retMessage)"])
-            } catch {
-                logger.warning("\(event)_failed", metadata: ["attempt": "\(number + 1)", "reason": "\(error)"])
-            }
-        }
-        return false
+        await BybitRestClient.withRetries(attempts: configuration.reconcileAttempts, backoff: configuration.reconcileBackoff,
+                                          event: event, logger: logger, attempt)
     }
 }

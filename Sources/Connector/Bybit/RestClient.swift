@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Bybit
 import Foundation
+import Logging
 import Market
 import NIOCore
 import NIOHTTP1
@@ -26,7 +27,8 @@ public struct RestConfiguration: Sendable {
     }
 }
 
-/// Signed Bybit V5 REST calls over async-http-client. Errors never carry a key, a secret or a signature.
+/// Bybit V5 REST calls over async-http-client, signed when credentials are given (public market calls
+/// need none). Errors never carry a key, a secret or a signature.
 final class BybitRestClient: Sendable {
     enum Failure: Error, CustomStringConvertible, Equatable {
         /// No answer in time: the request may or may not have taken effect.
@@ -54,10 +56,10 @@ final class BybitRestClient: Sendable {
     }
 
     let configuration: RestConfiguration
-    let credentials: Credentials
+    let credentials: Credentials?
     private let http: HTTPClient
 
-    init(configuration: RestConfiguration, credentials: Credentials) throws {
+    init(configuration: RestConfiguration, credentials: Credentials?) throws {
         self.configuration = configuration
         self.credentials = credentials
         var client = HTTPClient.Configuration()
@@ -107,6 +109,38 @@ final class BybitRestClient: Sendable {
         try await execute(method: .GET, path: path, query: query)
     }
 
+    /// `/v5/market/instruments-info` for one linear symbol (public, unsigned); nil when the exchange does not list it.
+    func instrument(_ symbol: String) async throws(Failure) -> (answer: BybitRestAnswer, instrument: BybitInstrument?) {
+        let answer = try await execute(method: .GET, path: "/v5/market/instruments-info", query: "category=linear&symbol=\(symbol)", signed: false).answer
+        guard answer.success else { return (answer, nil) }
+        do throws(JSONError) {
+            return (answer, try answer.instruments().first { $0.instrument.symbol == symbol })
+        } catch {
+            throw .malformed("\(error)")
+        }
+    }
+
+    /// Runs `attempt` up to `attempts` times, the wait doubling from `backoff`: an answer Bybit refused
+    /// (returned) is logged as `<event>_refused`, a thrown error as `<event>_failed`; true once an attempt
+    /// returns nil.
+    static func withRetries(isolation: isolated (any Actor)? = #isolation, attempts: Int, backoff: Duration, event: String, logger: Logger,
+                            _ attempt: () async throws -> BybitRestAnswer?) async -> Bool {
+        var delay = backoff
+        for number in 0..<attempts {
+            if number > 0 {
+                try? await Task.sleep(for: delay)
+                delay *= 2
+            }
+            do {
+                guard let refused = try await attempt() else { return true }
+                logger.warning("\(event)_refused", metadata: ["ret_code": "\(refused.retCode)", "message": "\(refused.retMessage)"])
+            } catch {
+                logger.warning("\(event)_failed", metadata: ["attempt": "\(number + 1)", "reason": "\(error)"])
+            }
+        }
+        return false
+    }
+
     /// Every page of a cursor-paged list (`/v5/order/realtime`, `/v5/position/list`).
     func list(_ path: String, query: String) async throws(Failure) -> [BybitRestAnswer] {
         var pages: [BybitRestAnswer] = []
@@ -126,6 +160,7 @@ final class BybitRestClient: Sendable {
         var request = HTTPClientRequest(url: configuration.baseURL + path + (query.isEmpty ? "" : "?" + query))
         request.method = method
         if signed {
+            guard let credentials else { throw .transport("a signed request needs credentials") }
             let timestamp = WallClock.nanoseconds() / 1_000_000
             let signature = BybitSigning.restSignature(
                 secret: credentials.apiSecret, timestamp: timestamp, apiKey: credentials.apiKey,

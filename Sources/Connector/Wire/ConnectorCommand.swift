@@ -17,6 +17,9 @@ public enum ConnectorCommand: Sendable, Equatable {
     /// The account's open orders of a symbol, read over REST now: each as an `order` event, then one
     /// `open_orders` event with the count (how shutdown verifies that nothing is left).
     case openOrders(id: String?, symbol: String)
+    /// The symbol's grid and status from the exchange (`instruments-info`), answered by one `instrument`
+    /// event; needs no credentials.
+    case instrument(id: String?, symbol: String)
     case ping(id: String?)
     case shutdown(id: String?)
 
@@ -24,7 +27,8 @@ public enum ConnectorCommand: Sendable, Equatable {
     public var id: String? {
         switch self {
         case .subscribe(_, _, let id), .unsubscribe(_, _, let id), .amend(let id, _, _, _, _), .cancel(let id, _, _),
-             .cancelAll(let id, _), .ping(let id), .shutdown(let id), .place(let id, _), .openOrders(let id, _):
+             .cancelAll(let id, _), .ping(let id), .shutdown(let id), .place(let id, _), .openOrders(let id, _),
+             .instrument(let id, _):
             return id
         }
     }
@@ -39,6 +43,7 @@ public enum ConnectorCommand: Sendable, Equatable {
         case .cancel: return "cancel"
         case .cancelAll: return "cancel_all"
         case .openOrders: return "open_orders"
+        case .instrument: return "instrument"
         case .ping: return "ping"
         case .shutdown: return "shutdown"
         }
@@ -105,6 +110,7 @@ public enum ConnectorCommand: Sendable, Equatable {
             return .cancel(id: id, symbol: try required("symbol"), clientId: clientId)
         case "cancel_all": return .cancelAll(id: id, symbol: fields["symbol"])
         case "open_orders": return .openOrders(id: id, symbol: try required("symbol"))
+        case "instrument": return .instrument(id: id, symbol: try required("symbol"))
         case "amend":
             let qty = try decimal("qty")
             let price = try decimal("price")
@@ -129,7 +135,7 @@ public enum ConnectorCommand: Sendable, Equatable {
                                                       price: type == .limit ? price : nil, timeInForce: tif, orderLinkId: clientId,
                                                       reduceOnly: fields["reduce_only"] == "true"))
         default:
-            throw DecodeError(message: "unknown command \(command) (subscribe, unsubscribe, place, amend, cancel, cancel_all, open_orders, ping, shutdown)", id: id)
+            throw DecodeError(message: "unknown command \(command) (subscribe, unsubscribe, place, amend, cancel, cancel_all, open_orders, instrument, ping, shutdown)", id: id)
         }
     }
 }
@@ -164,7 +170,7 @@ extension ConnectorCommand {
             out.field("client_id", clientId)
         case .cancelAll(_, let symbol):
             if let symbol { out.field("symbol", symbol) }
-        case .openOrders(_, let symbol):
+        case .openOrders(_, let symbol), .instrument(_, let symbol):
             out.field("symbol", symbol)
         case .ping, .shutdown:
             break

@@ -92,6 +92,12 @@ extension ConnectorEvent {
             return .ack(id: try reader.text("id"), command: try reader.text("command"))
         case "open_orders":
             return .openOrders(id: fields["id"], symbol: try reader.text("symbol"), count: Int(try reader.integer("count")))
+        case "instrument":
+            let maxQty: Quantity? = fields["max_qty"] == nil ? nil : try reader.decimal("max_qty")
+            let minNotional: FixedDecimal? = fields["min_notional"] == nil ? nil : try reader.decimal("min_notional")
+            return .instrument(id: fields["id"], instrument: Instrument(
+                symbol: try reader.text("symbol"), tickSize: try reader.decimal("tick_size"), qtyStep: try reader.decimal("qty_step"),
+                minQty: try reader.decimal("min_qty"), maxQty: maxQty, minNotional: minNotional), status: fields["status"] ?? "")
         case "error":
             return .error(Failure(message: fields["error"] ?? "", code: try reader.text("code"), id: fields["id"], clientId: fields["client_id"],
                                   exchangeCode: fields["exchange_code"].flatMap { Int($0) }))

@@ -23,6 +23,8 @@ public enum ConnectorEvent: Sendable, Equatable {
     /// The answer to `open_orders`: how many orders of the symbol the exchange lists as open now
     /// (each was sent as an `order` event just before).
     case openOrders(id: String?, symbol: String, count: Int)
+    /// The answer to `instrument`: the symbol's grid on the exchange and its `status` (`Trading`, …).
+    case instrument(id: String?, instrument: Instrument, status: String)
     case error(Failure)
     case stats(Stats)
 
@@ -227,6 +229,16 @@ public enum ConnectorEvent: Sendable, Equatable {
             if let id { out.field("id", id) }
             out.field("symbol", symbol)
             out.field("count", count)
+        case .instrument(let id, let instrument, let status):
+            out.field("type", "instrument")
+            if let id { out.field("id", id) }
+            out.field("symbol", instrument.symbol)
+            out.field("status", status)
+            out.field("tick_size", number: instrument.tickSize)
+            out.field("qty_step", number: instrument.qtyStep)
+            out.field("min_qty", number: instrument.minQty)
+            if let maxQty = instrument.maxQty { out.field("max_qty", number: maxQty) }
+            if let minNotional = instrument.minNotional { out.field("min_notional", number: minNotional) }
         case .error(let failure):
             out.field("type", "error")
             out.field("error", failure.message)

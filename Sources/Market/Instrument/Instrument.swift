@@ -4,12 +4,24 @@ public struct Instrument: Sendable, Hashable {
     public var tickSize: Price
     public var qtyStep: Quantity
     public var minQty: Quantity
+    /// The largest order the exchange takes (`lotSizeFilter.maxOrderQty`); nil: no limit known.
+    public var maxQty: Quantity?
+    /// The smallest order value, price × quantity, the exchange takes (`minNotionalValue`); nil: none known.
+    public var minNotional: FixedDecimal?
 
-    public init(symbol: String, tickSize: Price, qtyStep: Quantity, minQty: Quantity) {
+    public init(symbol: String, tickSize: Price, qtyStep: Quantity, minQty: Quantity, maxQty: Quantity? = nil, minNotional: FixedDecimal? = nil) {
         self.symbol = symbol
         self.tickSize = tickSize
         self.qtyStep = qtyStep
         self.minQty = minQty
+        self.maxQty = maxQty
+        self.minNotional = minNotional
+    }
+
+    /// Whether `other` puts prices or quantities on another grid: tick, lot step or minimum quantity
+    /// (values compared, `0.10 == 0.1`).
+    public func gridDiffers(from other: Instrument) -> Bool {
+        tickSize != other.tickSize || qtyStep != other.qtyStep || minQty != other.minQty
     }
 
     /// Whether `price` lies on the tick grid.
@@ -23,9 +35,17 @@ public struct Instrument: Sendable, Hashable {
         price.rounded(toMultipleOf: tickSize, side == .buy ? .floor : .ceiling)
     }
 
-    /// `qty` rounded down to the lot step; `nil` when that falls below the minimum quantity.
+    /// `qty` capped at the maximum and rounded down to the lot step; `nil` when that falls below the
+    /// minimum quantity.
     public func tradableQuantity(_ qty: Quantity) -> Quantity? {
-        guard let rounded = qty.rounded(toMultipleOf: qtyStep, .down), rounded >= minQty else { return nil }
+        let capped = maxQty.map { Swift.min(qty, $0) } ?? qty
+        guard let rounded = capped.rounded(toMultipleOf: qtyStep, .down), rounded >= minQty else { return nil }
         return rounded
+    }
+
+    /// Whether an order of `qty` at `price` reaches the minimum notional (always, when none is known).
+    public func meetsMinimumNotional(price: Price, qty: Quantity) -> Bool {
+        guard let minNotional, let value = price.multipliedReportingOverflow(by: qty) else { return minNotional == nil }
+        return value >= minNotional
     }
 }

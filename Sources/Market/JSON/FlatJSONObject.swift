@@ -34,8 +34,8 @@ public struct FlatJSONObject: Sendable, Equatable {
 }
 
 extension JSONScanner {
-    /// Reads the next object flat; arrays of objects under `nested` keys are kept, other nested
-    /// values skipped.
+    /// Reads the next object flat; arrays of objects under `nested` keys are kept, objects under
+    /// `nested` keys are folded in as `key.field`, other nested values skipped.
     public mutating func readFlatObject(nested: Set<String> = []) throws(JSONError) -> FlatJSONObject {
         var result = FlatJSONObject()
         var object = try beginObject()
@@ -51,6 +51,9 @@ extension JSONScanner {
                 var array = try beginArray()
                 while try nextElement(in: &array) { list.append(try readFlatObject(nested: nested)) }
                 result.arrays[name] = list
+            case .object where nested.contains(name):
+                // A nested object's fields join this one's as `name.field` (`priceFilter.tickSize`).
+                for (field, value) in try readFlatObject(nested: nested).fields { result.fields[name + "." + field] = value }
             case .array, .object: try skipValue()
             }
         }

@@ -26,7 +26,13 @@ public actor MarketMaker {
     public let venue: Venue
     public let symbol: String
     let settings: TradingSettings
-    let instrument: Instrument
+    /// The grid quotes are built on: the configured one until the exchange's arrives (the exchange's wins).
+    private(set) var instrument: Instrument
+    /// With an exchange behind the feed, quoting waits until the exchange has confirmed the symbol's grid
+    /// and that it is `Trading` (the connector's `instrument`); the stub feed has no exchange to ask.
+    private var instrumentConfirmed: Bool
+    private var instrumentAskedAt: Int64?
+    private var instrumentProblem: String?
     let logger: Logger
     let metrics: BotMetrics
     /// Live venue: one command line to the connector; false when it could not be sent.
@@ -69,12 +75,13 @@ public actor MarketMaker {
     private var lastSnapshot: Int64 = 0
 
     init(settings: TradingSettings, symbol: String, staleAfterSeconds: Double, logger: Logger, metrics: BotMetrics,
-         storage: StorageWriter? = nil, storageSettings: StorageConfiguration = StorageConfiguration(),
+         storage: StorageWriter? = nil, storageSettings: StorageConfiguration = StorageConfiguration(), askExchangeForInstrument: Bool = false,
          send: @escaping @Sendable (String) async -> Bool) {
         self.settings = settings
         self.symbol = symbol
         venue = settings.paperTrading ? .paper : .live
         instrument = settings.instrument(symbol)
+        instrumentConfirmed = !askExchangeForInstrument
         self.logger = logger
         self.metrics = metrics
         self.send = send
@@ -127,6 +134,7 @@ public actor MarketMaker {
         case .status(let status) where status.status == "connector_started":
             connectorUp = false
             bookValid = false
+            if !instrumentConfirmed { await askForInstrument(now: now) }
             if venue == .live {
                 reconciled = false
                 seenSinceStart = []
@@ -138,6 +146,11 @@ public actor MarketMaker {
             await process([.order(update)])
         case .fill(let fill) where venue == .live && fill.symbol == symbol:
             await process([.fill(fill)])
+        case .instrument(_, let exchange, let status) where exchange.symbol == symbol:
+            adopt(exchange, status: status, now: now)
+        case .error(let failure) where failure.id?.hasPrefix("instrument-") == true:
+            instrumentProblem = "\(failure.code): \(failure.message)"
+            logger.error("keel_instrument_unavailable", metadata: ["symbol": "\(symbol)", "code": "\(failure.code)", "reason": "\(failure.message)"])
         case .openOrders(let id?, let listed, let count) where venue == .live && listed == symbol:
             openOrderCounts[id] = count
         case .ack(let id, let command) where venue == .live:
@@ -167,6 +180,7 @@ public actor MarketMaker {
 
     /// Every half second without events too: a silent feed or a lost connector halts quoting.
     public func tick(now: Int64) async {
+        if !instrumentConfirmed, let asked = instrumentAskedAt, now - asked > Self.instrumentRetry { await askForInstrument(now: now) }
         await decide(time: lastEventTime, now: now, force: true)
         if now - lastSnapshot >= snapshotInterval { snapshot(now: now) }
     }
@@ -175,6 +189,43 @@ public actor MarketMaker {
     public func recordRunEnd(now: Int64) {
         snapshot(now: now)
         storage?.enqueue(.runEnded(run: runId, time: now))
+    }
+
+    // MARK: The exchange's instrument
+
+    /// How long an unanswered (or refused) `instrument` waits before it is asked again: 15 s.
+    static let instrumentRetry: Int64 = 15_000_000_000
+
+    private func askForInstrument(now: Int64) async {
+        instrumentAskedAt = now
+        sequence += 1
+        _ = await send(ConnectorCommand.instrument(id: "instrument-\(runId)-\(sequence)", symbol: symbol).line)
+    }
+
+    /// The exchange's grid replaces the configured one (logged when they differ); quoting may start once
+    /// the symbol is `Trading`.
+    private func adopt(_ exchange: Instrument, status: String, now: Int64) {
+        let configured = settings.instrument(symbol)
+        let grid: Logger.Metadata = [
+            "symbol": "\(symbol)", "status": "\(status)",
+            "tick_size": "\(exchange.tickSize)", "qty_step": "\(exchange.qtyStep)", "min_qty": "\(exchange.minQty)",
+            "max_qty": "\(exchange.maxQty.map { "\($0)" } ?? "none")", "min_notional": "\(exchange.minNotional.map { "\($0)" } ?? "none")"]
+        if configured.gridDiffers(from: exchange) {
+            logger.warning("keel_instrument_differs", metadata: grid.merging([
+                "configured": "tick_size \(configured.tickSize), qty_step \(configured.qtyStep), min_qty \(configured.minQty)",
+                "fix": "set strategy.tick_size, strategy.qty_step and strategy.min_qty to the exchange's values; the exchange's are used"]) { $1 })
+        } else {
+            logger.info("keel_instrument_confirmed", metadata: grid)
+        }
+        instrument = exchange
+        guard status == "Trading" else {
+            instrumentProblem = "\(symbol) is \(status) on the exchange, not Trading"
+            logger.error("keel_instrument_not_trading", metadata: grid)
+            return
+        }
+        instrumentProblem = nil
+        if !instrumentConfirmed { note(now, "instrument \(symbol) from the exchange: tick \(exchange.tickSize), lot \(exchange.qtyStep), min \(exchange.minQty)") }
+        instrumentConfirmed = true
     }
 
     // MARK: Control
@@ -265,7 +316,7 @@ public actor MarketMaker {
         facts.feedStale = lastMarketWallTime.map { now - $0 > staleAfter } ?? false
         facts.connectorUp = connectorUp
         facts.bookValid = bookValid
-        facts.ready = reconciled
+        facts.ready = reconciled && instrumentConfirmed
         if let transition = risk.evaluate(facts, time: now) { await transitioned(transition, now: now) }
         publish(mid: mid)
         guard !force, quoting, settings.enabled, risk.state != .halted, let book, let mid else { return }
@@ -558,9 +609,10 @@ public actor MarketMaker {
 
     /// Whether quotes may go out now, and why (for `/ready`).
     public func tradingAllowed() -> (allowed: Bool, reason: String) {
-        let allowed = quoting && settings.enabled && risk.state != .halted && reconciled
+        let allowed = quoting && settings.enabled && risk.state != .halted && reconciled && instrumentConfirmed
         if allowed { return (true, "\(venue.rawValue) quoting \(symbol), risk \(risk.state.rawValue)") }
         if !quoting { return (false, "quoting stopped (shutdown)") }
+        if !instrumentConfirmed { return (false, "waiting for the exchange's instrument of \(symbol)" + (instrumentProblem.map { " (\($0))" } ?? "")) }
         if !reconciled { return (false, "waiting for the account reconciliation") }
         return (false, "risk \(risk.state.rawValue): \(risk.reasons.joined(separator: "; "))")
     }
@@ -591,6 +643,9 @@ public actor MarketMaker {
         }
         return [
             "mode": venue.rawValue, "symbol": symbol, "quoting": quoting && settings.enabled, "reconciled": reconciled,
+            "instrument": ["tick_size": "\(instrument.tickSize)", "qty_step": "\(instrument.qtyStep)", "min_qty": "\(instrument.minQty)",
+                           "max_qty": text(instrument.maxQty), "min_notional": text(instrument.minNotional),
+                           "confirmed_by_exchange": instrumentConfirmed && instrumentAskedAt != nil],
             "risk": ["state": risk.state.rawValue, "reasons": risk.reasons, "consecutive_losses": risk.consecutiveLosses],
             "position": "\(ledger.position)", "average_entry": text(ledger.averageEntry),
             "pnl": ["realised": "\(ledger.realisedPnl)", "unrealised": "\(ledger.unrealisedPnl(mark: mid))", "fees": "\(ledger.fees)",
