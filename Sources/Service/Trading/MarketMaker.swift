@@ -180,7 +180,7 @@ public actor MarketMaker {
 
     /// Every half second without events too: a silent feed or a lost connector halts quoting.
     public func tick(now: Int64) async {
-        if !instrumentConfirmed, let asked = instrumentAskedAt, now - asked > Self.instrumentRetry { await askForInstrument(now: now) }
+        if !instrumentConfirmed, instrumentAskedAt.map({ now - $0 > Self.instrumentRetry }) ?? connectorUp { await askForInstrument(now: now) }
         await decide(time: lastEventTime, now: now, force: true)
         if now - lastSnapshot >= snapshotInterval { snapshot(now: now) }
     }
