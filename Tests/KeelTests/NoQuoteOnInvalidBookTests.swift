@@ -107,5 +107,10 @@ struct InstrumentBeforeQuotingTests {
         #expect(!prices.isEmpty && prices.allSatisfy { exchange.isOnTick($0) }, "\(prices)")
         #expect(prices.contains { !Instrument(symbol: "BTCUSDT", tickSize: try! FixedDecimal(parsing: "1"), qtyStep: exchange.qtyStep,
                                               minQty: exchange.minQty).isOnTick($0) }, "some price should sit on a half, not only whole numbers: \(prices)")
+        // A later answer saying the symbol stopped trading stops quoting and clears the book of our orders.
+        await maker.handle(.instrument(id: nil, instrument: exchange, status: "Settling"), book: nil, now: time)
+        await feed(steps: 20)
+        #expect(await maker.tradingAllowed().allowed == false)
+        #expect(await maker.liveOrders == 0)
     }
 }

@@ -219,6 +219,8 @@ public actor MarketMaker {
         }
         instrument = exchange
         guard status == "Trading" else {
+            // Also from a late answer after quoting began: the symbol stopped trading, so quoting stops.
+            instrumentConfirmed = false
             instrumentProblem = "\(symbol) is \(status) on the exchange, not Trading"
             logger.error("keel_instrument_not_trading", metadata: grid)
             return
