@@ -54,7 +54,10 @@ public final class ConnectorRunner: @unchecked Sendable {
     let logger: Logger
     private let lock = NSLock()
     private var pid: pid_t?
+    /// Lines for the child's stdin. Made with the runner, so a command sent before `run()` has started
+    /// the child (the bot answers `connector_started` at once) waits in order instead of being lost.
     private var commands: AsyncStream<[UInt8]>.Continuation?
+    private let commandLines: AsyncStream<[UInt8]>
     private var exitStatus: ChildExit?
     private var lastEventNanoseconds: Int64?
     private var decodeErrors = 0
@@ -64,6 +67,9 @@ public final class ConnectorRunner: @unchecked Sendable {
         self.configuration = configuration
         self.logger = logger
         queue = EventQueue(capacity: configuration.queueCapacity)
+        let (lines, continuation) = AsyncStream.makeStream(of: [UInt8].self)
+        commandLines = lines
+        commands = continuation
     }
 
     /// The child's process id while it runs.
@@ -93,8 +99,8 @@ public final class ConnectorRunner: @unchecked Sendable {
     public func run() async -> ChildExit {
         var platform = PlatformOptions()
         platform.processGroupID = 0   // its own group: stop() signals the whole tree
-        let (stream, continuation) = AsyncStream.makeStream(of: [UInt8].self)
-        locked { commands = continuation }
+        let stream = commandLines
+        guard let continuation = locked({ commands }) else { return .failedToStart("the runner has already run") }
         var environment: [Environment.Key: String?] = [:]
         for (name, value) in configuration.environment {
             if let key = Environment.Key(rawValue: name) { environment[key] = value }

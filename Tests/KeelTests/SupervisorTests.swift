@@ -44,6 +44,26 @@ struct SupervisorTests {
         return !stat.contains(") Z ")
     }
 
+    /// A command sent before the child has started (the bot answers `connector_started` at once) waits
+    /// and is delivered in order: here a `ping` sent before `run()`, answered by its `pong`.
+    @Test func aCommandSentBeforeTheChildStartsIsDelivered() async throws {
+        let sim = try await SimChildProcess()
+        defer { sim.stop() }
+        let runner = ConnectorRunner(configuration: RunnerConfiguration(executable: try keelURL().path, arguments: [
+            "connector", "bybit", "--symbols", "BTCUSDT", "--public-url", "ws://127.0.0.1:\(sim.port)/v5/public/linear",
+        ]), logger: LogRecorder().logger)
+        #expect(runner.send(#"{"command":"ping","id":"before-start"}"#))
+        let running = Task { await runner.run() }
+        var answered = false
+        let deadline = ContinuousClock.now + .seconds(30)
+        while !answered, ContinuousClock.now < deadline, let event = await runner.queue.next() {
+            if case .pong(let id) = event, id == "before-start" { answered = true }
+        }
+        #expect(answered, "the ping sent before the child started was lost")
+        await runner.stop()
+        _ = await running.value
+    }
+
     @Test func aKilledConnectorIsReapedAndReplacedAndDataFlowsAgain() async throws {
         let sim = try await SimChildProcess()
         defer { sim.stop() }
