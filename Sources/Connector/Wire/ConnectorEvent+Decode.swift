@@ -64,12 +64,11 @@ extension ConnectorEvent {
                 return .orderUnknown(symbol: try reader.text("symbol"), clientId: try reader.text("client_id"), reason: fields["reason"] ?? "")
             }
             let typeText = try reader.text("order_type")
-            let average: Price? = fields["avg_price"] == nil ? nil : try reader.decimal("avg_price")
             return .order(OrderUpdate(
                 symbol: try reader.text("symbol"), orderId: try reader.text("order_id"), clientId: fields["client_id"] ?? "",
                 side: try reader.side("side"), orderType: typeText.prefix(1).uppercased() + typeText.dropFirst(),
                 timeInForce: fields["time_in_force"] ?? "", price: try reader.decimal("price"), qty: try reader.decimal("qty"),
-                filledQty: try reader.decimal("filled_qty"), averagePrice: average,
+                filledQty: try reader.decimal("filled_qty"), averagePrice: try reader.optionalDecimal("avg_price"),
                 state: try reader.state("status"), reduceOnly: fields["reduce_only"] == "true", rejectReason: fields["reject_reason"] ?? "",
                 cancelType: fields["cancel_type"] ?? "", createdTime: 0, updatedTime: try reader.milliseconds("timestamp")))
         case "fill":
@@ -93,11 +92,10 @@ extension ConnectorEvent {
         case "open_orders":
             return .openOrders(id: fields["id"], symbol: try reader.text("symbol"), count: Int(try reader.integer("count")))
         case "instrument":
-            let maxQty: Quantity? = fields["max_qty"] == nil ? nil : try reader.decimal("max_qty")
-            let minNotional: FixedDecimal? = fields["min_notional"] == nil ? nil : try reader.decimal("min_notional")
             return .instrument(id: fields["id"], instrument: Instrument(
                 symbol: try reader.text("symbol"), tickSize: try reader.decimal("tick_size"), qtyStep: try reader.decimal("qty_step"),
-                minQty: try reader.decimal("min_qty"), maxQty: maxQty, minNotional: minNotional), status: fields["status"] ?? "")
+                minQty: try reader.decimal("min_qty"), maxQty: try reader.optionalDecimal("max_qty"),
+                minNotional: try reader.optionalDecimal("min_notional")), status: fields["status"] ?? "")
         case "error":
             return .error(Failure(message: fields["error"] ?? "", code: try reader.text("code"), id: fields["id"], clientId: fields["client_id"],
                                   exchangeCode: fields["exchange_code"].flatMap { Int($0) }))
@@ -135,6 +133,11 @@ extension ConnectorEvent {
             let value = try text(name)
             guard let decimal = try? FixedDecimal(parsing: value) else { throw DecodeError(message: "\(name) \(value) is not a decimal") }
             return decimal
+        }
+
+        /// Nil when absent; an error naming the field when present and not a decimal.
+        func optionalDecimal(_ name: String) throws(DecodeError) -> FixedDecimal? {
+            fields[name] == nil ? nil : try decimal(name)
         }
 
         func integer(_ name: String) throws(DecodeError) -> Int64 {
