@@ -129,15 +129,16 @@ public struct SoakAnalysis: Sendable, Codable, Equatable {
         let whole = samples.filter { sample in keel.allSatisfy { role in sample.processes.contains { $0.role == role } } }
         let steady = whole.filter { $0.t >= thresholds.warmupSeconds }
         let fitted = steady.count >= 3 ? steady : (whole.count >= 3 ? whole : samples)
-        func rss(_ sample: SoakSample, _ roles: Set<String>) -> Double {
-            Double(sample.processes.filter { roles.contains($0.role) }.reduce(Int64(0)) { $0 + $1.resources.rssBytes }) / 1_048_576
+        /// MB of `bytes` summed over the processes of `roles`.
+        func megabytes(_ sample: SoakSample, _ roles: Set<String>, _ bytes: (ProcessResources) -> Int64) -> Double {
+            Double(sample.processes.filter { roles.contains($0.role) }.reduce(Int64(0)) { $0 + bytes($1.resources) }) / 1_048_576
         }
+        func rss(_ sample: SoakSample, _ roles: Set<String>) -> Double { megabytes(sample, roles) { $0.rssBytes } }
         // A leak grows anonymous memory (heap, stacks); file-backed pages (code as it is first run) cannot leak.
         // Judged on `RssAnon` where the samples have it, on the whole RSS otherwise.
         let anonymous = fitted.allSatisfy { $0.processes.allSatisfy { $0.resources.anonBytes != nil } }
         func judged(_ sample: SoakSample, _ roles: Set<String>) -> Double {
-            guard anonymous else { return rss(sample, roles) }
-            return Double(sample.processes.filter { roles.contains($0.role) }.reduce(Int64(0)) { $0 + ($1.resources.anonBytes ?? 0) }) / 1_048_576
+            anonymous ? megabytes(sample, roles) { $0.anonBytes ?? 0 } : rss(sample, roles)
         }
         let memory = slope(fitted.map { ($0.t / 3600, judged($0, keel)) })
         let simMemory = slope(fitted.map { ($0.t / 3600, judged($0, ["sim"])) })
