@@ -148,7 +148,7 @@ public actor MarketMaker {
             await process([.fill(fill)])
         case .instrument(_, let exchange, let status) where exchange.symbol == symbol:
             adopt(exchange, status: status, now: now)
-        case .error(let failure) where failure.id?.hasPrefix("instrument-") == true:
+        case .error(let failure) where failure.id?.hasPrefix(Self.instrumentIdPrefix) == true:
             instrumentProblem = "\(failure.code): \(failure.message)"
             logger.error("keel_instrument_unavailable", metadata: ["symbol": "\(symbol)", "code": "\(failure.code)", "reason": "\(failure.message)"])
         case .openOrders(let id?, let listed, let count) where venue == .live && listed == symbol:
@@ -195,11 +195,13 @@ public actor MarketMaker {
 
     /// How long an unanswered (or refused) `instrument` waits before it is asked again: 15 s.
     static let instrumentRetry: Int64 = 15_000_000_000
+    /// Every `instrument` command's id starts so; the connector's error answering one carries it.
+    static let instrumentIdPrefix = "instrument-"
 
     private func askForInstrument(now: Int64) async {
         instrumentAskedAt = now
         sequence += 1
-        _ = await send(ConnectorCommand.instrument(id: "instrument-\(runId)-\(sequence)", symbol: symbol).line)
+        _ = await send(ConnectorCommand.instrument(id: "\(Self.instrumentIdPrefix)\(runId)-\(sequence)", symbol: symbol).line)
     }
 
     /// The exchange's grid replaces the configured one (logged when they differ); quoting may start once
