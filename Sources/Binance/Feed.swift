@@ -1,10 +1,11 @@
 import Market
 
-/// Binance USD-M market data replayed into books, one `BinanceBookSync` per symbol.
+/// Binance USD-M market data → books and market events, one `BinanceBookSync` per symbol: the one
+/// path from a raw Binance message to market events (`keel book`, the sim's replay, the backtester).
 ///
 /// A REST depth snapshot names no symbol: it is applied to `snapshotSymbol` when given, otherwise to
 /// the first symbol that sent depth diffs (a snapshot before any diff waits for that symbol).
-public struct BinanceFeed: MarketFeed {
+public struct BinanceFeed: MarketFeed, Sendable {
     public static let exchange = "binance-usdm"
 
     private var decoder = BinanceDecoder()
@@ -20,7 +21,7 @@ public struct BinanceFeed: MarketFeed {
         self.snapshotSymbol = snapshotSymbol
     }
 
-    public mutating func ingest(_ message: UnsafeRawBufferPointer, receiveTime: Int64) {
+    public mutating func ingest(_ message: UnsafeRawBufferPointer, receiveTime: Int64, _ events: (MarketEvent) -> Void) {
         stats.messages += 1
         let decoded: BinanceMessage
         do throws(JSONError) {
@@ -37,18 +38,28 @@ public struct BinanceFeed: MarketFeed {
                 symbols.append(diff.symbol)
                 if let pending = pendingSnapshot, snapshotSymbol == nil || snapshotSymbol == diff.symbol {
                     pendingSnapshot = nil
-                    applySnapshot(pending, to: diff.symbol)
+                    applySnapshot(pending, to: diff.symbol, events)
                 }
             }
-            count(books[diff.symbol]!.apply(diff))
+            let outcome = books[diff.symbol]!.apply(diff)
+            count(outcome)
+            switch outcome {
+            case .applied:
+                events(.depth(TrustedDepth(update: diff, cause: .delta, book: books[diff.symbol]!.book, depthLimit: nil)))
+            case .invalidated(let fault):
+                events(.bookInvalid(BookInvalid(symbol: diff.symbol, fault: fault, exchangeTime: diff.exchangeTime, receiveTime: diff.receiveTime)))
+            case .buffered, .dropped:
+                break
+            }
         case .snapshot(let snapshot):
             if let symbol = snapshotSymbol ?? symbols.first {
-                applySnapshot(snapshot, to: symbol)
+                applySnapshot(snapshot, to: symbol, events)
             } else {
                 pendingSnapshot = snapshot
             }
-        case .trade:
+        case .trade(let trade):
             stats.trades += 1
+            events(.trade(trade))
         case .offBookTrade:
             offBookTrades += 1
         case .bookTicker:
@@ -60,14 +71,23 @@ public struct BinanceFeed: MarketFeed {
         }
     }
 
-    private mutating func applySnapshot(_ snapshot: DepthUpdate, to symbol: String) {
+    /// The snapshot and the buffered diffs it lets through make one event: the book after them all.
+    private mutating func applySnapshot(_ snapshot: DepthUpdate, to symbol: String, _ events: (MarketEvent) -> Void) {
         if books[symbol] == nil {
             books[symbol] = BinanceBookSync()
             symbols.append(symbol)
         }
-        let result = books[symbol]!.applySnapshot(snapshot)
+        var named = snapshot
+        named.symbol = symbol
+        let result = books[symbol]!.applySnapshot(named)
         if result.outcome == .applied { stats.snapshots += 1 } else { count(result.outcome) }
         for outcome in result.replayed { count(outcome) }
+        let sync = books[symbol]!
+        if sync.isValid {
+            events(.depth(TrustedDepth(update: named, cause: .snapshot, book: sync.book, depthLimit: nil)))
+        } else if case .invalid(let fault) = sync.state {
+            events(.bookInvalid(BookInvalid(symbol: symbol, fault: fault, exchangeTime: named.exchangeTime, receiveTime: named.receiveTime)))
+        }
     }
 
     private mutating func count(_ outcome: BinanceBookSync.Outcome) {

@@ -1,45 +1,106 @@
 import Market
 
-/// Bybit public market data replayed into books: one `BybitBookSync` per orderbook topic (a symbol
-/// may have several depths, each with its own `u` sequence), with counters for every message.
-public struct BybitFeed: MarketFeed {
+/// Bybit public market data → books and market events: one `BybitBookSync` per orderbook topic (a
+/// symbol may have several depths, each with its own `u` sequence), with counters for every message.
+/// The one path from a raw Bybit message to market events: the connector's public session, `keel book`,
+/// the sim's replay and the backtester all read Bybit through it.
+///
+/// Market events of a symbol's book come from one topic, the first plain (non-RPI) one seen for it;
+/// other topics of the symbol are synced and counted too (`bookState` picks among them), but do not
+/// drive events, so a consumer sees one book per symbol.
+public struct BybitFeed: MarketFeed, Sendable {
     public static let exchange = "bybit"
+
+    /// What one message was, for a session's own accounting (per-topic counters, pongs, resyncs).
+    public enum Received: Sendable, Equatable {
+        case depth(BybitBookTopic, BybitBookSync.Outcome)
+        case trades(symbol: String, count: Int)
+        case response(BybitResponse)
+        case malformed(JSONError)
+        /// A request shape or a topic Keel does not model.
+        case other
+    }
 
     private var decoder = BybitDecoder()
     private var books: [BybitBookTopic: BybitBookSync] = [:]
+    private var driving: [String: BybitBookTopic] = [:]
     public private(set) var stats = FeedStats()
     public private(set) var symbols: [String] = []
 
     public init() {}
 
-    public mutating func ingest(_ message: UnsafeRawBufferPointer, receiveTime: Int64) {
+    public mutating func ingest(_ message: UnsafeRawBufferPointer, receiveTime: Int64, _ events: (MarketEvent) -> Void) {
+        receive(message, receiveTime: receiveTime, events)
+    }
+
+    /// `ingest`, telling what the message was.
+    @discardableResult
+    public mutating func receive(_ message: UnsafeRawBufferPointer, receiveTime: Int64, _ events: (MarketEvent) -> Void) -> Received {
         stats.messages += 1
         let decoded: BybitPublicMessage
         do throws(JSONError) {
             decoded = try decoder.decode(message, receiveTime: receiveTime)
         } catch {
             stats.errors += 1
-            return
+            return .malformed(error)
         }
         switch decoded {
         case .depth(let depth):
-            if depth.update.kind == .delta && depth.update.lastUpdateId != 1 { stats.deltas += 1 }
-            if books[depth.topic] == nil {
-                books[depth.topic] = BybitBookSync(depth: depth.topic.depth)
-                if !symbols.contains(depth.topic.symbol) { symbols.append(depth.topic.symbol) }
-            }
-            switch books[depth.topic]!.apply(depth.update) {
-            case .snapshotApplied, .restartApplied: stats.snapshots += 1
-            case .deltaApplied, .ignored: break
-            case .invalidated(let fault): stats.record(fault)
-            }
+            return .depth(depth.topic, apply(depth, events))
         case .trades(let trades):
             stats.trades += trades.count
-        case .response:
+            for trade in trades { events(.trade(trade)) }
+            return .trades(symbol: trades.first?.symbol ?? "", count: trades.count)
+        case .response(let response):
             stats.responses += 1
+            return .response(response)
         case .request, .other:
             stats.unknown += 1
+            return .other
         }
+    }
+
+    private mutating func apply(_ depth: BybitDepthMessage, _ events: (MarketEvent) -> Void) -> BybitBookSync.Outcome {
+        let topic = depth.topic
+        if depth.update.kind == .delta && depth.update.lastUpdateId != 1 { stats.deltas += 1 }
+        if books[topic] == nil {
+            books[topic] = BybitBookSync(depth: topic.depth)
+            if !symbols.contains(topic.symbol) { symbols.append(topic.symbol) }
+            if !topic.isRPI && driving[topic.symbol] == nil { driving[topic.symbol] = topic }
+        }
+        let outcome = books[topic]!.apply(depth.update)
+        switch outcome {
+        case .snapshotApplied, .restartApplied: stats.snapshots += 1
+        case .deltaApplied, .ignored: break
+        case .invalidated(let fault): stats.record(fault)
+        }
+        guard driving[topic.symbol] == topic else { return outcome }
+        switch outcome {
+        case .deltaApplied:
+            events(.depth(TrustedDepth(update: depth.update, cause: .delta, book: books[topic]!.book, depthLimit: topic.depth)))
+        case .snapshotApplied:
+            events(.depth(TrustedDepth(update: depth.update, cause: .snapshot, book: books[topic]!.book, depthLimit: topic.depth)))
+        case .restartApplied:
+            events(.depth(TrustedDepth(update: depth.update, cause: .restart, book: books[topic]!.book, depthLimit: topic.depth)))
+        case .invalidated(let fault):
+            events(.bookInvalid(BookInvalid(symbol: topic.symbol, fault: fault, exchangeTime: depth.update.exchangeTime,
+                                            receiveTime: depth.update.receiveTime)))
+        case .ignored:
+            break
+        }
+        return outcome
+    }
+
+    /// Forgets every book (a new connection: each topic starts again from its snapshot).
+    public mutating func reset() {
+        books.removeAll()
+        driving.removeAll()
+    }
+
+    /// Forgets one topic's book (unsubscribed).
+    public mutating func forget(_ topic: BybitBookTopic) {
+        books[topic] = nil
+        if driving[topic.symbol] == topic { driving[topic.symbol] = nil }
     }
 
     /// The sync state of one topic.

@@ -105,6 +105,32 @@ struct BinanceFeedTests {
         #expect(asks.map(\.qty.description) == reference.asks.map(\.1))
     }
 
+    @Test func theCaptureAsMarketEventsOneSnapshotThenDeltasAndEveryTrade() throws {
+        var feed = BinanceFeed()
+        var snapshots = 0, deltas = 0, trades = 0, invalid = 0
+        var last: TrustedDepth?
+        for line in captureLines {
+            line.withBytes { bytes in
+                let recorded = RecordedLine(bytes)
+                feed.ingest(recorded.message, receiveTime: recorded.receiveTime) { event in
+                    switch event {
+                    case .depth(let depth):
+                        if depth.cause == .snapshot { snapshots += 1 } else { deltas += 1 }
+                        last = depth
+                    case .trade: trades += 1
+                    case .bookInvalid: invalid += 1
+                    }
+                }
+            }
+        }
+        #expect(snapshots == 1 && invalid == 0 && trades == feed.stats.trades)
+        // Diffs before the snapshot, or older than it, are not trusted depth.
+        #expect(deltas > 6_000 && deltas < feed.stats.deltas)
+        let state = try #require(feed.bookState(symbol: "BTCUSDT"))
+        #expect(last?.book.levels(.bid, limit: 50) == state.book.levels(.bid, limit: 50))
+        #expect(last?.update.symbol == "BTCUSDT")
+    }
+
     private var snapshotIndex: Int { captureLines.firstIndex { $0.contains("lastUpdateId") }! }
 
     @Test func removedDiffIsAGapThatInvalidatesTheBook() throws {

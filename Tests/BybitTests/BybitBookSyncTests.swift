@@ -124,3 +124,61 @@ struct BybitBookSyncTests {
         #expect(feed.stats.errors > 1_000)
     }
 }
+
+/// The feed's market events: what every consumer (session, replay, backtest) reads.
+struct BybitFeedEventTests {
+    private func events(_ lines: [String]) -> (feed: BybitFeed, events: [MarketEvent]) {
+        var feed = BybitFeed()
+        var events: [MarketEvent] = []
+        for line in lines { line.withBytes { feed.ingest($0, receiveTime: 7) { events.append($0) } } }
+        return (feed, events)
+    }
+
+    @Test func everyAppliedUpdateIsOneTrustedDepthWithTheBookAfterIt() throws {
+        let (feed, events) = events(Stream().session(deltas: 5))
+        #expect(events.count == 6)
+        guard case .depth(let first) = events[0], case .depth(let last) = events[5] else { Issue.record("not depth: \(events)"); return }
+        #expect(first.cause == .snapshot && first.depthLimit == 50 && first.update.receiveTime == 7)
+        #expect(last.cause == .delta && last.update.lastUpdateId == 105)
+        let state = try #require(feed.bookState(symbol: "BTCUSDT"))
+        #expect(last.book.levels(.bid) == state.book.levels(.bid) && last.book.levels(.ask) == state.book.levels(.ask))
+        #expect(last.asSnapshot.kind == .snapshot && last.asSnapshot.bids == state.book.levels(.bid))
+    }
+
+    @Test func aGapIsOneBookInvalidAndNothingUntilTheNextSnapshot() {
+        var lines = Stream().session(deltas: 10)
+        lines.remove(at: 4)   // u = 104
+        lines.append(Stream().message("snapshot", u: 500, bids: [("90.0", "1")], asks: [("91.0", "1")]))
+        let (_, events) = events(lines)
+        let kinds = events.map { event -> String in
+            switch event {
+            case .depth(let depth): return "\(depth.cause)"
+            case .trade: return "trade"
+            case .bookInvalid(let invalid): return "invalid \(invalid.fault)"
+            }
+        }
+        #expect(kinds == ["snapshot", "delta", "delta", "delta", "invalid sequence gap: expected 104, received 105", "snapshot"])
+    }
+
+    @Test func aSecondTopicOfTheSymbolIsSyncedButDrivesNoEvents() {
+        var deep = Stream()
+        deep.depth = 200
+        let (feed, events) = events(Stream().session(deltas: 2) + deep.session(deltas: 2))
+        #expect(events.count == 3)
+        #expect(feed.stats.snapshots == 2)
+        #expect(feed.sync(for: BybitBookTopic(symbol: "BTCUSDT", depth: 200))?.isValid == true)
+    }
+
+    @Test func tradesOfTheSharedSampleComeOutOneByOne() throws {
+        var feed = BybitFeed()
+        var trades: [TradeTick] = []
+        for line in try SharedData.lines("bybit/recorded-sample.txt") {
+            line.withBytes { bytes in
+                let recorded = RecordedLine(bytes)
+                feed.ingest(recorded.message, receiveTime: recorded.receiveTime) { if case .trade(let trade) = $0 { trades.append(trade) } }
+            }
+        }
+        #expect(trades.count == feed.stats.trades && !trades.isEmpty)
+        #expect(trades.first?.aggressor == .buy && trades.first?.price == d("109378.90"))
+    }
+}

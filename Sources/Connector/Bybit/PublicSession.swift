@@ -30,8 +30,8 @@ public actor BybitPublicSession: SocketSession {
     let emit: @Sendable (ConnectorEvent) -> Void
     let logger: Logger
     let socket: ReconnectingSocket
-    private var decoder = BybitDecoder()
-    private var books: [BybitBookTopic: BybitBookSync] = [:]
+    /// Bybit's one feed path: raw messages → trusted books, trades, broken books.
+    private var feed = BybitFeed()
     private var detector = StaleFeedDetector()
     private var ping: PingTracker
     private var topics: [String] = []
@@ -69,7 +69,7 @@ public actor BybitPublicSession: SocketSession {
 
     func opened(_ continuation: AsyncStream<String>.Continuation, now: Int64) {
         outgoing = continuation
-        books.removeAll()
+        feed.reset()
         detector.forgetAll()
         ping.reset(at: .now)
         subscribe(topics, now: now)
@@ -116,26 +116,34 @@ public actor BybitPublicSession: SocketSession {
 
     func received(_ text: String, at now: Int64) {
         var copy = text
-        let decoded: BybitPublicMessage
-        do {
-            decoded = try copy.withUTF8 { try decoder.decode(UnsafeRawBufferPointer($0), receiveTime: now) }
-        } catch {
+        let emit = emit
+        let received = copy.withUTF8 { bytes in
+            feed.receive(UnsafeRawBufferPointer(bytes), receiveTime: now) { event in
+                switch event {
+                case .depth(let depth):
+                    // After a (re)snapshot the bot gets the whole trusted book, as it should hold it now.
+                    let update = depth.cause == .delta ? depth.update : depth.asSnapshot
+                    emit(.depth(.init(update: update, depth: depth.depthLimit)))
+                case .trade(let trade):
+                    emit(.trade(trade))
+                case .bookInvalid:
+                    break
+                }
+            }
+        }
+        switch received {
+        case .malformed(let error):
             malformed += 1
             logger.warning("bybit_public_malformed_message", metadata: ["error": "\(error)", "bytes": "\(text.utf8.count)"])
-            return
-        }
-        switch decoded {
-        case .depth(let message):
-            let topic = message.topic.description
+        case .depth(let topic, let outcome):
+            let name = topic.description
+            count(name, bytes: text.utf8.count)
+            detector.record(name, at: now)
+            resync(after: outcome, topic: name)
+        case .trades(let symbol, _):
+            let topic = "publicTrade.\(symbol)"
             count(topic, bytes: text.utf8.count)
             detector.record(topic, at: now)
-            apply(message, topic: topic)
-        case .trades(let trades):
-            guard let first = trades.first else { return }
-            let topic = "publicTrade.\(first.symbol)"
-            count(topic, bytes: text.utf8.count)
-            detector.record(topic, at: now)
-            for trade in trades { emit(.trade(trade)) }
         case .response(let response):
             if response.isPong {
                 ping.pong(at: .now)
@@ -147,7 +155,7 @@ public actor BybitPublicSession: SocketSession {
                     logger.error("bybit_public_subscribe_failed", metadata: ["message": "\(response.message)"])
                 }
             }
-        case .request, .other:
+        case .other:
             break
         }
     }
@@ -159,40 +167,31 @@ public actor BybitPublicSession: SocketSession {
         topicStats[topic] = entry
     }
 
-    private func apply(_ message: BybitDepthMessage, topic: String) {
-        var sync = books[message.topic] ?? BybitBookSync(depth: message.topic.depth)
-        let outcome = sync.apply(message.update)
-        books[message.topic] = sync
+    /// A broken book is resubscribed (Bybit sends a fresh snapshot on subscribe); the snapshot that
+    /// mends it, or an exchange restart, is reported as a resync with its reason.
+    private func resync(after outcome: BybitBookSync.Outcome, topic: String) {
         switch outcome {
-        case .deltaApplied:
-            emit(.depth(.init(update: message.update, depth: message.topic.depth)))
-        case .snapshotApplied, .restartApplied:
-            // The whole trusted book, as the bot should hold it now.
-            var snapshot = message.update
-            snapshot.kind = .snapshot
-            snapshot.bids = sync.book.levels(.bid)
-            snapshot.asks = sync.book.levels(.ask)
-            emit(.depth(.init(update: snapshot, depth: message.topic.depth)))
-            if outcome == .restartApplied {
-                resyncs += 1
-                emit(.status(.init(status: "resynced", session: "public", reason: "exchange restart (u == 1)", topic: topic)))
-                logger.warning("bybit_public_resynced", metadata: ["topic": "\(topic)", "reason": "exchange restart"])
-            } else if let reason = pendingResync.removeValue(forKey: topic) {
+        case .restartApplied:
+            resyncs += 1
+            pendingResync[topic] = nil
+            emit(.status(.init(status: "resynced", session: "public", reason: "exchange restart (u == 1)", topic: topic)))
+            logger.warning("bybit_public_resynced", metadata: ["topic": "\(topic)", "reason": "exchange restart"])
+        case .snapshotApplied:
+            if let reason = pendingResync.removeValue(forKey: topic) {
                 resyncs += 1
                 emit(.status(.init(status: "resynced", session: "public", reason: reason, topic: topic)))
                 logger.warning("bybit_public_resynced", metadata: ["topic": "\(topic)", "reason": "\(reason)"])
             }
-        case .ignored:
-            break
         case .invalidated(let fault):
             var entry = topicStats[topic] ?? (0, 0, 0)
             entry.errors += 1
             topicStats[topic] = entry
             pendingResync[topic] = "\(fault)"
             logger.warning("bybit_public_book_invalid", metadata: ["topic": "\(topic)", "fault": "\(fault)"])
-            // Bybit sends a fresh snapshot on (re)subscribe.
             outgoing?.yield(BybitEncode.subscribe(requestId: nextRequestId(), topics: [topic], op: "unsubscribe"))
             outgoing?.yield(BybitEncode.subscribe(requestId: nextRequestId(), topics: [topic]))
+        case .deltaApplied, .ignored:
+            break
         }
     }
 
@@ -209,7 +208,7 @@ public actor BybitPublicSession: SocketSession {
             guard topics.contains(topic) else { return }
             topics.removeAll { $0 == topic }
             detector.forget(topic)
-            books = books.filter { $0.key.description != topic }
+            if channel == .depth { feed.forget(BybitBookTopic(symbol: symbol, depth: configuration.depth)) }
             outgoing?.yield(BybitEncode.subscribe(requestId: nextRequestId(), topics: [topic], op: "unsubscribe"))
         }
     }

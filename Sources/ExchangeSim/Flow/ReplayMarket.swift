@@ -3,10 +3,11 @@ import Bybit
 import Market
 
 /// A recorded market served by the simulator. Each recorded message goes through the exchange's
-/// own sync rules; the resulting book (best `depth` levels a side) is laid into the matching engine
-/// as flow orders — one per level, replaced when the recorded size changes — so accounts trade
-/// against the recorded liquidity and see their own orders in the published book. Recorded trades
-/// are printed on the tape as they happened. Pure: the file is read and paced by the caller.
+/// feed (its sync rules, the same path as the connector and the backtester); the resulting book (best
+/// `depth` levels a side) is laid into the matching engine as flow orders — one per level, replaced
+/// when the recorded size changes — so accounts trade against the recorded liquidity and see their own
+/// orders in the published book. Recorded trades are printed on the tape as they happened. Pure: the
+/// file is read and paced by the caller.
 public struct ReplayMarket: Sendable {
     public enum Source: String, Sendable {
         case bybit
@@ -15,78 +16,35 @@ public struct ReplayMarket: Sendable {
 
     public let source: Source
     public let depth: Int
-    private var bybitDecoder = BybitDecoder()
-    private var bybitBooks: [BybitBookTopic: BybitBookSync] = [:]
-    private var binanceDecoder = BinanceDecoder()
-    private var binanceBooks: [String: BinanceBookSync] = [:]
-    private var binanceSymbol: String?
+    private var feed: any MarketFeed & Sendable
     /// Flow orders standing for recorded levels: symbol → side → ticks → (order id, size).
     private var levels: [String: [Side: [Int64: (id: String, qty: Quantity)]]] = [:]
-    public private(set) var stats = FeedStats()
+    public var stats: FeedStats { feed.stats }
     public private(set) var skippedSymbols: Set<String> = []
     private var tradeCounter: UInt64 = 0
 
     public init(source: Source, depth: Int = 200) {
         self.source = source
         self.depth = depth
+        switch source {
+        case .bybit: feed = BybitFeed()
+        case .binanceUSDM: feed = BinanceFeed()
+        }
     }
 
     /// Applies one recorded message (`now` is the sim's time for it).
     public mutating func apply(_ message: UnsafeRawBufferPointer, engine: inout MatchingEngine, now: Int64) -> EngineEvents {
-        stats.messages += 1
+        var market: [MarketEvent] = []
+        feed.ingest(message, receiveTime: now) { market.append($0) }
         var events = EngineEvents()
-        switch source {
-        case .bybit: applyBybit(message, engine: &engine, now: now, events: &events)
-        case .binanceUSDM: applyBinance(message, engine: &engine, now: now, events: &events)
+        for event in market where knows(event.symbol, engine) {
+            switch event {
+            case .depth(let depth): lay(depth.book, symbol: depth.update.symbol, engine: &engine, now: now, events: &events)
+            case .trade(let trade): print(trade, now: now, events: &events)
+            case .bookInvalid: break
+            }
         }
         return events
-    }
-
-    private mutating func applyBybit(_ message: UnsafeRawBufferPointer, engine: inout MatchingEngine, now: Int64, events: inout EngineEvents) {
-        guard let decoded = try? bybitDecoder.decode(message, receiveTime: now) else {
-            stats.errors += 1
-            return
-        }
-        switch decoded {
-        case .depth(let depthMessage):
-            let topic = depthMessage.topic
-            guard !topic.isRPI, knows(topic.symbol, engine) else { return }
-            // One depth topic per symbol drives the book: the first one seen.
-            if bybitBooks[topic] == nil {
-                guard !bybitBooks.keys.contains(where: { $0.symbol == topic.symbol }) else { return }
-                bybitBooks[topic] = BybitBookSync(depth: topic.depth)
-            }
-            _ = bybitBooks[topic]!.apply(depthMessage.update)
-            let sync = bybitBooks[topic]!
-            if sync.isValid { lay(sync.book, symbol: topic.symbol, engine: &engine, now: now, events: &events) }
-        case .trades(let trades):
-            for trade in trades where knows(trade.symbol, engine) { print(trade, now: now, events: &events) }
-        default:
-            stats.unknown += 1
-        }
-    }
-
-    private mutating func applyBinance(_ message: UnsafeRawBufferPointer, engine: inout MatchingEngine, now: Int64, events: inout EngineEvents) {
-        guard let decoded = try? binanceDecoder.decode(message, receiveTime: now) else {
-            stats.errors += 1
-            return
-        }
-        switch decoded {
-        case .depth(let diff):
-            guard knows(diff.symbol, engine) else { return }
-            binanceSymbol = binanceSymbol ?? diff.symbol
-            _ = binanceBooks[diff.symbol, default: BinanceBookSync()].apply(diff)
-            if let sync = binanceBooks[diff.symbol], sync.isValid { lay(sync.book, symbol: diff.symbol, engine: &engine, now: now, events: &events) }
-        case .snapshot(let snapshot):
-            // A REST snapshot names no symbol: the recording's depth symbol.
-            guard let symbol = binanceSymbol else { return }
-            _ = binanceBooks[symbol, default: BinanceBookSync()].applySnapshot(snapshot)
-            if let sync = binanceBooks[symbol], sync.isValid { lay(sync.book, symbol: symbol, engine: &engine, now: now, events: &events) }
-        case .trade(let trade):
-            if knows(trade.symbol, engine) { print(trade, now: now, events: &events) }
-        default:
-            stats.unknown += 1
-        }
     }
 
     private mutating func knows(_ symbol: String, _ engine: MatchingEngine) -> Bool {
@@ -97,7 +55,6 @@ public struct ReplayMarket: Sendable {
 
     private mutating func print(_ trade: TradeTick, now: Int64, events: inout EngineEvents) {
         tradeCounter += 1
-        stats.trades += 1
         events.trades.append(SimTrade(tradeId: "replay-\(tradeCounter)", symbol: trade.symbol, side: trade.aggressor,
                                       price: trade.price, qty: trade.qty, time: now))
     }

@@ -39,15 +39,18 @@ public struct BookState: Sendable {
     }
 }
 
-/// An exchange's public market data turned into books: decode a message, apply the exchange's
-/// sync rules, count what happened. One conformance per exchange; pure (time comes with the message).
+/// An exchange's public market data turned into books and market events: decode a message, apply
+/// the exchange's sync rules, count what happened, and hand every trusted depth, trade and broken
+/// book to `events`. One conformance per exchange, the one path from raw message to market events;
+/// pure (time comes with the message).
 public protocol MarketFeed {
     /// The exchange's name as Keel's command line spells it (`bybit`, `binance-usdm`).
     static var exchange: String { get }
 
-    /// Decodes and applies one JSON message received at `receiveTime` (UTC ns, 0 when unknown).
-    /// Malformed input is counted in `stats.errors`, never thrown.
-    mutating func ingest(_ message: UnsafeRawBufferPointer, receiveTime: Int64)
+    /// Decodes and applies one JSON message received at `receiveTime` (UTC ns, 0 when unknown), and
+    /// passes the market events it makes to `events`. Malformed input is counted in `stats.errors`,
+    /// never thrown.
+    mutating func ingest(_ message: UnsafeRawBufferPointer, receiveTime: Int64, _ events: (MarketEvent) -> Void)
 
     var stats: FeedStats { get }
 
@@ -56,4 +59,12 @@ public protocol MarketFeed {
 
     /// The book of `symbol` (for an exchange with several depth topics per symbol, the deepest).
     func bookState(symbol: String) -> BookState?
+}
+
+extension MarketFeed {
+    /// Books and counters only, the events dropped (`keel book`).
+    @inlinable
+    public mutating func ingest(_ message: UnsafeRawBufferPointer, receiveTime: Int64) {
+        ingest(message, receiveTime: receiveTime) { _ in }
+    }
 }
