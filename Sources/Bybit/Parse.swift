@@ -204,3 +204,34 @@ public struct BybitDecoder: Sendable {
         return trades
     }
 }
+
+extension BybitDecoder {
+    /// The symbol a public frame is about, the last part of its topic (`orderbook.50.BTCUSDT` →
+    /// `BTCUSDT`), found without decoding the frame: the recorder files frames by it before any parsing.
+    /// Nil for answers and requests (no `"topic":"…"`).
+    public static func topicSymbol(_ bytes: UnsafeRawBufferPointer) -> String? {
+        let key = Array(#""topic":""#.utf8)
+        guard bytes.count > key.count else { return nil }
+        var index = 0
+        while index + key.count <= bytes.count {
+            var matched = true
+            for offset in 0..<key.count where bytes[index + offset] != key[offset] {
+                matched = false
+                break
+            }
+            if matched {
+                let start = index + key.count
+                var end = start
+                var lastDot = start - 1
+                while end < bytes.count, bytes[end] != 0x22 {
+                    if bytes[end] == 0x2E { lastDot = end }
+                    end += 1
+                }
+                guard end < bytes.count, end > lastDot + 1 else { return nil }
+                return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[(lastDot + 1)..<end]), as: UTF8.self)
+            }
+            index += 1
+        }
+        return nil
+    }
+}

@@ -11,7 +11,9 @@ struct BookCommand: ParsableCommand {
         FILE is plain text or gzip; each line is a raw JSON message or `<local_ns> <json>` \
         (hftbacktest's collector format). Prints one JSON object on stdout: counters \
         (messages, errors, snapshots, deltas, trades, gaps), whether the final book is valid, \
-        its last update id, level counts and the top N levels of each side as exact decimal strings.
+        its last update id, level counts and the top N levels of each side as exact decimal strings. \
+        A gzip file cut inside its last member (a recorder killed mid-write) is read up to the cut, with a \
+        warning on stderr, and exits 0.
         """
     )
 
@@ -32,14 +34,19 @@ struct BookCommand: ParsableCommand {
     }
 
     func run() throws {
+        var end = RecordingEnd.complete
         let report = try exchange.withFeed { feed in
-            try RecordingReader.forEachLine(path: file) { line in
+            end = try RecordingReader.forEachLine(path: file) { line in
                 let recorded = RecordedLine(line)
                 feed.ingest(recorded.message, receiveTime: recorded.receiveTime)
             }
             let chosen = symbol ?? feed.symbols.first
             return BookReport(exchange: exchange.rawValue, stats: feed.stats,
                               state: chosen.flatMap { feed.bookState(symbol: $0) }, depth: depth)
+        }
+        if case .truncated(let reason) = end {
+            // A recorder killed between flushes: everything before the cut is in the book.
+            printError("keel book: warning: \(file): \(reason); read every line before the cut")
         }
         if let symbol, report.state == nil {
             printError("keel book: warning: no book for symbol \(symbol) in \(file)")

@@ -67,7 +67,7 @@ struct SoakCommand: AsyncParsableCommand {
             if !analysis.passed { throw ExitCode(1) }
             return
         }
-        guard let seconds = Self.seconds(duration), seconds > 0, seconds <= 7 * 86_400 else {
+        guard let seconds = DurationText.seconds(duration), seconds > 0, seconds <= 7 * 86_400 else {
             throw refuse("--duration: \(duration) is not a duration; write e.g. 90s, 5m, 1h or 24h (at most 7 days)", command: "keel soak")
         }
         var schedule: [SoakStep]
@@ -95,15 +95,6 @@ struct SoakCommand: AsyncParsableCommand {
         thresholds.diskCapBytes = Int64(diskCapMb) << 20
         thresholds.warmupSeconds = warmup
         return thresholds
-    }
-
-    /// "90s", "5m", "1h", "24h", "1.5h" or plain seconds.
-    static func seconds(_ text: String) -> Double? {
-        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3_600), ("d", 86_400)]
-        for (suffix, factor) in units where text.hasSuffix(suffix) {
-            if let value = Double(text.dropLast(suffix.count)) { return value * factor }
-        }
-        return Double(text)
     }
 }
 

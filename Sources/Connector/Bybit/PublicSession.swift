@@ -12,6 +12,8 @@ public struct PublicSessionConfiguration: Sendable {
     public var bookStaleAfter: Duration = .seconds(10)
     /// No trade this long: stale (trades can be legitimately quiet, so the default is generous).
     public var tradeStaleAfter: Duration = .seconds(120)
+    /// Sees every frame exactly as received, with its receive time, before it is parsed (the recorder).
+    public var frameTap: (@Sendable (UnsafeRawBufferPointer, Int64) -> Void)?
 
     public init(url: String, symbols: [String], depth: Int) {
         socket = SocketConfiguration(url: url)
@@ -117,8 +119,10 @@ public actor BybitPublicSession: SocketSession {
     func received(_ text: String, at now: Int64) {
         var copy = text
         let emit = emit
+        let tap = configuration.frameTap
         let received = copy.withUTF8 { bytes in
-            feed.receive(UnsafeRawBufferPointer(bytes), receiveTime: now) { event in
+            tap?(UnsafeRawBufferPointer(bytes), now)
+            return feed.receive(UnsafeRawBufferPointer(bytes), receiveTime: now) { event in
                 switch event {
                 case .depth(let depth):
                     // After a (re)snapshot the bot gets the whole trusted book, as it should hold it now.

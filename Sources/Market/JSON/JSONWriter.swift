@@ -60,6 +60,8 @@ public struct JSONWriter {
     public mutating func field(_ name: String, _ value: Int) { key(name); int(value) }
     public mutating func field(_ name: String, _ value: Int64) { key(name); int(value) }
     public mutating func field(_ name: String, _ value: Bool) { key(name); bool(value) }
+    /// A measurement (seconds, rates, ratios) as a plain JSON number; never a price or a size.
+    public mutating func field(_ name: String, _ value: Double) { key(name); double(value) }
     /// A decimal as a bare number; `nil` as `null`.
     public mutating func field(_ name: String, number value: FixedDecimal?) {
         key(name)

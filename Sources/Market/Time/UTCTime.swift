@@ -130,6 +130,18 @@ public enum UTCTime {
             + "\(pad(secondOfDay % 60, 2)).\(pad(millis, 3))Z"
     }
 
+    /// The UTC day of a time: days since 1970-01-01 (floored, so times before 1970 land on their day).
+    public static func day(_ nanoseconds: Nanoseconds) -> Int {
+        let seconds = nanoseconds >= 0 ? nanoseconds / 1_000_000_000 : (nanoseconds - 999_999_999) / 1_000_000_000
+        return Int(seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400)
+    }
+
+    /// `20240808`: a UTC day as recordings name their files (`SYMBOL_YYYYMMDD.gz`).
+    public static func dayStamp(day: Int) -> String {
+        let (year, month, dayOfMonth) = civilFromDays(day)
+        return String(year * 10_000 + month * 100 + dayOfMonth)
+    }
+
     /// The date of a day count since 1970-01-01 (Howard Hinnant's algorithm, the inverse of `daysFromCivil`).
     static func civilFromDays(_ days: Int) -> (year: Int, month: Int, day: Int) {
         let z = days + 719_468

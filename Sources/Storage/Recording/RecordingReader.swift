@@ -21,26 +21,38 @@ public enum RecordingError: Error, Sendable, CustomStringConvertible {
     }
 }
 
-/// Reads market-data recordings, plain or gzip-compressed (told apart by content, not name), as
-/// lines: one message per line, `\n`-separated, the raw-data recorder's format.
+/// How a recording ended: whole, or cut inside its last gzip member (a recorder killed mid-write).
+public enum RecordingEnd: Sendable, Equatable {
+    case complete
+    /// Everything before the cut was read; the unfinished last line was dropped.
+    case truncated(reason: String)
+}
+
+/// Reads market-data recordings, plain or gzip-compressed (told apart by content, not name; a gzip
+/// file may hold many members, as `keel record` writes them), as lines: one message per line,
+/// `\n`-separated, the raw-data recorder's format.
 public enum RecordingReader {
     /// The whole file, decompressed, in memory.
     public static func readAll(path: String) throws(RecordingError) -> [UInt8] {
         var data: [UInt8] = []
-        try stream(path: path) { chunk in data.append(contentsOf: chunk) }
+        _ = try stream(path: path, strict: true) { chunk in data.append(contentsOf: chunk) }
         return data
     }
 
     /// Calls `body` with each line (without its `\n`), reading the file in chunks so a recording
-    /// larger than memory can be replayed. An empty line is skipped.
-    public static func forEachLine(path: String, _ body: (UnsafeRawBufferPointer) -> Void) throws(RecordingError) {
+    /// larger than memory can be replayed. An empty line is skipped. A file cut inside its last gzip
+    /// member (a recorder killed between flushes) gives every line before the cut and says so; corrupt
+    /// data elsewhere is an error.
+    @discardableResult
+    public static func forEachLine(path: String, _ body: (UnsafeRawBufferPointer) -> Void) throws(RecordingError) -> RecordingEnd {
         var lines = LineBuffer()
-        try stream(path: path) { chunk in lines.append(chunk, body) }
-        lines.finish(body)
+        let end = try stream(path: path) { chunk in lines.append(chunk, body) }
+        if end == .complete { lines.finish(body) }
+        return end
     }
 
     /// Decompressed bytes of the file, chunk by chunk (zlib reads plain files through unchanged).
-    private static func stream(path: String, _ body: (UnsafeRawBufferPointer) -> Void) throws(RecordingError) {
+    private static func stream(path: String, strict: Bool = false, _ body: (UnsafeRawBufferPointer) -> Void) throws(RecordingError) -> RecordingEnd {
         // Open with open(2) first for a clear errno message; zlib's own errors are vaguer.
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else { throw .cannotOpen(path: path, reason: String(cString: strerror(errno))) }
@@ -70,9 +82,10 @@ public enum RecordingReader {
                 _ = gzerror(file, &code)
                 // A truncated gzip stream ends with Z_BUF_ERROR instead of a clean end.
                 if code != Z_OK && code != Z_STREAM_END {
-                    throw .corrupt(path: path, reason: "compressed stream ends early")
+                    if strict || code != Z_BUF_ERROR { throw .corrupt(path: path, reason: "compressed stream ends early") }
+                    return .truncated(reason: "the last gzip member is cut (unexpected end of file)")
                 }
-                return
+                return .complete
             }
             body(UnsafeRawBufferPointer(rebasing: chunk[0..<Int(read)]))
         }

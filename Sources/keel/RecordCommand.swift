@@ -1,0 +1,167 @@
+import ArgumentParser
+import Bybit
+import Connector
+import Dispatch
+import Foundation
+import Logging
+import Market
+import Storage
+
+/// `keel record`: the exchange's public frames, exactly as received, into hftbacktest-style daily gzip files.
+struct RecordCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "record",
+        abstract: "Record an exchange's raw public market data: one `<local_ns> <json>` line per frame, gzip, SYMBOL_YYYYMMDD.gz.",
+        discussion: """
+        Public data only, no credentials. The connector's own public session does the work: pings, \
+        reconnects with backoff, resubscribes and resyncs; every frame it receives is written before it is parsed. \
+        Files roll at UTC midnight; each gzip member is finished every --flush-interval seconds, so a kill -9 loses \
+        at most that much and `keel book` reads everything before the cut. Stops at --duration, on SIGINT/SIGTERM, \
+        or when --max-bytes or the disk's free-space guard is reached (logged). Logs go to stderr; the last line \
+        on stdout is one JSON object: frames, dropped, unfiled, raw_bytes, bytes_on_disk, files, seconds, stopped.
+        """
+    )
+
+    @Option(help: "Exchange to record: bybit (binance-usdm comes with its live connector).")
+    var exchange: ExchangeOption
+
+    @Option(help: "Comma-separated symbols, e.g. BTCUSDT,ETHUSDT.")
+    var symbols: String
+
+    @Option(help: "Directory for the SYMBOL_YYYYMMDD.gz files (made when missing).")
+    var out: String
+
+    @Option(help: "Orderbook depth topic: 1, 50, 200 or 1000.")
+    var depth = "50"
+
+    @Option(help: "Public WebSocket URL, e.g. a keel sim's ws://127.0.0.1:9100/v5/public/linear (default Bybit's mainnet).")
+    var publicURL: String?
+
+    @Option(help: "REST base URL (as the connector's; Bybit's book comes over the socket, so unused for bybit).")
+    var restURL: String?
+
+    @Option(help: "PEM certificates to trust for wss:// instead of the system's (keel sim --tls's cert).")
+    var caFile: String?
+
+    @Flag(help: "Use Bybit's testnet URLs.")
+    var testnet = false
+
+    @Option(help: "How long to record, e.g. 90s, 10m, 24h (default: until SIGINT/SIGTERM).")
+    var duration: String?
+
+    @Option(help: "Seconds between finished gzip members: the most a kill -9 can lose.")
+    var flushInterval = 5.0
+
+    @Option(help: "Stop recording once the files reach this many bytes on disk (0: no cap).")
+    var maxBytes: Int64 = 10 << 30
+
+    @Option(help: "Stop recording once the disk has fewer free bytes than this.")
+    var minFreeBytes: Int64 = 1 << 30
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel = "info"
+
+    func validate() throws {
+        guard exchange == .bybit else {
+            throw ValidationError("--exchange \(exchange.rawValue) cannot be recorded live yet: Keel has no live Binance USD-M connector; use bybit")
+        }
+        if let duration { guard let seconds = DurationText.seconds(duration), seconds > 0 else {
+            throw ValidationError("--duration: \(duration) is not a duration; write e.g. 90s, 10m or 24h")
+        } }
+        guard flushInterval > 0, flushInterval.isFinite else { throw ValidationError("--flush-interval must be a positive number of seconds, e.g. 5") }
+        guard maxBytes >= 0, minFreeBytes >= 0 else { throw ValidationError("--max-bytes and --min-free-bytes must be 0 or more") }
+    }
+
+    func run() async throws {
+        var flags: [(key: String, value: String)] = [("exchange.symbols", symbols), ("exchange.depth", depth), ("monitoring.log_level", logLevel)]
+        if let publicURL { flags.append(("exchange.public_url", publicURL)) }
+        if let restURL { flags.append(("exchange.rest_url", restURL)) }
+        if let caFile { flags.append(("exchange.ca_file", caFile)) }
+        if testnet { flags.append(("exchange.testnet", "true")) }
+        let settings: ConnectorSettings
+        do throws(ConnectorSettings.Invalid) {
+            settings = try await ConnectorSettings.load(file: nil, flags: flags)
+        } catch {
+            throw refuse(error.description, command: "keel record")
+        }
+        let level = Logger.Level(rawValue: settings.logLevel) ?? .info
+        LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: level) }
+        let logger = Logger(label: "keel.record")
+
+        var recording = RecorderConfiguration(directory: out)
+        recording.flushInterval = Int64(flushInterval * 1e9)
+        recording.maxBytes = maxBytes
+        recording.minFreeBytes = minFreeBytes
+        let recorder: FrameRecorder
+        do throws(RecordingError) {
+            recorder = try FrameRecorder(configuration: recording, logger: logger)
+        } catch {
+            throw refuse("--out: \(error)", command: "keel record")
+        }
+        var publicSession = settings.options(credentials: nil).publicSession
+        publicSession.frameTap = { frame, receiveTime in
+            recorder.record(frame, symbol: BybitDecoder.topicSymbol(frame) ?? "", receiveTime: receiveTime)
+        }
+        let session = BybitPublicSession(configuration: publicSession, logger: logger) { _ in }
+        logger.info("keel_record_started", metadata: ["symbols": "\(settings.symbols.joined(separator: ","))", "out": "\(out)",
+                                                      "url": "\(publicSession.socket.url)"])
+        let started = ContinuousClock.now
+        let limit = duration.flatMap(DurationText.seconds).map { Duration.milliseconds(Int64($0 * 1_000)) }
+        let signals = SignalWaiter()
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await session.run() }
+            group.addTask {
+                // The flush timer, the duration, a signal or a stopped recorder end the run.
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .milliseconds(200))
+                    recorder.flushIfDue(now: WallClock.nanoseconds())
+                    if signals.received { logger.info("keel_record_signal", metadata: ["signal": "\(signals.name)"]); break }
+                    if let limit, ContinuousClock.now - started >= limit { break }
+                    if let stopped = recorder.stats.stopped, stopped != "closed" { break }
+                }
+                await session.stop()
+            }
+            await group.waitForAll()
+        }
+        recorder.close()
+        let stats = recorder.stats
+        var line = JSONWriter()
+        line.beginObject()
+        line.field("frames", stats.frames)
+        line.field("dropped", stats.dropped)
+        line.field("unfiled", stats.unfiled)
+        line.field("raw_bytes", Int(stats.rawBytes))
+        line.field("bytes_on_disk", Int(stats.bytesOnDisk))
+        line.field("files", stats.files)
+        line.field("seconds", ReconnectPolicy.seconds(ContinuousClock.now - started))
+        line.field("stopped", stats.stopped ?? "closed")
+        line.endObject()
+        print(line.string)
+        fflushStdout()
+    }
+}
+
+/// SIGINT and SIGTERM seen, polled by a loop that ends the command cleanly.
+final class SignalWaiter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var seen: String?
+    private var sources: [DispatchSourceSignal] = []
+
+    init() {
+        for (number, name) in [(SIGINT, "SIGINT"), (SIGTERM, "SIGTERM")] {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { [weak self] in
+                guard let self else { return }
+                self.lock.lock()
+                self.seen = self.seen ?? name
+                self.lock.unlock()
+            }
+            source.resume()
+            sources.append(source)
+        }
+    }
+
+    var received: Bool { lock.lock(); defer { lock.unlock() }; return seen != nil }
+    var name: String { lock.lock(); defer { lock.unlock() }; return seen ?? "" }
+}

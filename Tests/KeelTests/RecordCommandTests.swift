@@ -1,0 +1,109 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// `keel record` against a `keel sim`, and `keel book` reading what it wrote.
+@Suite(.serialized)
+struct RecordCommandTests {
+    private struct Recorder {
+        let process = Process()
+        let stdout: Collector
+        let stderr: Collector
+
+        init(_ sim: SimChildProcess, out: URL, extra: [String] = []) throws {
+            process.executableURL = try keelURL()
+            process.arguments = ["record", "--exchange", "bybit", "--symbols", "BTCUSDT,ETHUSDT", "--out", out.path,
+                                 "--public-url", "ws://127.0.0.1:\(sim.port)/v5/public/linear"] + extra
+            let output = Pipe()
+            let errors = Pipe()
+            process.standardOutput = output
+            process.standardError = errors
+            try process.run()
+            stdout = Collector(output.fileHandleForReading)
+            stderr = Collector(errors.fileHandleForReading)
+        }
+    }
+
+    private func book(_ file: String, symbol: String) throws -> (status: Int32, json: [String: Any], stderr: String) {
+        let process = Process()
+        process.executableURL = try keelURL()
+        process.arguments = ["book", "--exchange", "bybit", "--symbol", symbol, "--depth", "50", file]
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        let error = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        let json = (try? JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:]
+        return (process.terminationStatus, json, error)
+    }
+
+    private func dayFile(_ out: URL, _ symbol: String) throws -> String {
+        let name = try #require(try FileManager.default.contentsOfDirectory(atPath: out.path).first { $0.hasPrefix(symbol + "_") && $0.hasSuffix(".gz") })
+        #expect(name.count == symbol.count + 12)
+        return out.appendingPathComponent(name).path
+    }
+
+    @Test func aRecordingOfTheSimReplayedByKeelBookEndsEqualToTheSimsTruth() async throws {
+        let sim = try await SimChildProcess()
+        defer { sim.stop() }
+        let out = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: out) }
+        let recorder = try Recorder(sim, out: out, extra: ["--flush-interval", "1"])
+        defer { if recorder.process.isRunning { recorder.process.terminate() } }
+        // Let it record a few seconds of flow, then pause the flow and take the truth.
+        _ = try await waitFor(.seconds(60)) { recorder.stderr.text.components(separatedBy: "keel_record_file_opened").count > 2 }
+        try await Task.sleep(for: .seconds(3))
+        _ = try await post("http://127.0.0.1:\(sim.controlPort)/sim/flow", body: #"{"paused":true}"#)
+        try await Task.sleep(for: .seconds(1))
+        let (_, body) = try await get("http://127.0.0.1:\(sim.controlPort)/sim/book?symbol=BTCUSDT&depth=50")
+        let truth = try #require(try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any])
+        recorder.process.interrupt()
+        recorder.process.waitUntilExit()
+        #expect(recorder.process.terminationStatus == 0)
+        let summary = try #require(recorder.stdout.text.split(separator: "\n").last.flatMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] })
+        #expect((summary["frames"] as? Int ?? 0) > 100 && summary["files"] as? Int == 2 && summary["dropped"] as? Int == 0)
+
+        let replayed = try book(try dayFile(out, "BTCUSDT"), symbol: "BTCUSDT")
+        #expect(replayed.status == 0 && replayed.json["valid"] as? Bool == true && replayed.json["gaps"] as? Int == 0)
+        #expect(replayed.json["bids"] as? [[String]] == truth["bids"] as? [[String]])
+        #expect(replayed.json["asks"] as? [[String]] == truth["asks"] as? [[String]])
+        let topics = try #require(truth["topics"] as? [String: Any])
+        #expect((replayed.json["last_update_id"] as? NSNumber)?.int64Value == (topics["orderbook.50.BTCUSDT"] as? NSNumber)?.int64Value)
+        #expect(try book(try dayFile(out, "ETHUSDT"), symbol: "ETHUSDT").json["valid"] as? Bool == true)
+    }
+
+    @Test func killNineMidRecordingLeavesAFileKeelBookReads() async throws {
+        let sim = try await SimChildProcess()
+        defer { sim.stop() }
+        let out = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: out) }
+        let recorder = try Recorder(sim, out: out, extra: ["--flush-interval", "0.5"])
+        _ = try await waitFor(.seconds(60)) { recorder.stderr.text.contains("keel_record_file_opened") }
+        try await Task.sleep(for: .seconds(3))
+        kill(recorder.process.processIdentifier, SIGKILL)
+        recorder.process.waitUntilExit()
+        let replayed = try book(try dayFile(out, "BTCUSDT"), symbol: "BTCUSDT")
+        #expect(replayed.status == 0, "\(replayed.stderr)")
+        // Three seconds of flow at a 0.5 s flush: most of it is in finished members.
+        #expect((replayed.json["messages"] as? Int ?? 0) > 50 && replayed.json["errors"] as? Int == 0)
+        #expect(replayed.json["valid"] as? Bool == true)
+        if replayed.stderr.contains("warning") { #expect(replayed.stderr.contains("before the cut")) }
+    }
+
+    @Test func badArgumentsAreRefusedWithTheFix() throws {
+        let process = Process()
+        process.executableURL = try keelURL()
+        process.arguments = ["record", "--exchange", "binance-usdm", "--symbols", "BTCUSDT", "--out", "/tmp/x"]
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus != 0 && text.contains("use bybit"))
+    }
+}
