@@ -133,7 +133,8 @@ let package = Package(
         .testTarget(name: "BybitTests", dependencies: ["Bybit", "Market", "TestSupport"]),
         .testTarget(name: "BinanceTests", dependencies: ["Binance", "Market", "Storage", "TestSupport"]),
         .testTarget(name: "ConnectorTests", dependencies: ["Connector", "Market", "Bybit", "ExchangeSim", "TestSupport"]),
-        .testTarget(name: "StrategyTests", dependencies: ["Strategy", "MarketContext", "Execution", "Market", "Binance", "Storage", "TestSupport"]),
+        .testTarget(name: "StrategyTests", dependencies: ["Strategy", "MarketContext", "Market", "TestSupport"]),
+        .testTarget(name: "ExecutionTests", dependencies: ["Execution", "Market", "Binance", "Storage", "TestSupport"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "Market", "TestSupport"]),
         .testTarget(
             name: "ExchangeSimTests",

@@ -1,14 +1,5 @@
 import Market
 
-/// What a venue tells the bot about its orders: the same facts whether they come from an exchange
-/// through the connector or from the paper exchange.
-public enum VenueEvent: Sendable, Equatable {
-    case order(OrderUpdate)
-    case fill(Fill)
-    case acknowledged(clientId: String, command: String)
-    case refused(clientId: String, command: String, reason: String)
-}
-
 /// Paper trading on the live feed: orders rest in a simulated queue and fill from the real book and
 /// trades. Queue model: an order joins behind the size already shown at its price (nothing when it
 /// improves the touch); that volume ahead is consumed first — by trades at the price, and by the

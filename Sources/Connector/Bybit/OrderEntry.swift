@@ -303,3 +303,10 @@ actor OrderEntry {
                                           event: event, logger: logger, attempt)
     }
 }
+
+extension RateBudget {
+    /// What Bybit reported on an answer (`X-Bapi-Limit`, `-Status`, `-Reset-Timestamp`).
+    public mutating func update(_ reported: BybitRateLimit, now: Int64) {
+        update(limit: reported.limit, remaining: reported.remaining, resetTime: reported.resetTime, now: now)
+    }
+}

@@ -117,6 +117,25 @@ public struct TradingSettings: Sendable {
         return true
     }
 
+    /// What the decision reads; `staleAfterSeconds`: no market event this long halts quoting.
+    public func policy(staleAfterSeconds: Double) -> MarketMakingStrategy.Policy {
+        var policy = MarketMakingStrategy.Policy()
+        policy.enabled = enabled
+        policy.model = model
+        policy.orderSize = orderSize
+        policy.levelSizes = levelSizes
+        policy.orderLevels = orderLevels
+        policy.levelSpacingTicks = levelSpacingTicks
+        policy.refreshToleranceTicks = refreshToleranceTicks
+        policy.maxOrderAge = Int64(maxOrderAge * 1e9)
+        policy.quoteInterval = quoteIntervalMilliseconds * 1_000_000
+        policy.maxActivePerSide = maxActivePerSide
+        policy.ordersPerSecond = ordersPerSecond
+        policy.risk = risk
+        policy.staleAfter = Int64(staleAfterSeconds * 1e9)
+        return policy
+    }
+
     /// The instrument grid the strategy quotes on.
     public func instrument(_ symbol: String) -> Instrument {
         Instrument(symbol: symbol, tickSize: tickSize, qtyStep: qtyStep, minQty: minQty)

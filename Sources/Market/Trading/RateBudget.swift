@@ -1,9 +1,7 @@
-import Bybit
-
-/// The order rate-limit budget, kept so the connector never sends a request the exchange would refuse
-/// for rate: a rolling one-second window of what was sent, capped by the limit the exchange reports
-/// (`X-Bapi-Limit`, starting from a configured guess), and a hard stop until the reset time when the
-/// exchange says the budget is spent. Pure: the caller passes the time.
+/// An order rate-limit budget: a rolling one-second window of what was sent, capped by a limit (the
+/// exchange's reported one for the connector, `strategy.orders_per_second` for the strategy), and a
+/// hard stop until a reset time when the exchange says the budget is spent. Pure: the caller passes
+/// the time.
 public struct RateBudget: Sendable, Equatable {
     public private(set) var limit: Int
     /// Requests kept back for reconciliation and cancels (never used by new orders).
@@ -30,11 +28,11 @@ public struct RateBudget: Sendable, Equatable {
         return true
     }
 
-    /// What the exchange reported on an answer.
-    public mutating func update(_ reported: BybitRateLimit, now: Int64) {
-        limit = max(1, reported.limit)
-        remaining = min(reported.remaining, remaining ?? reported.remaining)
-        if reported.remaining <= 0, reported.resetTime > now { blockedUntil = max(blockedUntil, reported.resetTime) }
+    /// What the exchange reported on an answer: its limit, what is left, and when the window resets (UTC ns).
+    public mutating func update(limit reportedLimit: Int, remaining reportedRemaining: Int, resetTime: Int64, now: Int64) {
+        limit = max(1, reportedLimit)
+        remaining = min(reportedRemaining, remaining ?? reportedRemaining)
+        if reportedRemaining <= 0, resetTime > now { blockedUntil = max(blockedUntil, resetTime) }
     }
 
     /// The exchange refused a request for rate (10006, or HTTP 403): stop until the window has passed.
