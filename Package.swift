@@ -79,6 +79,8 @@ let package = Package(
         .target(name: "MarketContext", dependencies: ["Market"]),
         .target(name: "Strategy", dependencies: ["Market", "MarketContext"]),
         .target(name: "Execution", dependencies: ["Market"]),
+        // Recordings → feed → the same Strategy → a simulated venue; pure but for Storage's reader.
+        .target(name: "Backtest", dependencies: ["Market", "Bybit", "Binance", "MarketContext", "Strategy", "Execution", "Storage"]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
         .target(
             name: "Storage",
@@ -109,7 +111,8 @@ let package = Package(
         .executableTarget(
             name: "keel",
             dependencies: [
-                "Market", "Bybit", "Binance", "Storage", "ExchangeSim", "Connector", "Supervisor", "Service",
+                "Market", "Bybit", "Binance", "Storage", "ExchangeSim", "Connector", "Supervisor", "Service", "Backtest",
+                "Strategy", "Execution",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
@@ -135,6 +138,7 @@ let package = Package(
         .testTarget(name: "ConnectorTests", dependencies: ["Connector", "Market", "Bybit", "ExchangeSim", "TestSupport"]),
         .testTarget(name: "StrategyTests", dependencies: ["Strategy", "MarketContext", "Market", "TestSupport"]),
         .testTarget(name: "ExecutionTests", dependencies: ["Execution", "Market", "Binance", "Storage", "TestSupport"]),
+        .testTarget(name: "BacktestTests", dependencies: ["Backtest", "Strategy", "Execution", "Market", "Binance", "Storage", "TestSupport"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "Market", "TestSupport"]),
         .testTarget(
             name: "ExchangeSimTests",

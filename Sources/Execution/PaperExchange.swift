@@ -1,25 +1,39 @@
 import Market
 
-/// Paper trading on the live feed: orders rest in a simulated queue and fill from the real book and
-/// trades. Queue model: an order joins behind the size already shown at its price (nothing when it
-/// improves the touch); that volume ahead is consumed first — by trades at the price, and by the
-/// level shrinking (cancels) — before the order fills. A trade through the price, or the opposite
-/// touch moving onto it, fills it whole at its price. Placing, amending and cancelling take effect
-/// `latency` ns (event time) after they were asked for, so a fill can beat a cancel. Post-only: an
-/// order that would take liquidity when it arrives is refused. Fills pay `makerFeeRate`. Pure: time
-/// comes with the market events.
+/// The simulated venue of paper trading on the live feed and of the backtest on a recording: orders
+/// rest in a simulated queue and fill from the real book and trades. An order joins behind the size
+/// already shown at its price (nothing when it improves the touch); that volume ahead is consumed
+/// first — by trades at the price, and by the level shrinking as `queue` says (risk-averse by
+/// default: only when the level falls below it) — before the order fills, partly by what is left of
+/// the trade (or whole, with `partialFills` off). A trade through the price, or the opposite touch
+/// moving onto it, fills it whole at its price. Placing, amending and cancelling take effect after
+/// the order latency (event time), so a fill can beat a cancel. Post-only: an order that would take
+/// liquidity when it arrives is refused; another limit order takes at once at its price and pays
+/// `takerFeeRate`. Resting fills pay `makerFeeRate`. Pure: time comes with the market events.
 public struct PaperExchange: Sendable {
     public struct Configuration: Sendable, Equatable {
+        /// Order latency, ns, when no measured one is given.
         public var latency: Int64 = 50_000_000
+        /// Measured order latency over time (a backtest reading a bot's `orders_*.jsonl`).
+        public var measuredLatency: OrderLatency?
         public var makerFeeRate = FixedDecimal(mantissa: 2, scale: 4)
+        public var takerFeeRate = FixedDecimal(mantissa: 55, scale: 5)
+        public var queue = QueueModel.riskAverse
+        public var partialFills = true
 
         public init() {}
+
+        /// The latency of a command asked at `time`.
+        public func latency(at time: Int64) -> Int64 { measuredLatency?.at(time) ?? latency }
     }
 
     struct RestingOrder: Sendable {
         var update: OrderUpdate
         var queueAhead: Quantity
         var sequence: Int
+        /// The level's size at the last book, and what traded at the price since.
+        var shown: Quantity = .zero
+        var traded: Quantity = .zero
     }
 
     enum Action: Sendable {
@@ -77,9 +91,11 @@ public struct PaperExchange: Sendable {
         for clientId in ordered(symbol: symbol) {
             guard var order = resting[clientId] else { continue }
             let side: BookSide = order.update.side == .buy ? .bid : .ask
-            // The level shrank: cancels (or trades already counted) ate into the volume ahead.
+            // The level changed: the queue model says how much of a decrease was ahead of the order.
             let shown = book.size(side, at: order.update.price)
-            if shown < order.queueAhead { order.queueAhead = shown }
+            order.queueAhead = configuration.queue.ahead(order.queueAhead, before: order.shown, after: shown, traded: order.traded)
+            order.shown = shown
+            order.traded = .zero
             resting[clientId] = order
             // The opposite touch reached the price: taken whole.
             let crossed = order.update.side == .buy ? book.bestAsk.map { $0.price <= order.update.price } : book.bestBid.map { $0.price >= order.update.price }
@@ -103,14 +119,16 @@ public struct PaperExchange: Sendable {
                 continue
             }
             guard trade.price == price, left > .zero else { continue }
+            order.traded += left
             let eaten = min(order.queueAhead, left)
             order.queueAhead -= eaten
             left -= eaten
             resting[clientId] = order
             if order.queueAhead.isZero, left > .zero {
-                let qty = min(left, order.update.qty - order.update.filledQty)
+                let remaining = order.update.qty - order.update.filledQty
+                let qty = min(left, remaining)
                 left -= qty
-                events += execute(clientId, qty: qty, time: trade.exchangeTime)
+                events += execute(clientId, qty: configuration.partialFills ? qty : remaining, time: trade.exchangeTime)
             }
         }
         return events
@@ -119,7 +137,7 @@ public struct PaperExchange: Sendable {
     // MARK: Inside
 
     private mutating func schedule(_ action: Action, _ time: Int64) {
-        let at = time + configuration.latency
+        let at = time + configuration.latency(at: time)
         let index = due.firstIndex { $0.time > at } ?? due.endIndex
         due.insert((at, action), at: index)
     }
@@ -169,6 +187,8 @@ public struct PaperExchange: Sendable {
                 sequence += 1
                 order.sequence = sequence
                 order.queueAhead = shownSize(order.update)
+                order.shown = order.queueAhead
+                order.traded = .zero
             }
             resting[clientId] = order
             return [.acknowledged(clientId: clientId, command: "amend"), .order(order.update)]
@@ -193,7 +213,14 @@ public struct PaperExchange: Sendable {
                                  orderType: request.type.rawValue, timeInForce: request.timeInForce.rawValue, price: price, qty: request.qty,
                                  filledQty: .zero, averagePrice: nil, state: .new, reduceOnly: request.reduceOnly, rejectReason: "",
                                  cancelType: "", createdTime: time, updatedTime: time)
-        resting[request.orderLinkId] = RestingOrder(update: update, queueAhead: shownSize(update), sequence: sequence)
+        if takes == true {
+            // A plain limit order that crosses takes at once, at its price.
+            resting[request.orderLinkId] = RestingOrder(update: update, queueAhead: .zero, sequence: sequence)
+            return [.acknowledged(clientId: request.orderLinkId, command: "place")]
+                + execute(request.orderLinkId, qty: request.qty, time: time, maker: false)
+        }
+        let shown = shownSize(update)
+        resting[request.orderLinkId] = RestingOrder(update: update, queueAhead: shown, sequence: sequence, shown: shown)
         return [.acknowledged(clientId: request.orderLinkId, command: "place"), .order(update)]
     }
 
@@ -202,7 +229,7 @@ public struct PaperExchange: Sendable {
         books[update.symbol]?.size(update.side == .buy ? .bid : .ask, at: update.price) ?? .zero
     }
 
-    private mutating func execute(_ clientId: String, qty: Quantity, time: Int64) -> [VenueEvent] {
+    private mutating func execute(_ clientId: String, qty: Quantity, time: Int64, maker: Bool = true) -> [VenueEvent] {
         guard var order = resting[clientId], qty > .zero else { return [] }
         executionCount += 1
         let before = order.update.filledQty
@@ -212,9 +239,10 @@ public struct PaperExchange: Sendable {
         order.update.updatedTime = time
         let leaves = order.update.qty - order.update.filledQty
         order.update.state = leaves.isZero ? .filled : .partiallyFilled
-        let fee = (price * qty * configuration.makerFeeRate).rounded(toMultipleOf: FixedDecimal(mantissa: 1, scale: 8), .halfEven) ?? .zero
+        let rate = maker ? configuration.makerFeeRate : configuration.takerFeeRate
+        let fee = (price * qty * rate).rounded(toMultipleOf: FixedDecimal(mantissa: 1, scale: 8), .halfEven) ?? .zero
         let fill = Fill(symbol: order.update.symbol, orderId: order.update.orderId, clientId: clientId, executionId: "paper-exec-\(executionCount)",
-                        side: order.update.side, price: price, qty: qty, fee: fee, feeRate: configuration.makerFeeRate, isMaker: true,
+                        side: order.update.side, price: price, qty: qty, fee: fee, feeRate: rate, isMaker: maker,
                         leavesQty: leaves, closedSize: .zero, time: time)
         if leaves.isZero { resting[clientId] = nil } else { resting[clientId] = order }
         return [.fill(fill), .order(order.update)]

@@ -130,8 +130,11 @@ public struct MarketMakingStrategy: Sendable {
         var decision = evaluate(time: time, ledger: ledger, live: live, conditions: conditions)
         guard quoting, policy.enabled, risk.state != .halted, bookValid, let book, let mid = inputs.snapshot.mid else { return decision }
         let inventory = ledger.position.doubleValue / max(policy.orderSize.doubleValue, 1e-12)
-        let depths = model.depths(mid: mid.doubleValue, tick: instrument.tickSize.doubleValue, volatility: inputs.snapshot.volatility,
-                                  intensity: intensity.estimate(at: time), inventory: inventory)
+        let tick = instrument.tickSize.doubleValue
+        let touch = book.bestBid.flatMap { bid in book.bestAsk.map { ask in
+            ((mid - bid.price).doubleValue / tick, (ask.price - mid).doubleValue / tick) } }
+        let depths = model.depths(mid: mid.doubleValue, tick: tick, volatility: inputs.snapshot.volatility,
+                                  intensity: intensity.estimate(at: time), inventory: inventory, touch: touch)
         var shape = QuoteLadder.Shape(sizes: policy.levelSizes.isEmpty ? [policy.orderSize] : policy.levelSizes)
         shape.levels = policy.orderLevels
         shape.spacingTicks = policy.levelSpacingTicks

@@ -10,10 +10,13 @@ import MarketContext
 ///   half spread h = c1 + Δ/2 · σ · c2,  skew s = σ · c2
 ///   bid depth δb = h + s·q,  ask depth δa = h − s·q
 /// Fixed: h = spread_bps/2 of the mid, s = skew_bps of the mid per order size.
+/// Touch: each side `touchOffsetTicks` behind its own best price (0: join the touch), no skew — the
+/// plain quoter of backtest comparisons.
 public struct QuoteModel: Sendable {
     public enum Mode: String, Sendable, Equatable {
         case glft
         case fixed
+        case touch
     }
 
     public struct Parameters: Sendable, Equatable {
@@ -35,6 +38,8 @@ public struct QuoteModel: Sendable {
         /// Fixed mode: the spread and the skew per order size of inventory, in bp of the mid.
         public var fixedSpreadBps = 10.0
         public var fixedSkewBps = 2.0
+        /// Touch mode: ticks behind the best bid (ask) each side quotes.
+        public var touchOffsetTicks = 1.0
 
         public init() {}
     }
@@ -76,8 +81,10 @@ public struct QuoteModel: Sendable {
     }
 
     /// Depths from the mid for `inventory` (position ÷ order size) with `mid` and `tick` as Doubles
-    /// (only to size distances; prices are made exact afterwards).
-    public func depths(mid: Double, tick: Double, volatility: Double?, intensity: FillIntensity.Estimate?, inventory: Double) -> Depths {
+    /// (only to size distances; prices are made exact afterwards). `touch`: the best bid's and ask's
+    /// distances from the mid in ticks (touch mode needs them).
+    public func depths(mid: Double, tick: Double, volatility: Double?, intensity: FillIntensity.Estimate?, inventory: Double,
+                       touch: (bid: Double, ask: Double)? = nil) -> Depths {
         let p = parameters
         let ticksPerBp = mid / 10_000 / tick
         let relativeSigma = (p.enableDynamicSpread ? volatility : nil) ?? p.volatilityBps / 10_000
@@ -94,10 +101,19 @@ public struct QuoteModel: Sendable {
         case .fixed:
             half = p.fixedSpreadBps / 2 * ticksPerBp
             skew = p.fixedSkewBps * ticksPerBp
+        case .touch:
+            half = 0
+            skew = 0
         }
         if !p.enableInventorySkew { skew = 0 }
         var bid = half + skew * inventory
         var ask = half - skew * inventory
+        if p.mode == .touch, let touch {
+            // A hair inside, so the ladder's rounding away from the touch lands on the exact tick.
+            bid = touch.bid + p.touchOffsetTicks - 1e-6
+            ask = touch.ask + p.touchOffsetTicks - 1e-6
+            half = (bid + ask) / 2
+        }
         let minimum = p.minSpreadBps * ticksPerBp
         if bid + ask < minimum {
             let widen = (minimum - (bid + ask)) / 2

@@ -46,7 +46,7 @@ public struct TradingSettings: Sendable {
     public static let keys = [
         "strategy.enabled", "strategy.paper_trading", "strategy.symbol", "strategy.model", "strategy.gamma", "strategy.fill_a", "strategy.fill_k",
         "strategy.volatility_bps", "strategy.enable_dynamic_spread", "strategy.enable_inventory_skew", "strategy.min_spread_bps",
-        "strategy.fixed_spread_bps", "strategy.fixed_skew_bps", "strategy.order_size", "strategy.level_sizes", "strategy.order_levels",
+        "strategy.fixed_spread_bps", "strategy.fixed_skew_bps", "strategy.touch_offset_ticks", "strategy.order_size", "strategy.level_sizes", "strategy.order_levels",
         "strategy.level_spacing_ticks", "strategy.tick_size", "strategy.qty_step", "strategy.min_qty", "strategy.refresh_tolerance_ticks",
         "strategy.max_order_age", "strategy.quote_interval_ms", "strategy.orders_per_second", "strategy.paper_latency_ms",
         "strategy.paper_maker_fee", "strategy.adopt_orders",
@@ -69,7 +69,7 @@ public struct TradingSettings: Sendable {
         case "strategy.paper_trading": paperTrading = try setting.bool()
         case "strategy.symbol": symbol = value.uppercased()
         case "strategy.model":
-            guard let mode = QuoteModel.Mode(rawValue: value.lowercased()) else { throw setting.invalid("\(value) is not a quote model", fix: "use glft or fixed") }
+            guard let mode = QuoteModel.Mode(rawValue: value.lowercased()) else { throw setting.invalid("\(value) is not a quote model", fix: "use glft, fixed or touch") }
             model.mode = mode
         case "strategy.gamma": model.gamma = try setting.number(1e-6 ... 100)
         case "strategy.fill_a": model.a = try optionalNumber()
@@ -80,6 +80,7 @@ public struct TradingSettings: Sendable {
         case "strategy.min_spread_bps": model.minSpreadBps = try setting.number(0 ... 10_000)
         case "strategy.fixed_spread_bps": model.fixedSpreadBps = try setting.number(0 ... 10_000)
         case "strategy.fixed_skew_bps": model.fixedSkewBps = try setting.number(0 ... 10_000)
+        case "strategy.touch_offset_ticks": model.touchOffsetTicks = try setting.number(0 ... 1_000_000)
         case "strategy.order_size": orderSize = try setting.decimal()
         case "strategy.level_sizes":
             var sizes: [Quantity] = []
@@ -150,7 +151,7 @@ public struct TradingSettings: Sendable {
             ("strategy.fill_k", model.k.map { "\($0)" } ?? "auto"), ("strategy.volatility_bps", "\(model.volatilityBps)"),
             ("strategy.enable_dynamic_spread", "\(model.enableDynamicSpread)"), ("strategy.enable_inventory_skew", "\(model.enableInventorySkew)"),
             ("strategy.min_spread_bps", "\(model.minSpreadBps)"), ("strategy.fixed_spread_bps", "\(model.fixedSpreadBps)"),
-            ("strategy.fixed_skew_bps", "\(model.fixedSkewBps)"), ("strategy.order_size", "\(orderSize)"),
+            ("strategy.fixed_skew_bps", "\(model.fixedSkewBps)"), ("strategy.touch_offset_ticks", "\(model.touchOffsetTicks)"), ("strategy.order_size", "\(orderSize)"),
             ("strategy.level_sizes", levelSizes.isEmpty ? "(order_size at every level)" : levelSizes.map { "\($0)" }.joined(separator: ",")),
             ("strategy.order_levels", "\(orderLevels)"), ("strategy.level_spacing_ticks", "\(levelSpacingTicks)"), ("strategy.tick_size", "\(tickSize)"),
             ("strategy.qty_step", "\(qtyStep)"), ("strategy.min_qty", "\(minQty)"), ("strategy.refresh_tolerance_ticks", "\(refreshToleranceTicks)"),

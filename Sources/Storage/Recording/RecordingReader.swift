@@ -43,16 +43,19 @@ public enum RecordingReader {
     /// larger than memory can be replayed. An empty line is skipped. A file cut inside its last gzip
     /// member (a recorder killed between flushes) gives every line before the cut and says so; corrupt
     /// data elsewhere is an error.
+    /// `progress` hears (bytes of the file read, its size) after each chunk.
     @discardableResult
-    public static func forEachLine(path: String, _ body: (UnsafeRawBufferPointer) -> Void) throws(RecordingError) -> RecordingEnd {
+    public static func forEachLine(path: String, progress: ((Int64, Int64) -> Void)? = nil,
+                                   _ body: (UnsafeRawBufferPointer) -> Void) throws(RecordingError) -> RecordingEnd {
         var lines = LineBuffer()
-        let end = try stream(path: path) { chunk in lines.append(chunk, body) }
+        let end = try stream(path: path, progress: progress) { chunk in lines.append(chunk, body) }
         if end == .complete { lines.finish(body) }
         return end
     }
 
     /// Decompressed bytes of the file, chunk by chunk (zlib reads plain files through unchanged).
-    private static func stream(path: String, strict: Bool = false, _ body: (UnsafeRawBufferPointer) -> Void) throws(RecordingError) -> RecordingEnd {
+    private static func stream(path: String, strict: Bool = false, progress: ((Int64, Int64) -> Void)? = nil,
+                               _ body: (UnsafeRawBufferPointer) -> Void) throws(RecordingError) -> RecordingEnd {
         // Open with open(2) first for a clear errno message; zlib's own errors are vaguer.
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else { throw .cannotOpen(path: path, reason: String(cString: strerror(errno))) }
@@ -88,6 +91,7 @@ public enum RecordingReader {
                 return .complete
             }
             body(UnsafeRawBufferPointer(rebasing: chunk[0..<Int(read)]))
+            progress?(Int64(gzoffset(file)), Int64(info.st_size))
         }
     }
 }

@@ -1,0 +1,189 @@
+import ArgumentParser
+import Backtest
+import Connector
+import Foundation
+import Market
+import Service
+import Storage
+import Execution
+import Strategy
+
+/// `keel backtest`: recordings through the bot's own decision code and a simulated venue.
+struct BacktestCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "backtest",
+        abstract: "Replay recordings through the bot's strategy and a simulated venue; print one JSON summary.",
+        discussion: """
+        FILE... are recordings (`keel record`'s SYMBOL_YYYYMMDD.gz, hftbacktest-collector files, Binance USD-M raw \
+        captures with their REST snapshot lines), read in the order given, plain or gzip. --config is the bot's own \
+        configuration file: its strategy and risk sections, and a backtest section for the venue's models. The last \
+        line on stdout is one JSON object: symbol, events, seconds, events_per_sec, orders, amends, cancels, fills, \
+        maker_fills, rejected, position, realised_pnl, unrealised_pnl, fees, net_pnl, max_drawdown, round_trips, \
+        halts, quote_uptime. --out DIR also writes equity.csv, fills.csv and report.html. On a terminal a progress \
+        bar runs on stderr.
+        """
+    )
+
+    @Option(help: "Exchange of the recordings: bybit or binance-usdm.")
+    var exchange: ExchangeOption
+
+    @Option(help: "The bot's YAML configuration (strategy, risk and backtest sections).")
+    var config: String
+
+    @Option(help: "Directory for equity.csv, fills.csv and report.html (made when missing).")
+    var out: String?
+
+    @Option(help: "Symbol to trade (default strategy.symbol, else the first symbol with a book).")
+    var symbol: String?
+
+    @Argument(help: "Recordings to replay, in order.")
+    var files: [String]
+
+    func validate() throws {
+        guard !files.isEmpty else { throw ValidationError("give at least one recording FILE") }
+    }
+
+    func run() async throws {
+        let bot: BotSettings
+        let section: BacktestSettings
+        var configured: [String] = []
+        do throws(ConnectorSettings.Invalid) {
+            // The bot's file need not name exchange symbols for a backtest: the recordings have them.
+            configured = try await ConnectorSettings.fileValues(config, keys: ["exchange.symbols"]).first?.value
+                .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).uppercased() } ?? []
+            bot = try await BotSettings.load(file: config, environment: [:],
+                                             overrides: configured.isEmpty ? [("exchange.symbols", symbol ?? "BTCUSDT")] : [])
+            section = try await BacktestSettings.load(file: config)
+        } catch {
+            throw refuse(error.description, command: "keel backtest")
+        }
+        let trading = bot.trading
+        var measured: OrderLatency?
+        if let file = section.latencyFile {
+            do {
+                measured = try OrderLog.latency(path: file)
+            } catch {
+                throw refuse("backtest.latency_file: \(error)", command: "keel backtest")
+            }
+        }
+        var options = Backtester.Options(exchange: exchange == .bybit ? .bybit : .binanceUSDM,
+                                         policy: trading.policy(staleAfterSeconds: bot.staleThreshold),
+                                         tickSize: trading.tickSize, qtyStep: trading.qtyStep, minQty: trading.minQty,
+                                         venue: section.venue(paper: trading.paper, measured: measured))
+        options.symbol = symbol ?? trading.symbol ?? configured.first
+        options.venueClock = section.venueClock
+        options.equityInterval = Int64(section.equityInterval * 1e9)
+
+        let files = try out.map { try BacktestFiles(directory: $0) }
+        var backtester = Backtester(options: options) { output in files?.write(output) }
+        let progress = ProgressBar(enabled: isatty(2) == 1, files: self.files.count)
+        let started = ContinuousClock.now
+        for (index, file) in self.files.enumerated() {
+            let end: RecordingEnd
+            do {
+                end = try RecordingReader.forEachLine(path: file, progress: { progress.update(file: index, read: $0, size: $1) }) { line in
+                    backtester.ingest(line: line)
+                }
+            } catch {
+                progress.finish()
+                throw refuse("\(error)", command: "keel backtest")
+            }
+            if case .truncated(let reason) = end { printError("keel backtest: warning: \(file): \(reason); read every line before the cut") }
+        }
+        backtester.finish()
+        progress.finish()
+        let seconds = ReconnectPolicy.seconds(ContinuousClock.now - started)
+        let summary = backtester.summary.json(seconds: seconds)
+        if let files {
+            files.close()
+            let name = files.directory + "/report.html"
+            let report = BacktestReport(title: "keel backtest — \(backtester.summary.symbol), \(section.queueName) queue",
+                                        summary: backtester.summary, summaryJSON: summary, curve: backtester.curve.points,
+                                        fills: backtester.fills.points)
+            try Data(report.html.utf8).write(to: URL(fileURLWithPath: name))
+        }
+        if backtester.summary.symbol.isEmpty {
+            printError("keel backtest: warning: no book of \(options.symbol ?? "any symbol") in the recordings; nothing was traded")
+        }
+        print(summary)
+        fflushStdout()
+    }
+}
+
+/// equity.csv and fills.csv, written as the backtest streams.
+final class BacktestFiles: @unchecked Sendable {
+    let directory: String
+    private let equity: FileHandle
+    private let fills: FileHandle
+    private var equityBuffer = Data()
+    private var fillBuffer = Data()
+
+    init(directory: String) throws {
+        self.directory = directory
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        func open(_ name: String, header: String) throws -> FileHandle {
+            let path = directory + "/" + name
+            FileManager.default.createFile(atPath: path, contents: Data((header + "\n").utf8))
+            guard let handle = FileHandle(forWritingAtPath: path) else { throw CocoaError(.fileWriteNoPermission) }
+            handle.seekToEndOfFile()
+            return handle
+        }
+        equity = try open("equity.csv", header: EquityPoint.csvHeader)
+        fills = try open("fills.csv", header: "time,client_id,side,price,qty,fee,maker,mid")
+    }
+
+    func write(_ output: Backtester.Output) {
+        switch output {
+        case .equity(let point):
+            equityBuffer.append(contentsOf: (point.csv + "\n").utf8)
+            if equityBuffer.count > 1 << 16 { flush() }
+        case .fill(let fill, let mid):
+            let line = "\(UTCTime.formatISO8601(fill.time)),\(fill.clientId),\(fill.side.rawValue),\(fill.price),\(fill.qty),\(fill.fee),"
+                + "\(fill.isMaker),\(mid.map { "\($0)" } ?? "")\n"
+            fillBuffer.append(contentsOf: line.utf8)
+            if fillBuffer.count > 1 << 16 { flush() }
+        case .intent:
+            break
+        }
+    }
+
+    private func flush() {
+        equity.write(equityBuffer)
+        fills.write(fillBuffer)
+        equityBuffer.removeAll(keepingCapacity: true)
+        fillBuffer.removeAll(keepingCapacity: true)
+    }
+
+    func close() {
+        flush()
+        try? equity.close()
+        try? fills.close()
+    }
+}
+
+/// `[#####.....]  45 %  file 1/3` on stderr, redrawn at most five times a second.
+final class ProgressBar: @unchecked Sendable {
+    private let enabled: Bool
+    private let files: Int
+    private var last = ContinuousClock.now
+    private var drawn = false
+
+    init(enabled: Bool, files: Int) {
+        self.enabled = enabled
+        self.files = files
+    }
+
+    func update(file: Int, read: Int64, size: Int64) {
+        guard enabled, ContinuousClock.now - last > .milliseconds(200) else { return }
+        last = ContinuousClock.now
+        let share = (Double(file) + (size > 0 ? Double(read) / Double(size) : 0)) / Double(max(files, 1))
+        let filled = Int((share * 30).rounded())
+        let bar = String(repeating: "#", count: min(filled, 30)) + String(repeating: ".", count: max(30 - filled, 0))
+        FileHandle.standardError.write(Data("\r[\(bar)] \(Int(share * 100)) %  file \(file + 1)/\(files)".utf8))
+        drawn = true
+    }
+
+    func finish() {
+        if drawn { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+    }
+}

@@ -1,0 +1,75 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// `keel backtest` on the shared Binance USD-M capture, as a user runs it.
+struct BacktestCommandTests {
+    private func keel(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+        let process = Process()
+        process.executableURL = try keelURL()
+        process.arguments = arguments
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        let out = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let err = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, out, err)
+    }
+
+    static let config = """
+    strategy:
+      model: touch
+      touch_offset_ticks: 0
+      min_spread_bps: 0
+      quote_interval_ms: 100
+    risk:
+      max_position: 0.05
+      max_drawdown: none
+      max_loss: none
+      max_consecutive_losses: 0
+    backtest:
+      order_latency_ms: 20
+      queue_model: probabilistic
+      queue_function: power
+      queue_power: 2
+    """
+
+    @Test func theSharedCaptureGivesASummaryCSVsAndASelfContainedReport() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let config = directory.appendingPathComponent("bot.yaml")
+        try Data(Self.config.utf8).write(to: config)
+        let out = directory.appendingPathComponent("out").path
+        let run = try keel(["backtest", "--exchange", "binance-usdm", "--config", config.path, "--out", out,
+                            SharedData.path("binance-usdm/btcusdt_20240808.gz")])
+        #expect(run.status == 0, "\(run.stderr)")
+        let last = try #require(run.stdout.split(separator: "\n").last)
+        let summary = try #require(try JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any])
+        for key in ["events", "seconds", "events_per_sec", "orders", "amends", "cancels", "fills", "maker_fills", "position", "realised_pnl",
+                    "unrealised_pnl", "fees", "net_pnl", "max_drawdown", "round_trips", "quote_uptime"] {
+            #expect(summary[key] != nil, "\(key) missing from \(last)")
+        }
+        #expect(summary["symbol"] as? String == "BTCUSDT")
+        #expect((summary["fills"] as? Int ?? 0) > 10 && (summary["quote_uptime"] as? Double ?? 0) > 0.1)
+        let fills = try String(contentsOfFile: out + "/fills.csv", encoding: .utf8).split(separator: "\n")
+        #expect(fills.first == "time,client_id,side,price,qty,fee,maker,mid" && fills.count == (summary["fills"] as! Int) + 1)
+        let equity = try String(contentsOfFile: out + "/equity.csv", encoding: .utf8).split(separator: "\n")
+        #expect(equity.first == "time,mid,position,realised,unrealised,net" && equity.count > 100)
+        let report = try String(contentsOfFile: out + "/report.html", encoding: .utf8)
+        #expect(report.contains("<svg") && report.contains("<polygon") && report.contains("quote uptime"))
+        // Self-contained: no script, no stylesheet or image from anywhere (the SVG namespace is a name, not a fetch).
+        #expect(!report.contains("<script") && !report.contains("src=") && !report.contains("href="))
+    }
+
+    @Test func aBadBacktestKeyNamesTheKeyAndTheFix() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let config = directory.appendingPathComponent("bot.yaml")
+        try Data("backtest:\n  queue_model: optimistic\n".utf8).write(to: config)
+        let run = try keel(["backtest", "--exchange", "bybit", "--config", config.path, SharedData.path("bybit/recorded-sample.txt")])
+        #expect(run.status == 2 && run.stderr.contains("backtest.queue_model") && run.stderr.contains("risk_averse or probabilistic"))
+    }
+}
