@@ -42,6 +42,9 @@ public struct Backtester {
         public var tickInterval: Int64 = 500_000_000
         /// Equity rows (time, mid, position, PnL) at most this often, event time.
         public var equityInterval: Int64 = 1_000_000_000
+        /// The shell's conditions over time (a paper run's order log, for `--parity`): each from its time on,
+        /// not ready before the first. Empty: always ready.
+        public var conditions: [(time: Int64, conditions: MarketMakingStrategy.Conditions)] = []
 
         public init(exchange: Exchange, policy: MarketMakingStrategy.Policy, tickSize: Price, qtyStep: Quantity, minQty: Quantity,
                     venue: PaperExchange.Configuration) {
@@ -79,12 +82,15 @@ public struct Backtester {
     private var peak: FixedDecimal = .zero
     /// Smallest (local − exchange) seen: the exchange clock moved onto the local one.
     private var skew: Int64?
+    private var conditions = MarketMakingStrategy.Conditions()
+    private var nextCondition = 0
     private var lastPrune: Int64 = 0
 
     public init(options: Options, output: @escaping (Output) -> Void = { _ in }) {
         self.options = options
         self.output = output
         venue = PaperExchange(configuration: options.venue)
+        if !options.conditions.isEmpty { conditions = .init(connectorUp: false, ready: false) }
         switch options.exchange {
         case .bybit: feed = BybitFeed()
         case .binanceUSDM: feed = BinanceFeed(snapshotSymbol: options.symbol)
@@ -136,8 +142,12 @@ public struct Backtester {
             if bothQuoted { summary.quotedBothSides += local - last }
         }
         lastTime = max(lastTime ?? local, local)
+        while nextCondition < options.conditions.count, options.conditions[nextCondition].time <= local {
+            conditions = options.conditions[nextCondition].conditions
+            nextCondition += 1
+        }
         if local >= nextTick {
-            if nextTick != .min { carryOut(strategy!.tick(time: local, ledger: account!.ledger, live: account!.live, conditions: .init()), time: local) }
+            if nextTick != .min { carryOut(strategy!.tick(time: local, ledger: account!.ledger, live: account!.live, conditions: conditions), time: local) }
             nextTick = local + options.tickInterval
         }
         var venueTime = local
@@ -148,7 +158,7 @@ public struct Backtester {
         apply(venue.onMarket(event, time: venueTime), time: local)
         strategy!.onMarket(event, time: local)
         if case .depth = event {
-            carryOut(strategy!.decide(time: local, ledger: account!.ledger, live: account!.live, conditions: .init()), time: local)
+            carryOut(strategy!.decide(time: local, ledger: account!.ledger, live: account!.live, conditions: conditions), time: local)
         }
         sample(time: local, force: false)
         if local - lastPrune > 60_000_000_000 {

@@ -13,6 +13,8 @@ public struct ConnectorOptions: Sendable {
     public var orderEntry = OrderEntryConfiguration()
     public var credentials: Credentials?
     public var statsInterval: Duration = .seconds(5)
+    /// The frame recorder's counts (frames, bytes on disk) for the `stats` event, when recording.
+    public var recordingStats: (@Sendable () -> (frames: Int, bytes: Int64))?
 
     public init(publicSession: PublicSessionConfiguration, privateSocket: SocketConfiguration, tradeSocket: SocketConfiguration,
                 rest: RestConfiguration, credentials: Credentials?) {
@@ -166,6 +168,10 @@ public struct ConnectorProcess: Sendable {
             stats.reconnects += await account.stream.reconnects + account.trade.reconnects
             stats.malformed += await account.stream.malformed
             stats.rateLimitRemaining = await account.entry.rateLimitRemaining
+        }
+        if let recording = options.recordingStats?() {
+            stats.recordedFrames = recording.frames
+            stats.recordedBytes = recording.bytes
         }
         return stats
     }

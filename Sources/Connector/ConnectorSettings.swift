@@ -35,6 +35,13 @@ public struct ConnectorSettings: Sendable, Equatable {
     public var reconcileAttempts = 6
     /// Bybit's disconnect-cancel (DCP) window in seconds, 3–300; nil: not armed.
     public var dcpWindow: Int?
+    /// `recording.enabled`: the connector writes every public frame it receives, before parsing, to
+    /// `recording.path` (`keel record`'s format), and the bot its order events.
+    public var recordingEnabled = false
+    public var recordingPath = "data/recordings"
+    public var recordingFlushInterval = 5.0
+    public var recordingMaxBytes: Int64 = 10 << 30
+    public var recordingMinFreeBytes: Int64 = 1 << 30
 
     public init() {}
 
@@ -62,6 +69,7 @@ public struct ConnectorSettings: Sendable, Equatable {
         "connection_pool.limit", "connection_pool.limit_per_host", "connection_pool.keepalive_timeout", "connection_pool.prewarmed_connections",
         "connection_pool.request_timeout",
         "limits.order_rate_limit", "limits.rate_limit_reserve", "limits.submit_timeout", "limits.reconcile_attempts",
+        "recording.enabled", "recording.path", "recording.flush_interval", "recording.max_bytes", "recording.min_free_bytes",
     ]
 
     /// Sets one key from its text.
@@ -117,6 +125,17 @@ public struct ConnectorSettings: Sendable, Equatable {
         case "limits.rate_limit_reserve": rateLimitReserve = try setting.integer(0...100)
         case "limits.submit_timeout": submitTimeout = try setting.seconds()
         case "limits.reconcile_attempts": reconcileAttempts = try setting.integer(1...100)
+        case "recording.enabled": recordingEnabled = try setting.bool()
+        case "recording.path":
+            guard !value.isEmpty else { throw Invalid(key: key, problem: "no directory", fix: "give the directory for the recordings, e.g. data/recordings") }
+            recordingPath = value
+        case "recording.flush_interval": recordingFlushInterval = try setting.seconds(example: "5")
+        case "recording.max_bytes":
+            guard let bytes = Int64(value), bytes >= 0 else { throw Invalid(key: key, problem: "\(value) is not a byte count", fix: "write a whole number of bytes, 0 for no cap, e.g. 10737418240") }
+            recordingMaxBytes = bytes
+        case "recording.min_free_bytes":
+            guard let bytes = Int64(value), bytes >= 0 else { throw Invalid(key: key, problem: "\(value) is not a byte count", fix: "write a whole number of bytes, e.g. 1073741824") }
+            recordingMinFreeBytes = bytes
         default:
             throw Invalid(key: key, problem: "unknown key", fix: "use one of \(ConnectorSettings.keys.joined(separator: ", "))")
         }

@@ -179,3 +179,11 @@ extension BotMetrics {
         tickToQuote.recordNanoseconds(max(0, nanoseconds))
     }
 }
+
+/// The raw-data recorder's counts, from the connector's `stats` events (`recording.enabled`).
+extension BotMetrics {
+    func recording(frames: Int, bytes: Int64) {
+        BotMetrics.gauge(registry, "keel_recording_frames", "Raw frames the connector has recorded since it started.").set(Double(frames))
+        BotMetrics.gauge(registry, "keel_recording_bytes", "Bytes the connector's recording files grew on disk since it started.").set(Double(bytes))
+    }
+}

@@ -50,9 +50,18 @@ public struct BotService: Sendable {
         state = MarketState { metrics.tickToBot(nanoseconds: $0) }
         if settings.trading.enabled, let symbol = settings.trading.symbol ?? settings.connector.symbols.first {
             let source = self.source
+            // With recording on, the bot's own order events go beside the connector's frames.
+            var orderLog: OrderLogWriter?
+            if settings.connector.recordingEnabled {
+                do {
+                    orderLog = try OrderLogWriter(directory: settings.connector.recordingPath)
+                } catch {
+                    logger.error("keel_order_log_unavailable", metadata: ["path": "\(settings.connector.recordingPath)", "reason": "\(error)"])
+                }
+            }
             maker = MarketMaker(settings: settings.trading, symbol: symbol, staleAfterSeconds: settings.staleThreshold,
                                 logger: logger, metrics: metrics, storage: storage, storageSettings: settings.storage,
-                                askExchangeForInstrument: settings.dataSource == .bybitConnector) { line in await source.send(line) }
+                                askExchangeForInstrument: settings.dataSource == .bybitConnector, orderLog: orderLog) { line in await source.send(line) }
         } else {
             maker = nil
         }
@@ -114,6 +123,9 @@ public struct BotService: Sendable {
                     let now = WallClock.nanoseconds()
                     if case .status(let status) = event, status.status == "reconnecting", let session = status.session {
                         service.metrics.sessionReconnecting(session: session, delayMilliseconds: status.retryDelayMilliseconds)
+                    }
+                    if case .stats(let stats) = event, let frames = stats.recordedFrames {
+                        service.metrics.recording(frames: frames, bytes: stats.recordedBytes ?? 0)
                     }
                     await state.apply(event, now: now)
                     if let maker { await maker.handle(event, book: await state.book(maker.symbol), now: now) }

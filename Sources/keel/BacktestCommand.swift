@@ -24,8 +24,11 @@ struct BacktestCommand: AsyncParsableCommand {
         """
     )
 
-    @Option(help: "Exchange of the recordings: bybit or binance-usdm.")
-    var exchange: ExchangeOption
+    @Option(help: "Exchange of the recordings: bybit or binance-usdm (default bybit).")
+    var exchange: ExchangeOption = .bybit
+
+    @Option(help: "A paper run's recording directory (`keel run` with recording.enabled): replay its frames with the paper venue's own settings and compare fill by fill with its orders_*.jsonl.")
+    var parity: String?
 
     @Option(help: "The bot's YAML configuration (strategy, risk and backtest sections).")
     var config: String
@@ -37,10 +40,11 @@ struct BacktestCommand: AsyncParsableCommand {
     var symbol: String?
 
     @Argument(help: "Recordings to replay, in order.")
-    var files: [String]
+    var files: [String] = []
 
     func validate() throws {
-        guard !files.isEmpty else { throw ValidationError("give at least one recording FILE") }
+        guard !files.isEmpty || parity != nil else { throw ValidationError("give at least one recording FILE, or --parity DIR") }
+        guard files.isEmpty || parity == nil else { throw ValidationError("--parity DIR replays the directory's own recordings; give no FILE with it") }
     }
 
     func run() async throws {
@@ -74,11 +78,45 @@ struct BacktestCommand: AsyncParsableCommand {
         options.venueClock = section.venueClock
         options.equityInterval = Int64(section.equityInterval * 1e9)
 
+        var recordings = self.files
+        var check: ParityCheck?
+        if let parity {
+            // The paper run's own venue, exactly: its latency and fee, the paper queue, on the local clock.
+            options.venue = trading.paper
+            options.venueClock = .local
+            let entries: [OrderLogEntry]
+            do {
+                entries = try OrderLog.read(path: parity)
+            } catch {
+                throw refuse("--parity \(parity): \(error)", command: "keel backtest")
+            }
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: parity)) ?? []
+            let traded = options.symbol ?? names.filter { $0.hasSuffix(".gz") }.sorted().first.map { String($0.prefix { $0 != "_" }) }
+            guard let traded else { throw refuse("--parity \(parity): no SYMBOL_YYYYMMDD.gz recording in it", command: "keel backtest") }
+            options.symbol = traded
+            recordings = names.filter { $0.hasPrefix(traded + "_") && $0.hasSuffix(".gz") }.sorted().map { parity + "/" + $0 }
+            guard !recordings.isEmpty else { throw refuse("--parity \(parity): no \(traded)_YYYYMMDD.gz recording in it", command: "keel backtest") }
+            options.conditions = entries.compactMap { entry in
+                guard entry.event == "conditions", let ready = entry.ready else { return nil }
+                return (entry.time, .init(connectorUp: entry.connectorUp ?? true, ready: ready))
+            }
+            var parityCheck = ParityCheck(tolerance: max(trading.paper.latency, 1_000_000))
+            parityCheck.read(entries, symbol: traded)
+            check = parityCheck
+        }
+
         let files = try out.map { try BacktestFiles(directory: $0) }
-        var backtester = Backtester(options: options) { output in files?.write(output) }
-        let progress = ProgressBar(enabled: isatty(2) == 1, files: self.files.count)
+        var backtestFills: [ParityCheck.Trade] = []
+        let keepFills = check != nil
+        var backtester = Backtester(options: options) { output in
+            files?.write(output)
+            if keepFills, case .fill(let fill, _) = output {
+                backtestFills.append(ParityCheck.Trade(time: fill.time, side: fill.side, price: fill.price, qty: fill.qty))
+            }
+        }
+        let progress = ProgressBar(enabled: isatty(2) == 1, files: recordings.count)
         let started = ContinuousClock.now
-        for (index, file) in self.files.enumerated() {
+        for (index, file) in recordings.enumerated() {
             let end: RecordingEnd
             do {
                 end = try RecordingReader.forEachLine(path: file, progress: { progress.update(file: index, read: $0, size: $1) }) { line in
@@ -105,7 +143,14 @@ struct BacktestCommand: AsyncParsableCommand {
         if backtester.summary.symbol.isEmpty {
             printError("keel backtest: warning: no book of \(options.symbol ?? "any symbol") in the recordings; nothing was traded")
         }
-        print(summary)
+        if var check {
+            check.backtest = backtestFills
+            check.backtestOrders = backtester.summary.orders
+            print(summary)
+            print(check.json())
+        } else {
+            print(summary)
+        }
         fflushStdout()
     }
 }

@@ -1,7 +1,9 @@
 import ArgumentParser
+import Bybit
 import Connector
 import Foundation
 import Logging
+import Storage
 
 /// `keel connector`: the exchange connector process the bot supervises.
 struct ConnectorCommandLine: AsyncParsableCommand {
@@ -81,6 +83,9 @@ struct BybitConnectorCommand: AsyncParsableCommand {
     @Option(help: "Order requests a second before the exchange reports its own limit (limits.order_rate_limit, default 10).")
     var orderRateLimit: String?
 
+    @Option(help: "Record every public frame received, before parsing, to DIR as SYMBOL_YYYYMMDD.gz (recording.enabled + recording.path).")
+    var record: String?
+
     func run() async throws {
         var flags: [(key: String, value: String)] = []
         for (key, value) in [
@@ -91,6 +96,7 @@ struct BybitConnectorCommand: AsyncParsableCommand {
             ("monitoring.stats_interval", statsInterval), ("monitoring.reconnect_base_ms", reconnectBaseMs),
             ("monitoring.reconnect_cap_ms", reconnectCapMs), ("monitoring.log_level", logLevel),
             ("limits.submit_timeout", submitTimeout), ("limits.order_rate_limit", orderRateLimit),
+            ("recording.enabled", record.map { _ in "true" }), ("recording.path", record),
         ] {
             if let value { flags.append((key, value)) }
         }
@@ -107,6 +113,33 @@ struct BybitConnectorCommand: AsyncParsableCommand {
         let level = Logger.Level(rawValue: settings.logLevel) ?? .info
         LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: level) }
         let logger = Logger(label: "keel.connector.bybit")
-        await ConnectorProcess(options: settings.options(credentials: credentials), logger: logger).run()
+        var options = settings.options(credentials: credentials)
+        guard settings.recordingEnabled else {
+            await ConnectorProcess(options: options, logger: logger).run()
+            return
+        }
+        var recording = RecorderConfiguration(directory: settings.recordingPath)
+        recording.flushInterval = Int64(settings.recordingFlushInterval * 1e9)
+        recording.maxBytes = settings.recordingMaxBytes
+        recording.minFreeBytes = settings.recordingMinFreeBytes
+        let recorder: FrameRecorder
+        do throws(RecordingError) {
+            recorder = try FrameRecorder(configuration: recording, logger: logger)
+        } catch {
+            throw refuse("recording.path: \(error)", command: "keel connector bybit")
+        }
+        options.publicSession.frameTap = { frame, receiveTime in
+            recorder.record(frame, symbol: BybitDecoder.topicSymbol(frame) ?? "", receiveTime: receiveTime)
+        }
+        options.recordingStats = { (recorder.stats.frames, recorder.stats.bytesOnDisk) }
+        let flusher = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(200))
+                recorder.flushIfDue(now: WallClock.nanoseconds())
+            }
+        }
+        await ConnectorProcess(options: options, logger: logger).run()
+        flusher.cancel()
+        recorder.close()
     }
 }

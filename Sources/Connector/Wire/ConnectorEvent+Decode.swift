@@ -100,9 +100,12 @@ extension ConnectorEvent {
             return .error(Failure(message: fields["error"] ?? "", code: try reader.text("code"), id: fields["id"], clientId: fields["client_id"],
                                   exchangeCode: fields["exchange_code"].flatMap { Int($0) }))
         case "stats":
-            return .stats(Stats(topics: topics, reconnects: try reader.integer("reconnects").int, resyncs: try reader.integer("resyncs").int,
-                                malformed: try reader.integer("malformed").int, pingRTTMilliseconds: fields["ping_rtt_ms"].flatMap { Double($0) },
-                                rateLimitRemaining: fields["rate_limit_remaining"].flatMap { Int($0) }))
+            var stats = Stats(topics: topics, reconnects: try reader.integer("reconnects").int, resyncs: try reader.integer("resyncs").int,
+                              malformed: try reader.integer("malformed").int, pingRTTMilliseconds: fields["ping_rtt_ms"].flatMap { Double($0) },
+                              rateLimitRemaining: fields["rate_limit_remaining"].flatMap { Int($0) })
+            stats.recordedFrames = fields["recorded_frames"].flatMap { Int($0) }
+            stats.recordedBytes = fields["recorded_bytes"].flatMap { Int64($0) }
+            return .stats(stats)
         default:
             throw DecodeError(message: "unknown event type \(type)")
         }

@@ -101,6 +101,9 @@ public enum ConnectorEvent: Sendable, Equatable {
         public var malformed: Int
         public var pingRTTMilliseconds: Double?
         public var rateLimitRemaining: Int?
+        /// With `recording.enabled`: frames written and bytes the recording files grew on disk.
+        public var recordedFrames: Int?
+        public var recordedBytes: Int64?
 
         public init(topics: [String: Topic], reconnects: Int, resyncs: Int, malformed: Int, pingRTTMilliseconds: Double?, rateLimitRemaining: Int?) {
             self.topics = topics
@@ -268,6 +271,8 @@ public enum ConnectorEvent: Sendable, Equatable {
             if let rtt = stats.pingRTTMilliseconds { out.double((rtt * 1_000).rounded() / 1_000) } else { out.null() }
             out.key("rate_limit_remaining")
             if let remaining = stats.rateLimitRemaining { out.int(remaining) } else { out.null() }
+            if let frames = stats.recordedFrames { out.field("recorded_frames", frames) }
+            if let bytes = stats.recordedBytes { out.field("recorded_bytes", bytes) }
         }
         out.endObject()
         return out.bytes

@@ -60,10 +60,12 @@ public actor MarketMaker {
     private var lastSnapshot: Int64 = 0
     private var lastPrune: Int64 = 0
     private var openOrderCounts: [String: Int] = [:]
+    /// `recording.enabled`: every intent sent and every venue answer, with its time (`orders_YYYYMMDD.jsonl`).
+    private let orderLog: OrderLogWriter?
 
     init(settings: TradingSettings, symbol: String, staleAfterSeconds: Double, logger: Logger, metrics: BotMetrics,
          storage: StorageWriter? = nil, storageSettings: StorageConfiguration = StorageConfiguration(), askExchangeForInstrument: Bool = false,
-         send: @escaping @Sendable (String) async -> Bool) {
+         orderLog: OrderLogWriter? = nil, send: @escaping @Sendable (String) async -> Bool) {
         self.settings = settings
         self.symbol = symbol
         venue = settings.paperTrading ? .paper : .live
@@ -82,9 +84,22 @@ public actor MarketMaker {
         live = settings.paperTrading ? nil : LiveVenue(runId: runId)
         reconciled = settings.paperTrading
         self.storage = storage
+        self.orderLog = orderLog
         clientIdBlock = max(storageSettings.clientIdBlock, 1)
         snapshotInterval = Int64(storageSettings.snapshotInterval * 1e9)
         storage?.enqueue(.runStarted(run: runId, venue: venue.rawValue, symbol: symbol, time: WallClock.nanoseconds()))
+        if storage != nil {
+            reserving = true
+            let run = runId, block = clientIdBlock
+            Task {
+                do {
+                    try await storage!.store.reserveClientIds(run: run, first: 1, last: block, time: WallClock.nanoseconds())
+                    await self.reserved(through: block)
+                } catch {
+                    await self.reservationFailed(first: 1, last: block, error: error, now: WallClock.nanoseconds())
+                }
+            }
+        }
     }
 
     /// This run's id: every client id it sends is `k<run>-<n>`.
@@ -95,6 +110,19 @@ public actor MarketMaker {
 
     private var conditions: MarketMakingStrategy.Conditions {
         .init(connectorUp: connectorUp, ready: reconciled && instrumentConfirmed)
+    }
+
+    private var loggedConditions: MarketMakingStrategy.Conditions?
+
+    /// The shell's conditions drive decisions too: the order log notes each change, with its time, so a
+    /// replay (`keel backtest --parity`) sees them when the run did.
+    private func logConditions(time: Int64) {
+        guard let orderLog, conditions != loggedConditions else { return }
+        loggedConditions = conditions
+        var entry = OrderLogEntry(time: time, event: "conditions", clientId: "")
+        entry.ready = conditions.ready
+        entry.connectorUp = conditions.connectorUp
+        orderLog.write(entry)
     }
 
     // MARK: Events
@@ -112,6 +140,7 @@ public actor MarketMaker {
             }
             let market = MarketEvent.depth(TrustedDepth(update: depth.update, cause: depth.update.kind == .snapshot ? .snapshot : .delta,
                                                         book: current.book, depthLimit: depth.depth))
+            logConditions(time: time)
             strategy.onMarket(market, time: time)
             if paper != nil { await apply(paper!.onMarket(market, time: time), now: time) }
             await decide(time: time)
@@ -163,6 +192,7 @@ public actor MarketMaker {
 
     /// Every half second without events too: a silent feed or a lost connector halts quoting.
     public func tick(now: Int64) async {
+        logConditions(time: now)
         if !instrumentConfirmed, instrumentAskedAt.map({ now - $0 > Self.instrumentRetry }) ?? connectorUp { await askForInstrument(now: now) }
         await conclude(strategy.tick(time: now, ledger: account.ledger, live: account.live, conditions: conditions), time: now)
         publish()
@@ -297,9 +327,9 @@ public actor MarketMaker {
 
     /// After a trusted depth event: the decision, then its intents carried out.
     private func decide(time: Int64) async {
-        await ensureClientIds(now: time)
         let decision = strategy.decide(time: time, ledger: account.ledger, live: account.live, conditions: conditions)
         let sent = await conclude(decision, time: time)
+        reserveClientIds(now: time)
         publish()
         forgetOldOrders(now: time)
         if sent > 0, lastBookReceive > 0 { metrics.tickToQuote(nanoseconds: WallClock.nanoseconds() - lastBookReceive) }
@@ -327,6 +357,7 @@ public actor MarketMaker {
             record(records, now: time)
             guard go else { continue }
             sent += 1
+            orderLog?.write(OrderLogEntry(intent, time: time))
             switch intent {
             case .place: count("sent")
             case .amend: count("amended")
@@ -350,6 +381,7 @@ public actor MarketMaker {
     /// The venue's answers into the account; its records stored, counted and noted.
     private func apply(_ events: [VenueEvent], now: Int64) async {
         guard !events.isEmpty else { return }
+        if let orderLog { for event in events { orderLog.write(OrderLogEntry(event, time: now)) } }
         let records = account.apply(events, time: now)
         record(records, now: now)
         for case .foreign(let order) in records { await foreign(order, now: now) }
@@ -384,22 +416,36 @@ public actor MarketMaker {
     }
 
     /// Client ids are made durable a block at a time before any of them is sent, so that after a crash the
-    /// store names every id this run could have used. While a block is being reserved, or when storage
-    /// refused it, the strategy places nothing.
-    private func ensureClientIds(now: Int64) async {
-        guard let storage, strategy.sequence >= reservedThrough, !reserving else { return }
+    /// store names every id this run could have used. The next block is reserved in the background once
+    /// half the current one is used, so a decision never waits on the database (a wait would let later
+    /// events overtake it, and the decision would no longer be a function of the events in order). Until
+    /// the first block is stored, or when storage refused one, the strategy places nothing.
+    private func reserveClientIds(now: Int64) {
+        guard let storage, !reserving, reservedThrough - strategy.sequence <= clientIdBlock / 2 else { return }
         reserving = true
-        defer { reserving = false }
         let first = reservedThrough + 1
         let last = reservedThrough + clientIdBlock
-        do {
-            try await storage.store.reserveClientIds(run: runId, first: first, last: last, time: now)
-            reservedThrough = last
-            strategy.idsAvailableThrough = last
-        } catch {
-            logger.error("keel_client_ids_not_reserved", metadata: ["run": "\(runId)", "first": "\(first)", "error": "\(error)"])
-            note(now, "no new orders: client ids \(first)–\(last) could not be stored (\(error))")
+        let run = runId
+        Task {
+            do {
+                try await storage.store.reserveClientIds(run: run, first: first, last: last, time: now)
+                await self.reserved(through: last)
+            } catch {
+                await self.reservationFailed(first: first, last: last, error: error, now: now)
+            }
         }
+    }
+
+    private func reserved(through last: Int) {
+        reserving = false
+        reservedThrough = last
+        strategy.idsAvailableThrough = last
+    }
+
+    private func reservationFailed(first: Int, last: Int, error: any Error, now: Int64) {
+        reserving = false
+        logger.error("keel_client_ids_not_reserved", metadata: ["run": "\(runId)", "first": "\(first)", "error": "\(error)"])
+        note(now, "no new orders: client ids \(first)–\(last) could not be stored (\(error))")
     }
 
     /// Terminal orders older than ten minutes leave memory (a long run must not grow); live ones stay.

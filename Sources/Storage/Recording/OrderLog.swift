@@ -8,7 +8,8 @@ import Market
 ///     {"time":…,"event":"ack","command":"place","client_id":"k…-1"}
 ///     {"time":…,"event":"fill","client_id":"k…-1","side":"Buy","price":"60010.5","qty":"0.001","fee":"0.012","maker":true}
 ///
-/// `event` is one of `sent`, `ack`, `refused`, `order` (a venue update, with `status` and `filled`), `fill`.
+/// `event` is one of `sent`, `ack`, `refused`, `order` (a venue update, with `status` and `filled`), `fill`,
+/// and `conditions` (with `ready` and `connector_up`, at each change).
 public struct OrderLogEntry: Sendable, Equatable, Codable {
     public var time: Int64
     public var event: String
@@ -23,10 +24,15 @@ public struct OrderLogEntry: Sendable, Equatable, Codable {
     public var status: String?
     public var filled: String?
     public var reason: String?
+    /// `conditions` lines: the bot's own state that gates quoting (reconciled with the exchange's instrument
+    /// confirmed; market source up), from that time on.
+    public var ready: Bool?
+    public var connectorUp: Bool?
 
     enum CodingKeys: String, CodingKey {
-        case time, event, command, symbol, side, price, qty, fee, maker, status, filled, reason
+        case time, event, command, symbol, side, price, qty, fee, maker, status, filled, reason, ready
         case clientId = "client_id"
+        case connectorUp = "connector_up"
     }
 
     public init(time: Int64, event: String, clientId: String) {
