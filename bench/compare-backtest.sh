@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Keel's backtester against hftbacktest's on the same recording, the same simple quoter and the same models,
+# in the same run: one order a side at the touch (re-quoted when it moves, at most every 100 ms), 20 ms
+# constant order latency, risk-averse queue, no partial fills, maker 0.0002 / taker 0.00055, 0.001 a quote,
+# position within ±0.05. Two comparisons:
+#   end to end, from the raw recording: hftbacktest's converter + its backtest (timed after a warm-up run, so
+#     numba's JIT is not counted) against `keel backtest` on the raw file;
+#   backtest only: hftbacktest on its converted arrays against `keel backtest` on the raw file (Keel has no
+#     prepared form: it reads the recording directly).
+# Last line, one JSON object: keel_seconds, hftbacktest_seconds, ratio (end to end, hftbacktest ÷ keel),
+# keel_backtest_seconds, hftbacktest_backtest_seconds, backtest_ratio, keel_fills, hftbacktest_fills,
+# keel_position, hftbacktest_position.
+#   bench/compare-backtest.sh [FILE]   (default: ../shared/data/binance-usdm/btcusdt_20240808.gz)
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(dirname "$here")
+file=${1:-$root/../shared/data/binance-usdm/btcusdt_20240808.gz}
+[ -f "$file" ] || { echo "compare-backtest: no such file: $file" >&2; exit 2; }
+
+venv="$here/.venv"
+[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+"$venv/bin/pip" install --quiet --disable-pip-version-check hftbacktest
+
+echo "building keel (release)…" >&2
+(cd "$root" && swift build -c release --product keel >&2)
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cat > "$work/compare.yaml" <<'YAML'
+strategy:
+  model: touch
+  touch_offset_ticks: 0
+  min_spread_bps: 0
+  order_size: 0.001
+  tick_size: 0.1
+  qty_step: 0.001
+  min_qty: 0.001
+  quote_interval_ms: 100
+  refresh_tolerance_ticks: 0
+  max_order_age: 86400
+  orders_per_second: 1000
+risk:
+  max_position: 0.05
+  max_drawdown: none
+  max_loss: none
+  max_consecutive_losses: 0
+monitoring:
+  stale_threshold: 86400
+backtest:
+  order_latency_ms: 20
+  queue_model: risk_averse
+  partial_fills: false
+  maker_fee: 0.0002
+  taker_fee: 0.00055
+YAML
+peer_args='{"latency_ns": 20000000, "maker_fee": 0.0002, "taker_fee": 0.00055, "tick": 0.1, "lot": 0.001, "offset": 0, "qty": 0.001, "max_position": 0.05, "interval_ns": 100000000}'
+
+keel=("$root/.build/release/keel" backtest --exchange binance-usdm --config "$work/compare.yaml" "$file")
+"${keel[@]}" > /dev/null   # warm-up: the file in the page cache, as for the peer
+best=""
+for _ in 1 2 3; do
+  line=$("${keel[@]}" | tail -n 1)
+  seconds=$(printf '%s' "$line" | "$venv/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["seconds"])')
+  if [ -z "$best" ] || "$venv/bin/python" -c "import sys; sys.exit(0 if $seconds < $best else 1)"; then best=$seconds; keel_json=$line; fi
+done
+peer_json=$("$venv/bin/python" "$here/hftbacktest_backtest.py" "$file" "$peer_args" 2>/dev/null | tail -n 1)
+
+"$venv/bin/python" - "$keel_json" "$peer_json" <<'PY'
+import json, sys
+keel, peer = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+peer_total = peer["convert_seconds"] + peer["backtest_seconds"]
+print(f"keel backtest (raw file → feed → strategy → venue): {keel['seconds']*1e3:8.1f} ms  {keel['events']:,} events  "
+      f"{keel['fills']} fills  position {keel['position']}")
+print(f"hftbacktest convert:                                {peer['convert_seconds']*1e3:8.1f} ms  {peer['rows']:,} rows")
+print(f"hftbacktest backtest (converted arrays):            {peer['backtest_seconds']*1e3:8.1f} ms  "
+      f"{peer['fills']} fills  position {peer['position']}")
+print(f"end to end, hftbacktest ÷ keel: {peer_total / keel['seconds']:.2f}x;  backtest only: {peer['backtest_seconds'] / keel['seconds']:.2f}x")
+print(json.dumps({
+    "keel_seconds": keel["seconds"], "hftbacktest_seconds": round(peer_total, 4),
+    "ratio": round(peer_total / keel["seconds"], 2),
+    "keel_backtest_seconds": keel["seconds"], "hftbacktest_backtest_seconds": peer["backtest_seconds"],
+    "backtest_ratio": round(peer["backtest_seconds"] / keel["seconds"], 3),
+    "keel_fills": keel["fills"], "hftbacktest_fills": peer["fills"],
+    "keel_position": keel["position"], "hftbacktest_position": peer["position"],
+}))
+PY
