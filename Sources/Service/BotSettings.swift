@@ -173,6 +173,9 @@ public struct BotSettings: Sendable {
                   ("storage.postgres_url", storage.postgresURL == nil ? "(none)" : "<redacted>"), ("storage.queue_size", "\(storage.queueSize)"),
                   ("storage.batch_size", "\(storage.batchSize)"), ("storage.snapshot_interval", "\(storage.snapshotInterval)"),
                   ("storage.client_id_block", "\(storage.clientIdBlock)")]
+        lines += [("recording.enabled", "\(c.recordingEnabled)"), ("recording.path", c.recordingPath),
+                  ("recording.flush_interval", "\(c.recordingFlushInterval)"), ("recording.max_bytes", "\(c.recordingMaxBytes)"),
+                  ("recording.min_free_bytes", "\(c.recordingMinFreeBytes)")]
         lines += trading.report
         return lines.map { "\($0.0): \($0.1)" }.joined(separator: "\n")
     }

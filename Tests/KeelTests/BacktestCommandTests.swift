@@ -4,21 +4,6 @@ import TestSupport
 
 /// `keel backtest` on the shared Binance USD-M capture, as a user runs it.
 struct BacktestCommandTests {
-    private func keel(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        let process = Process()
-        process.executableURL = try keelURL()
-        process.arguments = arguments
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        let out = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let err = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, out, err)
-    }
-
     static let config = """
     strategy:
       model: touch
@@ -43,7 +28,7 @@ struct BacktestCommandTests {
         let config = directory.appendingPathComponent("bot.yaml")
         try Data(Self.config.utf8).write(to: config)
         let out = directory.appendingPathComponent("out").path
-        let run = try keel(["backtest", "--exchange", "binance-usdm", "--config", config.path, "--out", out,
+        let run = try runKeel(["backtest", "--exchange", "binance-usdm", "--config", config.path, "--out", out,
                             SharedData.path("binance-usdm/btcusdt_20240808.gz")])
         #expect(run.status == 0, "\(run.stderr)")
         let last = try #require(run.stdout.split(separator: "\n").last)
@@ -69,7 +54,7 @@ struct BacktestCommandTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let config = directory.appendingPathComponent("bot.yaml")
         try Data("backtest:\n  queue_model: optimistic\n".utf8).write(to: config)
-        let run = try keel(["backtest", "--exchange", "bybit", "--config", config.path, SharedData.path("bybit/recorded-sample.txt")])
+        let run = try runKeel(["backtest", "--exchange", "bybit", "--config", config.path, SharedData.path("bybit/recorded-sample.txt")])
         #expect(run.status == 2 && run.stderr.contains("backtest.queue_model") && run.stderr.contains("risk_averse or probabilistic"))
     }
 }

@@ -39,7 +39,7 @@ struct BotSettingsTests {
 
     @Test func badTradingValuesNameTheirKey() async throws {
         for (yaml, message) in [
-            ("strategy:\n  model: avellaneda\n", "strategy.model: avellaneda is not a quote model; use glft or fixed"),
+            ("strategy:\n  model: avellaneda\n", "strategy.model: avellaneda is not a quote model; use glft, fixed or touch"),
             ("strategy:\n  level_sizes: [0.001, -1]\n", "strategy.level_sizes: -1 is not a positive decimal"),
             ("strategy:\n  paper_trading: maybe\n", "strategy.paper_trading: maybe is not a boolean; write true or false"),
             ("risk:\n  max_position: lots\n", "risk.max_position: lots is not a positive decimal"),

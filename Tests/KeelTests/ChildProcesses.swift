@@ -5,27 +5,57 @@ import FoundationNetworking
 import Testing
 import TestSupport
 
-/// The `keel` binary the tests run as a child, next to the test bundle or in .build/debug.
+/// The `keel` binary the tests run as a child: beside the test bundle (both are products of the same
+/// build), beside the test runner, or in .build/debug.
 func keelURL() throws -> URL {
-    let candidates = [
-        Bundle.allBundles.first { $0.bundlePath.hasSuffix(".xctest") }.map { URL(fileURLWithPath: $0.bundlePath).deletingLastPathComponent().appendingPathComponent("keel") },
-        SharedData.repositoryRoot.appendingPathComponent(".build/debug/keel"),
-    ].compactMap { $0 }
+    var candidates: [URL] = []
+    if let bundle = Bundle.allBundles.first(where: { $0.bundlePath.hasSuffix(".xctest") }) {
+        candidates.append(URL(fileURLWithPath: bundle.bundlePath).deletingLastPathComponent().appendingPathComponent("keel"))
+    }
+    let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+    candidates.append(executable.deletingLastPathComponent().appendingPathComponent("keel"))
+    candidates.append(executable.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("keel"))
+    candidates.append(SharedData.repositoryRoot.appendingPathComponent(".build/debug/keel"))
     guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
-        throw CocoaError(.fileNoSuchFile)
+        throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: candidates.map(\.path).joined(separator: ", ")])
     }
     return found
+}
+
+/// Runs `keel` with these arguments to the end, as a user would; its exit status, stdout and stderr.
+func runKeel(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+    let process = Process()
+    process.executableURL = try keelURL()
+    process.arguments = arguments
+    let out = Pipe()
+    let err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    // Both pipes drained at once: a child filling one while we wait on the other would block.
+    let errors = Collector(err.fileHandleForReading)
+    let stdout = out.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), errors.finished())
 }
 
 /// Reads a pipe into a buffer on its own thread.
 final class Collector: @unchecked Sendable {
     private let lock = NSLock()
     private var data = Data()
+    private var closed = false
+    private var done: Bool { lock.lock(); defer { lock.unlock() }; return closed }
+
     init(_ handle: FileHandle) {
         Thread {
             while true {
                 let chunk = handle.availableData
-                if chunk.isEmpty { return }
+                if chunk.isEmpty {
+                    self.lock.lock()
+                    self.closed = true
+                    self.lock.unlock()
+                    return
+                }
                 self.lock.lock()
                 self.data.append(chunk)
                 self.lock.unlock()
@@ -36,6 +66,13 @@ final class Collector: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         return String(decoding: data, as: UTF8.self)
+    }
+
+    /// The text once the pipe has closed (the writer exited); waits up to 5 s for the reader to drain it.
+    func finished() -> String {
+        let deadline = Date().addingTimeInterval(5)
+        while !done, Date() < deadline { Thread.sleep(forTimeInterval: 0.005) }
+        return text
     }
 }
 

@@ -2,41 +2,9 @@ import Foundation
 import Testing
 import TestSupport
 
-/// Runs the built `keel` executable, as a user would.
-private func keel(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-    let process = Process()
-    process.executableURL = try keelExecutable()
-    process.arguments = arguments
-    let out = Pipe()
-    let err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let stdout = out.fileHandleForReading.readDataToEndOfFile()
-    let stderr = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
-}
-
-/// The `keel` binary beside this test bundle (both are products of the same build).
-private func keelExecutable() throws -> URL {
-    var candidates: [URL] = []
-    if let bundle = Bundle.allBundles.first(where: { $0.bundlePath.hasSuffix(".xctest") }) {
-        candidates.append(URL(fileURLWithPath: bundle.bundlePath).deletingLastPathComponent().appendingPathComponent("keel"))
-    }
-    let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-    candidates.append(executable.deletingLastPathComponent().appendingPathComponent("keel"))
-    candidates.append(executable.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("keel"))
-    candidates.append(SharedData.repositoryRoot.appendingPathComponent(".build/debug/keel"))
-    guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
-        throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: candidates.map(\.path).joined(separator: ", ")])
-    }
-    return found
-}
-
 struct KeelBookCommandTests {
     @Test func binanceCaptureGivesTheExactFinalBook() throws {
-        let result = try keel(["book", "--exchange", "binance-usdm", "--depth", "3", SharedData.path("binance-usdm/btcusdt_20240808.gz")])
+        let result = try runKeel(["book", "--exchange", "binance-usdm", "--depth", "3", SharedData.path("binance-usdm/btcusdt_20240808.gz")])
         #expect(result.status == 0, "\(result.stderr)")
         let lines = result.stdout.split(separator: "\n")
         #expect(lines.count == 1)
@@ -60,13 +28,13 @@ struct KeelBookCommandTests {
     }
 
     @Test func bybitSampleReportsTheValidTopic() throws {
-        let result = try keel(["book", "--exchange", "bybit", SharedData.path("bybit/recorded-sample.txt")])
+        let result = try runKeel(["book", "--exchange", "bybit", SharedData.path("bybit/recorded-sample.txt")])
         #expect(result.status == 0)
         #expect(result.stdout == #"{"exchange":"bybit","symbol":"BTCUSDT","messages":3,"errors":0,"snapshots":1,"deltas":1,"trades":1,"gaps":0,"valid":true,"last_update_id":14869255,"bid_levels":1,"ask_levels":1,"bids":[["109378.80","1.273"]],"asks":[["109378.90","6.278"]]}"# + "\n")
     }
 
     @Test func unreadableFileIsAOneLineErrorAndNonZeroExit() throws {
-        let result = try keel(["book", "--exchange", "bybit", "/nonexistent/capture.gz"])
+        let result = try runKeel(["book", "--exchange", "bybit", "/nonexistent/capture.gz"])
         #expect(result.status != 0)
         #expect(result.stdout.isEmpty)
         let errorLines = result.stderr.split(separator: "\n")
@@ -75,13 +43,13 @@ struct KeelBookCommandTests {
     }
 
     @Test func unknownExchangeNamesTheAllowedValues() throws {
-        let result = try keel(["book", "--exchange", "kraken", SharedData.path("bybit/recorded-sample.txt")])
+        let result = try runKeel(["book", "--exchange", "kraken", SharedData.path("bybit/recorded-sample.txt")])
         #expect(result.status != 0)
         #expect(result.stderr.contains("bybit") && result.stderr.contains("binance-usdm"))
     }
 
     @Test func benchFeedPrintsAJSONSummaryLast() throws {
-        let result = try keel(["bench", "feed", "--exchange", "bybit", "--iterations", "2", SharedData.path("bybit/recorded-sample.txt")])
+        let result = try runKeel(["bench", "feed", "--exchange", "bybit", "--iterations", "2", SharedData.path("bybit/recorded-sample.txt")])
         #expect(result.status == 0, "\(result.stderr)")
         let last = try #require(result.stdout.split(separator: "\n").last)
         let summary = try #require(try JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any])

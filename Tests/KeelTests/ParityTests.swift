@@ -22,18 +22,9 @@ struct ParityTests {
         #expect(logged, "the paper run made too few fills: \(bot.stderr.text.suffix(2_000))")
         let config = directory.appendingPathComponent("parity.yaml")
         try Data(yaml.utf8).write(to: config)
-        let process = Process()
-        process.executableURL = try keelURL()
-        process.arguments = ["backtest", "--parity", recordings, "--config", config.path]
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(stderr)")
+        let run = try runKeel(["backtest", "--parity", recordings, "--config", config.path])
+        #expect(run.status == 0, "\(run.stderr)")
+        let text = run.stdout
         let last = try #require(text.split(separator: "\n").last)
         let parity = try #require(try JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any])
         let paperFills = parity["paper_fills"] as? Int ?? 0

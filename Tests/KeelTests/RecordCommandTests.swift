@@ -25,19 +25,9 @@ struct RecordCommandTests {
     }
 
     private func book(_ file: String, symbol: String) throws -> (status: Int32, json: [String: Any], stderr: String) {
-        let process = Process()
-        process.executableURL = try keelURL()
-        process.arguments = ["book", "--exchange", "bybit", "--symbol", symbol, "--depth", "50", file]
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        let error = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        let json = (try? JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:]
-        return (process.terminationStatus, json, error)
+        let run = try runKeel(["book", "--exchange", "bybit", "--symbol", symbol, "--depth", "50", file])
+        let json = (try? JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any]) ?? [:]
+        return (run.status, json, run.stderr)
     }
 
     private func dayFile(_ out: URL, _ symbol: String) throws -> String {
@@ -95,15 +85,7 @@ struct RecordCommandTests {
     }
 
     @Test func badArgumentsAreRefusedWithTheFix() throws {
-        let process = Process()
-        process.executableURL = try keelURL()
-        process.arguments = ["record", "--exchange", "binance-usdm", "--symbols", "BTCUSDT", "--out", "/tmp/x"]
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus != 0 && text.contains("use bybit"))
+        let run = try runKeel(["record", "--exchange", "binance-usdm", "--symbols", "BTCUSDT", "--out", "/tmp/x"])
+        #expect(run.status != 0 && run.stderr.contains("use bybit"))
     }
 }
