@@ -13,7 +13,8 @@ public struct BybitFeed: MarketFeed, Sendable {
 
     /// What one message was, for a session's own accounting (per-topic counters, pongs, resyncs).
     public enum Received: Sendable, Equatable {
-        case depth(BybitBookTopic, BybitBookSync.Outcome)
+        /// A book message of `topic` with its `u`, and what the sync rules made of it.
+        case depth(BybitBookTopic, BybitBookSync.Outcome, updateId: Int64)
         case trades(symbol: String, count: Int)
         case response(BybitResponse)
         case malformed(JSONError)
@@ -46,7 +47,7 @@ public struct BybitFeed: MarketFeed, Sendable {
         }
         switch decoded {
         case .depth(let depth):
-            return .depth(depth.topic, apply(depth, events))
+            return .depth(depth.topic, apply(depth, events), updateId: depth.update.lastUpdateId)
         case .trades(let trades):
             stats.trades += trades.count
             for trade in trades { events(.trade(trade)) }

@@ -87,12 +87,12 @@ public struct SimHarness: Sendable {
     }
 }
 
-/// Follows one public connection: decodes every frame with Keel's own codec, keeps a book per
-/// topic with Keel's own sync rules, and records what happened.
+/// Follows one public connection through Keel's own feed path (BybitFeed: the codec and the sync rules, a book per
+/// topic), and records what happened.
 public actor StreamFollower {
     public init() {}
-    var decoder = BybitDecoder()
-    var books: [BybitBookTopic: BybitBookSync] = [:]
+    /// Keel's own feed path, the one the connector runs.
+    var feed = BybitFeed()
     public private(set) var outcomes: [BybitBookSync.Outcome] = []
     public private(set) var responses: [BybitResponse] = []
     public private(set) var trades = 0
@@ -104,27 +104,19 @@ public actor StreamFollower {
     public func receive(_ text: String) {
         frames += 1
         lastFrameAt = .now
-        var copy = text
-        let message: BybitPublicMessage
-        do {
-            message = try copy.withUTF8 { try decoder.decode(UnsafeRawBufferPointer($0), receiveTime: 0) }
-        } catch {
-            malformed += 1
-            return
-        }
-        switch message {
-        case .depth(let depth):
-            updateIds.append(depth.update.lastUpdateId)
-            var sync = books[depth.topic] ?? BybitBookSync(depth: depth.topic.depth)
-            outcomes.append(sync.apply(depth.update))
-            books[depth.topic] = sync
-        case .trades(let list): trades += list.count
+        let received = text.withBytes { feed.receive($0, receiveTime: 0) { _ in } }
+        switch received {
+        case .depth(_, let outcome, let updateId):
+            updateIds.append(updateId)
+            outcomes.append(outcome)
+        case .trades(_, let count): trades += count
         case .response(let response): responses.append(response)
-        case .request, .other: break
+        case .malformed: malformed += 1
+        case .other: break
         }
     }
 
-    public func book(_ topic: BybitBookTopic) -> BybitBookSync? { books[topic] }
+    public func book(_ topic: BybitBookTopic) -> BybitBookSync? { feed.sync(for: topic) }
     /// Book updates seen, once more than 100 trades have been too (0 before).
     public func progress() -> Int { trades > 100 ? updateIds.count : 0 }
     public func snapshotCount() -> Int { outcomes.filter { $0 == .snapshotApplied || $0 == .restartApplied }.count }

@@ -139,7 +139,7 @@ public actor BybitPublicSession: SocketSession {
         case .malformed(let error):
             malformed += 1
             logger.warning("bybit_public_malformed_message", metadata: ["error": "\(error)", "bytes": "\(text.utf8.count)"])
-        case .depth(let topic, let outcome):
+        case .depth(let topic, let outcome, _):
             let name = topic.description
             count(name, bytes: text.utf8.count)
             detector.record(name, at: now)
