@@ -65,7 +65,10 @@ public struct MarketMakingStrategy: Sendable {
     public private(set) var quoting = true
     public private(set) var risk: RiskManager
     public private(set) var inputs = MarketInputs()
-    public private(set) var book: OrderBook?
+    /// The touch of the last trusted book (the book itself is not kept: holding it past the event would
+    /// make the feed copy it on its next update).
+    public private(set) var bestBid: PriceLevel?
+    public private(set) var bestAsk: PriceLevel?
     public private(set) var bookValid = false
     /// Event time of the last market event of the symbol.
     public private(set) var lastMarketTime: Int64?
@@ -102,7 +105,8 @@ public struct MarketMakingStrategy: Sendable {
         lastMarketTime = max(lastMarketTime ?? time, time)
         switch event {
         case .depth(let depth):
-            book = depth.book
+            bestBid = depth.book.bestBid
+            bestAsk = depth.book.bestAsk
             bookValid = true
             inputs.onBook(depth.book, time: time)
         case .trade(var trade):
@@ -128,10 +132,10 @@ public struct MarketMakingStrategy: Sendable {
         guard time - lastDecision >= policy.quoteInterval else { return Decision() }
         lastDecision = time
         var decision = evaluate(time: time, ledger: ledger, live: live, conditions: conditions)
-        guard quoting, policy.enabled, risk.state != .halted, bookValid, let book, let mid = inputs.snapshot.mid else { return decision }
+        guard quoting, policy.enabled, risk.state != .halted, bookValid, let mid = inputs.snapshot.mid else { return decision }
         let inventory = ledger.position.doubleValue / max(policy.orderSize.doubleValue, 1e-12)
         let tick = instrument.tickSize.doubleValue
-        let touch = book.bestBid.flatMap { bid in book.bestAsk.map { ask in
+        let touch = bestBid.flatMap { bid in bestAsk.map { ask in
             ((mid - bid.price).doubleValue / tick, (ask.price - mid).doubleValue / tick) } }
         let depths = model.depths(mid: mid.doubleValue, tick: tick, volatility: inputs.snapshot.volatility,
                                   intensity: intensity.estimate(at: time), inventory: inventory, touch: touch)
@@ -140,7 +144,7 @@ public struct MarketMakingStrategy: Sendable {
         shape.spacingTicks = policy.levelSpacingTicks
         shape.maxOrderQty = policy.risk.maxOrderQty
         shape.maxPosition = policy.risk.maxPosition
-        let ladder = QuoteLadder.build(depths: depths, mid: mid, bestBid: book.bestBid?.price, bestAsk: book.bestAsk?.price,
+        let ladder = QuoteLadder.build(depths: depths, mid: mid, bestBid: bestBid?.price, bestAsk: bestAsk?.price,
                                        instrument: instrument, shape: shape, position: ledger.position,
                                        sides: risk.allowedSides(position: ledger.position))
         forgetLevels(notIn: live, time: time)

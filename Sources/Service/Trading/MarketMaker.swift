@@ -90,15 +90,7 @@ public actor MarketMaker {
         storage?.enqueue(.runStarted(run: runId, venue: venue.rawValue, symbol: symbol, time: WallClock.nanoseconds()))
         if storage != nil {
             reserving = true
-            let run = runId, block = clientIdBlock
-            Task {
-                do {
-                    try await storage!.store.reserveClientIds(run: run, first: 1, last: block, time: WallClock.nanoseconds())
-                    await self.reserved(through: block)
-                } catch {
-                    await self.reservationFailed(first: 1, last: block, error: error, now: WallClock.nanoseconds())
-                }
-            }
+            reserveBlock(first: 1, last: clientIdBlock, now: WallClock.nanoseconds())
         }
     }
 
@@ -421,14 +413,17 @@ public actor MarketMaker {
     /// events overtake it, and the decision would no longer be a function of the events in order). Until
     /// the first block is stored, or when storage refused one, the strategy places nothing.
     private func reserveClientIds(now: Int64) {
-        guard let storage, !reserving, reservedThrough - strategy.sequence <= clientIdBlock / 2 else { return }
+        guard storage != nil, !reserving, reservedThrough - strategy.sequence <= clientIdBlock / 2 else { return }
         reserving = true
-        let first = reservedThrough + 1
-        let last = reservedThrough + clientIdBlock
-        let run = runId
+        reserveBlock(first: reservedThrough + 1, last: reservedThrough + clientIdBlock, now: now)
+    }
+
+    /// Stores the block in the background; its answer comes back to the actor.
+    private nonisolated func reserveBlock(first: Int, last: Int, now: Int64) {
+        guard let storage else { return }
         Task {
             do {
-                try await storage.store.reserveClientIds(run: run, first: first, last: last, time: now)
+                try await storage.store.reserveClientIds(run: runId, first: first, last: last, time: now)
                 await self.reserved(through: last)
             } catch {
                 await self.reservationFailed(first: first, last: last, error: error, now: now)
