@@ -43,10 +43,12 @@ let package = Package(
         .target(name: "Market"),
         .target(name: "Bybit", dependencies: ["Market", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Binance", dependencies: ["Market"]),
+        // The connector ↔ bot NDJSON events and commands, typed, and their codecs.
+        .target(name: "ConnectorWire", dependencies: ["Market"]),
         .target(
             name: "Connector",
             dependencies: [
-                "Market", "Bybit", "Binance",
+                "Market", "Bybit", "Binance", "ConnectorWire",
                 .product(name: "WSClient", package: "swift-websocket"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -57,7 +59,7 @@ let package = Package(
         .target(
             name: "Supervisor",
             dependencies: [
-                "Connector", "Market",
+                "Connector", "ConnectorWire", "Market",
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -65,7 +67,7 @@ let package = Package(
         .target(
             name: "Service",
             dependencies: [
-                "Supervisor", "Connector", "Market", "MarketContext", "Strategy", "Execution", "Storage",
+                "Supervisor", "Connector", "ConnectorWire", "Market", "MarketContext", "Strategy", "Execution", "Storage",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -111,7 +113,7 @@ let package = Package(
         .executableTarget(
             name: "keel",
             dependencies: [
-                "Market", "Bybit", "Binance", "Storage", "ExchangeSim", "Connector", "Supervisor", "Service", "Backtest",
+                "Market", "Bybit", "Binance", "Storage", "ExchangeSim", "Connector", "ConnectorWire", "Supervisor", "Service", "Backtest",
                 "Strategy", "Execution",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -135,7 +137,7 @@ let package = Package(
         .testTarget(name: "MarketTests", dependencies: ["Market", "TestSupport"]),
         .testTarget(name: "BybitTests", dependencies: ["Bybit", "Market", "TestSupport"]),
         .testTarget(name: "BinanceTests", dependencies: ["Binance", "Market", "Storage", "TestSupport"]),
-        .testTarget(name: "ConnectorTests", dependencies: ["Connector", "Market", "Bybit", "ExchangeSim", "TestSupport"]),
+        .testTarget(name: "ConnectorTests", dependencies: ["Connector", "ConnectorWire", "Market", "Bybit", "ExchangeSim", "TestSupport"]),
         .testTarget(name: "StrategyTests", dependencies: ["Strategy", "MarketContext", "Market", "TestSupport"]),
         .testTarget(name: "ExecutionTests", dependencies: ["Execution", "Market", "Binance", "Storage", "TestSupport"]),
         .testTarget(name: "BacktestTests", dependencies: ["Backtest", "Strategy", "Execution", "Market", "Binance", "Storage", "TestSupport"]),
@@ -148,6 +150,6 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
-        .testTarget(name: "KeelTests", dependencies: ["keel", "Supervisor", "Service", "Connector", "Market", "Storage", "TestSupport"]),
+        .testTarget(name: "KeelTests", dependencies: ["keel", "Supervisor", "Service", "Connector", "ConnectorWire", "Market", "Storage", "TestSupport"]),
     ]
 )

@@ -1,4 +1,5 @@
 import Connector
+import ConnectorWire
 import Foundation
 
 /// The bounded queue between the connector's stdout and the bot. When it is full, market data

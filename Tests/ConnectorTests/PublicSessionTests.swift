@@ -1,5 +1,6 @@
 import Bybit
 import Connector
+import ConnectorWire
 import ExchangeSim
 import Foundation
 import Market

@@ -1,4 +1,5 @@
 import Connector
+import ConnectorWire
 import Market
 import Supervisor
 import Testing

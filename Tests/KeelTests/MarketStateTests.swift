@@ -1,4 +1,5 @@
 import Connector
+import ConnectorWire
 import Market
 @testable import Service
 import Testing

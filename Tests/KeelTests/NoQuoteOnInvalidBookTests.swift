@@ -1,4 +1,5 @@
 import Connector
+import ConnectorWire
 import Foundation
 import Logging
 import Market

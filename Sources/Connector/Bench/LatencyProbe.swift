@@ -1,3 +1,4 @@
+import ConnectorWire
 import Foundation
 import Logging
 import Market

@@ -1,4 +1,5 @@
 import Bybit
+import ConnectorWire
 import Foundation
 import Logging
 import Market

@@ -1,4 +1,5 @@
 import Connector
+import ConnectorWire
 import Execution
 import Foundation
 import Logging
