@@ -176,13 +176,12 @@ public struct BybitTradeAck: Sendable, Equatable {
     }
 }
 
-/// One symbol of `/v5/market/instruments-info`: its grid, and `status` (`Trading`, `PreLaunch`,
-/// `Settling`, `Delivering`, `Closed`).
+/// One symbol of `/v5/market/instruments-info`: its grid, and its `status`.
 public struct BybitInstrument: Sendable, Equatable {
     public var instrument: Instrument
-    public var status: String
+    public var status: InstrumentStatus
 
-    public init(instrument: Instrument, status: String) {
+    public init(instrument: Instrument, status: InstrumentStatus) {
         self.instrument = instrument
         self.status = status
     }
@@ -257,7 +256,7 @@ public struct BybitRestAnswer: Sendable, Equatable {
                                         qtyStep: try item.decimal("lotSizeFilter.qtyStep") ?? required("lotSizeFilter.basePrecision"),
                                         minQty: try required("lotSizeFilter.minOrderQty"), maxQty: try item.decimal("lotSizeFilter.maxOrderQty"),
                                         minNotional: try item.decimal("lotSizeFilter.minNotionalValue") ?? item.decimal("lotSizeFilter.minOrderAmt"))
-            return BybitInstrument(instrument: instrument, status: item.string("status") ?? "")
+            return BybitInstrument(instrument: instrument, status: InstrumentStatus(item.string("status") ?? ""))
         }
     }
 

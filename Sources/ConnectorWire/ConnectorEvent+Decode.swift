@@ -46,7 +46,9 @@ extension ConnectorEvent {
         let type = try reader.text("type")
         switch type {
         case "status":
-            return .status(Status(status: try reader.text("status"), connector: fields["connector"] ?? "bybit", session: fields["session"],
+            let text = try reader.text("status")
+            guard let kind = StatusKind(rawValue: text) else { throw DecodeError(message: "unknown status \(text)") }
+            return .status(Status(status: kind, connector: fields["connector"] ?? "bybit", session: fields["session"],
                                   reason: fields["reason"], topic: fields["topic"], attempt: fields["attempt"].flatMap { Int($0) },
                                   retryDelayMilliseconds: fields["retry_delay_ms"].flatMap { Int64($0) }))
         case "trade":
@@ -95,7 +97,7 @@ extension ConnectorEvent {
             return .instrument(id: fields["id"], instrument: Instrument(
                 symbol: try reader.text("symbol"), tickSize: try reader.decimal("tick_size"), qtyStep: try reader.decimal("qty_step"),
                 minQty: try reader.decimal("min_qty"), maxQty: try reader.optionalDecimal("max_qty"),
-                minNotional: try reader.optionalDecimal("min_notional")), status: fields["status"] ?? "")
+                minNotional: try reader.optionalDecimal("min_notional")), status: InstrumentStatus(fields["status"] ?? ""))
         case "error":
             return .error(Failure(message: fields["error"] ?? "", code: try reader.text("code"), id: fields["id"], clientId: fields["client_id"],
                                   exchangeCode: fields["exchange_code"].flatMap { Int($0) }))

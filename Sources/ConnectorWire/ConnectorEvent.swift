@@ -4,7 +4,7 @@ import Market
 /// numbers (`50000.10`, never a rounded float); times are milliseconds (`timestamp`, the exchange's)
 /// and nanoseconds (`recv_ns`, local receive time). The README documents every field.
 public enum ConnectorEvent: Sendable, Equatable {
-    /// `connected`, `subscribed`, `disconnected`, `reconnecting`, `resynced`, `stale`.
+    /// A session's or the supervisor's state changed (`StatusKind`).
     case status(Status)
     case trade(TradeTick)
     /// A trusted book change: a snapshot (after subscribing or a resync) or a contiguous delta.
@@ -24,12 +24,33 @@ public enum ConnectorEvent: Sendable, Equatable {
     /// (each was sent as an `order` event just before).
     case openOrders(id: String?, symbol: String, count: Int)
     /// The answer to `instrument`: the symbol's grid on the exchange and its `status` (`Trading`, …).
-    case instrument(id: String?, instrument: Instrument, status: String)
+    case instrument(id: String?, instrument: Instrument, status: InstrumentStatus)
     case error(Failure)
     case stats(Stats)
 
+    /// What a `status` event says; the wire's spelling is the raw value.
+    public enum StatusKind: String, Sendable, Equatable, CaseIterable {
+        case connected
+        case disconnected
+        case reconnecting
+        case subscribed
+        case authenticated
+        /// A topic went silent past its threshold; the session reconnects.
+        case stale
+        /// A book was rebuilt from a fresh snapshot after a fault or an exchange restart.
+        case resynced
+        /// The account's open orders and positions were read and sent (live venues wait for it).
+        case reconciled
+        /// Bybit's disconnect-cancel window is armed.
+        case dcpArmed = "dcp_armed"
+        /// The bot's supervisor started a connector (its first, or after a restart).
+        case connectorStarted = "connector_started"
+        /// The bot's queue dropped a symbol's depth: its book is untrusted until a snapshot.
+        case depthDropped = "depth_dropped"
+    }
+
     public struct Status: Sendable, Equatable {
-        public var status: String
+        public var status: StatusKind
         public var connector: String
         /// Which session: `public`, `private` or `trade`.
         public var session: String?
@@ -38,7 +59,7 @@ public enum ConnectorEvent: Sendable, Equatable {
         public var attempt: Int?
         public var retryDelayMilliseconds: Int64?
 
-        public init(status: String, connector: String = "bybit", session: String? = nil, reason: String? = nil, topic: String? = nil,
+        public init(status: StatusKind, connector: String = "bybit", session: String? = nil, reason: String? = nil, topic: String? = nil,
                     attempt: Int? = nil, retryDelayMilliseconds: Int64? = nil) {
             self.status = status
             self.connector = connector
@@ -134,7 +155,7 @@ public enum ConnectorEvent: Sendable, Equatable {
         switch self {
         case .status(let status):
             out.field("type", "status")
-            out.field("status", status.status)
+            out.field("status", status.status.rawValue)
             out.field("connector", status.connector)
             if let session = status.session { out.field("session", session) }
             if let reason = status.reason { out.field("reason", reason) }
@@ -236,7 +257,7 @@ public enum ConnectorEvent: Sendable, Equatable {
             out.field("type", "instrument")
             if let id { out.field("id", id) }
             out.field("symbol", instrument.symbol)
-            out.field("status", status)
+            out.field("status", status.description)
             out.field("tick_size", number: instrument.tickSize)
             out.field("qty_step", number: instrument.qtyStep)
             out.field("min_qty", number: instrument.minQty)

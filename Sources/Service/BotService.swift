@@ -121,7 +121,7 @@ public struct BotService: Sendable {
             let consumer = Task {
                 for await event in source.events {
                     let now = WallClock.nanoseconds()
-                    if case .status(let status) = event, status.status == "reconnecting", let session = status.session {
+                    if case .status(let status) = event, status.status == .reconnecting, let session = status.session {
                         service.metrics.sessionReconnecting(session: session, delayMilliseconds: status.retryDelayMilliseconds)
                     }
                     if case .stats(let stats) = event, let frames = stats.recordedFrames {

@@ -65,7 +65,7 @@ public actor StubSource: MarketSource {
     public func kill() { loop?.cancel() }
 
     private func run() async {
-        emit(.status(.init(status: "connected", connector: "stub")))
+        emit(.status(.init(status: .connected, connector: "stub")))
         connected = true
         let now = WallClock.nanoseconds()
         for snapshot in market.snapshots(at: now) { emit(.depth(.init(update: snapshot, depth: nil))) }

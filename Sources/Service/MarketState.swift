@@ -45,9 +45,9 @@ public actor MarketState {
             lastUpdate[update.symbol] = update.lastUpdateId
         case .trade(let trade):
             onLatency(now - trade.receiveTime)
-        case .status(let status) where status.status == "connector_started":
+        case .status(let status) where status.status == .connectorStarted:
             invalidateAll()
-        case .status(let status) where status.status == "depth_dropped":
+        case .status(let status) where status.status == .depthDropped:
             if let symbol = status.topic { invalidate([symbol]) }
         default:
             break

@@ -161,7 +161,7 @@ public actor ConnectorSupervisor {
             startedAt = WallClock.nanoseconds()
             lastMarketEvent = nil
             // Every book the bot holds is from the old child: each waits for the new one's snapshot.
-            sink.yield(.status(.init(status: "connector_started", session: "supervisor", reason: restarts == 0 ? "first start" : "restart \(restarts)")))
+            sink.yield(.status(.init(status: .connectorStarted, session: "supervisor", reason: restarts == 0 ? "first start" : "restart \(restarts)")))
             let process = Task { await child.run() }
             let forward = Task { await self.forward(child) }
             for subscription in subscriptions {
@@ -259,7 +259,7 @@ public actor ConnectorSupervisor {
         while let event = await child.queue.next() {
             for symbol in child.queue.takeDroppedDepth().sorted() {
                 logger.warning("bybit_connector_depth_dropped", metadata: ["symbol": "\(symbol)", "queue_size": "\(child.queue.count)"])
-                sink.yield(.status(.init(status: "depth_dropped", session: "supervisor", reason: "the bot's queue was full; resubscribing", topic: symbol)))
+                sink.yield(.status(.init(status: .depthDropped, session: "supervisor", reason: "the bot's queue was full; resubscribing", topic: symbol)))
                 child.send(ConnectorSupervisor.command("unsubscribe", channel: "depth", symbol: symbol))
                 child.send(ConnectorSupervisor.command("subscribe", channel: "depth", symbol: symbol))
             }

@@ -68,7 +68,7 @@ struct BybitTradeTests {
         let examples = try lines("market_instrument").map { line in try line.withBytes { try BybitRestAnswer.decode($0) } }
         let option = try #require(try examples.first?.instruments().first)
         #expect(option == BybitInstrument(instrument: Instrument(symbol: "BTC-27MAR26-70000-P-USDT", tickSize: try d("5"), qtyStep: try d("0.01"),
-                                                                 minQty: try d("0.01"), maxQty: try d("500")), status: "Trading"))
+                                                                 minQty: try d("0.01"), maxQty: try d("500")), status: .trading))
         let spot = try #require(try examples.last?.instruments().first)
         #expect(spot.instrument == Instrument(symbol: "BTCUSDT", tickSize: try d("0.1"), qtyStep: try d("0.000001"), minQty: try d("0.000011"),
                                               maxQty: try d("83"), minNotional: try d("5")))

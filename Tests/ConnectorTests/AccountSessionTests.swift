@@ -70,7 +70,7 @@ struct AccountSessionTests {
     @Test func placeAmendCancelCancelAllAndFillsMatchTheSimsTruth() async throws {
         try await SimHarness.with { sim in
             try await withAccount(sim) { view, account in
-                #expect(try await wait { await view.statuses("reconciled").count == 1 })
+                #expect(try await wait { await view.statuses(.reconciled).count == 1 })
                 let price = try await restingBid(sim)
                 await account.entry.submit(try place("keel-a", price: price.description, id: "p1"))
                 #expect(try await wait { await view.answered("p1", "keel-a", state: .new) })
@@ -113,7 +113,7 @@ struct AccountSessionTests {
     @Test func anAckLostToLatencyEndsInAReconciledOrderNeverADuplicate() async throws {
         try await SimHarness.with { sim in
             try await withAccount(sim, configure: { $0.orderEntry.submitTimeout = .milliseconds(300) }) { view, account in
-                #expect(try await wait { await view.statuses("reconciled").count == 1 })
+                #expect(try await wait { await view.statuses(.reconciled).count == 1 })
                 let price = try await restingBid(sim)
                 try await sim.fault(#"{"kind":"latency","ms":1500,"seconds":4}"#)
                 await account.entry.submit(try place("keel-late", price: price.description, id: "late"))
@@ -134,7 +134,7 @@ struct AccountSessionTests {
     @Test func theRateBudgetAnswersRateLimitedBeforeTheExchangeWould() async throws {
         try await SimHarness.with({ $0.orderRateLimit = 5 }) { sim in
             try await withAccount(sim, configure: { $0.orderEntry.rateLimit = 5; $0.orderEntry.rateLimitReserve = 0 }) { view, account in
-                #expect(try await wait { await view.statuses("reconciled").count == 1 })
+                #expect(try await wait { await view.statuses(.reconciled).count == 1 })
                 let price = try await restingBid(sim)
                 for index in 0..<8 {
                     await account.entry.submit(try place("keel-r\(index)", price: (price - FixedDecimal(index)).description, id: "r\(index)"))
@@ -151,7 +151,7 @@ struct AccountSessionTests {
     @Test func ordersGoOverRESTWhenTheTradeStreamIsDown() async throws {
         try await SimHarness.with { sim in
             try await withAccount(sim, configure: { $0.tradeSocket.url = "ws://127.0.0.1:1/v5/trade" }) { view, account in
-                #expect(try await wait { await view.statuses("reconciled").count == 1 })
+                #expect(try await wait { await view.statuses(.reconciled).count == 1 })
                 let price = try await restingBid(sim)
                 await account.entry.submit(try place("keel-rest", price: price.description, id: "rest"))
                 #expect(try await wait { await view.answered("rest", "keel-rest", state: .new) })
@@ -167,17 +167,17 @@ struct AccountSessionTests {
     @Test func aDroppedConnectionReconnectsReauthenticatesAndReconcilesAgain() async throws {
         try await SimHarness.with { sim in
             try await withAccount(sim) { view, account in
-                #expect(try await wait { await view.statuses("reconciled").count == 1 })
+                #expect(try await wait { await view.statuses(.reconciled).count == 1 })
                 let price = try await restingBid(sim)
                 await account.entry.submit(try place("keel-keep", price: price.description, id: "k"))
                 #expect(try await wait { await view.acks("k") == 1 })
                 let before = await view.orders("keel-keep").count
                 try await sim.fault(#"{"kind":"drop"}"#)
-                #expect(try await wait { await view.statuses("reconciled").count == 2 })
-                #expect(try await wait { await view.statuses("authenticated").count >= 4 })   // private + trade, twice (each on its own backoff)
+                #expect(try await wait { await view.statuses(.reconciled).count == 2 })
+                #expect(try await wait { await view.statuses(.authenticated).count >= 4 })   // private + trade, twice (each on its own backoff)
                 // The reconciliation reports the order that is still open.
                 #expect(await view.orders("keel-keep").count > before)
-                #expect(await view.statuses("reconciled").last?.reason == "1 open orders, 0 positions")
+                #expect(await view.statuses(.reconciled).last?.reason == "1 open orders, 0 positions")
                 // Order entry works on the new connections.
                 await account.entry.submit(try command(#"{"command":"cancel","id":"k2","symbol":"BTCUSDT","client_id":"keel-keep"}"#))
                 #expect(try await wait { await view.acks("k2") == 1 })

@@ -20,8 +20,8 @@ actor BotView {
         }
     }
 
-    func statuses(_ name: String) -> [ConnectorEvent.Status] {
-        events.compactMap { if case .status(let status) = $0, status.status == name { return status } else { return nil } }
+    func statuses(_ kind: ConnectorEvent.StatusKind) -> [ConnectorEvent.Status] {
+        events.compactMap { if case .status(let status) = $0, status.status == kind { return status } else { return nil } }
     }
 
     func orders(_ clientId: String) -> [OrderUpdate] {
@@ -59,7 +59,7 @@ actor BotView {
     }
 
     func depthEvents() -> Int { events.filter { if case .depth = $0 { return true } else { return false } }.count }
-    func reconnectedWithSnapshot() -> Bool { statuses("connected").count >= 2 && snapshots >= 2 }
+    func reconnectedWithSnapshot() -> Bool { statuses(.connected).count >= 2 && snapshots >= 2 }
 }
 
 func wait(_ timeout: Duration = .seconds(30), _ condition: @Sendable () async -> Bool) async throws -> Bool {

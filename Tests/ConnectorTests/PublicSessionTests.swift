@@ -65,7 +65,7 @@ struct PublicSessionTests {
                 let statuses = await view.events.compactMap { event -> String? in
                     if case .status(let status) = event { return "\(status.status) \(status.reason ?? "")" } else { return nil }
                 }
-                #expect(await view.statuses("resynced").isEmpty, "\(statuses)")
+                #expect(await view.statuses(.resynced).isEmpty, "\(statuses)")
                 #expect(await view.snapshots == 1, "\(statuses)")
             }
         }
@@ -76,11 +76,11 @@ struct PublicSessionTests {
             try await withSession(sim) { view, session in
                 #expect(try await wait { await view.depthEvents() > 10 })
                 try await sim.fault(#"{"kind":"gap","symbol":"BTCUSDT"}"#)
-                #expect(try await wait { await view.statuses("resynced").count == 1 })
-                #expect(await view.statuses("resynced").first?.reason?.contains("sequence gap") == true)
+                #expect(try await wait { await view.statuses(.resynced).count == 1 })
+                #expect(await view.statuses(.resynced).first?.reason?.contains("sequence gap") == true)
                 try await sim.fault(#"{"kind":"restart","symbol":"BTCUSDT"}"#)
-                #expect(try await wait { await view.statuses("resynced").count == 2 })
-                #expect(await view.statuses("resynced").last?.reason == "exchange restart (u == 1)")
+                #expect(try await wait { await view.statuses(.resynced).count == 2 })
+                #expect(await view.statuses(.resynced).last?.reason == "exchange restart (u == 1)")
                 let truth = try await settled(sim, view)
                 #expect(await view.book.levels(.bid) == truth.bids)
                 #expect(await view.book.levels(.ask) == truth.asks)
@@ -97,10 +97,10 @@ struct PublicSessionTests {
                 var resyncs: [Double] = []
                 for round in 0..<40 {
                     let kind = round < 20 ? "gap" : "restart"
-                    let before = await view.statuses("resynced").count
+                    let before = await view.statuses(.resynced).count
                     let start = ContinuousClock.now
                     try await sim.fault(#"{"kind":"\#(kind)","symbol":"BTCUSDT"}"#)
-                    #expect(try await wait { await view.statuses("resynced").count == before + 1 }, "round \(round) (\(kind)): no resync")
+                    #expect(try await wait { await view.statuses(.resynced).count == before + 1 }, "round \(round) (\(kind)): no resync")
                     let took = ContinuousClock.now - start
                     resyncs.append(Double(took.components.seconds) + Double(took.components.attoseconds) / 1e18)
                     let truth = try await settled(sim, view)
@@ -127,7 +127,7 @@ struct PublicSessionTests {
                 #expect(try await wait { await session.malformed == 1 })
                 let before = await view.depthEvents()
                 #expect(try await wait { await view.depthEvents() > before + 5 })
-                #expect(await view.statuses("disconnected").isEmpty)
+                #expect(await view.statuses(.disconnected).isEmpty)
             }
         }
     }
@@ -137,8 +137,8 @@ struct PublicSessionTests {
             try await withSession(sim) { view, _ in
                 #expect(try await wait { await view.depthEvents() > 10 })
                 try await sim.fault(#"{"kind":"drop"}"#)
-                #expect(try await wait { await view.statuses("connected").count == 2 })
-                #expect(await view.statuses("reconnecting").first?.attempt == 1)
+                #expect(try await wait { await view.statuses(.connected).count == 2 })
+                #expect(await view.statuses(.reconnecting).first?.attempt == 1)
                 #expect(try await wait { await view.snapshots == 2 })
                 let truth = try await settled(sim, view)
                 #expect(await view.book.levels(.bid) == truth.bids)
@@ -153,10 +153,10 @@ struct PublicSessionTests {
                 #expect(try await wait { await view.depthEvents() > 10 })
                 let stalled = ContinuousClock.now
                 try await sim.fault(#"{"kind":"stall","seconds":3}"#)
-                #expect(try await wait { !(await view.statuses("stale")).isEmpty })
+                #expect(try await wait { !(await view.statuses(.stale)).isEmpty })
                 let detected = ContinuousClock.now - stalled
                 #expect(detected < .seconds(1) + .seconds(1) + .milliseconds(500))   // threshold + 1 s (+ scheduling)
-                #expect(await view.statuses("stale").first?.topic == "orderbook.50.BTCUSDT")
+                #expect(await view.statuses(.stale).first?.topic == "orderbook.50.BTCUSDT")
                 #expect(try await wait { await view.reconnectedWithSnapshot() })
             }
         }
@@ -168,8 +168,8 @@ struct PublicSessionTests {
                 #expect(try await wait { await view.depthEvents() > 5 })
                 try await sim.fault(#"{"kind":"reject","seconds":3}"#)
                 try await sim.fault(#"{"kind":"drop"}"#)
-                #expect(try await wait { await view.statuses("connected").count == 2 })
-                let attempts = await view.statuses("reconnecting")
+                #expect(try await wait { await view.statuses(.connected).count == 2 })
+                let attempts = await view.statuses(.reconnecting)
                 // 0.1 + 0.2 + 0.4 + 0.8 + 1.6 s (+ ≤ 30 % jitter) covers 3 s: a handful of tries, no storm.
                 #expect(attempts.count >= 2 && attempts.count <= 6, "\(attempts.count) attempts")
                 let delays = attempts.compactMap(\.retryDelayMilliseconds)
@@ -193,7 +193,7 @@ struct ConnectorWireTests {
                                  exchangeTime: 1_717_440_000_000_000_000, receiveTime: 9)
         #expect(String(decoding: ConnectorEvent.depth(.init(update: update, depth: 50)).line, as: UTF8.self)
             == #"{"type":"depth","symbol":"BTCUSDT","timestamp":1717440000000,"kind":"delta","bids":[[50000.0,1.5]],"asks":[[50001.0,0]],"last_update_id":42,"depth":50,"recv_ns":9}"#)
-        #expect(String(decoding: ConnectorEvent.status(.init(status: "connected")).line, as: UTF8.self) == #"{"type":"status","status":"connected","connector":"bybit"}"#)
+        #expect(String(decoding: ConnectorEvent.status(.init(status: .connected)).line, as: UTF8.self) == #"{"type":"status","status":"connected","connector":"bybit"}"#)
     }
 
     @Test func accountEventsAreWrittenWithExactDecimals() throws {

@@ -43,8 +43,8 @@ struct ConnectorEventDecodeTests {
     @Test func everyEventTypeRoundTrips() throws {
         let d = { (text: String) in try FixedDecimal(parsing: text) }
         let events: [ConnectorEvent] = [
-            .status(.init(status: "reconnecting", session: "public", reason: "closed (code 1001)", attempt: 2, retryDelayMilliseconds: 1_130)),
-            .status(.init(status: "resynced", reason: "sequence gap", topic: "orderbook.50.BTCUSDT")),
+            .status(.init(status: .reconnecting, session: "public", reason: "closed (code 1001)", attempt: 2, retryDelayMilliseconds: 1_130)),
+            .status(.init(status: .resynced, reason: "sequence gap", topic: "orderbook.50.BTCUSDT")),
             .trade(TradeTick(symbol: "BTCUSDT", price: try d("50000.10"), qty: try d("0.012"), aggressor: .sell, tradeId: "t-1",
                              exchangeTime: 1_717_440_000_123_000_000, receiveTime: 1_717_440_000_124_567_891)),
             .depth(.init(update: DepthUpdate(symbol: "BTCUSDT", kind: .snapshot, bids: [PriceLevel(price: try d("49999.9"), qty: try d("1.500"))],
@@ -65,9 +65,9 @@ struct ConnectorEventDecodeTests {
             .pong(id: "p1"), .pong(id: nil), .ack(id: "x", command: "cancel_all"),
             .openOrders(id: "open-1", symbol: "BTCUSDT", count: 3), .openOrders(id: nil, symbol: "ETHUSDT", count: 0),
             .instrument(id: "instrument-1", instrument: Instrument(symbol: "BTCUSDT", tickSize: try d("0.10"), qtyStep: try d("0.001"), minQty: try d("0.001"),
-                                                                   maxQty: try d("1190.000"), minNotional: try d("5")), status: "Trading"),
+                                                                   maxQty: try d("1190.000"), minNotional: try d("5")), status: .trading),
             .instrument(id: nil, instrument: Instrument(symbol: "BIOUSDT", tickSize: try d("0.0001"), qtyStep: try d("1"), minQty: try d("1")),
-                        status: "PreLaunch"),
+                        status: .preLaunch),
             .error(.init(message: "Bybit refused place: OrderLinkedID is duplicate", code: "duplicate_client_id", id: "dup", clientId: "c1", exchangeCode: 110072)),
             .stats(.init(topics: ["orderbook.50.BTCUSDT": .init(messages: 10, bytes: 2_000, errors: 1, lastMessageAgeMilliseconds: 12),
                                   "private.order": .init(messages: 0, bytes: 0, errors: 0, lastMessageAgeMilliseconds: nil)],

@@ -17,7 +17,7 @@ struct MarketStateTests {
         await state.apply(try depth(.delta, 2, bid: "59998"), now: 0)
         #expect(await state.summary()["BTCUSDT"] == .init(valid: true, bids: 2, asks: 1, lastUpdateId: 2))
 
-        await state.apply(.status(.init(status: "depth_dropped", session: "supervisor", topic: "BTCUSDT")), now: 0)
+        await state.apply(.status(.init(status: .depthDropped, session: "supervisor", topic: "BTCUSDT")), now: 0)
         await state.apply(try depth(.delta, 4, bid: "59997"), now: 0)   // after a gap: not applied
         #expect(await state.summary()["BTCUSDT"]?.valid == false)
         #expect(await state.summary()["BTCUSDT"]?.bids == 2)
@@ -25,7 +25,7 @@ struct MarketStateTests {
         await state.apply(try depth(.snapshot, 5, bid: "59990"), now: 0)
         #expect(await state.summary()["BTCUSDT"] == .init(valid: true, bids: 1, asks: 1, lastUpdateId: 5))
 
-        await state.apply(.status(.init(status: "connector_started", session: "supervisor", reason: "restart 1")), now: 0)
+        await state.apply(.status(.init(status: .connectorStarted, session: "supervisor", reason: "restart 1")), now: 0)
         #expect(await state.summary()["BTCUSDT"]?.valid == false)
     }
 }

@@ -71,7 +71,7 @@ struct InstrumentBeforeQuotingTests {
         var market = StubMarket(configuration: StubMarket.Configuration(symbols: ["BTCUSDT"]))
         var time: Int64 = 1_700_000_000_000_000_000
         func asks() -> Int { sent.commands.filter { if case .instrument(_, "BTCUSDT") = $0 { true } else { false } }.count }
-        await maker.handle(.status(.init(status: "connector_started", session: "supervisor")), book: nil, now: time)
+        await maker.handle(.status(.init(status: .connectorStarted, session: "supervisor")), book: nil, now: time)
         #expect(asks() == 1)
         for snapshot in market.snapshots(at: time) { await state.apply(.depth(.init(update: snapshot, depth: nil)), now: time) }
         func feed(steps: Int) async {
@@ -93,12 +93,12 @@ struct InstrumentBeforeQuotingTests {
         // Not trading on the exchange: still nothing.
         let exchange = Instrument(symbol: "BTCUSDT", tickSize: try FixedDecimal(parsing: "0.5"), qtyStep: try FixedDecimal(parsing: "0.001"),
                                   minQty: try FixedDecimal(parsing: "0.001"))
-        await maker.handle(.instrument(id: nil, instrument: exchange, status: "Settling"), book: nil, now: time)
+        await maker.handle(.instrument(id: nil, instrument: exchange, status: .settling), book: nil, now: time)
         await feed(steps: 20)
         #expect(await maker.sentOrders == 0)
         #expect(await maker.tradingAllowed().reason.contains("Settling"))
         // Trading: quotes go out, every one on the exchange's 0.5 tick.
-        await maker.handle(.instrument(id: nil, instrument: exchange, status: "Trading"), book: nil, now: time)
+        await maker.handle(.instrument(id: nil, instrument: exchange, status: .trading), book: nil, now: time)
         await feed(steps: 20)
         #expect(await maker.sentOrders > 0)
         // Paper: the orders are in the bot's paper book, not sent; their prices are in the status.
@@ -109,7 +109,7 @@ struct InstrumentBeforeQuotingTests {
         #expect(prices.contains { !Instrument(symbol: "BTCUSDT", tickSize: try! FixedDecimal(parsing: "1"), qtyStep: exchange.qtyStep,
                                               minQty: exchange.minQty).isOnTick($0) }, "some price should sit on a half, not only whole numbers: \(prices)")
         // A later answer saying the symbol stopped trading stops quoting and clears the book of our orders.
-        await maker.handle(.instrument(id: nil, instrument: exchange, status: "Settling"), book: nil, now: time)
+        await maker.handle(.instrument(id: nil, instrument: exchange, status: .settling), book: nil, now: time)
         await feed(steps: 20)
         #expect(await maker.tradingAllowed().allowed == false)
         #expect(await maker.liveOrders == 0)

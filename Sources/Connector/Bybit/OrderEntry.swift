@@ -247,7 +247,7 @@ actor OrderEntry {
         do {
             let answer = try await rest.post("/v5/order/disconnected-cancel-all", body: #"{"product":"DERIVATIVES","timeWindow":\#(window)}"#).answer
             if answer.success {
-                emit(.status(.init(status: "dcp_armed", session: "private", reason: "window \(window) s")))
+                emit(.status(.init(status: .dcpArmed, session: "private", reason: "window \(window) s")))
                 logger.info("bybit_dcp_armed", metadata: ["time_window": "\(window)"])
             } else {
                 emit(.error(.init(message: "DCP refused: \(answer.retMessage)", code: "dcp_failed", exchangeCode: answer.retCode)))
@@ -289,7 +289,7 @@ actor OrderEntry {
             for order in orders { emit(.order(order)) }
             for position in positions { emit(.position(position)) }
             for coin in try wallet.wallets() { emit(.wallet(coin)) }
-            emit(.status(.init(status: "reconciled", session: "private", reason: "\(orders.count) open orders, \(positions.count) positions")))
+            emit(.status(.init(status: .reconciled, session: "private", reason: "\(orders.count) open orders, \(positions.count) positions")))
             logger.info("bybit_account_reconciled", metadata: ["open_orders": "\(orders.count)", "positions": "\(positions.count)"])
             return nil
         }

@@ -82,7 +82,7 @@ actor BybitPrivateSession: SocketSession {
         case "auth":
             if response.success {
                 watch.authAnswered(refusal: nil)
-                emit(.status(.init(status: "authenticated", session: "private")))
+                emit(.status(.init(status: .authenticated, session: "private")))
                 logger.info("bybit_private_authenticated")
                 outgoing?.yield(BybitEncode.subscribe(requestId: watch.nextId("sub"), topics: subscriptions))
             } else {
@@ -92,7 +92,7 @@ actor BybitPrivateSession: SocketSession {
             }
         case "subscribe":
             if response.success {
-                emit(.status(.init(status: "subscribed", session: "private")))
+                emit(.status(.init(status: .subscribed, session: "private")))
                 let onReady = self.onReady
                 Task { await onReady() }
             } else {

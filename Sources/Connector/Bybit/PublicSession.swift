@@ -103,7 +103,7 @@ public actor BybitPublicSession: SocketSession {
     /// One watchdog tick: pings, and a reason to drop on a missing pong or a silent topic.
     func tick(now: Int64, instant: ContinuousClock.Instant) -> String? {
         if let stale = detector.stale(now: now).first {
-            emit(.status(.init(status: "stale", session: "public", reason: "no message for \(stale.silentNanoseconds / 1_000_000) ms (threshold \(stale.thresholdNanoseconds / 1_000_000) ms)", topic: stale.topic)))
+            emit(.status(.init(status: .stale, session: "public", reason: "no message for \(stale.silentNanoseconds / 1_000_000) ms (threshold \(stale.thresholdNanoseconds / 1_000_000) ms)", topic: stale.topic)))
             logger.warning("bybit_public_stale_feed", metadata: ["topic": "\(stale.topic)", "silent_ms": "\(stale.silentNanoseconds / 1_000_000)"])
             return "stale feed on \(stale.topic)"
         }
@@ -154,7 +154,7 @@ public actor BybitPublicSession: SocketSession {
                 ping.pong(at: .now)
             } else if response.op == "subscribe" {
                 if response.success {
-                    emit(.status(.init(status: "subscribed", session: "public")))
+                    emit(.status(.init(status: .subscribed, session: "public")))
                 } else {
                     emit(.error(.init(message: "subscribe refused: \(response.message)", code: "subscribe_failed")))
                     logger.error("bybit_public_subscribe_failed", metadata: ["message": "\(response.message)"])
@@ -179,12 +179,12 @@ public actor BybitPublicSession: SocketSession {
         case .restartApplied:
             resyncs += 1
             pendingResync[topic] = nil
-            emit(.status(.init(status: "resynced", session: "public", reason: "exchange restart (u == 1)", topic: topic)))
+            emit(.status(.init(status: .resynced, session: "public", reason: "exchange restart (u == 1)", topic: topic)))
             logger.warning("bybit_public_resynced", metadata: ["topic": "\(topic)", "reason": "exchange restart"])
         case .snapshotApplied:
             if let reason = pendingResync.removeValue(forKey: topic) {
                 resyncs += 1
-                emit(.status(.init(status: "resynced", session: "public", reason: reason, topic: topic)))
+                emit(.status(.init(status: .resynced, session: "public", reason: reason, topic: topic)))
                 logger.warning("bybit_public_resynced", metadata: ["topic": "\(topic)", "reason": "\(reason)"])
             }
         case .invalidated(let fault):

@@ -86,12 +86,12 @@ actor ReconnectingSocket {
             await session.closed()
             policy.disconnected(at: WallClock.nanoseconds())
             if stopping || Task.isCancelled { break }
-            emit(.status(.init(status: "disconnected", session: name, reason: reason)))
+            emit(.status(.init(status: .disconnected, session: name, reason: reason)))
             logger.warning("bybit_\(name)_disconnected", metadata: ["reason": "\(reason)"])
             let delay = policy.nextDelay(using: &random)
             reconnects += 1
             let milliseconds = ReconnectPolicy.nanoseconds(delay) / 1_000_000
-            emit(.status(.init(status: "reconnecting", session: name, reason: reason, attempt: policy.attempt, retryDelayMilliseconds: milliseconds)))
+            emit(.status(.init(status: .reconnecting, session: name, reason: reason, attempt: policy.attempt, retryDelayMilliseconds: milliseconds)))
             logger.info("bybit_\(name)_reconnecting", metadata: ["attempt": "\(policy.attempt)", "retry_delay_ms": "\(milliseconds)"])
             try? await Task.sleep(for: delay)
         }
@@ -159,7 +159,7 @@ actor ReconnectingSocket {
         }
         outgoing = continuation
         policy.connected(at: WallClock.nanoseconds())
-        emit(.status(.init(status: "connected", session: name)))
+        emit(.status(.init(status: .connected, session: name)))
         logger.info("bybit_\(name)_connected", metadata: ["url": "\(configuration.url)"])
         return true
     }

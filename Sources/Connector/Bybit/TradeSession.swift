@@ -115,7 +115,7 @@ actor BybitTradeSession: SocketSession {
             if ack.success {
                 watch.authAnswered(refusal: nil)
                 authenticated = true
-                emit(.status(.init(status: "authenticated", session: "trade")))
+                emit(.status(.init(status: .authenticated, session: "trade")))
                 logger.info("bybit_trade_authenticated")
             } else {
                 emit(.error(.init(message: "trade stream auth refused: \(ack.retMessage) (\(ack.retCode))", code: "auth_failed")))

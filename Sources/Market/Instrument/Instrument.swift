@@ -49,3 +49,37 @@ public struct Instrument: Sendable, Hashable {
         return value >= minNotional
     }
 }
+
+/// Where a symbol stands on its exchange; only a `trading` symbol may be quoted. The names are Keel's
+/// wire vocabulary (Bybit's spelling: `Trading`, `PreLaunch`, `Settling`, `Delivering`, `Closed`); a status
+/// Keel does not know is kept as said, and is not trading.
+public enum InstrumentStatus: Sendable, Hashable, CustomStringConvertible {
+    case trading
+    case preLaunch
+    case settling
+    case delivering
+    case closed
+    case other(String)
+
+    public init(_ text: String) {
+        switch text {
+        case "Trading": self = .trading
+        case "PreLaunch": self = .preLaunch
+        case "Settling": self = .settling
+        case "Delivering": self = .delivering
+        case "Closed": self = .closed
+        default: self = .other(text)
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .trading: return "Trading"
+        case .preLaunch: return "PreLaunch"
+        case .settling: return "Settling"
+        case .delivering: return "Delivering"
+        case .closed: return "Closed"
+        case .other(let text): return text
+        }
+    }
+}

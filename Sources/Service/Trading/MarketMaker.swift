@@ -141,7 +141,7 @@ public actor MarketMaker {
             let time = trade.receiveTime > 0 ? trade.receiveTime : now
             strategy.onMarket(.trade(trade), time: time)
             if paper != nil { await apply(paper!.onMarket(.trade(trade), time: time), now: time) }
-        case .status(let status) where status.status == "connector_started":
+        case .status(let status) where status.status == .connectorStarted:
             connectorUp = false
             strategy.marketLost(time: nil)
             if !instrumentConfirmed { await askForInstrument(now: now) }
@@ -149,7 +149,7 @@ public actor MarketMaker {
                 reconciled = false
                 seenSinceStart = []
             }
-        case .status(let status) where status.status == "reconciled" && venue == .live:
+        case .status(let status) where status.status == .reconciled && venue == .live:
             record(account.reconcile(listed: seenSinceStart, time: now), now: now)
             reconciled = true
             note(now, "account reconciled: position \(account.ledger.position), \(account.live.count) live orders")
@@ -213,7 +213,7 @@ public actor MarketMaker {
 
     /// The exchange's grid replaces the configured one (logged when they differ); quoting may start once
     /// the symbol is `Trading`.
-    private func adopt(_ exchange: Instrument, status: String, now: Int64) {
+    private func adopt(_ exchange: Instrument, status: InstrumentStatus, now: Int64) {
         let configured = settings.instrument(symbol)
         let grid: Logger.Metadata = [
             "symbol": "\(symbol)", "status": "\(status)",
@@ -227,7 +227,7 @@ public actor MarketMaker {
             logger.info("keel_instrument_confirmed", metadata: grid)
         }
         strategy.instrument = exchange
-        guard status == "Trading" else {
+        guard status == .trading else {
             // Also from a late answer after quoting began: the symbol stopped trading, so quoting stops.
             instrumentConfirmed = false
             instrumentProblem = "\(symbol) is \(status) on the exchange, not Trading"
