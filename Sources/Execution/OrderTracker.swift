@@ -66,12 +66,12 @@ public struct OrderTracker: Sendable {
     }
 
     /// The venue accepted the command (`ack`): a placed order is working unless already further on.
-    public mutating func acknowledged(_ clientId: String, command: String, time: Int64) -> TrackedOrder? {
+    public mutating func acknowledged(_ clientId: String, command: OrderCommandKind, time: Int64) -> TrackedOrder? {
         guard var order = orders[clientId] else { return nil }
         switch command {
-        case "place" where order.status == .pendingNew:
+        case .place where order.status == .pendingNew:
             order.status = .new
-        case "amend":
+        case .amend:
             if let amend = order.pendingAmend {
                 if let price = amend.price { order.price = price }
                 if let qty = amend.qty { order.qty = qty }
@@ -86,19 +86,19 @@ public struct OrderTracker: Sendable {
     }
 
     /// The venue refused a command for this order.
-    public mutating func refused(_ clientId: String, command: String, reason: String, time: Int64) -> TrackedOrder? {
+    public mutating func refused(_ clientId: String, command: OrderCommandKind, reason: String, time: Int64) -> TrackedOrder? {
         guard var order = orders[clientId] else { return nil }
         switch command {
-        case "place" where order.status == .pendingNew || order.status == .unknown:
+        case .place where order.status == .pendingNew || order.status == .unknown:
             order.status = .rejected
-        case "place" where order.status == .pendingCancel && order.exchangeOrderId == nil && order.venueTime == 0:
+        case .place where order.status == .pendingCancel && order.exchangeOrderId == nil && order.venueTime == 0:
             // A cancel went out before the placement was answered, and the placement was refused: the order
             // never existed, so nothing will ever answer the cancel (it stayed pending_cancel for good).
             order.status = .rejected
-        case "cancel" where order.status == .pendingCancel:
+        case .cancel where order.status == .pendingCancel:
             // The order is no longer there to cancel (filled or gone): the venue's update will say which.
             break
-        case "amend":
+        case .amend:
             order.pendingAmend = nil
         default:
             break

@@ -162,24 +162,24 @@ public struct PaperExchange: Sendable {
             return arrive(request, at: time)
         case .cancel(let clientId):
             guard var order = resting.removeValue(forKey: clientId) else {
-                return [.refused(clientId: clientId, command: "cancel", reason: "order not found (filled or gone)")]
+                return [.refused(clientId: clientId, command: .cancel, reason: "order not found (filled or gone)")]
             }
             order.update.state = order.update.filledQty.isZero ? .cancelled : .partiallyFilledCanceled
             order.update.cancelType = "CancelByUser"
             order.update.updatedTime = time
-            return [.acknowledged(clientId: clientId, command: "cancel"), .order(order.update)]
+            return [.acknowledged(clientId: clientId, command: .cancel), .order(order.update)]
         case .cancelAll(let symbol):
             var events: [VenueEvent] = []
             for clientId in resting.values.filter({ symbol == nil || $0.update.symbol == symbol }).sorted(by: { $0.sequence < $1.sequence }).map(\.update.clientId) {
                 events += perform(.cancel(clientId: clientId), at: time).filter { if case .order = $0 { return true } else { return false } }
             }
-            return events + [.acknowledged(clientId: "", command: "cancel_all")]
+            return events + [.acknowledged(clientId: "", command: .cancelAll)]
         case .amend(let clientId, let price, let qty):
             guard var order = resting[clientId] else {
-                return [.refused(clientId: clientId, command: "amend", reason: "order not found (filled or gone)")]
+                return [.refused(clientId: clientId, command: .amend, reason: "order not found (filled or gone)")]
             }
             if let qty, qty <= order.update.filledQty {
-                return [.refused(clientId: clientId, command: "amend", reason: "qty \(qty) not above the filled \(order.update.filledQty)")]
+                return [.refused(clientId: clientId, command: .amend, reason: "qty \(qty) not above the filled \(order.update.filledQty)")]
             }
             let repriced = price.map { $0 != order.update.price } ?? false
             let grown = qty.map { $0 > order.update.qty } ?? false
@@ -195,21 +195,21 @@ public struct PaperExchange: Sendable {
                 order.traded = .zero
             }
             resting[clientId] = order
-            return [.acknowledged(clientId: clientId, command: "amend"), .order(order.update)]
+            return [.acknowledged(clientId: clientId, command: .amend), .order(order.update)]
         }
     }
 
     private mutating func arrive(_ request: PlaceRequest, at time: Int64) -> [VenueEvent] {
         guard resting[request.orderLinkId] == nil else {
-            return [.refused(clientId: request.orderLinkId, command: "place", reason: "duplicate client id")]
+            return [.refused(clientId: request.orderLinkId, command: .place, reason: "duplicate client id")]
         }
         guard let price = request.price, request.type == .limit else {
-            return [.refused(clientId: request.orderLinkId, command: "place", reason: "paper trading takes limit orders only")]
+            return [.refused(clientId: request.orderLinkId, command: .place, reason: "paper trading takes limit orders only")]
         }
         let top = tops[request.symbol]
         let takes = request.side == .buy ? top?.asks.first.map { price >= $0.price } : top?.bids.first.map { price <= $0.price }
         if takes == true, request.timeInForce == .postOnly {
-            return [.refused(clientId: request.orderLinkId, command: "place", reason: "post-only order would take liquidity")]
+            return [.refused(clientId: request.orderLinkId, command: .place, reason: "post-only order would take liquidity")]
         }
         orderCount += 1
         sequence += 1
@@ -220,12 +220,12 @@ public struct PaperExchange: Sendable {
         if takes == true {
             // A plain limit order that crosses takes at once, at its price.
             resting[request.orderLinkId] = RestingOrder(update: update, queueAhead: .zero, sequence: sequence)
-            return [.acknowledged(clientId: request.orderLinkId, command: "place")]
+            return [.acknowledged(clientId: request.orderLinkId, command: .place)]
                 + execute(request.orderLinkId, qty: request.qty, time: time, maker: false)
         }
         let shown = shownSize(update)
         resting[request.orderLinkId] = RestingOrder(update: update, queueAhead: shown, sequence: sequence, shown: shown)
-        return [.acknowledged(clientId: request.orderLinkId, command: "place"), .order(update)]
+        return [.acknowledged(clientId: request.orderLinkId, command: .place), .order(update)]
     }
 
     /// The size shown at the order's price on its side (0 when it improves the touch).

@@ -78,11 +78,11 @@ public struct TradingAccount: Sendable {
                 if let trip = ledger.apply(fill) { records.append(.roundTrip(pnl: trip)) }
             case .acknowledged(let clientId, let command):
                 if let order = tracker.acknowledged(clientId, command: command, time: time) {
-                    records.append(.order(order, step: "acknowledged", detail: command))
+                    records.append(.order(order, step: "acknowledged", detail: command.rawValue))
                 }
             case .refused(let clientId, let command, let reason):
                 guard let order = tracker.refused(clientId, command: command, reason: reason, time: time) else { continue }
-                records.append(.order(order, step: "refused", detail: "\(command): \(reason)"))
+                records.append(.order(order, step: "refused", detail: "\(command.rawValue): \(reason)"))
                 if order.status == .rejected { records.append(.rejected(order)) }
             }
         }

@@ -5,8 +5,8 @@ import Market
 public enum VenueEvent: Sendable, Equatable {
     case order(OrderUpdate)
     case fill(Fill)
-    case acknowledged(clientId: String, command: String)
-    case refused(clientId: String, command: String, reason: String)
+    case acknowledged(clientId: String, command: OrderCommandKind)
+    case refused(clientId: String, command: OrderCommandKind, reason: String)
 }
 
 /// Where intents are carried out: the paper exchange on the live feed, the backtest venue on a

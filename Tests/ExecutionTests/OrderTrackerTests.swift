@@ -25,7 +25,7 @@ struct OrderTrackerTests {
     @Test func theHappyPath() {
         var tracker = OrderTracker()
         #expect(tracker.submitted(request("a"), time: 1).status == .pendingNew)
-        #expect(tracker.acknowledged("a", command: "place", time: 2)?.status == .new)
+        #expect(tracker.acknowledged("a", command: .place, time: 2)?.status == .new)
         #expect(tracker.apply(update("a", .new), time: 3) == .updated(tracker["a"]!))
         #expect(tracker.apply(fill("a", exec: "e1", qty: "0.004", leaves: "0.006")) == .counted(tracker["a"]))
         #expect(tracker["a"]?.status == .partiallyFilled && tracker["a"]?.filledQty == d("0.004"))
@@ -46,7 +46,7 @@ struct OrderTrackerTests {
         #expect(tracker.live(side: .buy).count == 1, "a cancel in flight still counts against the side's limit")
         // The rest fills before the cancel lands: Filled wins; the cancel's refusal changes nothing.
         _ = tracker.apply(update("a", .filled, filled: "0.010", time: 5), time: 5)
-        _ = tracker.refused("a", command: "cancel", reason: "order not found", time: 6)
+        _ = tracker.refused("a", command: .cancel, reason: "order not found", time: 6)
         #expect(tracker["a"]?.status == .filled)
         // And a late "Cancelled" for a filled order is ignored.
         if case .ignored = tracker.apply(update("a", .cancelled, time: 7), time: 7) {} else { Issue.record("a terminal order moved") }
@@ -67,7 +67,7 @@ struct OrderTrackerTests {
         var tracker = OrderTracker()
         tracker.submitted(request("a"), time: 1)
         _ = tracker.apply(update("a", .filled, filled: "0.010", time: 2), time: 2)
-        #expect(tracker.acknowledged("a", command: "place", time: 3)?.status == .filled)
+        #expect(tracker.acknowledged("a", command: .place, time: 3)?.status == .filled)
     }
 
     @Test func unknownIsResolvedOnlyByTheVenuesTruth() {
@@ -80,7 +80,7 @@ struct OrderTrackerTests {
         // The venue says a is working; b never arrived.
         _ = tracker.apply(update("a", .new, time: 3), time: 3)
         #expect(tracker["a"]?.status == .new)
-        #expect(tracker.refused("b", command: "place", reason: "order_not_found", time: 3)?.status == .rejected)
+        #expect(tracker.refused("b", command: .place, reason: "order_not_found", time: 3)?.status == .rejected)
         // A cancel on an unknown order keeps it unknown until the truth arrives.
         tracker.submitted(request("c"), time: 4)
         _ = tracker.markUnknown("c", reason: "timeout", time: 5)
@@ -111,13 +111,13 @@ struct OrderTrackerTests {
         tracker.submitted(request("d"), time: 1)
         let cancelling = tracker.cancelRequested("d", time: 2)
         #expect(cancelling)
-        _ = tracker.refused("d", command: "place", reason: "post-only order would take liquidity", time: 3)
+        _ = tracker.refused("d", command: .place, reason: "post-only order would take liquidity", time: 3)
         #expect(tracker["d"]?.status == .rejected)
         #expect(tracker.live().isEmpty)
         tracker.submitted(request("e"), time: 1)
         _ = tracker.apply(update("e", .new, time: 2), time: 2)
         _ = tracker.cancelRequested("e", time: 3)
-        _ = tracker.refused("e", command: "place", reason: "duplicate", time: 4)
+        _ = tracker.refused("e", command: .place, reason: "duplicate", time: 4)
         #expect(tracker["e"]?.status == .pendingCancel)
     }
 

@@ -37,7 +37,7 @@ struct PaperExchangeTests {
         // Not there before the latency has passed.
         #expect(paper.onBook(book(bid: "100.0", "5", ask: "100.1", "3"), symbol: "X", time: 5).isEmpty)
         let arrival = paper.onBook(book(bid: "100.0", "5", ask: "100.1", "3"), symbol: "X", time: 20)
-        #expect(arrival.first == .acknowledged(clientId: "a", command: "place"))
+        #expect(arrival.first == .acknowledged(clientId: "a", command: .place))
         #expect(paper.queueAhead("a") == d("5"))
         // A sell of 3 at the price: 2 ahead left, nothing for us.
         #expect(fills(paper.onTrade(trade(.sell, "3", at: "100.0", time: 30))).isEmpty)
@@ -63,11 +63,11 @@ struct PaperExchangeTests {
         paper.place(place("s", .sell, "1", at: "100.2"), time: 0)
         paper.place(place("taker", .buy, "1", at: "100.1"), time: 0)
         let arrived = paper.advance(to: 10)
-        #expect(arrived.contains(.refused(clientId: "taker", command: "place", reason: "post-only order would take liquidity")))
+        #expect(arrived.contains(.refused(clientId: "taker", command: .place, reason: "post-only order would take liquidity")))
         paper.cancel(clientId: "s", time: 20)   // lands at 30
         let beat = fills(paper.onTrade(trade(.buy, "4", at: "100.3", time: 25)))
         #expect(beat.map(\.clientId) == ["s"])
-        #expect(paper.advance(to: 30) == [.refused(clientId: "s", command: "cancel", reason: "order not found (filled or gone)")])
+        #expect(paper.advance(to: 30) == [.refused(clientId: "s", command: .cancel, reason: "order not found (filled or gone)")])
         // The opposite touch moving onto a resting bid fills it whole.
         paper.place(place("b", .buy, "1", at: "100.0"), time: 40)
         _ = paper.advance(to: 50)

@@ -18,3 +18,22 @@ public enum OrderIntent: Sendable, Equatable {
         }
     }
 }
+
+/// Which kind of order command a venue answers: venue-neutral, the wire's spelling as raw value.
+public enum OrderCommandKind: String, Sendable, Hashable {
+    case place
+    case amend
+    case cancel
+    case cancelAll = "cancel_all"
+}
+
+extension OrderIntent {
+    public var kind: OrderCommandKind {
+        switch self {
+        case .place: return .place
+        case .amend: return .amend
+        case .cancel: return .cancel
+        case .cancelAll: return .cancelAll
+        }
+    }
+}

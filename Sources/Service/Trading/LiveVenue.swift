@@ -10,7 +10,7 @@ struct LiveVenue: Venue {
     let runId: String
     private var outbox: [String] = []
     /// The last command sent for each of our client ids: an error event names the id, not the command.
-    private var lastCommand: [String: String] = [:]
+    private var lastCommand: [String: OrderCommandKind] = [:]
     private var commands = 0
 
     init(runId: String) {
@@ -20,13 +20,13 @@ struct LiveVenue: Venue {
     mutating func submit(_ intent: OrderIntent, time: Int64) -> [VenueEvent] {
         switch intent {
         case .place(let request, _):
-            lastCommand[request.orderLinkId] = "place"
+            lastCommand[request.orderLinkId] = .place
             outbox.append(ConnectorCommand.place(id: request.orderLinkId, order: request).line)
         case .amend(let clientId, let symbol, let price):
-            lastCommand[clientId] = "amend"
+            lastCommand[clientId] = .amend
             outbox.append(ConnectorCommand.amend(id: clientId, symbol: symbol, clientId: clientId, qty: nil, price: price).line)
         case .cancel(let clientId, let symbol):
-            lastCommand[clientId] = "cancel"
+            lastCommand[clientId] = .cancel
             outbox.append(ConnectorCommand.cancel(id: clientId, symbol: symbol, clientId: clientId).line)
         case .cancelAll(let symbol, _):
             commands += 1
@@ -55,7 +55,10 @@ struct LiveVenue: Venue {
         switch event {
         case .order(let update): return [.order(update)]
         case .fill(let fill): return [.fill(fill)]
-        case .ack(let id, let command): return [.acknowledged(clientId: id, command: command)]
+        case .ack(let id, let command):
+            // Acks of other commands (subscribe, instrument, …) are not about orders.
+            guard let kind = OrderCommandKind(rawValue: command) else { return [] }
+            return [.acknowledged(clientId: id, command: kind)]
         case .error(let failure):
             guard let clientId = failure.clientId ?? failure.id, let command = lastCommand[clientId] else { return [] }
             return [.refused(clientId: clientId, command: command, reason: "\(failure.code): \(failure.message)")]

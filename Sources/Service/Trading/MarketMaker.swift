@@ -363,7 +363,7 @@ public actor MarketMaker {
                 await apply(live!.submit(intent, time: time), now: time)
                 for line in live!.drain() where !(await send(line)) {
                     if case .place(let request, _) = intent {
-                        await apply([.refused(clientId: request.orderLinkId, command: "place", reason: "no connector to send to")], now: time)
+                        await apply([.refused(clientId: request.orderLinkId, command: .place, reason: "no connector to send to")], now: time)
                     }
                 }
             }

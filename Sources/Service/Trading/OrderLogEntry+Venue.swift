@@ -34,10 +34,10 @@ extension OrderLogEntry {
         switch event {
         case .acknowledged(let clientId, let command):
             self.init(time: time, event: "ack", clientId: clientId)
-            self.command = command
+            self.command = command.rawValue
         case .refused(let clientId, let command, let reason):
             self.init(time: time, event: "refused", clientId: clientId)
-            self.command = command
+            self.command = command.rawValue
             self.reason = reason
         case .order(let update):
             self.init(time: time, event: "order", clientId: update.clientId)
