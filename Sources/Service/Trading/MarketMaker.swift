@@ -534,50 +534,48 @@ public actor MarketMaker {
 
     /// `/strategy/status`, as JSON.
     public func statusJSON() -> Data {
-        (try? JSONSerialization.data(withJSONObject: status(), options: [.sortedKeys])) ?? Data("{}".utf8)
+        AnswerEncoder.data(status())
     }
 
-    func status() -> [String: Any] {
+    func status() -> StrategyStatus {
         let mid = strategy.inputs.snapshot.mid
-        let inputs = strategy.inputs
+        let inputs = strategy.inputs.snapshot
         let ledger = account.ledger
         let risk = strategy.risk
         let instrument = strategy.instrument
-        func text(_ value: FixedDecimal?) -> Any { value.map { "\($0)" } ?? NSNull() }
-        func number(_ value: Double?) -> Any { value.map { ($0 * 1e6).rounded() / 1e6 } ?? NSNull() }
-        let live = account.live.map { order -> [String: Any] in
-            ["client_id": order.clientId, "side": order.side.rawValue, "price": "\(order.price)", "qty": "\(order.qty)",
-             "filled": "\(order.filledQty)", "status": order.status.rawValue, "level": strategy.levels[order.clientId] ?? -1]
-        }
-        var model: [String: Any] = ["mode": settings.model.mode.rawValue, "gamma": settings.model.gamma]
+        var model = StrategyStatus.Model(mode: settings.model.mode.rawValue, gamma: settings.model.gamma)
         if let depths = strategy.lastDepths {
-            model["bid_depth_ticks"] = number(depths.bidTicks)
-            model["ask_depth_ticks"] = number(depths.askTicks)
-            model["half_spread_ticks"] = number(depths.halfSpreadTicks)
-            model["skew_ticks"] = number(depths.skewTicks)
-            model["sigma_ticks"] = number(depths.sigmaTicks)
-            model["a"] = number(depths.a)
-            model["k"] = number(depths.k)
-            model["inventory"] = number(strategy.lastInventory)
+            func measure(_ value: Double) -> Double { (value * 1e6).rounded() / 1e6 }
+            model.bidDepthTicks = measure(depths.bidTicks)
+            model.askDepthTicks = measure(depths.askTicks)
+            model.halfSpreadTicks = measure(depths.halfSpreadTicks)
+            model.skewTicks = measure(depths.skewTicks)
+            model.sigmaTicks = measure(depths.sigmaTicks)
+            model.a = measure(depths.a)
+            model.k = measure(depths.k)
+            model.inventory = measure(strategy.lastInventory)
         }
-        return [
-            "mode": venue.rawValue, "symbol": symbol, "quoting": strategy.quoting && settings.enabled, "reconciled": reconciled,
-            "instrument": ["tick_size": "\(instrument.tickSize)", "qty_step": "\(instrument.qtyStep)", "min_qty": "\(instrument.minQty)",
-                           "max_qty": text(instrument.maxQty), "min_notional": text(instrument.minNotional),
-                           "confirmed_by_exchange": instrumentConfirmed && instrumentAskedAt != nil],
-            "risk": ["state": risk.state.rawValue, "reasons": risk.reasons, "consecutive_losses": risk.consecutiveLosses],
-            "position": "\(ledger.position)", "average_entry": text(ledger.averageEntry),
-            "pnl": ["realised": "\(ledger.realisedPnl)", "unrealised": "\(ledger.unrealisedPnl(mark: mid))", "fees": "\(ledger.fees)",
-                    "net": "\(ledger.netPnl(mark: mid))"],
-            "round_trips": ledger.roundTrips, "losing_round_trips": ledger.losingRoundTrips,
-            "market": ["mid": text(mid), "microprice": text(inputs.snapshot.microprice), "spread": text(inputs.snapshot.spread),
-                       "volatility": number(inputs.snapshot.volatility), "trade_intensity": number(inputs.snapshot.tradeIntensity),
-                       "imbalance": number(inputs.snapshot.imbalance)],
-            "model": model,
-            "quotes": ["bids": strategy.lastLadder.bids.map { ["price": "\($0.price)", "qty": "\($0.qty)"] },
-                       "asks": strategy.lastLadder.asks.map { ["price": "\($0.price)", "qty": "\($0.qty)"] }],
-            "live_orders": live, "orders": counts,
-            "decisions": notes.suffix(20).map { ["time": $0.time, "text": $0.text] as [String: Any] },
-        ]
+        return StrategyStatus(
+            mode: venue.rawValue, symbol: symbol, quoting: strategy.quoting && settings.enabled, reconciled: reconciled,
+            instrument: .init(tickSize: "\(instrument.tickSize)", qtyStep: "\(instrument.qtyStep)", minQty: "\(instrument.minQty)",
+                              maxQty: .decimal(instrument.maxQty), minNotional: .decimal(instrument.minNotional),
+                              confirmedByExchange: instrumentConfirmed && instrumentAskedAt != nil),
+            risk: .init(state: risk.state.rawValue, reasons: risk.reasons, consecutiveLosses: risk.consecutiveLosses),
+            position: "\(ledger.position)", averageEntry: .decimal(ledger.averageEntry),
+            pnl: .init(realised: "\(ledger.realisedPnl)", unrealised: "\(ledger.unrealisedPnl(mark: mid))", fees: "\(ledger.fees)",
+                       net: "\(ledger.netPnl(mark: mid))"),
+            roundTrips: ledger.roundTrips, losingRoundTrips: ledger.losingRoundTrips,
+            market: .init(mid: .decimal(mid), microprice: .decimal(inputs.microprice), spread: .decimal(inputs.spread),
+                          volatility: .measure(inputs.volatility), tradeIntensity: .measure(inputs.tradeIntensity),
+                          imbalance: .measure(inputs.imbalance)),
+            model: model,
+            quotes: .init(bids: strategy.lastLadder.bids.map { .init(price: "\($0.price)", qty: "\($0.qty)") },
+                          asks: strategy.lastLadder.asks.map { .init(price: "\($0.price)", qty: "\($0.qty)") }),
+            liveOrders: account.live.map { order in
+                .init(clientId: order.clientId, side: order.side.rawValue, price: "\(order.price)", qty: "\(order.qty)",
+                      filled: "\(order.filledQty)", status: order.status.rawValue, level: strategy.levels[order.clientId] ?? -1)
+            },
+            orders: counts,
+            decisions: notes.suffix(20).map { .init(time: $0.time, text: $0.text) })
     }
 }
