@@ -43,12 +43,15 @@ let package = Package(
         .target(name: "Market"),
         .target(name: "Bybit", dependencies: ["Market", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Binance", dependencies: ["Market"]),
+        // The shell's shared utilities: the one wall clock, JSON logs and redaction, settings values and
+        // their errors, credentials, rotating log files.
+        .target(name: "Runtime", dependencies: ["Market", .product(name: "Logging", package: "swift-log")]),
         // The connector ↔ bot NDJSON events and commands, typed, and their codecs.
         .target(name: "ConnectorWire", dependencies: ["Market"]),
         .target(
             name: "Connector",
             dependencies: [
-                "Market", "Bybit", "Binance", "ConnectorWire",
+                "Market", "Bybit", "Binance", "ConnectorWire", "Runtime",
                 .product(name: "WSClient", package: "swift-websocket"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -59,7 +62,7 @@ let package = Package(
         .target(
             name: "Supervisor",
             dependencies: [
-                "Connector", "ConnectorWire", "Market",
+                "Connector", "ConnectorWire", "Runtime", "Market",
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -67,7 +70,7 @@ let package = Package(
         .target(
             name: "Service",
             dependencies: [
-                "Supervisor", "Connector", "ConnectorWire", "Market", "MarketContext", "Strategy", "Execution", "Storage",
+                "Supervisor", "Connector", "ConnectorWire", "Runtime", "Market", "MarketContext", "Strategy", "Execution", "Storage",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -96,7 +99,7 @@ let package = Package(
         .target(
             name: "ExchangeSim",
             dependencies: [
-                "Market", "Bybit", "Binance", "Storage",
+                "Market", "Bybit", "Binance", "Storage", "Runtime",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -113,7 +116,7 @@ let package = Package(
         .executableTarget(
             name: "keel",
             dependencies: [
-                "Market", "Bybit", "Binance", "Storage", "ExchangeSim", "Connector", "ConnectorWire", "Supervisor", "Service", "Backtest",
+                "Market", "Bybit", "Binance", "Storage", "ExchangeSim", "Connector", "ConnectorWire", "Runtime", "Supervisor", "Service", "Backtest",
                 "Strategy", "Execution",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -137,7 +140,8 @@ let package = Package(
         .testTarget(name: "MarketTests", dependencies: ["Market", "TestSupport"]),
         .testTarget(name: "BybitTests", dependencies: ["Bybit", "Market", "TestSupport"]),
         .testTarget(name: "BinanceTests", dependencies: ["Binance", "Market", "Storage", "TestSupport"]),
-        .testTarget(name: "ConnectorTests", dependencies: ["Connector", "ConnectorWire", "Market", "Bybit", "ExchangeSim", "TestSupport"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Market", "TestSupport"]),
+        .testTarget(name: "ConnectorTests", dependencies: ["Connector", "ConnectorWire", "Runtime", "Market", "Bybit", "ExchangeSim", "TestSupport"]),
         .testTarget(name: "StrategyTests", dependencies: ["Strategy", "MarketContext", "Market", "TestSupport"]),
         .testTarget(name: "ExecutionTests", dependencies: ["Execution", "Market", "Binance", "Storage", "TestSupport"]),
         .testTarget(name: "BacktestTests", dependencies: ["Backtest", "Strategy", "Execution", "Market", "Binance", "Storage", "TestSupport"]),
@@ -150,6 +154,6 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
-        .testTarget(name: "KeelTests", dependencies: ["keel", "Supervisor", "Service", "Connector", "ConnectorWire", "Market", "Storage", "TestSupport"]),
+        .testTarget(name: "KeelTests", dependencies: ["keel", "Supervisor", "Service", "Connector", "ConnectorWire", "Runtime", "Market", "Storage", "TestSupport"]),
     ]
 )

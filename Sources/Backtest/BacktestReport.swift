@@ -25,7 +25,7 @@ public struct BacktestReport {
         body{font:14px system-ui,sans-serif;margin:24px;color:#1b1f24;background:#fff}
         h1{font-size:20px;margin:0 0 4px} h2{font-size:15px;margin:22px 0 6px}
         table{border-collapse:collapse} td,th{padding:3px 10px;border-bottom:1px solid #e3e6ea;text-align:right}
-        th{text-align:left;font-weight:600} svg{display:block;background:#fafbfc;border:1px solid #e3e6ea}
+        th{text-align:left;font-weight:600} svg{display:block;background:#fafbfc;border:1px solid #e3e6ea;max-width:960px}
         .legend span{margin-right:14px} .muted{color:#59636e}
         </style></head><body>
         <h1>\(escape(title))</h1>
@@ -86,7 +86,8 @@ public struct BacktestReport {
         for i in 0...4 {
             let t = f.t0 + (f.t1 - f.t0) / 4 * Int64(i)
             let text = UTCTime.formatISO8601(t).dropFirst(11).prefix(8)
-            svg += "<text x=\"\(fmt(f.x(t)))\" y=\"\(fmt(height - 6))\" font-size=\"11\" text-anchor=\"middle\" fill=\"#59636e\">\(text)</text>"
+            let anchor = i == 0 ? "start" : i == 4 ? "end" : "middle"
+            svg += "<text x=\"\(fmt(f.x(t)))\" y=\"\(fmt(height - 6))\" font-size=\"11\" text-anchor=\"\(anchor)\" fill=\"#59636e\">\(text)</text>"
         }
         return svg
     }
@@ -104,7 +105,7 @@ public struct BacktestReport {
 
     private func lineChart(_ series: [(color: String, points: [(Int64, Double)])], step: Bool) -> String {
         let f = frame(values: series.flatMap { $0.points.map(\.1) })
-        var svg = "<svg viewBox=\"0 0 \(fmt(width)) \(fmt(height))\" width=\"\(fmt(width))\" height=\"\(fmt(height))\" xmlns=\"http://www.w3.org/2000/svg\">"
+        var svg = "<svg viewBox=\"0 0 \(fmt(width)) \(fmt(height))\" width=\"100%\" xmlns=\"http://www.w3.org/2000/svg\">"
         svg += axes(f)
         for line in series where !line.points.isEmpty {
             svg += "<path d=\"\(path(line.points, f, step: step))\" fill=\"none\" stroke=\"\(line.color)\" stroke-width=\"1.5\"/>"
@@ -117,7 +118,7 @@ public struct BacktestReport {
         let bids = curve.compactMap { point in point.ourBid.map { (point.time, $0.doubleValue) } }
         let asks = curve.compactMap { point in point.ourAsk.map { (point.time, $0.doubleValue) } }
         let f = frame(values: mids.map(\.1) + bids.map(\.1) + asks.map(\.1) + fills.map(\.price.doubleValue))
-        var svg = "<svg viewBox=\"0 0 \(fmt(width)) \(fmt(height))\" width=\"\(fmt(width))\" height=\"\(fmt(height))\" xmlns=\"http://www.w3.org/2000/svg\">"
+        var svg = "<svg viewBox=\"0 0 \(fmt(width)) \(fmt(height))\" width=\"100%\" xmlns=\"http://www.w3.org/2000/svg\">"
         svg += axes(f)
         if !bids.isEmpty { svg += "<path d=\"\(path(bids, f, step: true))\" fill=\"none\" stroke=\"#1f7a3a\" stroke-width=\"1\" stroke-dasharray=\"2 2\"/>" }
         if !asks.isEmpty { svg += "<path d=\"\(path(asks, f, step: true))\" fill=\"none\" stroke=\"#b42318\" stroke-width=\"1\" stroke-dasharray=\"2 2\"/>" }

@@ -2,6 +2,7 @@ import ConnectorWire
 import Foundation
 import Logging
 import Market
+import Runtime
 
 /// Where the connector's sessions live, and how chatty it is.
 public struct ConnectorOptions: Sendable {

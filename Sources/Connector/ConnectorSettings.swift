@@ -1,5 +1,6 @@
 import Configuration
 import Foundation
+import Runtime
 import SystemPackage
 
 /// Everything `keel connector bybit` can be told, from a YAML file (`--config FILE`, the same sections
@@ -46,19 +47,7 @@ public struct ConnectorSettings: Sendable, Equatable {
     public init() {}
 
     /// One bad value: the key, what is wrong with it, and how to fix it.
-    public struct Invalid: Error, CustomStringConvertible, Equatable {
-        public init(key: String, problem: String, fix: String) {
-            self.key = key
-            self.problem = problem
-            self.fix = fix
-        }
-
-        public var key: String
-        public var problem: String
-        public var fix: String
-
-        public var description: String { "\(key): \(problem); \(fix)" }
-    }
+    public typealias Invalid = SettingError
 
     /// Every key, as the YAML file nests it (`exchange.depth` is `depth:` under `exchange:`).
     public static let keys = [

@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import Market
 import Prometheus
+import Runtime
 import ServiceLifecycle
 import Storage
 import Synchronization
@@ -211,18 +212,18 @@ public struct ShutdownSequence: Sendable {
         logger.info("keel_shutdown", metadata: ["step": "\(step)", "phase": "start"])
         let work = Task { await body() }
         let finished = await Self.race(work, timeout: timeout)
-        let seconds = ReconnectPolicy.seconds(ContinuousClock.now - begin)
+        let seconds = (ContinuousClock.now - begin).inSeconds
         if finished {
             logger.info("keel_shutdown", metadata: ["step": "\(step)", "phase": "done", "seconds": "\((seconds * 1_000).rounded() / 1_000)"])
         } else {
             work.cancel()
-            logger.error("keel_shutdown_step_timeout", metadata: ["step": "\(step)", "timeout": "\(ReconnectPolicy.seconds(timeout))"])
+            logger.error("keel_shutdown_step_timeout", metadata: ["step": "\(step)", "timeout": "\(timeout.inSeconds)"])
         }
         return finished
     }
 
     public func finished() {
-        let seconds = ReconnectPolicy.seconds(ContinuousClock.now - started)
+        let seconds = (ContinuousClock.now - started).inSeconds
         logger.info("keel_shutdown", metadata: ["step": "all", "phase": "done", "seconds": "\((seconds * 1_000).rounded() / 1_000)"])
     }
 
@@ -263,7 +264,7 @@ struct ShutdownGuard: ServiceLifecycle.Service {
                 timer.withLock { $0 = Task.detached {
                     try? await Task.sleep(for: deadline)
                     guard !Task.isCancelled else { return }
-                    await ShutdownGuard.force(reason: "the stop took longer than \(ReconnectPolicy.seconds(deadline)) s", code: 1, source: source, logger: logger)
+                    await ShutdownGuard.force(reason: "the stop took longer than \(deadline.inSeconds) s", code: 1, source: source, logger: logger)
                 } }
                 continue
             }

@@ -1,5 +1,6 @@
 import Connector
 import Foundation
+import Runtime
 import Storage
 
 /// `keel run`'s configuration: the connector's keys (`exchange.*`, `monitoring.*`, `connection_pool.*`,

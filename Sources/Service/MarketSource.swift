@@ -2,6 +2,7 @@ import Connector
 import ConnectorWire
 import Foundation
 import Market
+import Runtime
 import Supervisor
 
 /// Where the bot's events come from (`exchange.data_source`): the supervised connector child

@@ -3,6 +3,7 @@ import ConnectorWire
 import Foundation
 import Logging
 import Market
+import Runtime
 
 /// The earlier system's health loop, every interval configurable (tests use short ones).
 public struct SupervisorConfiguration: Sendable {
@@ -147,7 +148,7 @@ public actor ConnectorSupervisor {
             decodeErrors: cumulativeDecodeErrors + (runner?.decodeErrorCount ?? 0), droppedEvents: cumulativeDropped + (runner?.queue.droppedCount ?? 0),
             events: cumulativeEvents + (runner?.eventCount ?? 0), lastEventTime: last,
             secondsSinceLastEvent: last.map { Double(now - $0) / 1e9 }, restarts: restarts, deaths: deaths, staleRestarts: staleRestarts,
-            restartAttempt: policy.attempt, lastRestartDelaySeconds: ReconnectPolicy.seconds(lastDelay))
+            restartAttempt: policy.attempt, lastRestartDelaySeconds: lastDelay.inSeconds)
     }
 
     // MARK: The loop
@@ -177,7 +178,7 @@ public actor ConnectorSupervisor {
                 staleRestarts += 1
                 logger.error("bybit_connector_stale_connection_detected", metadata: [
                     "seconds_since_last_event": "\((seconds * 10).rounded() / 10)",
-                    "stale_threshold": "\(ReconnectPolicy.seconds(configuration.staleAfter))"])
+                    "stale_threshold": "\(configuration.staleAfter.inSeconds)"])
             case .stopped:
                 break
             }
@@ -198,7 +199,7 @@ public actor ConnectorSupervisor {
             lastDelay = delay
             restarts += 1
             logger.warning("connector_connection_error", metadata: [
-                "attempt": "\(policy.attempt)", "retry_delay": "\(ReconnectPolicy.seconds(delay))"])
+                "attempt": "\(policy.attempt)", "retry_delay": "\(delay.inSeconds)"])
             try? await Task.sleep(for: delay)
         }
         runner = nil
@@ -237,8 +238,8 @@ public actor ConnectorSupervisor {
             if let exit = child.exit { return .died(exit) }
             let now = WallClock.nanoseconds()
             let since = Double(now - (lastMarketEvent ?? startedAt)) / 1e9
-            let staleAfter = ReconnectPolicy.seconds(configuration.staleAfter)
-            let grace = ReconnectPolicy.seconds(configuration.staleGrace)
+            let staleAfter = configuration.staleAfter.inSeconds
+            let grace = configuration.staleGrace.inSeconds
             if Double(now - startedAt) / 1e9 >= grace, since > staleAfter { return .stale(since) }
             if clock.now >= nextHealthLog {
                 nextHealthLog = clock.now + configuration.healthLogInterval

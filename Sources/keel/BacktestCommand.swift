@@ -3,6 +3,7 @@ import Backtest
 import Connector
 import Foundation
 import Market
+import Runtime
 import Service
 import Storage
 import Execution
@@ -130,7 +131,7 @@ struct BacktestCommand: AsyncParsableCommand {
         }
         backtester.finish()
         progress.finish()
-        let seconds = ReconnectPolicy.seconds(ContinuousClock.now - started)
+        let seconds = (ContinuousClock.now - started).inSeconds
         let summary = backtester.summary.json(seconds: seconds)
         if let files {
             files.close()

@@ -2,6 +2,7 @@ import Backtest
 import Connector
 import Execution
 import Market
+import Runtime
 import Service
 import Storage
 

@@ -4,6 +4,7 @@ import Foundation
 import Histogram
 import Logging
 import Market
+import Runtime
 
 /// `keel bench connector`: the connector's latency on its two hot paths, against a `keel sim` child.
 struct ConnectorBench: AsyncParsableCommand {

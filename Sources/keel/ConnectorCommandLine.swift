@@ -3,6 +3,7 @@ import Bybit
 import Connector
 import Foundation
 import Logging
+import Runtime
 import Storage
 
 /// `keel connector`: the exchange connector process the bot supervises.

@@ -5,6 +5,7 @@ import Dispatch
 import Foundation
 import Logging
 import Market
+import Runtime
 import Storage
 
 /// `keel record`: the exchange's public frames, exactly as received, into hftbacktest-style daily gzip files.
@@ -133,7 +134,7 @@ struct RecordCommand: AsyncParsableCommand {
         line.field("raw_bytes", Int(stats.rawBytes))
         line.field("bytes_on_disk", Int(stats.bytesOnDisk))
         line.field("files", stats.files)
-        line.field("seconds", ReconnectPolicy.seconds(ContinuousClock.now - started))
+        line.field("seconds", (ContinuousClock.now - started).inSeconds)
         line.field("stopped", stats.stopped ?? "closed")
         line.endObject()
         print(line.string)

@@ -3,6 +3,7 @@ import Connector
 import ExchangeSim
 import Foundation
 import Logging
+import Runtime
 import Service
 import Storage
 

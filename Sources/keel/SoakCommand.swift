@@ -5,6 +5,7 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+import Runtime
 import Service
 import Supervisor
 import Synchronization
@@ -190,7 +191,7 @@ final class SoakRun: @unchecked Sendable {
         eventLog = FileHandle(forWritingAtPath: self.out.appendingPathComponent("events.jsonl").path)
     }
 
-    var elapsed: Double { ReconnectPolicy.seconds(ContinuousClock.now - started) }
+    var elapsed: Double { (ContinuousClock.now - started).inSeconds }
 
     func event(_ fields: [String: Any]) {
         var object = fields
@@ -249,7 +250,7 @@ final class SoakRun: @unchecked Sendable {
         bot.process.terminate()
         let deadline = ContinuousClock.now + .seconds(45)
         while bot.process.isRunning, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(50)) }
-        let stopSeconds = ReconnectPolicy.seconds(ContinuousClock.now - stopAt)
+        let stopSeconds = (ContinuousClock.now - stopAt).inSeconds
         let leftovers = connector.map { ProcessTable.members(ofGroup: $0) } ?? []
         event(["event": "bot_stopped", "exit_code": bot.process.isRunning ? -1 : Int(bot.process.terminationStatus),
                "seconds": (stopSeconds * 1_000).rounded() / 1_000, "connector_group_left": leftovers.count])
@@ -461,7 +462,7 @@ final class SoakRun: @unchecked Sendable {
                books.values.allSatisfy({ $0["valid"] as? Bool == true }) {
                 let pid = (connector["connector_health"] as? [String: Any])?["pid"] as? Int
                 if killed == nil || (pid != nil && Int32(pid!) != killed) {
-                    return ReconnectPolicy.seconds(ContinuousClock.now - start)
+                    return (ContinuousClock.now - start).inSeconds
                 }
             }
             try? await Task.sleep(for: .milliseconds(50))

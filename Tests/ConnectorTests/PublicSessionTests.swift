@@ -4,6 +4,7 @@ import ConnectorWire
 import ExchangeSim
 import Foundation
 import Market
+import Runtime
 import Testing
 import TestSupport
 

@@ -3,6 +3,7 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+import Runtime
 import Supervisor
 import Testing
 import TestSupport
@@ -68,7 +69,7 @@ struct ChaosTests {
             let killed = ContinuousClock.now
             let back = try await waitFor(.seconds(10)) { Self.flowing(await Self.health(bot), notPid: old) }
             #expect(back, "round \(round): not back within 10 s")
-            let seconds = ReconnectPolicy.seconds(ContinuousClock.now - killed)
+            let seconds = (ContinuousClock.now - killed).inSeconds
             recoveries.append(seconds)
             #expect(seconds < 2, "round \(round): events flowing again after \(seconds) s")
             #expect(ProcessTable.entry(old) == nil, "round \(round): the killed child \(old) is still in /proc (a zombie?)")
@@ -100,12 +101,12 @@ struct ChaosTests {
             try await sim.fault(#"{"kind":"stall","seconds":3.5}"#)
             let stalled = ContinuousClock.now
             let detected = try await waitFor(.seconds(6)) { (await Self.health(bot)?.staleRestarts ?? 0) > restartsBefore }
-            let detection = ReconnectPolicy.seconds(ContinuousClock.now - stalled)
+            let detection = (ContinuousClock.now - stalled).inSeconds
             #expect(detected && detection < 2 + 1, "round \(round): stale detected after \(detection) s (threshold 2 s)")
             detections.append(detection)
             let back = try await waitFor(.seconds(10)) { Self.flowing(await Self.health(bot)) }
             #expect(back, "round \(round): not recovered")
-            recoveries.append(ReconnectPolicy.seconds(ContinuousClock.now - stalled))
+            recoveries.append((ContinuousClock.now - stalled).inSeconds)
         }
         print("chaos (stall ×10, threshold 2 s): detected \(Self.figures(detections)); data again \(Self.figures(recoveries)) after the stall began")
     }
@@ -164,7 +165,7 @@ extension ChaosTests {
             guard ContinuousClock.now - dropped > .seconds(30) else { return false }
             return Self.flowing(await Self.health(bot))
         }
-        let recovery = ReconnectPolicy.seconds(ContinuousClock.now - dropped)
+        let recovery = (ContinuousClock.now - dropped).inSeconds
         #expect(back, "no data after the refusal ended (\(recovery) s)")
         let after = await Self.health(bot)?.pid
         #expect(after == pid, "the connector reconnected by itself; the supervisor did not restart it")

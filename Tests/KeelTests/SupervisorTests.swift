@@ -2,6 +2,7 @@ import Connector
 import ConnectorWire
 import Foundation
 import Logging
+import Runtime
 import Supervisor
 import Testing
 import TestSupport

@@ -2,6 +2,7 @@ import ConnectorWire
 import Foundation
 import Logging
 import Market
+import Runtime
 
 /// The connector's own code paths, timed for `keel bench connector`: nothing here is on the
 /// production path except the sessions it drives.

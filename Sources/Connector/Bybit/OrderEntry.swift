@@ -3,6 +3,7 @@ import ConnectorWire
 import Foundation
 import Logging
 import Market
+import Runtime
 
 /// Time limits of order entry and reconciliation. Every one is configurable; tests use short ones.
 public struct OrderEntryConfiguration: Sendable {

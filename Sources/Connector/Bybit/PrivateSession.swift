@@ -3,6 +3,7 @@ import ConnectorWire
 import Foundation
 import Logging
 import Market
+import Runtime
 
 /// Bybit's private WebSocket: `auth`, then `order`, `execution`, `position` and `wallet`, turned into
 /// `order`, `fill`, `position` and `wallet` events with exact decimals. Re-authenticates and

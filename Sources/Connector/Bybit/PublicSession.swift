@@ -3,6 +3,7 @@ import ConnectorWire
 import Foundation
 import Logging
 import Market
+import Runtime
 
 /// How a public session connects and watches its feed. Every threshold is configurable; tests use short ones.
 public struct PublicSessionConfiguration: Sendable {

@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import Market
 import NIOSSL
+import Runtime
 import WSClient
 
 /// Where a WebSocket session connects and how it keeps the connection honest. Every threshold is
@@ -90,7 +91,7 @@ actor ReconnectingSocket {
             logger.warning("bybit_\(name)_disconnected", metadata: ["reason": "\(reason)"])
             let delay = policy.nextDelay(using: &random)
             reconnects += 1
-            let milliseconds = ReconnectPolicy.nanoseconds(delay) / 1_000_000
+            let milliseconds = delay.inNanoseconds / 1_000_000
             emit(.status(.init(status: .reconnecting, session: name, reason: reason, attempt: policy.attempt, retryDelayMilliseconds: milliseconds)))
             logger.info("bybit_\(name)_reconnecting", metadata: ["attempt": "\(policy.attempt)", "retry_delay_ms": "\(milliseconds)"])
             try? await Task.sleep(for: delay)
@@ -210,20 +211,12 @@ struct PingTracker {
 
     mutating func pong(at instant: ContinuousClock.Instant) {
         if let sentAt {
-            roundTripMilliseconds = Double(ReconnectPolicy.nanoseconds(instant - sentAt)) / 1e6
+            roundTripMilliseconds = Double((instant - sentAt).inNanoseconds) / 1e6
         }
         sentAt = nil
     }
 }
 
-/// Real time, UTC nanoseconds: the connector's and the supervisor's one reading of the clock.
-public enum WallClock {
-    public static func nanoseconds() -> Int64 {
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
-        return Int64(spec.tv_sec) * 1_000_000_000 + Int64(spec.tv_nsec)
-    }
-}
 
 /// The watchdog of a session that must authenticate (private and trade streams): the `auth` request
 /// with its deadline, the ping, and a reason to drop the connection when auth is refused.

@@ -6,6 +6,7 @@ import Market
 import NIOCore
 import NIOHTTP1
 import NIOSSL
+import Runtime
 
 /// How the connector talks REST: one pooled client with keep-alive and pre-warmed connections, every
 /// request signed as Bybit V5 says, with its own time limit.
@@ -65,7 +66,7 @@ final class BybitRestClient: Sendable {
         var client = HTTPClient.Configuration()
         if configuration.caFile != nil { client.tlsConfiguration = try TLSConfiguration.client(trusting: configuration.caFile) }
         let pool = HTTPClient.Configuration.ConnectionPool(
-            idleTimeout: .nanoseconds(ReconnectPolicy.nanoseconds(configuration.keepAlive)),
+            idleTimeout: .nanoseconds(configuration.keepAlive.inNanoseconds),
             concurrentHTTP1ConnectionsPerHostSoftLimit: configuration.connectionsPerHost)
         // Not the pool's own pre-warming (`preWarmedHTTP1ConnectionCount`): with it, `shutdown()` never
         // returns (async-http-client 1.37.0, seen here). `keepWarm()` opens and refreshes them instead.
@@ -174,7 +175,7 @@ final class BybitRestClient: Sendable {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(string: body))
         }
-        let timeout = TimeAmount.nanoseconds(ReconnectPolicy.nanoseconds(configuration.requestTimeout))
+        let timeout = TimeAmount.nanoseconds(configuration.requestTimeout.inNanoseconds)
         let bytes: [UInt8]
         let headers: HTTPHeaders
         do {

@@ -3,6 +3,7 @@ import ConnectorWire
 import Foundation
 import Logging
 import Market
+import Runtime
 
 /// Bybit's order-entry WebSocket (`/v5/trade`): authenticates on every connection, sends
 /// `order.create|amend|cancel`, and pairs each ack with its request by `reqId`. A request is either

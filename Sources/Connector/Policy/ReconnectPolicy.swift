@@ -1,4 +1,5 @@
 import Market
+import Runtime
 
 /// When to try again after a connection fails: `delay = min(base·2^attempt + jitter, cap)`, jitter
 /// uniform in 0–30 % of the exponential term, so a fleet never reconnects in step (no storm). The
@@ -15,18 +16,13 @@ public struct ReconnectPolicy: Sendable, Equatable {
 
     public init(base: Duration = .milliseconds(500), factor: Int64 = 2, cap: Duration = .seconds(60),
                 maxJitter: Double = 0.3, stablePeriod: Duration = .seconds(60)) {
-        baseNanoseconds = ReconnectPolicy.nanoseconds(base)
+        baseNanoseconds = base.inNanoseconds
         self.factor = factor
-        capNanoseconds = ReconnectPolicy.nanoseconds(cap)
+        capNanoseconds = cap.inNanoseconds
         self.maxJitter = maxJitter
-        stableNanoseconds = ReconnectPolicy.nanoseconds(stablePeriod)
+        stableNanoseconds = stablePeriod.inNanoseconds
     }
 
-    public static func seconds(_ duration: Duration) -> Double { Double(nanoseconds(duration)) / 1e9 }
-
-    public static func nanoseconds(_ duration: Duration) -> Int64 {
-        duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
-    }
 
     /// The wait before the next attempt (and counts the attempt).
     public mutating func nextDelay(using random: inout some RandomNumberGenerator) -> Duration {

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Market
+import Runtime
 
 /// The control API on `--control-port`: inject faults, pause the flow, read the truth.
 struct ControlRoutes {
@@ -20,7 +21,7 @@ struct ControlRoutes {
                 return RestAnswer.plain(.badRequest, "bad fault: expected {\"kind\": one of \(kinds), \"seconds\", \"symbol\", \"code\", \"ms\"}")
             }
             do throws(SimError) {
-                try await exchange.apply(fault, now: WallClock.now())
+                try await exchange.apply(fault, now: WallClock.nanoseconds())
             } catch {
                 return RestAnswer.plain(.badRequest, "bad fault: \(error.message)")
             }
@@ -42,7 +43,7 @@ struct ControlRoutes {
             guard let depth = (try? query.int("depth")).map({ $0 ?? 50 }), (1...10_000).contains(depth) else {
                 return RestAnswer.plain(.badRequest, "depth must be 1–10000")
             }
-            guard let bytes = await exchange.truthBook(symbol: symbol, depth: depth, now: WallClock.now()) else {
+            guard let bytes = await exchange.truthBook(symbol: symbol, depth: depth, now: WallClock.nanoseconds()) else {
                 return RestAnswer.plain(.notFound, "unknown symbol \(symbol)")
             }
             return RestAnswer.json(bytes)

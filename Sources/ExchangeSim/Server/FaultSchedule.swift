@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Runtime
 import ServiceLifecycle
 
 /// A fault schedule: one JSON fault a line, each with `at` (seconds after start), e.g.
@@ -55,7 +56,7 @@ struct FaultScheduleService: Service {
             try? await Task.sleep(until: start + .milliseconds(Int64((fault.at ?? 0) * 1_000)), clock: .continuous)
             if Task.isCancelled || Task.isShuttingDownGracefully { return }
             do throws(SimError) {
-                try await exchange.apply(fault, now: WallClock.now())
+                try await exchange.apply(fault, now: WallClock.nanoseconds())
                 logger.info("sim_fault_applied", metadata: ["kind": "\(fault.kind.rawValue)", "at": "\(fault.at ?? 0)"])
             } catch {
                 logger.error("sim_fault_refused", metadata: ["kind": "\(fault.kind.rawValue)", "reason": "\(error.message)"])

@@ -1,5 +1,6 @@
 import Hummingbird
 import Market
+import Runtime
 
 /// `GET /v5/market/{time, instruments-info, orderbook, recent-trade, kline}` in Bybit's shapes.
 struct MarketRoutes {
@@ -8,7 +9,7 @@ struct MarketRoutes {
     func add(to router: Router<BasicRequestContext>) {
         let exchange = self.exchange
         router.get("/v5/market/time") { _, _ in
-            let now = WallClock.now()
+            let now = WallClock.nanoseconds()
             return RestAnswer.ok(await exchange.marketTime(now: now), now: now)
         }
         router.get("/v5/market/instruments-info") { request, _ in
@@ -18,7 +19,7 @@ struct MarketRoutes {
         }
         router.get("/v5/market/orderbook") { request, _ in
             await MarketRoutes.answer(request) { (query) async throws(SimError) -> [UInt8] in
-                try await exchange.orderbookSnapshot(symbol: try query.required("symbol"), limit: try query.int("limit") ?? 25, now: WallClock.now())
+                try await exchange.orderbookSnapshot(symbol: try query.required("symbol"), limit: try query.int("limit") ?? 25, now: WallClock.nanoseconds())
             }
         }
         router.get("/v5/market/recent-trade") { request, _ in
@@ -30,7 +31,7 @@ struct MarketRoutes {
             await MarketRoutes.answer(request) { (query) async throws(SimError) -> [UInt8] in
                 try await exchange.klines(symbol: try query.required("symbol"), interval: try query.required("interval"),
                                           start: try query.int64("start"), end: try query.int64("end"),
-                                          limit: try query.int("limit") ?? 200, now: WallClock.now())
+                                          limit: try query.int("limit") ?? 200, now: WallClock.nanoseconds())
             }
         }
     }
@@ -38,7 +39,7 @@ struct MarketRoutes {
     /// Runs a market query with the linear category check; a `SimError` becomes Bybit's error envelope.
     static func answer(_ request: Request, _ body: (Query) async throws(SimError) -> [UInt8]) async -> Response {
         let query = Query(request)
-        let now = WallClock.now()
+        let now = WallClock.nanoseconds()
         do throws(SimError) {
             if let category = query.string("category"), category != "linear" {
                 throw .parameter("params error: category \(category) is not simulated (only linear)")

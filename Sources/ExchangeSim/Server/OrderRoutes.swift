@@ -2,6 +2,7 @@ import HTTPTypes
 import Hummingbird
 import Market
 import NIOCore
+import Runtime
 
 /// Signed REST endpoints: `/v5/order/{create,amend,cancel,cancel-all,realtime,disconnected-cancel-all}`,
 /// `/v5/position/list`, `/v5/account/wallet-balance`.
@@ -95,7 +96,7 @@ struct OrderRoutes {
     /// result or the error in Bybit's envelope.
     static func signed(_ request: Request, payload: String, exchange: SimExchange, countsAsOrder: Bool,
                        _ body: (String, Int64) async throws(SimError) -> [UInt8]) async -> Response {
-        let now = WallClock.now()
+        let now = WallClock.nanoseconds()
         let headers = request.headers
         var limitHeaders: HTTPFields = [:]
         do throws(SimError) {

@@ -1,5 +1,6 @@
 import Logging
 import Market
+import Runtime
 import ServiceLifecycle
 import Storage
 
@@ -59,7 +60,7 @@ struct ReplayService: Service {
                 index += 1
             }
             if due > 0 { try? await Task.sleep(until: start + .nanoseconds(due), clock: clock) }
-            await exchange.replay(batch, now: WallClock.now())
+            await exchange.replay(batch, now: WallClock.nanoseconds())
         }
         let stats = await exchange.replayStats()
         logger.info("sim_replay_finished", metadata: ["messages": "\(stats.messages)", "errors": "\(stats.errors)", "trades": "\(stats.trades)"])

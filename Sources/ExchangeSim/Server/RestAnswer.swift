@@ -1,6 +1,7 @@
 import Hummingbird
 import Market
 import NIOCore
+import Runtime
 
 /// Bybit's REST envelope `{"retCode","retMsg","result","retExtInfo":{},"time"}` as a Hummingbird response.
 enum RestAnswer {
@@ -43,7 +44,7 @@ struct SimFaultMiddleware<Context: RequestContext>: RouterMiddleware {
     let exchange: SimExchange
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let now = WallClock.now()
+        let now = WallClock.nanoseconds()
         await exchange.countRestRequest()
         guard await exchange.takeIPBudget(now: now) else {
             // Bybit answers an IP over its limit with HTTP 403 (and a ban; here the window just slides).

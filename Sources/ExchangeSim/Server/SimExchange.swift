@@ -1,6 +1,7 @@
 import Bybit
 import Logging
 import Market
+import Runtime
 
 /// The running simulated exchange: the matching engine and market flow, the book publishers, every
 /// connected WebSocket, fault state and statistics — one actor, so every change is ordered.
@@ -105,7 +106,7 @@ public actor SimExchange {
         guard let connection = connections.removeValue(forKey: id) else { return }
         connection.continuation.finish()
         stats.connectionsOpen = connections.count
-        if let apiKey = connection.apiKey { updateDisconnectCancel(apiKey: apiKey, now: WallClock.now()) }
+        if let apiKey = connection.apiKey { updateDisconnectCancel(apiKey: apiKey, now: WallClock.nanoseconds()) }
     }
 
     /// Queues a frame; a connection whose queue is full is a slow consumer and is closed.
@@ -124,7 +125,7 @@ public actor SimExchange {
                 "reason": "send queue full (\(configuration.sendBufferLimit) frames): the client reads slower than the market publishes",
             ])
             stats.connectionsOpen = connections.count
-            if let apiKey = connection.apiKey { updateDisconnectCancel(apiKey: apiKey, now: WallClock.now()) }
+            if let apiKey = connection.apiKey { updateDisconnectCancel(apiKey: apiKey, now: WallClock.nanoseconds()) }
         @unknown default:
             break
         }
@@ -375,7 +376,7 @@ public actor SimExchange {
             connections[id] = nil
         }
         stats.connectionsOpen = 0
-        for apiKey in accounts { updateDisconnectCancel(apiKey: apiKey, now: WallClock.now()) }
+        for apiKey in accounts { updateDisconnectCancel(apiKey: apiKey, now: WallClock.nanoseconds()) }
     }
 
     /// The extra delay REST answers and trade acks get now (the `latency` fault).

@@ -5,6 +5,7 @@ import HummingbirdWebSocket
 import Logging
 import Market
 import NIOCore
+import Runtime
 import ServiceLifecycle
 
 /// The ports a running simulator listens on.
@@ -83,7 +84,7 @@ public struct SimServer: Sendable {
         case "/v5/trade": kind = .trade
         default: return .dontUpgrade
         }
-        guard let accepted = await exchange.connect(kind, now: WallClock.now()) else { return .dontUpgrade }
+        guard let accepted = await exchange.connect(kind, now: WallClock.nanoseconds()) else { return .dontUpgrade }
         let exchange = self.exchange
         return .upgrade([:]) { inbound, outbound, _ in
             await SimServer.serve(accepted, kind: kind, inbound: inbound, outbound: outbound, exchange: exchange)
@@ -113,7 +114,7 @@ public struct SimServer: Sendable {
                 do {
                     for try await message in inbound.messages(maxSize: 1 << 20) {
                         guard case .text(let text) = message else { continue }
-                        await exchange.receive(accepted.id, kind: kind, text: text, now: WallClock.now())
+                        await exchange.receive(accepted.id, kind: kind, text: text, now: WallClock.nanoseconds())
                     }
                 } catch {}
             }
@@ -137,7 +138,7 @@ struct StepService: Service {
             // A late step is not made up twice: never schedule into the past.
             if next < clock.now { next = clock.now }
             try? await Task.sleep(until: next, clock: clock)
-            await exchange.step(now: WallClock.now())
+            await exchange.step(now: WallClock.nanoseconds())
         }
     }
 }

@@ -2,6 +2,7 @@ import Connector
 import Foundation
 import Hummingbird
 import Market
+import Runtime
 
 /// The HTTP API on `monitoring.http_host:monitoring.http_port`: health, readiness, the connector's
 /// health, the strategy's status and controls, and the Prometheus metrics. Every JSON answer is a type

@@ -5,6 +5,7 @@ import Foundation
 import Logging
 import Market
 import MarketContext
+import Runtime
 import Storage
 import Strategy
 

@@ -2,6 +2,7 @@ import Foundation
 import Connector
 import Execution
 import Market
+import Runtime
 import Strategy
 
 /// The `strategy.*` and `risk.*` keys (and `limits.max_active_per_side`): what to quote, how, and

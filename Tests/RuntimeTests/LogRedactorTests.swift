@@ -1,4 +1,4 @@
-import Connector
+import Runtime
 import Foundation
 import Logging
 import Synchronization
