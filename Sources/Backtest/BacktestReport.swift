@@ -26,7 +26,7 @@ public struct BacktestReport {
         h1{font-size:20px;margin:0 0 4px} h2{font-size:15px;margin:22px 0 6px}
         table{border-collapse:collapse} td,th{padding:3px 10px;border-bottom:1px solid #e3e6ea;text-align:right}
         th{text-align:left;font-weight:600} svg{display:block;background:#fafbfc;border:1px solid #e3e6ea;max-width:960px}
-        .legend span{margin-right:14px} .muted{color:#59636e}
+        .legend span{margin-right:14px} .muted{color:#59636e} pre{white-space:pre-wrap;word-break:break-all}
         </style></head><body>
         <h1>\(escape(title))</h1>
         <p class="muted">\(curve.first.map { UTCTime.formatISO8601($0.time) } ?? "") → \(curve.last.map { UTCTime.formatISO8601($0.time) } ?? ""), \
