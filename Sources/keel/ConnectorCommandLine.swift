@@ -127,7 +127,10 @@ struct BybitConnectorCommand: AsyncParsableCommand {
         do throws(RecordingError) {
             recorder = try FrameRecorder(configuration: recording, logger: logger)
         } catch {
-            throw refuse("recording.path: \(error)", command: "keel connector bybit")
+            // Recording is not worth the feed: the connector runs on without it, and says so.
+            logger.error("keel_record_unavailable", metadata: ["path": "\(settings.recordingPath)", "reason": "\(error)"])
+            await ConnectorProcess(options: options, logger: logger).run()
+            return
         }
         options.publicSession.frameTap = { frame, receiveTime in
             recorder.record(frame, symbol: BybitDecoder.topicSymbol(frame) ?? "", receiveTime: receiveTime)
