@@ -86,7 +86,7 @@ public struct BybitPrivateDecoder: Sendable {
     }
 
     static func order(_ record: FlatJSONObject) throws -> OrderUpdate {
-        guard let state = OrderState(rawValue: try required(record, "orderStatus")) else {
+        guard let state = OrderState(bybit: try required(record, "orderStatus")) else {
             throw JSONError(.invalidValue(field: "orderStatus"), at: 0)
         }
         let average = try record.decimal("avgPrice")
@@ -126,4 +126,22 @@ public struct BybitPrivateDecoder: Sendable {
                          unrealisedPnl: try coin.decimal("unrealisedPnl") ?? .zero, time: time)
         }
     }
+}
+
+extension OrderState {
+    /// Bybit's `orderStatus` spelling of each state.
+    static let bybitNames: [(OrderState, String)] = [
+        (.new, "New"), (.partiallyFilled, "PartiallyFilled"), (.filled, "Filled"), (.cancelled, "Cancelled"),
+        (.partiallyFilledCanceled, "PartiallyFilledCanceled"), (.rejected, "Rejected"), (.untriggered, "Untriggered"),
+        (.triggered, "Triggered"), (.deactivated, "Deactivated"),
+    ]
+
+    /// The state of Bybit's `orderStatus`; nil for a spelling Bybit does not use.
+    public init?(bybit name: String) {
+        guard let match = Self.bybitNames.first(where: { $0.1 == name }) else { return nil }
+        self = match.0
+    }
+
+    /// How Bybit spells this state.
+    public var bybit: String { Self.bybitNames.first { $0.0 == self }!.1 }
 }

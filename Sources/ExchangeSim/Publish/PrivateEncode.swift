@@ -16,7 +16,7 @@ enum PrivateEncode {
         out.field("blockTradeId", "")
         out.field("side", side(order.side))
         out.field("positionIdx", 0)
-        out.field("orderStatus", order.status.rawValue)
+        out.field("orderStatus", order.status.bybit)
         out.field("cancelType", order.cancelType)
         out.field("rejectReason", order.rejectReason)
         out.key("price"); out.decimal(order.price)

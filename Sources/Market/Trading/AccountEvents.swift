@@ -1,14 +1,17 @@
-/// An order's lifecycle state as exchanges report it (Bybit's `orderStatus`).
+/// An order's lifecycle state as a venue reports it, venue-neutral: each exchange's parser maps its own
+/// spelling (Bybit's `orderStatus`) to these.
 public enum OrderState: String, Sendable, Equatable, CaseIterable {
-    case new = "New"
-    case partiallyFilled = "PartiallyFilled"
-    case filled = "Filled"
-    case cancelled = "Cancelled"
-    case partiallyFilledCanceled = "PartiallyFilledCanceled"
-    case rejected = "Rejected"
-    case untriggered = "Untriggered"
-    case triggered = "Triggered"
-    case deactivated = "Deactivated"
+    case new
+    case partiallyFilled = "partially_filled"
+    case filled
+    case cancelled
+    case partiallyFilledCanceled = "partially_filled_cancelled"
+    case rejected
+    /// A conditional order waiting for its trigger.
+    case untriggered
+    case triggered
+    /// A conditional order cancelled before it triggered.
+    case deactivated
 
     /// Still working on the book.
     public var isOpen: Bool { self == .new || self == .partiallyFilled || self == .untriggered || self == .triggered }
