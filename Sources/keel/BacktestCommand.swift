@@ -21,11 +21,13 @@ struct BacktestCommand: AsyncParsableCommand {
         line on stdout is one JSON object: symbol, events, seconds, events_per_sec, orders, amends, cancels, fills, \
         maker_fills, rejected, position, realised_pnl, unrealised_pnl, fees, net_pnl, max_drawdown, round_trips, \
         halts, quote_uptime. --out DIR also writes equity.csv, fills.csv and report.html. On a terminal a progress \
-        bar runs on stderr.
+        bar runs on stderr. --parity DIR replays a paper run's own recording (`keel run` with recording.enabled) \
+        and prints a second JSON object comparing its fills with the replay's: paper_orders, backtest_orders, \
+        paper_fills, backtest_fills, matched_fills, match_ratio, position_paper, position_backtest, first_differences.
         """
     )
 
-    @Option(help: "Exchange of the recordings: bybit or binance-usdm (default bybit).")
+    @Option(help: "Exchange of the recordings.")
     var exchange: ExchangeOption = .bybit
 
     @Option(help: "A paper run's recording directory (`keel run` with recording.enabled): replay its frames with the paper venue's own settings and compare fill by fill with its orders_*.jsonl.")
