@@ -34,36 +34,36 @@ public actor MarketMaker {
     let metrics: BotMetrics
     /// Live venue: one command line to the connector; false when it could not be sent.
     let send: @Sendable (String) async -> Bool
-    private let runId: String
-    private var strategy: MarketMakingStrategy
-    private var account: TradingAccount
-    private var paper: PaperExchange?
-    private var live: LiveVenue?
+    let runId: String
+    var strategy: MarketMakingStrategy
+    var account: TradingAccount
+    var paper: PaperExchange?
+    var live: LiveVenue?
     /// With an exchange behind the feed, quoting waits until the exchange has confirmed the symbol's grid
     /// and that it is `Trading` (the connector's `instrument`); the stub feed has no exchange to ask.
-    private var instrumentConfirmed: Bool
-    private var instrumentAskedAt: Int64?
-    private var instrumentProblem: String?
-    private var connectorUp = false
+    var instrumentConfirmed: Bool
+    var instrumentAskedAt: Int64?
+    var instrumentProblem: String?
+    var connectorUp = false
     /// Live: quoting waits for the connector's account reconciliation after each (re)start.
-    private var reconciled: Bool
-    private var seenSinceStart: Set<String> = []
-    private var commandSequence = 0
-    private var lastBookReceive: Int64 = 0
-    private var notes: [Note] = []
-    private var counts: [String: Int] = [:]
+    var reconciled: Bool
+    var seenSinceStart: Set<String> = []
+    var commandSequence = 0
+    var lastBookReceive: Int64 = 0
+    var notes: [Note] = []
+    var counts: [String: Int] = [:]
     /// Orders, their events, fills, snapshots and risk transitions go here (nil: storage.backend none).
-    private let storage: StorageWriter?
-    private let clientIdBlock: Int
-    private let snapshotInterval: Int64
+    let storage: StorageWriter?
+    let clientIdBlock: Int
+    let snapshotInterval: Int64
     /// Client ids up to this sequence number are durable (reserved in storage) and may be sent.
-    private var reservedThrough = 0
-    private var reserving = false
-    private var lastSnapshot: Int64 = 0
-    private var lastPrune: Int64 = 0
-    private var openOrderCounts: [String: Int] = [:]
+    var reservedThrough = 0
+    var reserving = false
+    var lastSnapshot: Int64 = 0
+    var lastPrune: Int64 = 0
+    var openOrderCounts: [String: Int] = [:]
     /// `recording.enabled`: every intent sent and every venue answer, with its time (`orders_YYYYMMDD.jsonl`).
-    private let orderLog: OrderLogWriter?
+    let orderLog: OrderLogWriter?
 
     init(settings: TradingSettings, symbol: String, staleAfterSeconds: Double, logger: Logger, metrics: BotMetrics,
          storage: StorageWriter? = nil, storageSettings: StorageConfiguration = StorageConfiguration(), askExchangeForInstrument: Bool = false,
@@ -102,15 +102,15 @@ public actor MarketMaker {
     /// The grid quotes are built on: the configured one until the exchange's arrives (the exchange's wins).
     var instrument: Instrument { strategy.instrument }
 
-    private var conditions: MarketMakingStrategy.Conditions {
+    var conditions: MarketMakingStrategy.Conditions {
         .init(connectorUp: connectorUp, ready: reconciled && instrumentConfirmed)
     }
 
-    private var loggedConditions: MarketMakingStrategy.Conditions?
+    var loggedConditions: MarketMakingStrategy.Conditions?
 
     /// The shell's conditions drive decisions too: the order log notes each change, with its time, so a
     /// replay (`keel backtest --parity`) sees them when the run did.
-    private func logConditions(time: Int64) {
+    func logConditions(time: Int64) {
         guard let orderLog, conditions != loggedConditions else { return }
         loggedConditions = conditions
         var entry = OrderLogEntry(time: time, event: "conditions", clientId: "")
@@ -206,7 +206,7 @@ public actor MarketMaker {
     /// Every `instrument` command's id starts so; the connector's error answering one carries it.
     static let instrumentIdPrefix = "instrument-"
 
-    private func askForInstrument(now: Int64) async {
+    func askForInstrument(now: Int64) async {
         instrumentAskedAt = now
         commandSequence += 1
         _ = await send(ConnectorCommand.instrument(id: "\(Self.instrumentIdPrefix)\(runId)-\(commandSequence)", symbol: symbol).line)
@@ -214,7 +214,7 @@ public actor MarketMaker {
 
     /// The exchange's grid replaces the configured one (logged when they differ); quoting may start once
     /// the symbol is `Trading`.
-    private func adopt(_ exchange: Instrument, status: InstrumentStatus, now: Int64) {
+    func adopt(_ exchange: Instrument, status: InstrumentStatus, now: Int64) {
         let configured = settings.instrument(symbol)
         let grid: Logger.Metadata = [
             "symbol": "\(symbol)", "status": "\(status)",
@@ -320,7 +320,7 @@ public actor MarketMaker {
     // MARK: Deciding
 
     /// After a trusted depth event: the decision, then its intents carried out.
-    private func decide(time: Int64) async {
+    func decide(time: Int64) async {
         let decision = strategy.decide(time: time, ledger: account.ledger, live: account.live, conditions: conditions)
         let sent = await conclude(decision, time: time)
         reserveClientIds(now: time)
@@ -331,7 +331,7 @@ public actor MarketMaker {
 
     /// A decision's risk transition (logged, stored) and intents (carried out); returns the intents sent.
     @discardableResult
-    private func conclude(_ decision: MarketMakingStrategy.Decision, time: Int64) async -> Int {
+    func conclude(_ decision: MarketMakingStrategy.Decision, time: Int64) async -> Int {
         if let transition = decision.transition { logTransition(transition, now: time) }
         let sent = await carryOut(decision.intents, time: time)
         if let transition = decision.transition, transition.to == .halted, venue == .live,
@@ -344,7 +344,7 @@ public actor MarketMaker {
 
     /// Enters each intent in the account, then hands it to the venue (the connector's lines sent in order).
     @discardableResult
-    private func carryOut(_ intents: [OrderIntent], time: Int64) async -> Int {
+    func carryOut(_ intents: [OrderIntent], time: Int64) async -> Int {
         var sent = 0
         for intent in intents {
             let (go, records) = account.enter(intent, time: time)
@@ -373,7 +373,7 @@ public actor MarketMaker {
     }
 
     /// The venue's answers into the account; its records stored, counted and noted.
-    private func apply(_ events: [VenueEvent], now: Int64) async {
+    func apply(_ events: [VenueEvent], now: Int64) async {
         guard !events.isEmpty else { return }
         if let orderLog { for event in events { orderLog.write(OrderLogEntry(event, time: now)) } }
         let records = account.apply(events, time: now)
@@ -382,7 +382,7 @@ public actor MarketMaker {
         publish()
     }
 
-    private func foreign(_ order: OrderUpdate, now: Int64) async {
+    func foreign(_ order: OrderUpdate, now: Int64) async {
         if settings.adoptOrders {
             record(account.adopt(order, time: now), now: now)
             note(now, "adopted open order \(order.clientId) \(order.side.rawValue) \(order.qty) @ \(order.price)")
@@ -400,7 +400,7 @@ public actor MarketMaker {
         }
     }
 
-    private func logTransition(_ transition: RiskManager.Transition, now: Int64) {
+    func logTransition(_ transition: RiskManager.Transition, now: Int64) {
         logger.warning("keel_risk_transition", metadata: [
             "from": "\(transition.from.rawValue)", "to": "\(transition.to.rawValue)", "reasons": "\(transition.reasons.joined(separator: "; "))"])
         metrics.riskTransition(to: transition.to.rawValue)
@@ -414,7 +414,7 @@ public actor MarketMaker {
     /// half the current one is used, so a decision never waits on the database (a wait would let later
     /// events overtake it, and the decision would no longer be a function of the events in order). Until
     /// the first block is stored, or when storage refused one, the strategy places nothing.
-    private func reserveClientIds(now: Int64) {
+    func reserveClientIds(now: Int64) {
         guard storage != nil, !reserving, reservedThrough - strategy.sequence <= clientIdBlock / 2 else { return }
         reserving = true
         reserveBlock(first: reservedThrough + 1, last: reservedThrough + clientIdBlock, now: now)
@@ -433,150 +433,24 @@ public actor MarketMaker {
         }
     }
 
-    private func reserved(through last: Int) {
+    func reserved(through last: Int) {
         reserving = false
         reservedThrough = last
         strategy.idsAvailableThrough = last
     }
 
-    private func reservationFailed(first: Int, last: Int, error: any Error, now: Int64) {
+    func reservationFailed(first: Int, last: Int, error: any Error, now: Int64) {
         reserving = false
         logger.error("keel_client_ids_not_reserved", metadata: ["run": "\(runId)", "first": "\(first)", "error": "\(error)"])
         note(now, "no new orders: client ids \(first)–\(last) could not be stored (\(error))")
     }
 
     /// Terminal orders older than ten minutes leave memory (a long run must not grow); live ones stay.
-    private func forgetOldOrders(now: Int64) {
+    func forgetOldOrders(now: Int64) {
         guard now - lastPrune > 60_000_000_000 else { return }
         lastPrune = now
         account.prune(before: now - 600_000_000_000)
         let account = self.account
         live?.forget { account[$0] != nil }
-    }
-
-    // MARK: Storage
-
-    /// The account's records: orders (as they stand, and the step), fills, round trips, rejections.
-    private func record(_ records: [TradingAccount.Record], now: Int64) {
-        for entry in records {
-            switch entry {
-            case .order(let order, let step, let detail):
-                storage?.enqueue(.order(OrderRecord(
-                    clientId: order.clientId, run: Self.run(of: order.clientId) ?? runId, symbol: order.symbol, side: order.side, price: order.price,
-                    qty: order.qty, filledQty: order.filledQty, averagePrice: order.averagePrice, status: order.status.rawValue,
-                    exchangeOrderId: order.exchangeOrderId, reason: order.reason, createdTime: order.createdTime, updatedTime: now)))
-                storage?.enqueue(.orderEvent(OrderEventRecord(clientId: order.clientId, time: now, event: step, status: order.status.rawValue,
-                                                              price: order.price, qty: order.qty, filledQty: order.filledQty, detail: detail)))
-            case .fill(let fill):
-                storage?.enqueue(.fill(FillRecord(executionId: fill.executionId, clientId: fill.clientId, orderId: fill.orderId,
-                                                  run: Self.run(of: fill.clientId) ?? runId, symbol: fill.symbol, side: fill.side,
-                                                  price: fill.price, qty: fill.qty, fee: fill.fee, isMaker: fill.isMaker, time: fill.time)))
-                metrics.fill(maker: fill.isMaker)
-                count("fills")
-                note(now, "fill \(fill.side.rawValue) \(fill.qty) @ \(fill.price) → position \(account.ledger.position)")
-                snapshot(now: now)
-            case .roundTrip(let pnl):
-                strategy.roundTripClosed(pnl: pnl)
-                note(now, "round trip closed: \(pnl)")
-            case .rejected(let order):
-                count("rejected")
-                note(now, "order \(order.clientId) rejected: \(order.reason)")
-            case .foreign:
-                break
-            }
-        }
-    }
-
-    private func snapshot(now: Int64) {
-        lastSnapshot = now
-        guard let storage else { return }
-        let mid = strategy.inputs.snapshot.mid
-        let ledger = account.ledger
-        storage.enqueue(.position(PositionRecord(run: runId, symbol: symbol, time: now, size: ledger.position, averageEntry: ledger.averageEntry)))
-        storage.enqueue(.pnl(PnLRecord(run: runId, symbol: symbol, time: now, realised: ledger.realisedPnl, unrealised: ledger.unrealisedPnl(mark: mid),
-                                       fees: ledger.fees, net: ledger.netPnl(mark: mid), mark: mid)))
-    }
-
-    /// The run a client id of ours (`k<run>-<n>`) was sent by; nil for ids keel did not make.
-    static func run(of clientId: String) -> String? {
-        guard clientId.hasPrefix("k"), let dash = clientId.lastIndex(of: "-"), dash > clientId.index(after: clientId.startIndex),
-              Int(clientId[clientId.index(after: dash)...]) != nil else { return nil }
-        return String(clientId[clientId.index(after: clientId.startIndex)..<dash])
-    }
-
-    private func count(_ kind: String) {
-        counts[kind, default: 0] += 1
-        if kind != "fills" { metrics.order(kind) }
-    }
-
-    private func note(_ time: Int64, _ text: String) {
-        notes.append(Note(time: time, text: text))
-        if notes.count > 30 { notes.removeFirst(notes.count - 30) }
-    }
-
-    private func publish() {
-        let mid = strategy.inputs.snapshot.mid
-        let ledger = account.ledger
-        metrics.trading(position: ledger.position.doubleValue, realised: ledger.realisedPnl.doubleValue,
-                        unrealised: ledger.unrealisedPnl(mark: mid).doubleValue, fees: ledger.fees.doubleValue, state: strategy.risk.state.rawValue)
-    }
-
-    // MARK: Status
-
-    /// Whether quotes may go out now, and why (for `/ready`).
-    public func tradingAllowed() -> (allowed: Bool, reason: String) {
-        let allowed = strategy.allowed && reconciled && instrumentConfirmed
-        if allowed { return (true, "\(venue.rawValue) quoting \(symbol), risk \(strategy.risk.state.rawValue)") }
-        if !strategy.quoting { return (false, "quoting stopped (shutdown)") }
-        if !instrumentConfirmed { return (false, "waiting for the exchange's instrument of \(symbol)" + (instrumentProblem.map { " (\($0))" } ?? "")) }
-        if !reconciled { return (false, "waiting for the account reconciliation") }
-        return (false, "risk \(strategy.risk.state.rawValue): \(strategy.risk.reasons.joined(separator: "; "))")
-    }
-
-    /// `/strategy/status`, as JSON.
-    public func statusJSON() -> Data {
-        AnswerEncoder.data(status())
-    }
-
-    func status() -> StrategyStatus {
-        let mid = strategy.inputs.snapshot.mid
-        let inputs = strategy.inputs.snapshot
-        let ledger = account.ledger
-        let risk = strategy.risk
-        let instrument = strategy.instrument
-        var model = StrategyStatus.Model(mode: settings.model.mode.rawValue, gamma: settings.model.gamma)
-        if let depths = strategy.lastDepths {
-            func measure(_ value: Double) -> Double { (value * 1e6).rounded() / 1e6 }
-            model.bidDepthTicks = measure(depths.bidTicks)
-            model.askDepthTicks = measure(depths.askTicks)
-            model.halfSpreadTicks = measure(depths.halfSpreadTicks)
-            model.skewTicks = measure(depths.skewTicks)
-            model.sigmaTicks = measure(depths.sigmaTicks)
-            model.a = measure(depths.a)
-            model.k = measure(depths.k)
-            model.inventory = measure(strategy.lastInventory)
-        }
-        return StrategyStatus(
-            mode: venue.rawValue, symbol: symbol, quoting: strategy.quoting && settings.enabled, reconciled: reconciled,
-            instrument: .init(tickSize: "\(instrument.tickSize)", qtyStep: "\(instrument.qtyStep)", minQty: "\(instrument.minQty)",
-                              maxQty: .decimal(instrument.maxQty), minNotional: .decimal(instrument.minNotional),
-                              confirmedByExchange: instrumentConfirmed && instrumentAskedAt != nil),
-            risk: .init(state: risk.state.rawValue, reasons: risk.reasons, consecutiveLosses: risk.consecutiveLosses),
-            position: "\(ledger.position)", averageEntry: .decimal(ledger.averageEntry),
-            pnl: .init(realised: "\(ledger.realisedPnl)", unrealised: "\(ledger.unrealisedPnl(mark: mid))", fees: "\(ledger.fees)",
-                       net: "\(ledger.netPnl(mark: mid))"),
-            roundTrips: ledger.roundTrips, losingRoundTrips: ledger.losingRoundTrips,
-            market: .init(mid: .decimal(mid), microprice: .decimal(inputs.microprice), spread: .decimal(inputs.spread),
-                          volatility: .measure(inputs.volatility), tradeIntensity: .measure(inputs.tradeIntensity),
-                          imbalance: .measure(inputs.imbalance)),
-            model: model,
-            quotes: .init(bids: strategy.lastLadder.bids.map { .init(price: "\($0.price)", qty: "\($0.qty)") },
-                          asks: strategy.lastLadder.asks.map { .init(price: "\($0.price)", qty: "\($0.qty)") }),
-            liveOrders: account.live.map { order in
-                .init(clientId: order.clientId, side: order.side.rawValue, price: "\(order.price)", qty: "\(order.qty)",
-                      filled: "\(order.filledQty)", status: order.status.rawValue, level: strategy.levels[order.clientId] ?? -1)
-            },
-            orders: counts,
-            decisions: notes.suffix(20).map { .init(time: $0.time, text: $0.text) })
     }
 }

@@ -1,0 +1,62 @@
+import Foundation
+import Market
+
+/// The trading loop as `/ready` and `/strategy/status` show it.
+extension MarketMaker {
+    /// Whether quotes may go out now, and why (for `/ready`).
+    public func tradingAllowed() -> (allowed: Bool, reason: String) {
+        let allowed = strategy.allowed && reconciled && instrumentConfirmed
+        if allowed { return (true, "\(venue.rawValue) quoting \(symbol), risk \(strategy.risk.state.rawValue)") }
+        if !strategy.quoting { return (false, "quoting stopped (shutdown)") }
+        if !instrumentConfirmed { return (false, "waiting for the exchange's instrument of \(symbol)" + (instrumentProblem.map { " (\($0))" } ?? "")) }
+        if !reconciled { return (false, "waiting for the account reconciliation") }
+        return (false, "risk \(strategy.risk.state.rawValue): \(strategy.risk.reasons.joined(separator: "; "))")
+    }
+
+    /// `/strategy/status`, as JSON.
+    public func statusJSON() -> Data {
+        AnswerEncoder.data(status())
+    }
+
+    func status() -> StrategyStatus {
+        let mid = strategy.inputs.snapshot.mid
+        let inputs = strategy.inputs.snapshot
+        let ledger = account.ledger
+        let risk = strategy.risk
+        let instrument = strategy.instrument
+        var model = StrategyStatus.Model(mode: settings.model.mode.rawValue, gamma: settings.model.gamma)
+        if let depths = strategy.lastDepths {
+            func measure(_ value: Double) -> Double { (value * 1e6).rounded() / 1e6 }
+            model.bidDepthTicks = measure(depths.bidTicks)
+            model.askDepthTicks = measure(depths.askTicks)
+            model.halfSpreadTicks = measure(depths.halfSpreadTicks)
+            model.skewTicks = measure(depths.skewTicks)
+            model.sigmaTicks = measure(depths.sigmaTicks)
+            model.a = measure(depths.a)
+            model.k = measure(depths.k)
+            model.inventory = measure(strategy.lastInventory)
+        }
+        return StrategyStatus(
+            mode: venue.rawValue, symbol: symbol, quoting: strategy.quoting && settings.enabled, reconciled: reconciled,
+            instrument: .init(tickSize: "\(instrument.tickSize)", qtyStep: "\(instrument.qtyStep)", minQty: "\(instrument.minQty)",
+                              maxQty: .decimal(instrument.maxQty), minNotional: .decimal(instrument.minNotional),
+                              confirmedByExchange: instrumentConfirmed && instrumentAskedAt != nil),
+            risk: .init(state: risk.state.rawValue, reasons: risk.reasons, consecutiveLosses: risk.consecutiveLosses),
+            position: "\(ledger.position)", averageEntry: .decimal(ledger.averageEntry),
+            pnl: .init(realised: "\(ledger.realisedPnl)", unrealised: "\(ledger.unrealisedPnl(mark: mid))", fees: "\(ledger.fees)",
+                       net: "\(ledger.netPnl(mark: mid))"),
+            roundTrips: ledger.roundTrips, losingRoundTrips: ledger.losingRoundTrips,
+            market: .init(mid: .decimal(mid), microprice: .decimal(inputs.microprice), spread: .decimal(inputs.spread),
+                          volatility: .measure(inputs.volatility), tradeIntensity: .measure(inputs.tradeIntensity),
+                          imbalance: .measure(inputs.imbalance)),
+            model: model,
+            quotes: .init(bids: strategy.lastLadder.bids.map { .init(price: "\($0.price)", qty: "\($0.qty)") },
+                          asks: strategy.lastLadder.asks.map { .init(price: "\($0.price)", qty: "\($0.qty)") }),
+            liveOrders: account.live.map { order in
+                .init(clientId: order.clientId, side: order.side.rawValue, price: "\(order.price)", qty: "\(order.qty)",
+                      filled: "\(order.filledQty)", status: order.status.rawValue, level: strategy.levels[order.clientId] ?? -1)
+            },
+            orders: counts,
+            decisions: notes.suffix(20).map { .init(time: $0.time, text: $0.text) })
+    }
+}

@@ -1,0 +1,72 @@
+import Execution
+import Market
+import Storage
+
+/// What the trading loop keeps of what happened: the account's records into storage, metrics and the
+/// decision log; position and PnL snapshots.
+extension MarketMaker {
+    /// The account's records: orders (as they stand, and the step), fills, round trips, rejections.
+    func record(_ records: [TradingAccount.Record], now: Int64) {
+        for entry in records {
+            switch entry {
+            case .order(let order, let step, let detail):
+                storage?.enqueue(.order(OrderRecord(
+                    clientId: order.clientId, run: Self.run(of: order.clientId) ?? runId, symbol: order.symbol, side: order.side, price: order.price,
+                    qty: order.qty, filledQty: order.filledQty, averagePrice: order.averagePrice, status: order.status.rawValue,
+                    exchangeOrderId: order.exchangeOrderId, reason: order.reason, createdTime: order.createdTime, updatedTime: now)))
+                storage?.enqueue(.orderEvent(OrderEventRecord(clientId: order.clientId, time: now, event: step, status: order.status.rawValue,
+                                                              price: order.price, qty: order.qty, filledQty: order.filledQty, detail: detail)))
+            case .fill(let fill):
+                storage?.enqueue(.fill(FillRecord(executionId: fill.executionId, clientId: fill.clientId, orderId: fill.orderId,
+                                                  run: Self.run(of: fill.clientId) ?? runId, symbol: fill.symbol, side: fill.side,
+                                                  price: fill.price, qty: fill.qty, fee: fill.fee, isMaker: fill.isMaker, time: fill.time)))
+                metrics.fill(maker: fill.isMaker)
+                count("fills")
+                note(now, "fill \(fill.side.rawValue) \(fill.qty) @ \(fill.price) → position \(account.ledger.position)")
+                snapshot(now: now)
+            case .roundTrip(let pnl):
+                strategy.roundTripClosed(pnl: pnl)
+                note(now, "round trip closed: \(pnl)")
+            case .rejected(let order):
+                count("rejected")
+                note(now, "order \(order.clientId) rejected: \(order.reason)")
+            case .foreign:
+                break
+            }
+        }
+    }
+
+    func snapshot(now: Int64) {
+        lastSnapshot = now
+        guard let storage else { return }
+        let mid = strategy.inputs.snapshot.mid
+        let ledger = account.ledger
+        storage.enqueue(.position(PositionRecord(run: runId, symbol: symbol, time: now, size: ledger.position, averageEntry: ledger.averageEntry)))
+        storage.enqueue(.pnl(PnLRecord(run: runId, symbol: symbol, time: now, realised: ledger.realisedPnl, unrealised: ledger.unrealisedPnl(mark: mid),
+                                       fees: ledger.fees, net: ledger.netPnl(mark: mid), mark: mid)))
+    }
+
+    /// The run a client id of ours (`k<run>-<n>`) was sent by; nil for ids keel did not make.
+    static func run(of clientId: String) -> String? {
+        guard clientId.hasPrefix("k"), let dash = clientId.lastIndex(of: "-"), dash > clientId.index(after: clientId.startIndex),
+              Int(clientId[clientId.index(after: dash)...]) != nil else { return nil }
+        return String(clientId[clientId.index(after: clientId.startIndex)..<dash])
+    }
+
+    func count(_ kind: String) {
+        counts[kind, default: 0] += 1
+        if kind != "fills" { metrics.order(kind) }
+    }
+
+    func note(_ time: Int64, _ text: String) {
+        notes.append(Note(time: time, text: text))
+        if notes.count > 30 { notes.removeFirst(notes.count - 30) }
+    }
+
+    func publish() {
+        let mid = strategy.inputs.snapshot.mid
+        let ledger = account.ledger
+        metrics.trading(position: ledger.position.doubleValue, realised: ledger.realisedPnl.doubleValue,
+                        unrealised: ledger.unrealisedPnl(mark: mid).doubleValue, fees: ledger.fees.doubleValue, state: strategy.risk.state.rawValue)
+    }
+}
