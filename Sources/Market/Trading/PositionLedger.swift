@@ -1,5 +1,3 @@
-import Market
-
 /// Position, average entry, realised PnL, fees and round trips of one symbol, from fills, exactly.
 /// A round trip runs from flat back to flat (or to a flip, whose remainder opens the next one); its
 /// PnL is the realised PnL minus the fees paid during it. Pure.
