@@ -65,10 +65,6 @@ public struct MarketMakingStrategy: Sendable {
     public private(set) var quoting = true
     public private(set) var risk: RiskManager
     public private(set) var inputs = MarketInputs()
-    /// The touch of the last trusted book (the book itself is not kept: holding it past the event would
-    /// make the feed copy it on its next update).
-    public private(set) var bestBid: PriceLevel?
-    public private(set) var bestAsk: PriceLevel?
     public private(set) var bookValid = false
     /// Event time of the last market event of the symbol.
     public private(set) var lastMarketTime: Int64?
@@ -105,8 +101,8 @@ public struct MarketMakingStrategy: Sendable {
         lastMarketTime = max(lastMarketTime ?? time, time)
         switch event {
         case .depth(let depth):
-            bestBid = depth.book.bestBid
-            bestAsk = depth.book.bestAsk
+            // The book itself is not kept (holding it past the event would make the feed copy it on its
+            // next update): the inputs keep what the decision reads, the touch among them.
             bookValid = true
             inputs.onBook(depth.book, time: time)
         case .trade(var trade):
@@ -135,8 +131,8 @@ public struct MarketMakingStrategy: Sendable {
         guard quoting, policy.enabled, risk.state != .halted, bookValid, let mid = inputs.snapshot.mid else { return decision }
         let inventory = ledger.position.doubleValue / max(policy.orderSize.doubleValue, 1e-12)
         let tick = instrument.tickSize.doubleValue
-        let touch = bestBid.flatMap { bid in bestAsk.map { ask in
-            ((mid - bid.price).doubleValue / tick, (ask.price - mid).doubleValue / tick) } }
+        let (bestBid, bestAsk) = (inputs.snapshot.bestBid, inputs.snapshot.bestAsk)
+        let touch = bestBid.flatMap { bid in bestAsk.map { ask in ((mid - bid).doubleValue / tick, (ask - mid).doubleValue / tick) } }
         let depths = model.depths(mid: mid.doubleValue, tick: tick, volatility: inputs.snapshot.volatility,
                                   intensity: intensity.estimate(at: time), inventory: inventory, touch: touch)
         var shape = QuoteLadder.Shape(sizes: policy.levelSizes.isEmpty ? [policy.orderSize] : policy.levelSizes)
@@ -144,7 +140,7 @@ public struct MarketMakingStrategy: Sendable {
         shape.spacingTicks = policy.levelSpacingTicks
         shape.maxOrderQty = policy.risk.maxOrderQty
         shape.maxPosition = policy.risk.maxPosition
-        let ladder = QuoteLadder.build(depths: depths, mid: mid, bestBid: bestBid?.price, bestAsk: bestAsk?.price,
+        let ladder = QuoteLadder.build(depths: depths, mid: mid, bestBid: bestBid, bestAsk: bestAsk,
                                        instrument: instrument, shape: shape, position: ledger.position,
                                        sides: risk.allowedSides(position: ledger.position))
         forgetLevels(notIn: live, time: time)
