@@ -56,8 +56,6 @@ public actor MarketMaker {
     let storage: StorageWriter?
     let clientIdBlock: Int
     let snapshotInterval: Int64
-    /// Client ids up to this sequence number are durable (reserved in storage) and may be sent.
-    var reservedThrough = 0
     var reserving = false
     var lastSnapshot: Int64 = 0
     var lastPrune: Int64 = 0
@@ -415,9 +413,11 @@ public actor MarketMaker {
     /// events overtake it, and the decision would no longer be a function of the events in order). Until
     /// the first block is stored, or when storage refused one, the strategy places nothing.
     func reserveClientIds(now: Int64) {
-        guard storage != nil, !reserving, reservedThrough - strategy.sequence <= clientIdBlock / 2 else { return }
+        // The strategy's `idsAvailableThrough` is the last durable id.
+        let through = strategy.idsAvailableThrough
+        guard storage != nil, !reserving, through - strategy.sequence <= clientIdBlock / 2 else { return }
         reserving = true
-        reserveBlock(first: reservedThrough + 1, last: reservedThrough + clientIdBlock, now: now)
+        reserveBlock(first: through + 1, last: through + clientIdBlock, now: now)
     }
 
     /// Stores the block in the background; its answer comes back to the actor.
@@ -435,7 +435,6 @@ public actor MarketMaker {
 
     func reserved(through last: Int) {
         reserving = false
-        reservedThrough = last
         strategy.idsAvailableThrough = last
     }
 
