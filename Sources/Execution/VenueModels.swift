@@ -38,9 +38,10 @@ public enum QueueModel: Sendable, Equatable {
             let share = weights > 0 ? f(back) / weights : 0
             let fromBack = min(decrease * share, back)
             let estimate = max(front - (decrease - fromBack), 0)
-            // Back on the quantity's own grid, rounding toward the front (never promote past the model).
+            // Back to an exact quantity, to the nearest millionth (or finer, as the sizes are); never more
+            // than was ahead, nor than the level shows.
             let scale = max(ahead.scale, after.scale, 6)
-            let exact = (try? FixedDecimal(parsing: String(format: "%.\(scale)f", estimate))) ?? ahead
+            let exact = FixedDecimal(mantissa: Int64((estimate * pow(10, Double(scale))).rounded()), scale: scale)
             return max(min(min(exact, ahead), after), .zero)
         }
     }
