@@ -76,19 +76,19 @@ public struct BybitFeed: MarketFeed, Sendable {
         case .invalidated(let fault): stats.record(fault)
         }
         guard driving[topic.symbol] == topic else { return outcome }
+        let cause: TrustedDepth.Cause
         switch outcome {
-        case .deltaApplied:
-            events(.depth(TrustedDepth(update: depth.update, cause: .delta, book: books[topic]!.book, depthLimit: topic.depth)))
-        case .snapshotApplied:
-            events(.depth(TrustedDepth(update: depth.update, cause: .snapshot, book: books[topic]!.book, depthLimit: topic.depth)))
-        case .restartApplied:
-            events(.depth(TrustedDepth(update: depth.update, cause: .restart, book: books[topic]!.book, depthLimit: topic.depth)))
+        case .deltaApplied: cause = .delta
+        case .snapshotApplied: cause = .snapshot
+        case .restartApplied: cause = .restart
         case .invalidated(let fault):
             events(.bookInvalid(BookInvalid(symbol: topic.symbol, fault: fault, exchangeTime: depth.update.exchangeTime,
                                             receiveTime: depth.update.receiveTime)))
+            return outcome
         case .ignored:
-            break
+            return outcome
         }
+        events(.depth(TrustedDepth(update: depth.update, cause: cause, book: books[topic]!.book, depthLimit: topic.depth)))
         return outcome
     }
 
