@@ -3,14 +3,11 @@ import Market
 /// What a backtest did, as `keel backtest` prints it (one JSON object, the last line).
 public struct BacktestSummary: Sendable, Equatable {
     public var symbol = ""
-    /// Recording lines read.
-    public var lines = 0
     /// Market events of the traded symbol (trusted depth, trades, broken books).
     public var events = 0
     public var orders = 0
     public var amends = 0
     public var cancels = 0
-    public var cancelAlls = 0
     public var rejected = 0
     public var fills = 0
     public var makerFills = 0
@@ -23,7 +20,6 @@ public struct BacktestSummary: Sendable, Equatable {
     /// Largest fall of net PnL from its peak, quote currency.
     public var maxDrawdown: FixedDecimal = .zero
     public var roundTrips = 0
-    public var firstTime: Int64?
     /// Event time covered, and the part of it with a working quote on both sides, ns.
     public var observed: Int64 = 0
     public var quotedBothSides: Int64 = 0

@@ -97,13 +97,9 @@ public struct Backtester {
         }
     }
 
-    /// The feed's counters (messages, errors, gaps, …).
-    public var feedStats: FeedStats { feed.stats }
-
     /// One line of a recording (`<local_ns> <json>`, or bare JSON timed by the exchange).
     public mutating func ingest(line: UnsafeRawBufferPointer) {
         let recorded = RecordedLine(line)
-        summary.lines += 1
         // The events go to a buffer this type owns between lines (the feed is part of self while it runs).
         var events = pending
         pending = []
@@ -135,7 +131,6 @@ public struct Backtester {
         let exchangeTime = Self.exchangeTime(event)
         let local = stamp > 0 ? stamp : exchangeTime
         summary.events += 1
-        if summary.firstTime == nil { summary.firstTime = local }
         // Uptime of two-sided quoting, integrated over event time.
         if let last = lastTime, local > last {
             summary.observed += local - last
@@ -176,7 +171,7 @@ public struct Backtester {
             case .place: summary.orders += 1
             case .amend: summary.amends += 1
             case .cancel: summary.cancels += 1
-            case .cancelAll: summary.cancelAlls += 1
+            case .cancelAll: break
             }
             output(.intent(intent, time: time))
             apply(venue.submit(intent, time: time), time: time)
@@ -206,11 +201,17 @@ public struct Backtester {
     }
 
     private mutating func updateQuoted() {
-        var bid = false, ask = false
+        let touch = workingTouch()
+        bothQuoted = touch.bid != nil && touch.ask != nil
+    }
+
+    /// Our best working bid and ask: orders the venue holds, not ones on their way or being cancelled.
+    private func workingTouch() -> (bid: Price?, ask: Price?) {
+        var bid: Price?, ask: Price?
         for order in account!.live where order.status == .new || order.status == .partiallyFilled {
-            if order.side == .buy { bid = true } else { ask = true }
+            if order.side == .buy { bid = max(bid ?? order.price, order.price) } else { ask = min(ask ?? order.price, order.price) }
         }
-        bothQuoted = bid && ask
+        return (bid, ask)
     }
 
     private mutating func drawdown() {
@@ -227,10 +228,7 @@ public struct Backtester {
         let ledger = account.ledger
         var point = EquityPoint(time: time, mid: mid, position: ledger.position, realised: ledger.realisedPnl,
                                 unrealised: ledger.unrealisedPnl(mark: mid), fees: ledger.fees, net: ledger.netPnl(mark: mid))
-        for order in account.live where order.status == .new || order.status == .partiallyFilled {
-            if order.side == .buy { point.ourBid = max(point.ourBid ?? order.price, order.price) }
-            else { point.ourAsk = min(point.ourAsk ?? order.price, order.price) }
-        }
+        (point.ourBid, point.ourAsk) = workingTouch()
         curve.add(point)
         output(.equity(point))
     }
