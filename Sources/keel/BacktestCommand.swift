@@ -66,7 +66,8 @@ struct BacktestCommand: AsyncParsableCommand {
         }
         let trading = bot.trading
         var measured: OrderLatency?
-        if let file = section.latencyFile {
+        // A parity replay uses the paper venue's own latency: no measured one is read for it.
+        if parity == nil, let file = section.latencyFile {
             do {
                 measured = try OrderLog.latency(path: file)
             } catch {
@@ -138,7 +139,7 @@ struct BacktestCommand: AsyncParsableCommand {
         if let files {
             files.close()
             let name = files.directory + "/report.html"
-            let report = BacktestReport(title: "keel backtest — \(backtester.summary.symbol), \(section.queueName) queue",
+            let report = BacktestReport(title: "keel backtest — \(backtester.summary.symbol), \(options.venue.queue.name) queue",
                                         summary: backtester.summary, summaryJSON: summary, curve: backtester.curve.points,
                                         fills: backtester.fills.points)
             try Data(report.html.utf8).write(to: URL(fileURLWithPath: name))
@@ -146,13 +147,11 @@ struct BacktestCommand: AsyncParsableCommand {
         if backtester.summary.symbol.isEmpty {
             printError("keel backtest: warning: no book of \(options.symbol ?? "any symbol") in the recordings; nothing was traded")
         }
+        print(summary)
         if var check {
             check.backtest = backtestFills
             check.backtestOrders = backtester.summary.orders
-            print(summary)
             print(check.json())
-        } else {
-            print(summary)
         }
         fflushStdout()
     }

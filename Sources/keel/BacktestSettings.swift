@@ -77,8 +77,12 @@ struct BacktestSettings {
         return venue
     }
 
-    var queueName: String {
-        switch queue {
+}
+
+extension QueueModel {
+    /// As the report's title names it.
+    var name: String {
+        switch self {
         case .riskAverse: return "risk_averse"
         case .probabilistic(.power(let n)): return "probabilistic power \(n)"
         case .probabilistic(.log): return "probabilistic log"
