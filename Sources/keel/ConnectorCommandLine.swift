@@ -1,5 +1,4 @@
 import ArgumentParser
-import Bybit
 import Connector
 import Foundation
 import Logging
@@ -119,22 +118,16 @@ struct BybitConnectorCommand: AsyncParsableCommand {
             await ConnectorProcess(options: options, logger: logger).run()
             return
         }
-        var recording = RecorderConfiguration(directory: settings.recordingPath)
-        recording.flushInterval = Int64(settings.recordingFlushInterval * 1e9)
-        recording.maxBytes = settings.recordingMaxBytes
-        recording.minFreeBytes = settings.recordingMinFreeBytes
         let recorder: FrameRecorder
         do throws(RecordingError) {
-            recorder = try FrameRecorder(configuration: recording, logger: logger)
+            recorder = try FrameRecorder(configuration: settings.recorderConfiguration, logger: logger)
         } catch {
             // Recording is not worth the feed: the connector runs on without it, and says so.
             logger.error("keel_record_unavailable", metadata: ["path": "\(settings.recordingPath)", "reason": "\(error)"])
             await ConnectorProcess(options: options, logger: logger).run()
             return
         }
-        options.publicSession.frameTap = { frame, receiveTime in
-            recorder.record(frame, symbol: BybitDecoder.topicSymbol(frame) ?? "", receiveTime: receiveTime)
-        }
+        options.publicSession.frameTap = recorder.bybitFrameTap
         options.recordingStats = { (recorder.stats.frames, recorder.stats.bytesOnDisk) }
         let flusher = Task {
             while !Task.isCancelled {

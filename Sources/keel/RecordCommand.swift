@@ -1,5 +1,4 @@
 import ArgumentParser
-import Bybit
 import Connector
 import Dispatch
 import Foundation
@@ -74,7 +73,10 @@ struct RecordCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        var flags: [(key: String, value: String)] = [("exchange.symbols", symbols), ("exchange.depth", depth), ("monitoring.log_level", logLevel)]
+        var flags: [(key: String, value: String)] = [
+            ("exchange.symbols", symbols), ("exchange.depth", depth), ("monitoring.log_level", logLevel), ("recording.path", out),
+            ("recording.flush_interval", "\(flushInterval)"), ("recording.max_bytes", "\(maxBytes)"), ("recording.min_free_bytes", "\(minFreeBytes)"),
+        ]
         if let publicURL { flags.append(("exchange.public_url", publicURL)) }
         if let restURL { flags.append(("exchange.rest_url", restURL)) }
         if let caFile { flags.append(("exchange.ca_file", caFile)) }
@@ -89,20 +91,14 @@ struct RecordCommand: AsyncParsableCommand {
         LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: level) }
         let logger = Logger(label: "keel.record")
 
-        var recording = RecorderConfiguration(directory: out)
-        recording.flushInterval = Int64(flushInterval * 1e9)
-        recording.maxBytes = maxBytes
-        recording.minFreeBytes = minFreeBytes
         let recorder: FrameRecorder
         do throws(RecordingError) {
-            recorder = try FrameRecorder(configuration: recording, logger: logger)
+            recorder = try FrameRecorder(configuration: settings.recorderConfiguration, logger: logger)
         } catch {
             throw refuse("--out: \(error)", command: "keel record")
         }
         var publicSession = settings.options(credentials: nil).publicSession
-        publicSession.frameTap = { frame, receiveTime in
-            recorder.record(frame, symbol: BybitDecoder.topicSymbol(frame) ?? "", receiveTime: receiveTime)
-        }
+        publicSession.frameTap = recorder.bybitFrameTap
         let session = BybitPublicSession(configuration: publicSession, logger: logger) { _ in }
         logger.info("keel_record_started", metadata: ["symbols": "\(settings.symbols.joined(separator: ","))", "out": "\(out)",
                                                       "url": "\(publicSession.socket.url)"])
