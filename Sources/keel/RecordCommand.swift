@@ -1,6 +1,5 @@
 import ArgumentParser
 import Connector
-import Dispatch
 import Foundation
 import Logging
 import Market
@@ -104,7 +103,7 @@ struct RecordCommand: AsyncParsableCommand {
                                                       "url": "\(publicSession.socket.url)"])
         let started = ContinuousClock.now
         let limit = duration.flatMap(DurationText.seconds).map { Duration.milliseconds(Int64($0 * 1_000)) }
-        let signals = SignalWaiter()
+        let signals = SignalWaiter([(SIGINT, "SIGINT"), (SIGTERM, "SIGTERM")])
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await session.run() }
             group.addTask {
@@ -136,29 +135,4 @@ struct RecordCommand: AsyncParsableCommand {
         print(line.string)
         fflushStdout()
     }
-}
-
-/// SIGINT and SIGTERM seen, polled by a loop that ends the command cleanly.
-final class SignalWaiter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var seen: String?
-    private var sources: [DispatchSourceSignal] = []
-
-    init() {
-        for (number, name) in [(SIGINT, "SIGINT"), (SIGTERM, "SIGTERM")] {
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { [weak self] in
-                guard let self else { return }
-                self.lock.lock()
-                self.seen = self.seen ?? name
-                self.lock.unlock()
-            }
-            source.resume()
-            sources.append(source)
-        }
-    }
-
-    var received: Bool { lock.lock(); defer { lock.unlock() }; return seen != nil }
-    var name: String { lock.lock(); defer { lock.unlock() }; return seen ?? "" }
 }

@@ -8,7 +8,6 @@ import FoundationNetworking
 import Runtime
 import Service
 import Supervisor
-import Synchronization
 
 /// `keel soak`: the sim and the bot (paper quoting, the connector supervised) for a bounded time under a
 /// fault schedule, sampling every process of the tree; writes `resources.jsonl`, `events.jsonl`,
@@ -211,11 +210,7 @@ final class SoakRun: @unchecked Sendable {
         event(["event": "bot_started", "pid": Int(bot.process.processIdentifier), "http": bot.base])
 
         // Ctrl-C: stop early, analyse what ran.
-        signal(SIGINT, SIG_IGN)
-        let interrupt = DispatchSource.makeSignalSource(signal: SIGINT)
-        let stopEarly = Mutex(false)
-        interrupt.setEventHandler { stopEarly.withLock { $0 = true } }
-        interrupt.resume()
+        let interrupt = SignalWaiter([(SIGINT, "SIGINT")])
 
         let sampler = Task {
             while !Task.isCancelled {
@@ -226,7 +221,7 @@ final class SoakRun: @unchecked Sendable {
         _ = await waitHealthy(bot.base, timeout: 60, since: nil)
         var next = 0
         var died: (how: String, at: Double)?
-        while elapsed < duration, !stopEarly.withLock({ $0 }) {
+        while elapsed < duration, !interrupt.received {
             if !bot.process.isRunning {
                 // The bot itself died: nothing to soak any more. Its stderr (bot.stderr.log) says why.
                 let how = "\(bot.process.terminationReason == .uncaughtSignal ? "signal" : "exit") \(bot.process.terminationStatus)"
