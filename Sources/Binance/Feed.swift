@@ -71,6 +71,20 @@ public struct BinanceFeed: MarketFeed, Sendable {
         }
     }
 
+    /// A REST depth snapshot of `symbol` (the connector knows which it asked for): applied with the
+    /// diffs buffered since; one event, the book after them all (or the fault). False when the bytes
+    /// are not a snapshot (counted as an error).
+    @discardableResult
+    public mutating func ingestSnapshot(_ message: UnsafeRawBufferPointer, symbol: String, receiveTime: Int64, _ events: (MarketEvent) -> Void) -> Bool {
+        stats.messages += 1
+        guard case .snapshot(let snapshot)? = try? decoder.decode(message, receiveTime: receiveTime) else {
+            stats.errors += 1
+            return false
+        }
+        applySnapshot(snapshot, to: symbol, events)
+        return true
+    }
+
     /// The snapshot and the buffered diffs it lets through make one event: the book after them all.
     private mutating func applySnapshot(_ snapshot: DepthUpdate, to symbol: String, _ events: (MarketEvent) -> Void) {
         if books[symbol] == nil {

@@ -43,6 +43,13 @@ public struct ConnectorSettings: Sendable, Equatable {
     public var recordingFlushInterval = 5.0
     public var recordingMaxBytes: Int64 = 10 << 30
     public var recordingMinFreeBytes: Int64 = 1 << 30
+    /// `exchange.binance.*`: where `keel connector binance-usdm` connects and how it keeps its books.
+    public var binancePublicURL: String?
+    public var binanceRestURL: String?
+    /// The diff depth stream's update speed: `100ms`, `0ms` or `250ms` (Binance's plain `@depth`).
+    public var binanceDepthSpeed = "100ms"
+    public var binanceRotateAfter = 82_800.0
+    public var binanceSnapshotWeightPerMinute = 1_200
 
     public init() {}
 
@@ -59,6 +66,8 @@ public struct ConnectorSettings: Sendable, Equatable {
         "connection_pool.request_timeout",
         "limits.order_rate_limit", "limits.rate_limit_reserve", "limits.submit_timeout", "limits.reconcile_attempts",
         "recording.enabled", "recording.path", "recording.flush_interval", "recording.max_bytes", "recording.min_free_bytes",
+        "exchange.binance.public_url", "exchange.binance.rest_url", "exchange.binance.depth_speed", "exchange.binance.rotate_after",
+        "exchange.binance.snapshot_weight_per_minute",
     ]
 
     /// Sets one key from its text.
@@ -125,6 +134,15 @@ public struct ConnectorSettings: Sendable, Equatable {
         case "recording.min_free_bytes":
             guard let bytes = Int64(value), bytes >= 0 else { throw Invalid(key: key, problem: "\(value) is not a byte count", fix: "write a whole number of bytes, e.g. 1073741824") }
             recordingMinFreeBytes = bytes
+        case "exchange.binance.public_url": let base = try url(["ws", "wss"]); binancePublicURL = base.hasSuffix("/") ? String(base.dropLast()) : base
+        case "exchange.binance.rest_url": binanceRestURL = try url(["http", "https"])
+        case "exchange.binance.depth_speed":
+            guard ["100ms", "0ms", "250ms"].contains(value) else {
+                throw Invalid(key: key, problem: "\(value) is not a Binance diff depth speed", fix: "use 100ms (default), 0ms or 250ms")
+            }
+            binanceDepthSpeed = value
+        case "exchange.binance.rotate_after": binanceRotateAfter = try setting.seconds(example: "82800")
+        case "exchange.binance.snapshot_weight_per_minute": binanceSnapshotWeightPerMinute = try setting.integer(20...2_400)
         default:
             throw Invalid(key: key, problem: "unknown key", fix: "use one of \(ConnectorSettings.keys.joined(separator: ", "))")
         }
@@ -169,6 +187,30 @@ public struct ConnectorSettings: Sendable, Equatable {
         guard rateLimitReserve < orderRateLimit else {
             throw Invalid(key: "limits.rate_limit_reserve", problem: "\(rateLimitReserve) leaves no budget for orders (limit \(orderRateLimit))", fix: "keep it below limits.order_rate_limit")
         }
+    }
+
+    /// `keel connector binance-usdm`'s sessions. URLs not given are Binance's USD-M mainnet ones.
+    public func binanceOptions() -> BinanceConnectorOptions {
+        var socket = SocketConfiguration(url: binancePublicURL ?? "wss://fstream.binance.com")
+        socket.caFile = caFile
+        // Binance pings from its side; ours at the WebSocket level find a dead connection sooner.
+        socket.webSocketPing = ConnectorSettings.duration(pingInterval)
+        socket.reconnect = ReconnectPolicy(base: .milliseconds(reconnectBaseMilliseconds), cap: .milliseconds(reconnectCapMilliseconds))
+        var rest = RestConfiguration(baseURL: binanceRestURL ?? "https://fapi.binance.com")
+        rest.caFile = caFile
+        rest.requestTimeout = ConnectorSettings.duration(requestTimeout)
+        rest.connectionsPerHost = min(connectionsPerHost, connections)
+        rest.keepAlive = ConnectorSettings.duration(keepAlive)
+        var session = BinanceSessionConfiguration(socket: socket, rest: rest, symbols: symbols)
+        session.depthStream = binanceDepthSpeed == "250ms" ? "@depth" : "@depth@" + binanceDepthSpeed
+        session.bookStaleAfter = ConnectorSettings.duration(bookStaleAfter)
+        session.tradeStaleAfter = ConnectorSettings.duration(tradeStaleAfter)
+        session.rotateAfter = ConnectorSettings.duration(binanceRotateAfter)
+        session.snapshotWeightPerMinute = binanceSnapshotWeightPerMinute
+        var options = BinanceConnectorOptions(session: session)
+        options.statsInterval = ConnectorSettings.duration(statsInterval)
+        options.lookupAttempts = reconcileAttempts
+        return options
     }
 
     /// Seconds as a configuration writes them, to the millisecond.

@@ -10,7 +10,7 @@ struct ConnectorCommandLine: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "connector",
         abstract: "Run an exchange connector: events on stdout, commands on stdin, JSON logs on stderr.",
-        subcommands: [BybitConnectorCommand.self]
+        subcommands: [BybitConnectorCommand.self, BinanceConnectorCommand.self]
     )
 }
 
@@ -110,33 +110,128 @@ struct BybitConnectorCommand: AsyncParsableCommand {
             throw refuse(error.description, command: "keel connector bybit")
         }
         let credentials = try loadCredentials(command: "keel connector bybit")
-        let level = Logger.Level(rawValue: settings.logLevel) ?? .info
-        LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: level) }
-        let logger = Logger(label: "keel.connector.bybit")
         var options = settings.options(credentials: credentials)
-        guard settings.recordingEnabled else {
-            await ConnectorProcess(options: options, logger: logger).run()
-            return
+        try await runConnector(settings, label: "keel.connector.bybit") { recorder, logger in
+            if let recorder {
+                options.publicSession.frameTap = recorder.bybitFrameTap
+                options.recordingStats = { (recorder.stats.frames, recorder.stats.bytesOnDisk) }
+            }
+            return ConnectorProcess(options: options, logger: logger)
         }
-        let recorder: FrameRecorder
+    }
+}
+
+/// Runs a connector process with JSON logs on stderr and, with `recording.enabled`, the frame recorder
+/// (when it cannot start, the connector runs on without it, and says so).
+func runConnector(_ settings: ConnectorSettings, label: String, _ make: (FrameRecorder?, Logger) throws -> ConnectorProcess) async throws {
+    let level = Logger.Level(rawValue: settings.logLevel) ?? .info
+    LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: level) }
+    let logger = Logger(label: label)
+    var recorder: FrameRecorder?
+    if settings.recordingEnabled {
         do throws(RecordingError) {
             recorder = try FrameRecorder(configuration: settings.recorderConfiguration, logger: logger)
         } catch {
-            // Recording is not worth the feed: the connector runs on without it, and says so.
             logger.error("keel_record_unavailable", metadata: ["path": "\(settings.recordingPath)", "reason": "\(error)"])
-            await ConnectorProcess(options: options, logger: logger).run()
-            return
         }
-        options.publicSession.frameTap = recorder.bybitFrameTap
-        options.recordingStats = { (recorder.stats.frames, recorder.stats.bytesOnDisk) }
-        let flusher = Task {
+    }
+    let process = try make(recorder, logger)
+    let flusher = recorder.map { recorder in
+        Task {
             while !Task.isCancelled {
                 try? await Task.sleep(for: .milliseconds(200))
                 recorder.flushIfDue(now: WallClock.nanoseconds())
             }
         }
-        await ConnectorProcess(options: options, logger: logger).run()
-        flusher.cancel()
-        recorder.close()
+    }
+    await process.run()
+    flusher?.cancel()
+    recorder?.close()
+}
+
+struct BinanceConnectorCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "binance-usdm",
+        abstract: "Binance USD-M futures connector: exact books and trades over NDJSON (market data; no order entry).",
+        discussion: """
+        Opens one combined-stream connection (<symbol>@depth@100ms, @trade, @bookTicker per symbol), syncs each \
+        book from the REST snapshot by Binance's rules and resyncs on a `pu` break; reconnects with backoff; \
+        before Binance's 24 h limit opens, syncs and swaps in a new connection. Every option is also a key of \
+        the --config YAML file (named in its help); flags win. A bad option prints one line on stderr and \
+        exits 2; `shutdown` or the end of stdin exits 0.
+        """
+    )
+
+    @Option(help: "YAML file with sections exchange, monitoring, connection_pool, limits (flags win over it).")
+    var config: String?
+
+    @Option(help: "Comma-separated symbols, e.g. BTCUSDT,ETHUSDT (exchange.symbols).")
+    var symbols: String?
+
+    @Option(help: "WebSocket base URL, e.g. a keel sim's ws://127.0.0.1:9100 (exchange.binance.public_url; default wss://fstream.binance.com).")
+    var publicURL: String?
+
+    @Option(help: "REST base URL, e.g. http://127.0.0.1:9100 (exchange.binance.rest_url; default https://fapi.binance.com).")
+    var restURL: String?
+
+    @Option(help: "Diff depth speed: 100ms, 0ms or 250ms (exchange.binance.depth_speed, default 100ms).")
+    var depthSpeed: String?
+
+    @Option(help: "Seconds after which a new connection is opened, synced and swapped in (exchange.binance.rotate_after, default 82800).")
+    var rotateAfter: String?
+
+    @Option(help: "PEM certificates to trust for wss:// and https:// instead of the system's (exchange.ca_file).")
+    var caFile: String?
+
+    @Option(help: "Seconds between WebSocket pings; an unanswered one drops the connection (monitoring.ping_interval, default 20).")
+    var pingInterval: String?
+
+    @Option(help: "Seconds of silence on a depth stream that make the feed stale (monitoring.book_stale_after, default 10).")
+    var bookStaleAfter: String?
+
+    @Option(help: "Seconds of silence on a trade stream that make the feed stale (monitoring.trade_stale_after, default 120).")
+    var tradeStaleAfter: String?
+
+    @Option(help: "Seconds between stats events (monitoring.stats_interval, default 5).")
+    var statsInterval: String?
+
+    @Option(help: "First reconnect delay in milliseconds, then ×2 with 0–30 % jitter (monitoring.reconnect_base_ms, default 500).")
+    var reconnectBaseMs: String?
+
+    @Option(help: "Longest reconnect delay in milliseconds (monitoring.reconnect_cap_ms, default 60000).")
+    var reconnectCapMs: String?
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (monitoring.log_level, default info).")
+    var logLevel: String?
+
+    @Option(help: "Record every frame received and every REST snapshot, before parsing, to DIR as SYMBOL_YYYYMMDD.gz (recording.enabled + recording.path).")
+    var record: String?
+
+    func run() async throws {
+        var flags: [(key: String, value: String)] = []
+        for (key, value) in [
+            ("exchange.symbols", symbols), ("exchange.binance.public_url", publicURL), ("exchange.binance.rest_url", restURL),
+            ("exchange.binance.depth_speed", depthSpeed), ("exchange.binance.rotate_after", rotateAfter), ("exchange.ca_file", caFile),
+            ("monitoring.ping_interval", pingInterval), ("monitoring.book_stale_after", bookStaleAfter),
+            ("monitoring.trade_stale_after", tradeStaleAfter), ("monitoring.stats_interval", statsInterval),
+            ("monitoring.reconnect_base_ms", reconnectBaseMs), ("monitoring.reconnect_cap_ms", reconnectCapMs), ("monitoring.log_level", logLevel),
+            ("recording.enabled", record.map { _ in "true" }), ("recording.path", record),
+        ] {
+            if let value { flags.append((key, value)) }
+        }
+        let settings: ConnectorSettings
+        do throws(ConnectorSettings.Invalid) {
+            settings = try await ConnectorSettings.load(file: config, flags: flags)
+        } catch {
+            throw refuse(error.description, command: "keel connector binance-usdm")
+        }
+        var options = settings.binanceOptions()
+        try await runConnector(settings, label: "keel.connector.binance") { recorder, logger in
+            if let recorder {
+                options.session.frameTap = { frame, symbol, time in recorder.record(frame, symbol: symbol, receiveTime: time) }
+                options.recordingStats = { (recorder.stats.frames, recorder.stats.bytesOnDisk) }
+            }
+            return try ConnectorProcess(binance: options, logger: logger)
+        }
     }
 }

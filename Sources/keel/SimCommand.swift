@@ -8,13 +8,23 @@ import Market
 struct SimCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sim",
-        abstract: "Run a Bybit V5-compatible exchange on loopback: WebSocket and REST on --port, control API on --control-port.",
+        abstract: "Run a Bybit V5- or Binance USD-M-compatible exchange on loopback: WebSocket and REST on --port, control API on --control-port.",
         discussion: """
-        Clients swap only the host: ws://HOST:PORT/v5/public/linear, /v5/private, /v5/trade and \
-        http://HOST:PORT/v5/…. When listening it prints one JSON line on stdout with the bound ports; \
+        Clients swap only the host. Bybit: ws://HOST:PORT/v5/public/linear, /v5/private, /v5/trade and \
+        http://HOST:PORT/v5/…. Binance USD-M (--exchange binance-usdm): ws://HOST:PORT/stream?streams=…, \
+        /ws/<stream> and http://HOST:PORT/fapi/v1/…. When listening it prints one JSON line on stdout with the bound ports; \
         logs go to stderr. Stops cleanly on SIGTERM or SIGINT.
         """
     )
+
+    @Option(help: "Protocol to speak: bybit (V5 linear, with order entry) or binance-usdm (market data).")
+    var exchange = "bybit"
+
+    @Option(help: "Binance: seconds between the server's WebSocket pings (Binance: 180).")
+    var pingInterval = 180.0
+
+    @Option(help: "Binance: seconds after which a connection is closed, as Binance does at 24 h (default 86400).")
+    var connectionLifetime = 86_400.0
 
     @Option(help: "Address to listen on (loopback by default).")
     var host = "127.0.0.1"
@@ -67,6 +77,8 @@ struct SimCommand: AsyncParsableCommand {
     func validate() throws {
         guard (0...65_535).contains(port) else { throw ValidationError("--port must be 0–65535") }
         if let controlPort { guard (0...65_535).contains(controlPort) else { throw ValidationError("--control-port must be 0–65535") } }
+        guard SimVenue(rawValue: exchange) != nil else { throw ValidationError("--exchange must be bybit or binance-usdm") }
+        guard pingInterval > 0, connectionLifetime > 0 else { throw ValidationError("--ping-interval and --connection-lifetime must be positive seconds") }
         guard (1...1_000).contains(stepMs) else { throw ValidationError("--step-ms must be 1–1000") }
         guard ReplayMarket.Source(rawValue: replayExchange) != nil else { throw ValidationError("--replay-exchange must be bybit or binance-usdm") }
         guard speed >= 0 else { throw ValidationError("--speed must be 0 (as fast as possible) or positive") }
@@ -81,6 +93,9 @@ struct SimCommand: AsyncParsableCommand {
     func run() async throws {
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
         var configuration = SimConfiguration()
+        configuration.venue = SimVenue(rawValue: exchange)!
+        configuration.binancePingSeconds = pingInterval
+        configuration.connectionLifetimeNanoseconds = Int64(connectionLifetime * 1e9)
         configuration.host = host
         configuration.port = port
         configuration.controlPort = controlPort
@@ -123,6 +138,7 @@ struct SimCommand: AsyncParsableCommand {
         }
         let server = SimServer(configuration: configuration)
         let host = self.host
+        let venue = configuration.venue
         try await server.run { ports in
             var out = JSONWriter()
             out.beginObject()
@@ -130,7 +146,8 @@ struct SimCommand: AsyncParsableCommand {
             out.field("host", host)
             out.field("port", ports.main)
             out.field("control_port", ports.control)
-            out.field("public_ws", "\(secure ? "wss" : "ws")://\(host):\(ports.main)/v5/public/linear")
+            out.field("exchange", venue.rawValue)
+            out.field("public_ws", "\(secure ? "wss" : "ws")://\(host):\(ports.main)\(venue == .bybit ? "/v5/public/linear" : "")")
             out.field("rest", "\(secure ? "https" : "http")://\(host):\(ports.main)")
             if let caFile { out.field("ca_file", caFile) }
             out.field("control", "http://\(host):\(ports.control)")

@@ -32,7 +32,7 @@ actor BybitPrivateSession: SocketSession {
         self.logger = logger
         self.emit = emit
         self.onReady = onReady
-        socket = ReconnectingSocket(name: "private", configuration: configuration, logger: logger, emit: emit)
+        socket = ReconnectingSocket(name: "private", logPrefix: "bybit", configuration: configuration, logger: logger, emit: emit)
         watch = AuthenticatedWatch(interval: configuration.pingInterval, timeout: configuration.pongTimeout)
     }
 

@@ -51,7 +51,7 @@ public actor BybitPublicSession: SocketSession {
         self.configuration = configuration
         self.emit = emit
         self.logger = logger
-        socket = ReconnectingSocket(name: "public", configuration: configuration.socket, logger: logger, emit: emit)
+        socket = ReconnectingSocket(name: "public", logPrefix: "bybit", configuration: configuration.socket, logger: logger, emit: emit)
         ping = PingTracker(interval: configuration.socket.pingInterval, timeout: configuration.socket.pongTimeout)
         topics = configuration.symbols.flatMap { ["orderbook.\(configuration.depth).\($0)", "publicTrade.\($0)"] }
     }

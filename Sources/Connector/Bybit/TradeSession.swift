@@ -37,7 +37,7 @@ actor BybitTradeSession: SocketSession {
         self.credentials = credentials
         self.logger = logger
         self.emit = emit
-        socket = ReconnectingSocket(name: "trade", configuration: configuration, logger: logger, emit: emit)
+        socket = ReconnectingSocket(name: "trade", logPrefix: "bybit", configuration: configuration, logger: logger, emit: emit)
         watch = AuthenticatedWatch(interval: configuration.pingInterval, timeout: configuration.pongTimeout)
     }
 

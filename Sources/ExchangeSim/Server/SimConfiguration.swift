@@ -22,8 +22,15 @@ public struct SimAccountConfig: Sendable, Equatable {
     public static let demo = SimAccountConfig(apiKey: "keel-demo-key", secret: "keel-demo-secret")
 }
 
+/// Which exchange's protocol the sim speaks.
+public enum SimVenue: String, Sendable, CaseIterable {
+    case bybit
+    case binanceUSDM = "binance-usdm"
+}
+
 /// Everything `keel sim` can be told.
 public struct SimConfiguration: Sendable {
+    public var venue = SimVenue.bybit
     public var host = "127.0.0.1"
     /// 0 picks a free port (tests); the bound ports are reported once listening.
     public var port = 9100
@@ -52,6 +59,11 @@ public struct SimConfiguration: Sendable {
     public var orderRateLimit = 10
     /// Minutes of 1-minute candles kept for `/v5/market/kline`.
     public var klineHistoryMinutes = 10_080
+    /// Binance: the server's WebSocket ping period (Binance: 3 minutes); a connection that has not
+    /// answered a ping when the next is due is closed.
+    public var binancePingSeconds = 180.0
+    /// Binance: connections are closed when they reach this age (Binance: 24 h); nil: never.
+    public var connectionLifetimeNanoseconds: Int64? = 86_400_000_000_000
 
     public init() {}
 

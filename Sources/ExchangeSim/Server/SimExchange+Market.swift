@@ -131,37 +131,8 @@ extension SimExchange {
         }
         guard (1...1_000).contains(limit) else { throw .parameter("params error: limit must be 1–1000") }
         let width = minutes * 60_000_000_000
-        // Weeks start on Monday 00:00 UTC; the epoch was a Thursday.
-        let offset: Int64 = interval == "W" ? 4 * 86_400_000_000_000 : 0
-        func bucket(_ time: Int64) -> Int64 { (time - offset) - (((time - offset) % width) + width) % width + offset }
-        var grouped: [(start: Int64, candle: Candle)] = []
-        for minute in candles[symbol] ?? [] {
-            let key = bucket(minute.start)
-            if grouped.last?.start == key {
-                var candle = grouped[grouped.count - 1].candle
-                if minute.high > candle.high { candle.high = minute.high }
-                if minute.low < candle.low { candle.low = minute.low }
-                candle.close = minute.close
-                candle.volume += minute.volume
-                candle.turnover += minute.turnover
-                grouped[grouped.count - 1].candle = candle
-            } else {
-                var candle = minute
-                candle.start = key
-                candle.end = key + width
-                // Fill the silent buckets before it with flat candles at the last close.
-                if let last = grouped.last {
-                    var gap = last.start + width
-                    while gap < key {
-                        var flat = Candle(start: gap, end: gap + width, open: last.candle.close)
-                        flat.volume = Quantity(mantissa: 0, scale: last.candle.volume.scale)
-                        grouped.append((gap, flat))
-                        gap += width
-                    }
-                }
-                grouped.append((key, candle))
-            }
-        }
+        let grouped = groupedCandles(symbol, width: width, weekly: interval == "W").map { (start: $0.start, candle: $0) }
+        func bucket(_ time: Int64) -> Int64 { SimExchange.bucketStart(time, width: width, weekly: interval == "W") }
         let from = start.map { $0 * 1_000_000 } ?? .min
         let to = end.map { $0 * 1_000_000 } ?? now
         let selected = grouped.filter { $0.start >= bucket(from == .min ? $0.start : from) && $0.start <= to }.suffix(limit)
@@ -185,5 +156,38 @@ extension SimExchange {
         out.endArray()
         out.endObject()
         return out.bytes
+    }
+
+    /// The sim's 1-minute candles of `symbol` grouped into buckets of `width` (weeks from Monday 00:00 UTC),
+    /// oldest first; buckets without trades are flat at the previous close, as on the exchanges.
+    func groupedCandles(_ symbol: String, width: Int64, weekly: Bool) -> [Candle] {
+        var grouped: [Candle] = []
+        for minute in candles[symbol] ?? [] {
+            let key = SimExchange.bucketStart(minute.start, width: width, weekly: weekly)
+            if grouped.last?.start == key {
+                grouped[grouped.count - 1].merge(minute)
+                continue
+            }
+            if let last = grouped.last {
+                var gap = last.start + width
+                while gap < key {
+                    var flat = Candle(start: gap, end: gap + width, open: last.close)
+                    flat.volume = Quantity(mantissa: 0, scale: last.volume.scale)
+                    grouped.append(flat)
+                    gap += width
+                }
+            }
+            var candle = minute
+            candle.start = key
+            candle.end = key + width
+            grouped.append(candle)
+        }
+        return grouped
+    }
+
+    /// The start of the bucket of `width` holding `time`; weeks start on Monday 00:00 UTC (the epoch was a Thursday).
+    static func bucketStart(_ time: Int64, width: Int64, weekly: Bool) -> Int64 {
+        let offset: Int64 = weekly ? 4 * 86_400_000_000_000 : 0
+        return (time - offset) - (((time - offset) % width) + width) % width + offset
     }
 }

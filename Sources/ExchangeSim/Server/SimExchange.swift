@@ -9,6 +9,8 @@ import Runtime
 public actor SimExchange {
     public enum ConnectionKind: String, Sendable {
         case `public`, `private`, trade
+        /// A Binance USD-M market-data connection (`/ws/…` or `/stream?streams=…`).
+        case binance
     }
 
     struct Connection {
@@ -18,6 +20,9 @@ public actor SimExchange {
         var topics: Set<String> = []
         var argsLength = 0
         var apiKey: String?
+        /// Binance: frames wrapped as `{"stream","data"}` (`/stream?streams=…`).
+        var combined = false
+        var openedAt: Int64 = 0
     }
 
     public let configuration: SimConfiguration
@@ -52,6 +57,10 @@ public actor SimExchange {
     var tickers: [String: TickerPublisher] = [:]
     var replayMarket: ReplayMarket?
     var klineStarts: [String: Int64] = [:]
+    /// Binance USD-M publishing (`configuration.venue == .binanceUSDM`).
+    var binanceBooks: [String: BinanceDepthPublisher] = [:]
+    var binanceTradeIds: [String: Int64] = [:]
+    var binanceTouch: [String: [PriceLevel]] = [:]
 
     /// Orderbook depths served on the linear public stream, with their publishing period in steps
     /// (Bybit: 1 → 10 ms, 50 → 20 ms, 200 → 100 ms, 1000 → 200 ms; one step is 20 ms by default).
@@ -70,6 +79,7 @@ public actor SimExchange {
                 let topic = BybitBookTopic(symbol: instrument.symbol, depth: depth)
                 publishers[topic] = BookTopicPublisher(topic: topic)
             }
+            if configuration.venue == .binanceUSDM { binanceBooks[instrument.symbol] = BinanceDepthPublisher(symbol: instrument.symbol) }
         }
         if let replay = configuration.replay {
             replayMarket = ReplayMarket(source: replay.source)
@@ -96,7 +106,7 @@ public actor SimExchange {
                                                             bufferingPolicy: .bufferingOldest(configuration.sendBufferLimit))
         nextConnection += 1
         let connectionId = "sim-\(kind.rawValue)-\(nextConnection)"
-        connections[nextConnection] = Connection(kind: kind, connectionId: connectionId, continuation: continuation)
+        connections[nextConnection] = Connection(kind: kind, connectionId: connectionId, continuation: continuation, openedAt: now)
         stats.connectionsOpened += 1
         stats.connectionsOpen = connections.count
         return (nextConnection, connectionId, stream)
@@ -226,6 +236,10 @@ public actor SimExchange {
             }
         }
         enforceDisconnectCancel(now: now)
+        guard configuration.venue == .bybit else {
+            publishBinanceMarket(now: now)
+            return
+        }
         publishTrades(now: now)
         for (depth, period) in SimExchange.bookDepths where stepCount % period == 0 {
             for instrument in configuration.instruments { publishBook(BybitBookTopic(symbol: instrument.symbol, depth: depth), now: now) }
@@ -283,7 +297,7 @@ public actor SimExchange {
             list.append(Candle(start: start, end: start + minute, open: trade.price))
             if list.count > configuration.klineHistoryMinutes { list.removeFirst(list.count - configuration.klineHistoryMinutes) }
         }
-        list[list.count - 1].add(price: trade.price, qty: trade.qty)
+        list[list.count - 1].add(price: trade.price, qty: trade.qty, aggressor: trade.side)
         candles[trade.symbol] = list
     }
 
@@ -348,11 +362,13 @@ public actor SimExchange {
             guard seconds > 0, let ms = fault.ms, ms >= 0 else { throw .parameter("latency needs seconds > 0 and ms >= 0") }
             latencyUntil = now + seconds
             latencyMilliseconds = ms
-        case .gap:
+        case .gap, .puBreak:
+            for symbol in binanceBooks.keys where fault.symbol == nil || symbol == fault.symbol { binanceBooks[symbol]!.breakNext() }
             for topic in publishers.keys where fault.symbol == nil || topic.symbol == fault.symbol {
                 publishers[topic]!.skipNextDelta()
             }
         case .restart:
+            guard configuration.venue == .bybit else { throw .parameter("restart is Bybit's u == 1; on binance-usdm use pu_break") }
             for topic in publishers.keys.sorted(by: { $0.description < $1.description }) where fault.symbol == nil || topic.symbol == fault.symbol {
                 let message = publishers[topic]!.restart(now: now)
                 sequence += 1
@@ -362,7 +378,12 @@ public actor SimExchange {
             }
         case .malformed:
             let broken = #"{"topic":"orderbook.50.\#(fault.symbol ?? "BTCUSDT")","type":"delta","data":{"s":"#
-            for (id, connection) in connections where connection.kind == .public { send(broken, to: id) }
+            let binance = #"{"stream":"\#((fault.symbol ?? "BTCUSDT").lowercased())@depth","data":{"e":"depthUpdate","s":"#
+            for (id, connection) in connections where connection.kind == .public || connection.kind == .binance {
+                send(connection.kind == .binance ? binance : broken, to: id)
+            }
+        case .expire:
+            for (id, connection) in connections where connection.kind == .binance { close(id, code: 1001, reason: "connection lifetime reached") }
         }
         stats.faultsApplied[fault.kind.rawValue, default: 0] += 1
         logger.info("sim_fault_applied", metadata: ["kind": "\(fault.kind.rawValue)", "seconds": "\(fault.seconds ?? 0)", "symbol": "\(fault.symbol ?? "all")"])
@@ -402,6 +423,7 @@ public actor SimExchange {
             out.field(topic.description, publisher.updateId)
         }
         out.endObject()
+        if let publisher = binanceBooks[symbol] { out.field("update_id", publisher.updateId) }
         out.field("flow_paused", flowPaused)
         out.field("time", now / 1_000_000)
         out.endObject()
@@ -417,6 +439,10 @@ extension SimExchange {
     /// Routes one received text frame by the connection's stream.
     public func receive(_ id: Int, kind: ConnectionKind, text: String, now: Int64) {
         guard let connection = connections[id] else { return }
+        guard kind != .binance else {
+            receiveBinance(id, text: text)
+            return
+        }
         var copy = text
         let request: BybitRequest
         do {
@@ -430,6 +456,7 @@ extension SimExchange {
         case .public: receivePublic(id, request: request, now: now)
         case .private: receivePrivate(id, request: request, now: now)
         case .trade: receiveTrade(id, request: request, now: now)
+        case .binance: break
         }
     }
 }

@@ -21,6 +21,10 @@ public struct SimFault: Sendable, Codable, Equatable {
         case latency
         /// Close every WebSocket with close code `code`.
         case closeCode = "close_code"
+        /// Binance: the next depth diff of every stream (of `symbol`) is lost, so `pu` does not match.
+        case puBreak = "pu_break"
+        /// Binance: close every connection as Binance does when one reaches 24 h.
+        case expire
     }
 
     public var kind: Kind

@@ -31,7 +31,10 @@ public struct SimServer: Sendable {
     /// Runs until cancelled or signalled; `onReady` gets the bound ports once both are listening.
     public func run(onReady: @escaping @Sendable (SimPorts) async -> Void = { _ in }) async throws {
         let ports = PortCollector(onReady: onReady)
-        var server = HTTPServerBuilder.http1WebSocketUpgrade(configuration: .init(ws: .init(maxFrameSize: 4 << 20, autoPing: .disabled))) { request, _, _ in
+        // Binance pings every connection (every 3 minutes) and closes one that has not answered by the next ping.
+        let autoPing: AutoPingSetup = configuration.venue == .binanceUSDM
+            ? .enabled(timePeriod: .milliseconds(Int64(configuration.binancePingSeconds * 1_000))) : .disabled
+        var server = HTTPServerBuilder.http1WebSocketUpgrade(configuration: .init(ws: .init(maxFrameSize: 4 << 20, autoPing: autoPing))) { request, _, _ in
             await self.upgrade(request)
         }
         if let tls = configuration.tls {
@@ -69,14 +72,20 @@ public struct SimServer: Sendable {
     func mainRouter() -> Router<BasicRequestContext> {
         let router = Router()
         router.middlewares.add(SimFaultMiddleware(exchange: exchange))
-        MarketRoutes(exchange: exchange).add(to: router)
-        OrderRoutes(exchange: exchange).add(to: router)
+        switch configuration.venue {
+        case .bybit:
+            MarketRoutes(exchange: exchange).add(to: router)
+            OrderRoutes(exchange: exchange).add(to: router)
+        case .binanceUSDM:
+            BinanceRoutes(exchange: exchange).add(to: router)
+        }
         return router
     }
 
     /// Decides a WebSocket upgrade by path, as Bybit's hosts do; refused during the `reject` fault.
     func upgrade(_ request: HTTPRequest) async -> ShouldUpgradeResult<WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>> {
         let path = request.path.map { $0.split(separator: "?", maxSplits: 1).first.map(String.init) ?? $0 } ?? ""
+        if configuration.venue == .binanceUSDM { return await upgradeBinance(path: path, query: request.path ?? "") }
         let kind: SimExchange.ConnectionKind
         switch path {
         case "/v5/public/linear": kind = .public
@@ -88,6 +97,36 @@ public struct SimServer: Sendable {
         let exchange = self.exchange
         return .upgrade([:]) { inbound, outbound, _ in
             await SimServer.serve(accepted, kind: kind, inbound: inbound, outbound: outbound, exchange: exchange)
+        }
+    }
+
+    /// Binance's paths: `/ws/<stream>` and `/ws` (raw frames, streams added by `SUBSCRIBE`) and
+    /// `/stream?streams=a/b` (combined: `{"stream","data"}`).
+    func upgradeBinance(path: String, query: String) async -> ShouldUpgradeResult<WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>> {
+        let streams: [String]
+        let combined: Bool
+        if path == "/stream" {
+            let list = query.split(separator: "?", maxSplits: 1).dropFirst().first.map {
+                Query(parameters: Dictionary($0.split(separator: "&").map { pair -> (String, String) in
+                    let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
+                    return (parts[0], (parts.count > 1 ? parts[1] : "").removingPercentEncodingOrSelf)
+                }, uniquingKeysWith: { $1 })).string("streams")
+            } ?? nil
+            streams = (list ?? "").split(separator: "/").map(String.init)
+            combined = true
+        } else if path == "/ws" || path == "/ws/" {
+            streams = []
+            combined = false
+        } else if path.hasPrefix("/ws/") {
+            streams = path.dropFirst(4).split(separator: "/").map(String.init)
+            combined = false
+        } else {
+            return .dontUpgrade
+        }
+        guard let accepted = await exchange.connectBinance(streams: streams, combined: combined, now: WallClock.nanoseconds()) else { return .dontUpgrade }
+        let exchange = self.exchange
+        return .upgrade([:]) { inbound, outbound, _ in
+            await SimServer.serve(accepted, kind: .binance, inbound: inbound, outbound: outbound, exchange: exchange)
         }
     }
 

@@ -9,6 +9,10 @@ public struct Candle: Sendable, Equatable {
     public var volume: Quantity
     /// Sum of price × qty.
     public var turnover: FixedDecimal
+    public var trades = 0
+    /// The part of `volume` (and of `turnover`) whose taker bought.
+    public var buyVolume: Quantity = .zero
+    public var buyTurnover: FixedDecimal = .zero
 
     public init(start: Int64, end: Int64, open: Price) {
         self.start = start
@@ -21,12 +25,30 @@ public struct Candle: Sendable, Equatable {
         turnover = .zero
     }
 
-    /// Adds one trade.
-    public mutating func add(price: Price, qty: Quantity) {
+    /// Adds one trade; `aggressor` is the taker's side, when known.
+    public mutating func add(price: Price, qty: Quantity, aggressor: Side? = nil) {
         if price > high { high = price }
         if price < low { low = price }
         close = price
         volume += qty
-        turnover += price * qty
+        let value = price * qty
+        turnover += value
+        trades += 1
+        if aggressor == .buy {
+            buyVolume += qty
+            buyTurnover += value
+        }
+    }
+
+    /// Folds a later candle of the same bucket into this one.
+    public mutating func merge(_ later: Candle) {
+        if later.high > high { high = later.high }
+        if later.low < low { low = later.low }
+        close = later.close
+        volume += later.volume
+        turnover += later.turnover
+        trades += later.trades
+        buyVolume += later.buyVolume
+        buyTurnover += later.buyTurnover
     }
 }

@@ -1,4 +1,3 @@
-import Bybit
 import ConnectorWire
 import Foundation
 import Logging
@@ -19,6 +18,9 @@ public struct SocketConfiguration: Sendable {
     /// No pong this long after a ping: the socket is dead.
     public var pongTimeout: Duration = .seconds(10)
     public var reconnect = ReconnectPolicy()
+    /// WebSocket-level pings from our side this often, the connection dropped when one is not answered
+    /// by the next (Binance's way; Bybit's sessions ping at the application level instead). nil: none.
+    public var webSocketPing: Duration?
 
     public init(url: String) {
         self.url = url
@@ -48,6 +50,10 @@ extension SocketSession {
 /// backoff and jitter (never a storm), until `stop()`.
 actor ReconnectingSocket {
     let name: String
+    /// The exchange's prefix of the log event names (`bybit_public_connected`, `binance_public_connected`).
+    let logPrefix: String
+    /// The wire's `connector` of the statuses this socket reports (`bybit`, `binance-usdm`).
+    let connector: String
     let configuration: SocketConfiguration
     let logger: Logger
     let emit: @Sendable (ConnectorEvent) -> Void
@@ -65,8 +71,10 @@ actor ReconnectingSocket {
         writeObserver = observer
     }
 
-    init(name: String, configuration: SocketConfiguration, logger: Logger, emit: @escaping @Sendable (ConnectorEvent) -> Void) {
+    init(name: String, logPrefix: String, connector: String = "bybit", configuration: SocketConfiguration, logger: Logger, emit: @escaping @Sendable (ConnectorEvent) -> Void) {
         self.name = name
+        self.logPrefix = logPrefix
+        self.connector = connector
         self.configuration = configuration
         self.logger = logger
         self.emit = emit
@@ -87,13 +95,13 @@ actor ReconnectingSocket {
             await session.closed()
             policy.disconnected(at: WallClock.nanoseconds())
             if stopping || Task.isCancelled { break }
-            emit(.status(.init(status: .disconnected, session: name, reason: reason)))
-            logger.warning("bybit_\(name)_disconnected", metadata: ["reason": "\(reason)"])
+            emit(.status(.init(status: .disconnected, connector: connector, session: name, reason: reason)))
+            logger.warning("\(logPrefix)_\(name)_disconnected", metadata: ["reason": "\(reason)"])
             let delay = policy.nextDelay(using: &random)
             reconnects += 1
             let milliseconds = delay.inNanoseconds / 1_000_000
-            emit(.status(.init(status: .reconnecting, session: name, reason: reason, attempt: policy.attempt, retryDelayMilliseconds: milliseconds)))
-            logger.info("bybit_\(name)_reconnecting", metadata: ["attempt": "\(policy.attempt)", "retry_delay_ms": "\(milliseconds)"])
+            emit(.status(.init(status: .reconnecting, connector: connector, session: name, reason: reason, attempt: policy.attempt, retryDelayMilliseconds: milliseconds)))
+            logger.info("\(logPrefix)_\(name)_reconnecting", metadata: ["attempt": "\(policy.attempt)", "retry_delay_ms": "\(milliseconds)"])
             try? await Task.sleep(for: delay)
         }
     }
@@ -115,7 +123,8 @@ actor ReconnectingSocket {
         let written = writeObserver
         return try await WebSocketClient.connect(
             url: configuration.url,
-            configuration: .init(maxFrameSize: maxFrameSize),
+            configuration: .init(maxFrameSize: maxFrameSize,
+                                 autoPing: configuration.webSocketPing.map { .enabled(timePeriod: $0) } ?? .disabled),
             tlsConfiguration: tls,
             logger: logger
         ) { inbound, outbound, _ in
@@ -160,8 +169,8 @@ actor ReconnectingSocket {
         }
         outgoing = continuation
         policy.connected(at: WallClock.nanoseconds())
-        emit(.status(.init(status: .connected, session: name)))
-        logger.info("bybit_\(name)_connected", metadata: ["url": "\(configuration.url)"])
+        emit(.status(.init(status: .connected, connector: connector, session: name)))
+        logger.info("\(logPrefix)_\(name)_connected", metadata: ["url": "\(configuration.url)"])
         return true
     }
 }
@@ -214,52 +223,5 @@ struct PingTracker {
             roundTripMilliseconds = Double((instant - sentAt).inNanoseconds) / 1e6
         }
         sentAt = nil
-    }
-}
-
-
-/// The watchdog of a session that must authenticate (private and trade streams): the `auth` request
-/// with its deadline, the ping, and a reason to drop the connection when auth is refused.
-struct AuthenticatedWatch {
-    private(set) var ping: PingTracker
-    private var authSentAt: ContinuousClock.Instant?
-    private var dropReason: String?
-    private var counter = 0
-
-    init(interval: Duration, timeout: Duration) {
-        ping = PingTracker(interval: interval, timeout: timeout)
-    }
-
-    /// A new connection: the `auth` request to send first (expires 10 s from `now`).
-    mutating func opened(credentials: Credentials, now: Int64) -> String {
-        ping.reset(at: .now)
-        authSentAt = .now
-        dropReason = nil
-        let expires = now / 1_000_000 + 10_000
-        return BybitEncode.auth(requestId: nextId("auth"), apiKey: credentials.apiKey, expires: expires,
-                                signature: BybitSigning.authSignature(secret: credentials.apiSecret, expires: expires))
-    }
-
-    /// A request id unique on this session: `prefix-N`.
-    mutating func nextId(_ prefix: String) -> String {
-        counter += 1
-        return "\(prefix)-\(counter)"
-    }
-
-    mutating func authAnswered(refusal: String?) {
-        authSentAt = nil
-        dropReason = refusal
-    }
-
-    mutating func pong() { ping.pong(at: .now) }
-
-    /// `dead` (with the reason) when the connection must go: auth refused or unanswered, or no pong.
-    mutating func tick(at instant: ContinuousClock.Instant) -> PingTracker.Action {
-        if let reason = dropReason {
-            dropReason = nil
-            return .dead(reason)
-        }
-        if let sent = authSentAt, instant - sent > ping.timeout { return .dead("no auth answer within \(ping.timeout)") }
-        return ping.tick(at: instant)
     }
 }
