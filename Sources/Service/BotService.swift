@@ -62,7 +62,7 @@ public struct BotService: Sendable {
             }
             maker = MarketMaker(settings: settings.trading, symbol: symbol, staleAfterSeconds: settings.staleThreshold,
                                 logger: logger, metrics: metrics, storage: storage, storageSettings: settings.storage,
-                                askExchangeForInstrument: settings.dataSource == .bybitConnector, orderLog: orderLog) { line in await source.send(line) }
+                                askExchangeForInstrument: settings.dataSource != .stub, orderLog: orderLog) { line in await source.send(line) }
         } else {
             maker = nil
         }

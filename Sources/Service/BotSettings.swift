@@ -136,9 +136,18 @@ public struct BotSettings: Sendable {
 
     /// The connector child's arguments: its config file and every value that came from elsewhere.
     public func connectorArguments() -> [String] {
+        let c = connector
+        guard dataSource != .binanceWS else {
+            var arguments = ["connector", "binance-usdm"]
+            if let file { arguments += ["--config", file] }
+            arguments += ["--symbols", c.symbols.joined(separator: ","), "--log-level", c.logLevel]
+            for (flag, value) in [("--public-url", c.binancePublicURL), ("--rest-url", c.binanceRestURL), ("--ca-file", c.caFile)] {
+                if let value { arguments += [flag, value] }
+            }
+            return arguments
+        }
         var arguments = ["connector", "bybit"]
         if let file { arguments += ["--config", file] }
-        let c = connector
         arguments += ["--symbols", c.symbols.joined(separator: ","), "--depth", String(c.depth), "--log-level", c.logLevel]
         if c.testnet { arguments.append("--testnet") }
         for (flag, value) in [("--public-url", c.publicURL), ("--private-url", c.privateURL), ("--trade-url", c.tradeURL),

@@ -25,8 +25,8 @@ struct RunCommand: AsyncParsableCommand {
 
     func run() async throws {
         let settings = try await loadBotSettings(config ?? ProcessInfo.processInfo.environment["BYBIT_CONNECTOR_CONFIG_FILE"])
-        guard settings.dataSource != .binanceWS else {
-            throw refuse("exchange.data_source: binance_ws is not available yet (its connector is not built); use bybit_connector or stub")
+        if settings.dataSource == .binanceWS, settings.trading.enabled, !settings.trading.paperTrading {
+            throw refuse("strategy.paper_trading: false with exchange.data_source binance_ws: order entry on Binance USD-M is not offered; set it true (paper) or use bybit_connector")
         }
         if settings.dataSource == .stub, settings.trading.enabled, !settings.trading.paperTrading {
             throw refuse("strategy.paper_trading: false needs an exchange, and the stub data source has none; set it true or use bybit_connector")
@@ -35,6 +35,9 @@ struct RunCommand: AsyncParsableCommand {
         _ = try loadCredentials()
         try bootstrapLogging(settings.connector.logLevel, file: settings.logFile, rotation: settings.logRotation)
         let logger = Logger(label: "keel.run")
+        if settings.dataSource == .binanceWS {
+            logger.notice("keel_paper_only", metadata: ["data_source": "binance_ws", "reason": "Binance USD-M market data; orders are simulated (paper), never sent"])
+        }
         let storage = try await openStorage(settings, logger: logger)
         let service = BotService(settings: settings, executable: currentExecutable(), storage: storage, logger: logger)
         try await service.run { port in
