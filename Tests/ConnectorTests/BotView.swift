@@ -10,11 +10,13 @@ actor BotView {
     var book = OrderBook()
     var lastUpdateId: Int64 = 0
     var snapshots = 0
+    /// Depth events that did not apply to the book held (a book the bot could not trust).
+    var failedApplies = 0
 
     func receive(_ event: ConnectorEvent) {
         events.append(event)
         if case .depth(let depth) = event {
-            try? book.apply(depth.update)
+            if (try? book.apply(depth.update)) == nil || book.isCrossed { failedApplies += 1 }
             lastUpdateId = depth.update.lastUpdateId
             if depth.update.kind == .snapshot { snapshots += 1 }
         }
@@ -60,6 +62,8 @@ actor BotView {
 
     func depthEvents() -> Int { events.filter { if case .depth = $0 { return true } else { return false } }.count }
     func reconnectedWithSnapshot() -> Bool { statuses(.connected).count >= 2 && snapshots >= 2 }
+    /// Connected `count` times, each time with its snapshot.
+    func connected(_ count: Int) -> Bool { statuses(.connected).count == count && snapshots == count }
 }
 
 func wait(_ timeout: Duration = .seconds(30), _ condition: @Sendable () async -> Bool) async throws -> Bool {

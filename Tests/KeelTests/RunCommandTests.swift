@@ -192,7 +192,8 @@ struct RunCommandTests {
             (["run", "--config", file.path], [String: String](), "monitoring.http_port: 99999 is not a port"),
             (["config", "check", file.path], [:], "monitoring.http_port"),
             (["run"], ["SYMBOL": "BTCUSDT", "DATA_SOURCE": "kafka"], "exchange.data_source (from DATA_SOURCE): kafka is not a data source"),
-            (["run"], ["SYMBOL": "BTCUSDT", "DATA_SOURCE": "binance_ws"], "not available yet"),
+            (["run"], ["SYMBOL": "BTCUSDT", "DATA_SOURCE": "binance_ws", "CONNECTOR_PAPER_TRADING": "false"],
+             "strategy.paper_trading: false with exchange.data_source binance_ws"),
             (["run"], ["LOG_LEVEL": "INFO"], "exchange.symbols"),
         ] {
             let bot = Process()

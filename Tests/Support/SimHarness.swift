@@ -87,6 +87,21 @@ public struct SimHarness: Sendable {
     }
 }
 
+extension SimHarness {
+    /// A Binance sim's truth: the book's levels per side and the newest update id of its diff streams.
+    public func binanceTruth(symbol: String, depth: Int) async throws -> (bids: [PriceLevel], asks: [PriceLevel], updateId: Int64) {
+        let (_, data) = try await control("GET", "/sim/book?symbol=\(symbol)&depth=\(depth)")
+        let object = try JSONSerialization.jsonObject(with: data) as! [String: Any]
+        func levels(_ key: String) -> [PriceLevel] {
+            (object[key] as! [[String]]).map { PriceLevel(price: try! FixedDecimal(parsing: $0[0]), qty: try! FixedDecimal(parsing: $0[1])) }
+        }
+        return (levels("bids"), levels("asks"), (object["update_id"] as? NSNumber)?.int64Value ?? -1)
+    }
+
+    public var binanceURL: String { "ws://127.0.0.1:\(ports.main)" }
+    public var restURL: String { "http://127.0.0.1:\(ports.main)" }
+}
+
 /// Follows one public connection through Keel's own feed path (BybitFeed: the codec and the sync rules, a book per
 /// topic), and records what happened.
 public actor StreamFollower {
