@@ -53,6 +53,11 @@ public struct BinanceBookSync: Sendable {
     public var bufferedCount: Int { buffer.count }
 
     public mutating func applySnapshot(_ snapshot: DepthUpdate) -> SnapshotResult {
+        // A snapshot no newer than the synced book adds nothing (a recording's extra snapshot, say):
+        // applying it would roll the book back behind diffs already applied.
+        if state == .synced, let last = lastUpdateId, snapshot.lastUpdateId <= last {
+            return SnapshotResult(outcome: .dropped, replayed: [])
+        }
         do throws(BookError) {
             try book.replace(bids: snapshot.bids, asks: snapshot.asks)
         } catch {

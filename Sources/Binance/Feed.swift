@@ -94,6 +94,7 @@ public struct BinanceFeed: MarketFeed, Sendable {
         var named = snapshot
         named.symbol = symbol
         let result = books[symbol]!.applySnapshot(named)
+        if result.outcome == .dropped { return }
         if result.outcome == .applied { stats.snapshots += 1 } else { count(result.outcome) }
         for outcome in result.replayed { count(outcome) }
         let sync = books[symbol]!

@@ -13,7 +13,8 @@ struct RecordCommand: AsyncParsableCommand {
         abstract: "Record an exchange's raw public market data: one `<local_ns> <json>` line per frame, gzip, SYMBOL_YYYYMMDD.gz.",
         discussion: """
         Public data only, no credentials. The connector's own public session does the work: pings, \
-        reconnects with backoff, resubscribes and resyncs; every frame it receives is written before it is parsed. \
+        reconnects with backoff, resubscribes and resyncs; every frame it receives is written before it is parsed \
+        (Binance USD-M: the combined-stream frames and each REST depth snapshot's body, as hftbacktest's collector writes them). \
         Files roll at UTC midnight; each gzip member is finished every --flush-interval seconds, so a kill -9 loses \
         at most that much and `keel book` reads everything before the cut. Stops at --duration, on SIGINT/SIGTERM, \
         or when --max-bytes or the disk's free-space guard is reached (logged). Logs go to stderr; the last line \
@@ -21,7 +22,7 @@ struct RecordCommand: AsyncParsableCommand {
         """
     )
 
-    @Option(help: "Exchange to record: bybit (binance-usdm comes with its live connector).")
+    @Option(help: "Exchange to record: bybit or binance-usdm.")
     var exchange: ExchangeOption
 
     @Option(help: "Comma-separated symbols, e.g. BTCUSDT,ETHUSDT.")
@@ -33,10 +34,10 @@ struct RecordCommand: AsyncParsableCommand {
     @Option(help: "Orderbook depth topic: 1, 50, 200 or 1000.")
     var depth = "50"
 
-    @Option(help: "Public WebSocket URL, e.g. a keel sim's ws://127.0.0.1:9100/v5/public/linear (default Bybit's mainnet).")
+    @Option(help: "Public WebSocket URL, e.g. a keel sim's ws://127.0.0.1:9100/v5/public/linear, or for binance-usdm its base ws://127.0.0.1:9100 (default the exchange's mainnet).")
     var publicURL: String?
 
-    @Option(help: "REST base URL (as the connector's; Bybit's book comes over the socket, so unused for bybit).")
+    @Option(help: "REST base URL (binance-usdm's depth snapshots; Bybit's book comes over the socket, so unused for bybit).")
     var restURL: String?
 
     @Option(help: "PEM certificates to trust for wss:// instead of the system's (keel sim --tls's cert).")
@@ -61,9 +62,6 @@ struct RecordCommand: AsyncParsableCommand {
     var logLevel = "info"
 
     func validate() throws {
-        guard exchange == .bybit else {
-            throw ValidationError("--exchange \(exchange.rawValue) cannot be recorded live yet: Keel has no live Binance USD-M connector; use bybit")
-        }
         if let duration { guard let seconds = DurationText.seconds(duration), seconds > 0 else {
             throw ValidationError("--duration: \(duration) is not a duration; write e.g. 90s, 10m or 24h")
         } }
@@ -76,8 +74,9 @@ struct RecordCommand: AsyncParsableCommand {
             ("exchange.symbols", symbols), ("exchange.depth", depth), ("monitoring.log_level", logLevel), ("recording.path", out),
             ("recording.flush_interval", "\(flushInterval)"), ("recording.max_bytes", "\(maxBytes)"), ("recording.min_free_bytes", "\(minFreeBytes)"),
         ]
-        if let publicURL { flags.append(("exchange.public_url", publicURL)) }
-        if let restURL { flags.append(("exchange.rest_url", restURL)) }
+        let binance = exchange == .binanceUSDM
+        if let publicURL { flags.append((binance ? "exchange.binance.public_url" : "exchange.public_url", publicURL)) }
+        if let restURL { flags.append((binance ? "exchange.binance.rest_url" : "exchange.rest_url", restURL)) }
         if let caFile { flags.append(("exchange.ca_file", caFile)) }
         if testnet { flags.append(("exchange.testnet", "true")) }
         let settings: ConnectorSettings
@@ -96,11 +95,25 @@ struct RecordCommand: AsyncParsableCommand {
         } catch {
             throw refuse("--out: \(error)", command: "keel record")
         }
-        var publicSession = settings.options(credentials: nil).publicSession
-        publicSession.frameTap = recorder.bybitFrameTap
-        let session = BybitPublicSession(configuration: publicSession, logger: logger) { _ in }
-        logger.info("keel_record_started", metadata: ["symbols": "\(settings.symbols.joined(separator: ","))", "out": "\(out)",
-                                                      "url": "\(publicSession.socket.url)"])
+        let session: any RecordingSession
+        let url: String
+        if binance {
+            var options = settings.binanceOptions()
+            options.session.frameTap = { frame, symbol, time in recorder.record(frame, symbol: symbol, receiveTime: time) }
+            url = options.session.socket.url
+            do {
+                session = try BinancePublicSession(configuration: options.session, logger: logger) { _ in }
+            } catch {
+                throw refuse("--rest-url: \(error)", command: "keel record")
+            }
+        } else {
+            var publicSession = settings.options(credentials: nil).publicSession
+            publicSession.frameTap = recorder.bybitFrameTap
+            url = publicSession.socket.url
+            session = BybitPublicSession(configuration: publicSession, logger: logger) { _ in }
+        }
+        logger.info("keel_record_started", metadata: ["exchange": "\(exchange.rawValue)", "symbols": "\(settings.symbols.joined(separator: ","))",
+                                                      "out": "\(out)", "url": "\(url)"])
         let started = ContinuousClock.now
         let limit = duration.flatMap(DurationText.seconds).map { Duration.milliseconds(Int64($0 * 1_000)) }
         let signals = SignalWaiter([(SIGINT, "SIGINT"), (SIGTERM, "SIGTERM")])
@@ -136,3 +149,12 @@ struct RecordCommand: AsyncParsableCommand {
         fflushStdout()
     }
 }
+
+/// A public session `keel record` can run and stop: Bybit's or Binance's.
+protocol RecordingSession: Sendable {
+    func run() async
+    func stop() async
+}
+
+extension BybitPublicSession: RecordingSession {}
+extension BinancePublicSession: RecordingSession {}

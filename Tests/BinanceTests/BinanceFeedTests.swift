@@ -184,6 +184,26 @@ struct BinanceFeedTests {
         #expect(fresh.apply(diff(101, 105, 100)) == .invalidated(.gap(expected: 100, received: 101)))
     }
 
+    /// A snapshot no newer than a synced book (a recording's extra one) is ignored; a newer one resets it.
+    @Test func aSnapshotBehindTheSyncedBookIsIgnored() {
+        func diff(_ first: Int64, _ last: Int64, _ previous: Int64) -> DepthUpdate {
+            DepthUpdate(symbol: "BTCUSDT", kind: .delta, bids: [PriceLevel(price: d("1.0"), qty: d("\(last)"))],
+                        firstUpdateId: first, lastUpdateId: last, previousUpdateId: previous)
+        }
+        func snapshot(_ id: Int64) -> DepthUpdate {
+            DepthUpdate(symbol: "", kind: .snapshot, asks: [PriceLevel(price: d("2.0"), qty: d("\(id)"))], firstUpdateId: id, lastUpdateId: id)
+        }
+        var sync = BinanceBookSync()
+        _ = sync.applySnapshot(snapshot(100))
+        #expect(sync.apply(diff(95, 105, 94)) == .applied)
+        #expect(sync.apply(diff(106, 110, 105)) == .applied)
+        #expect(sync.applySnapshot(snapshot(108)).outcome == .dropped)
+        #expect(sync.apply(diff(111, 115, 110)) == .applied)
+        #expect(sync.book.levels(.bid).first?.qty == d("115") && sync.book.levels(.ask).first?.qty == d("100"))
+        #expect(sync.applySnapshot(snapshot(120)).outcome == .applied)
+        #expect(sync.book.levels(.ask).first?.qty == d("120") && sync.book.levels(.bid).isEmpty)
+    }
+
     @Test func decoderReadsWrappedAndRawEvents() throws {
         var decoder = BinanceDecoder()
         let raw = #"{"e":"trade","E":1723161256322,"T":1723161256322,"s":"BTCUSDT","t":5266583935,"p":"61800.30","q":"0.006","X":"MARKET","m":false}"#

@@ -66,6 +66,59 @@ struct RecordCommandTests {
         #expect(try book(try dayFile(out, "ETHUSDT"), symbol: "ETHUSDT").json["valid"] as? Bool == true)
     }
 
+    /// Binance USD-M: the combined-stream frames and the REST snapshots go in as received; a `pu` break
+    /// and a dropped connection in the middle (each mended by a new snapshot line); `keel book` ends on
+    /// the sim's truth and `keel backtest` runs on the file.
+    @Test func aBinanceRecordingWithAPuBreakAndADropReplaysToTheTruth() async throws {
+        let sim = try await SimChildProcess(arguments: ["--exchange", "binance-usdm"])
+        defer { sim.stop() }
+        let out = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: out) }
+        let recorder = Process()
+        recorder.executableURL = try keelURL()
+        recorder.arguments = ["record", "--exchange", "binance-usdm", "--symbols", "BTCUSDT", "--out", out.path, "--flush-interval", "1",
+                              "--public-url", "ws://127.0.0.1:\(sim.port)", "--rest-url", "http://127.0.0.1:\(sim.port)"]
+        let output = Pipe(), errors = Pipe()
+        recorder.standardOutput = output
+        recorder.standardError = errors
+        try recorder.run()
+        defer { if recorder.isRunning { recorder.terminate() } }
+        let stdout = Collector(output.fileHandleForReading)
+        let stderr = Collector(errors.fileHandleForReading)
+        _ = try await waitFor(.seconds(60)) { stderr.text.contains("binance_book_synced") }
+        try await Task.sleep(for: .seconds(1))
+        try await sim.fault(#"{"kind":"pu_break","symbol":"BTCUSDT"}"#)
+        _ = try await waitFor { stderr.text.components(separatedBy: "binance_book_synced").count > 2 }
+        try await sim.fault(#"{"kind":"drop"}"#)
+        _ = try await waitFor { stderr.text.components(separatedBy: "binance_book_synced").count > 3 }
+        try await Task.sleep(for: .seconds(1))
+        _ = try await post("http://127.0.0.1:\(sim.controlPort)/sim/flow", body: #"{"paused":true}"#)
+        try await Task.sleep(for: .seconds(1))
+        let (_, body) = try await get("http://127.0.0.1:\(sim.controlPort)/sim/book?symbol=BTCUSDT&depth=50")
+        let truth = try #require(try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any])
+        recorder.interrupt()
+        recorder.waitUntilExit()
+        #expect(recorder.terminationStatus == 0)
+        let summary = try #require(stdout.text.split(separator: "\n").last.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] })
+        #expect((summary["frames"] as? Int ?? 0) > 100 && summary["dropped"] as? Int == 0)
+
+        let file = try dayFile(out, "BTCUSDT")
+        let run = try runKeel(["book", "--exchange", "binance-usdm", "--symbol", "BTCUSDT", "--depth", "50", file])
+        let replayed = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any], "\(run.stderr)")
+        #expect(run.status == 0 && replayed["valid"] as? Bool == true)
+        #expect((replayed["snapshots"] as? Int ?? 0) >= 3, "\(replayed)")
+        #expect(replayed["bids"] as? [[String]] == truth["bids"] as? [[String]])
+        #expect(replayed["asks"] as? [[String]] == truth["asks"] as? [[String]])
+        #expect((replayed["last_update_id"] as? NSNumber)?.int64Value == (truth["update_id"] as? NSNumber)?.int64Value)
+
+        let config = out.appendingPathComponent("bot.yaml")
+        try Data("strategy:\n  order_levels: 1\n".utf8).write(to: config)
+        let backtest = try runKeel(["backtest", "--exchange", "binance-usdm", "--config", config.path, file])
+        #expect(backtest.status == 0, "\(backtest.stderr)")
+        let result = try #require(backtest.stdout.split(separator: "\n").last.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] })
+        #expect((result["events"] as? Int ?? 0) > 100 && result["symbol"] as? String == "BTCUSDT")
+    }
+
     @Test func killNineMidRecordingLeavesAFileKeelBookReads() async throws {
         let sim = try await SimChildProcess()
         defer { sim.stop() }

@@ -227,6 +227,24 @@ actor BinanceConnection: SocketSession {
                                      exchangeTime: now, receiveTime: now)
             emit(.depth(.init(update: update, depth: nil)))
         }
+        if configuration.frameTap != nil { recordSnapshots() }
+    }
+
+    /// After a rotation the recording goes on from this connection's frames; a fresh snapshot of each
+    /// book goes in with them, so a reader whose diffs do not join across the swap resyncs at once
+    /// (one no newer than its book is ignored). Recorded only: the live books are already synced.
+    private func recordSnapshots() {
+        let weight = BinanceSessionConfiguration.snapshotWeight(limit: configuration.snapshotLimit)
+        for symbol in symbols where budget.take(weight, now: WallClock.nanoseconds()) {
+            let rest = rest
+            let limit = configuration.snapshotLimit
+            let tap = configuration.frameTap
+            Task {
+                guard let answer = try? await rest.execute(method: .GET, path: "/fapi/v1/depth", query: "symbol=\(symbol)&limit=\(limit)"),
+                      answer.status == 200 else { return }
+                answer.body.withUnsafeBytes { tap?($0, symbol, WallClock.nanoseconds()) }
+            }
+        }
     }
 
     // MARK: The socket's session
@@ -279,7 +297,8 @@ actor BinanceConnection: SocketSession {
         var events: [MarketEvent] = []
         copy.withUTF8 { bytes in
             let raw = UnsafeRawBufferPointer(bytes)
-            if let tap = configuration.frameTap, let stream, let at = stream.firstIndex(of: "@") {
+            // Only the active connection is recorded: a standby's frames would interleave with it.
+            if isActive, let tap = configuration.frameTap, let stream, let at = stream.firstIndex(of: "@") {
                 tap(raw, stream[..<at].uppercased(), now)
             }
             let errors = feed.stats.errors
@@ -375,7 +394,7 @@ actor BinanceConnection: SocketSession {
         snapshotPolicy = configuration.socket.reconnect
         var events: [MarketEvent] = []
         body.withUnsafeBytes { raw in
-            configuration.frameTap?(raw, symbol, now)
+            if isActive { configuration.frameTap?(raw, symbol, now) }
             if !feed.ingestSnapshot(raw, symbol: symbol, receiveTime: now, { events.append($0) }) {
                 logger.warning("binance_snapshot_malformed", metadata: ["symbol": "\(symbol)", "bytes": "\(raw.count)"])
             }
