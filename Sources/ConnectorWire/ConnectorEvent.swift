@@ -47,6 +47,9 @@ public enum ConnectorEvent: Sendable, Equatable {
         case connectorStarted = "connector_started"
         /// The bot's queue dropped a symbol's depth: its book is untrusted until a snapshot.
         case depthDropped = "depth_dropped"
+        /// The bot's market data now comes from `connector` (`exchange.fallback`): `session` is
+        /// `fallback` or `primary`, `reason` says why. Made by the bot, never by a connector.
+        case dataSource = "data_source"
     }
 
     public struct Status: Sendable, Equatable {

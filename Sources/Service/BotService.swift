@@ -30,21 +30,29 @@ public struct BotService: Sendable {
         self.settings = settings
         self.logger = logger
         self.storage = storage
-        switch settings.dataSource {
-        case .stub:
-            source = StubSource(symbols: settings.connector.symbols)
-        case .bybitConnector, .binanceWS:
-            var runner = RunnerConfiguration(executable: executable, arguments: settings.connectorArguments())
-            runner.environment = environment
-            runner.queueCapacity = settings.queueSize
-            var configuration = SupervisorConfiguration(runner: runner)
-            configuration.healthInterval = ConnectorSettings.duration(settings.healthCheckInterval)
-            configuration.staleAfter = ConnectorSettings.duration(settings.staleThreshold)
-            configuration.staleGrace = ConnectorSettings.duration(settings.staleGrace)
-            configuration.healthLogInterval = ConnectorSettings.duration(settings.healthLogInterval)
-            configuration.restart = ReconnectPolicy(base: .milliseconds(settings.connector.reconnectBaseMilliseconds),
-                                                    cap: .milliseconds(settings.connector.reconnectCapMilliseconds))
-            source = ConnectorSupervisor(configuration: configuration, logger: logger)
+        @Sendable func make(_ kind: BotSettings.DataSource) -> any MarketSource {
+            switch kind {
+            case .stub:
+                return StubSource(symbols: settings.connector.symbols)
+            case .bybitConnector, .binanceWS:
+                var runner = RunnerConfiguration(executable: executable, arguments: settings.connectorArguments(for: kind))
+                runner.environment = environment
+                runner.queueCapacity = settings.queueSize
+                var configuration = SupervisorConfiguration(runner: runner)
+                configuration.healthInterval = ConnectorSettings.duration(settings.healthCheckInterval)
+                configuration.staleAfter = ConnectorSettings.duration(settings.staleThreshold)
+                configuration.staleGrace = ConnectorSettings.duration(settings.staleGrace)
+                configuration.healthLogInterval = ConnectorSettings.duration(settings.healthLogInterval)
+                configuration.restart = ReconnectPolicy(base: .milliseconds(settings.connector.reconnectBaseMilliseconds),
+                                                        cap: .milliseconds(settings.connector.reconnectCapMilliseconds))
+                return ConnectorSupervisor(configuration: configuration, logger: logger)
+            }
+        }
+        if settings.fallback.isEmpty {
+            source = make(settings.dataSource)
+        } else {
+            source = FallbackSource(chain: ([settings.dataSource] + settings.fallback).map { kind in .init(name: kind.rawValue) { make(kind) } },
+                                    symbols: settings.connector.symbols, fallbackAfter: ConnectorSettings.duration(settings.fallbackAfter), logger: logger)
         }
         let metrics = BotMetrics()
         self.metrics = metrics

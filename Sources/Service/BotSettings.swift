@@ -19,6 +19,10 @@ public struct BotSettings: Sendable {
     /// The YAML file, passed on to the connector child as its `--config`.
     public var file: String?
     public var dataSource = DataSource.bybitConnector
+    /// `exchange.fallback`: the sources market data falls back to, in order, when the active one has
+    /// delivered no trusted book for `fallbackAfter` seconds (`exchange.fallback_after`).
+    public var fallback: [DataSource] = []
+    public var fallbackAfter = 30.0
     public var httpHost = "127.0.0.1"
     public var httpPort = 8000
     public var healthCheckInterval = 5.0
@@ -41,7 +45,7 @@ public struct BotSettings: Sendable {
 
     /// The bot's own keys.
     public static let keys = [
-        "exchange.data_source", "monitoring.http_host", "monitoring.http_port", "monitoring.health_check_interval",
+        "exchange.data_source", "exchange.fallback", "exchange.fallback_after", "monitoring.http_host", "monitoring.http_port", "monitoring.health_check_interval",
         "monitoring.stale_threshold", "monitoring.stale_grace", "monitoring.health_log_interval", "monitoring.shutdown_timeout",
         "monitoring.enable_prometheus", "monitoring.metrics_port", "limits.queue_size",
         "monitoring.log_file", "monitoring.log_max_bytes", "monitoring.log_keep", "monitoring.log_total_cap",
@@ -58,6 +62,16 @@ public struct BotSettings: Sendable {
                 throw setting.invalid("\(value) is not a data source", fix: "use bybit_connector, binance_ws or stub")
             }
             dataSource = source
+        case "exchange.fallback":
+            var list: [DataSource] = []
+            for name in value.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }).filter({ !$0.isEmpty && $0 != "none" }) {
+                guard let source = DataSource(rawValue: name), !list.contains(source) else {
+                    throw setting.invalid("\(name) is not a data source, or is listed twice", fix: "list each of bybit_connector, binance_ws, stub at most once, e.g. [binance_ws, stub]")
+                }
+                list.append(source)
+            }
+            fallback = list
+        case "exchange.fallback_after": fallbackAfter = try setting.seconds(example: "30")
         case "monitoring.http_host": httpHost = value
         case "monitoring.http_port": httpPort = try setting.port()
         case "monitoring.health_check_interval": healthCheckInterval = try setting.seconds(example: "5")
@@ -131,13 +145,17 @@ public struct BotSettings: Sendable {
             }
         }
         try settings.connector.validate()
+        if settings.fallback.contains(settings.dataSource) {
+            throw ConnectorSettings.Invalid(key: "exchange.fallback", problem: "lists the primary source \(settings.dataSource.rawValue)",
+                                            fix: "list only other sources, e.g. [binance_ws, stub] for bybit_connector")
+        }
         return settings
     }
 
     /// The connector child's arguments: its config file and every value that came from elsewhere.
-    public func connectorArguments() -> [String] {
+    public func connectorArguments(for source: DataSource? = nil) -> [String] {
         let c = connector
-        guard dataSource != .binanceWS else {
+        guard (source ?? dataSource) != .binanceWS else {
             var arguments = ["connector", "binance-usdm"]
             if let file { arguments += ["--config", file] }
             arguments += ["--symbols", c.symbols.joined(separator: ","), "--log-level", c.logLevel]
@@ -161,7 +179,9 @@ public struct BotSettings: Sendable {
     public func report(credentials: Credentials?) -> String {
         let c = connector
         var lines: [(String, String)] = [
-            ("exchange.data_source", dataSource.rawValue), ("exchange.symbols", c.symbols.joined(separator: ",")), ("exchange.depth", "\(c.depth)"),
+            ("exchange.data_source", dataSource.rawValue),
+            ("exchange.fallback", fallback.isEmpty ? "none" : fallback.map(\.rawValue).joined(separator: ",")), ("exchange.fallback_after", "\(fallbackAfter)"),
+            ("exchange.symbols", c.symbols.joined(separator: ",")), ("exchange.depth", "\(c.depth)"),
             ("exchange.testnet", "\(c.testnet)"), ("exchange.public_url", c.publicURL ?? "(Bybit's)"), ("exchange.private_url", c.privateURL ?? "(Bybit's)"),
             ("exchange.trade_url", c.tradeURL ?? "(Bybit's)"), ("exchange.rest_url", c.restURL ?? "(Bybit's)"), ("exchange.ca_file", c.caFile ?? "(none)"),
             ("exchange.dcp_time_window", c.dcpWindow.map { "\($0)" } ?? "none"),

@@ -18,6 +18,12 @@ public protocol MarketSource: Sendable {
     func send(_ line: String) async -> Bool
     /// At once, no goodbye: for a forced exit (the connector's whole process group gets SIGKILL).
     func kill() async
+    /// With `exchange.fallback`: which source leads now; nil for a single source.
+    func dataSource() async -> DataSourceView?
+}
+
+extension MarketSource {
+    public func dataSource() async -> DataSourceView? { nil }
 }
 
 extension ConnectorSupervisor: MarketSource {}

@@ -45,7 +45,10 @@ public actor MarketState {
             lastUpdate[update.symbol] = update.lastUpdateId
         case .trade(let trade):
             onLatency(now - trade.receiveTime)
-        case .status(let status) where status.status == .connectorStarted:
+        case .status(let status) where status.status == .connectorStarted && status.session != "inactive":
+            invalidateAll()
+        case .status(let status) where status.status == .dataSource:
+            // Another source's books: each waits for its snapshot from there.
             invalidateAll()
         case .status(let status) where status.status == .depthDropped:
             if let symbol = status.topic { invalidate([symbol]) }

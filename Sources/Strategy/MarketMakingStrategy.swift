@@ -42,10 +42,14 @@ public struct MarketMakingStrategy: Sendable {
         public var connectorUp = true
         /// The account is reconciled and the exchange confirmed the instrument.
         public var ready = true
+        /// The market data comes from the venue the orders go to: a live venue never quotes on a
+        /// fallback venue's prices (`exchange.fallback`).
+        public var pricesFromVenue = true
 
-        public init(connectorUp: Bool = true, ready: Bool = true) {
+        public init(connectorUp: Bool = true, ready: Bool = true, pricesFromVenue: Bool = true) {
             self.connectorUp = connectorUp
             self.ready = ready
+            self.pricesFromVenue = pricesFromVenue
         }
     }
 
@@ -190,6 +194,7 @@ public struct MarketMakingStrategy: Sendable {
         facts.connectorUp = conditions.connectorUp
         facts.bookValid = bookValid
         facts.ready = conditions.ready
+        facts.pricesFromVenue = conditions.pricesFromVenue
         guard let transition = risk.evaluate(facts, time: time) else { return Decision() }
         return transitioned(transition, live: live)
     }

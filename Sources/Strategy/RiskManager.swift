@@ -43,6 +43,8 @@ public struct RiskManager: Sendable {
         public var connectorUp = true
         public var bookValid = true
         public var ready = true
+        /// The market data comes from the venue the orders go to (not a fallback venue's).
+        public var pricesFromVenue = true
 
         public init(position: Quantity, markPrice: Price?, pnl: FixedDecimal) {
             self.position = position
@@ -108,6 +110,7 @@ public struct RiskManager: Sendable {
         if !facts.connectorUp { conditions.append("connector down") }
         if !facts.bookValid { conditions.append("book invalid") }
         if !facts.ready { conditions.append("bot not ready") }
+        if !facts.pricesFromVenue { conditions.append("prices from another venue") }
         var reducing: [String] = []
         let size = facts.position.isNegative ? -facts.position : facts.position
         if let limit = limits.maxPosition, size > limit { reducing.append("position \(facts.position) beyond max_position \(limit)") }

@@ -44,6 +44,9 @@ struct BotSettingsTests {
             ("strategy:\n  paper_trading: maybe\n", "strategy.paper_trading: maybe is not a boolean; write true or false"),
             ("risk:\n  max_position: lots\n", "risk.max_position: lots is not a positive decimal"),
             ("limits:\n  max_active_per_side: 0\n", "limits.max_active_per_side: 0 is not a whole number in 1...100"),
+            ("  fallback: [binance_ws, kafka]\n", "exchange.fallback: kafka is not a data source"),
+            ("  fallback: [bybit_connector]\n", "exchange.fallback: lists the primary source bybit_connector"),
+            ("  binance:\n    depth_speed: 1s\n", "exchange.binance.depth_speed: 1s is not a Binance diff depth speed"),
         ] {
             let path = try temporaryFile("exchange:\n  symbols: [BTCUSDT]\n" + yaml)
             defer { try? FileManager.default.removeItem(atPath: path) }
@@ -54,6 +57,30 @@ struct BotSettingsTests {
                 #expect(error.description.hasPrefix(message), "\(error.description)")
             }
         }
+    }
+
+    @Test func fallbackAndBinanceKeys() async throws {
+        let path = try temporaryFile("""
+        exchange:
+          symbols: [BTCUSDT]
+          data_source: bybit_connector
+          fallback: [binance_ws, stub]
+          fallback_after: 12
+          binance:
+            public_url: ws://127.0.0.1:9300/
+            rest_url: http://127.0.0.1:9300
+            depth_speed: 0ms
+            rotate_after: 3600
+        """)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let settings = try await BotSettings.load(file: path, environment: [:])
+        #expect(settings.fallback == [.binanceWS, .stub] && settings.fallbackAfter == 12)
+        #expect(settings.connector.binancePublicURL == "ws://127.0.0.1:9300" && settings.connector.binanceDepthSpeed == "0ms")
+        #expect(settings.connectorArguments(for: .binanceWS).prefix(2) == ["connector", "binance-usdm"])
+        #expect(settings.connectorArguments(for: .binanceWS).contains("ws://127.0.0.1:9300"))
+        #expect(settings.connectorArguments().prefix(2) == ["connector", "bybit"])
+        let options = settings.connector.binanceOptions()
+        #expect(options.session.depthStream == "@depth@0ms" && options.session.rotateAfter == .seconds(3_600))
     }
 
     @Test func storageKeysAndTheSecretPostgresURL() async throws {

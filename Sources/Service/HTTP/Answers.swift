@@ -44,6 +44,25 @@ struct ReadyAnswer: Encodable, Sendable {
     var connected: Bool
     var tradingAllowed: Bool
     var tradingReason: String
+    /// The source the market data comes from now (`exchange.data_source`, or a fallback).
+    var dataSource: String
+}
+
+/// Where the market data comes from: the configured source, or a fallback since when and why.
+struct DataSourceAnswer: Encodable, Sendable {
+    var active: String
+    var primary: String
+    var fallback: Bool
+    var since: OrNull<String>
+    var reason: OrNull<String>
+
+    init(_ view: DataSourceView?, configured: String) {
+        active = view?.active ?? configured
+        primary = view?.primary ?? configured
+        fallback = active != primary
+        since = OrNull(view?.fallbackSince.map { UTCTime.formatISO8601($0) })
+        reason = OrNull(view?.reason)
+    }
 }
 
 /// `/ws/health`: the connector as the supervisor sees it, and the bot's books.
@@ -76,6 +95,7 @@ struct WSHealthAnswer: Encodable, Sendable {
     }
 
     var connector: Connector
+    var dataSource: DataSourceAnswer
 }
 
 /// `/strategy/status` (and the answer of `POST /strategy/halt` and `/resume`): the strategy as it stands.

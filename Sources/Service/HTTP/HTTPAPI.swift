@@ -30,8 +30,9 @@ struct HTTPAPI {
             }
             var trading = (allowed: false, reason: "strategy.enabled is false")
             if let maker = service.maker { trading = await maker.tradingAllowed() }
+            let source = DataSourceAnswer(await service.source.dataSource(), configured: service.settings.dataSource.rawValue)
             return answer(ReadyAnswer(ready: reasons.isEmpty, reasons: reasons, connected: health.connected,
-                                      tradingAllowed: trading.allowed, tradingReason: trading.reason),
+                                      tradingAllowed: trading.allowed, tradingReason: trading.reason, dataSource: source.active),
                           status: reasons.isEmpty ? .ok : .serviceUnavailable)
         }
         router.get("/ws/health") { _, _ in
@@ -46,7 +47,8 @@ struct HTTPAPI {
                 secondsSinceLastEvent: OrNull(health.secondsSinceLastEvent.map { ($0 * 1_000).rounded() / 1_000 }),
                 droppedEvents: health.droppedEvents,
                 books: books.mapValues { .init(valid: $0.valid, bidLevels: $0.bids, askLevels: $0.asks, lastUpdateId: $0.lastUpdateId) })
-            return answer(WSHealthAnswer(connector: connector))
+            return answer(WSHealthAnswer(connector: connector,
+                                         dataSource: DataSourceAnswer(await service.source.dataSource(), configured: service.settings.dataSource.rawValue)))
         }
         router.get("/strategy/status") { _, _ in
             guard let maker = service.maker else { return answer(ErrorAnswer(error: "strategy.enabled is false"), status: .notFound) }

@@ -45,6 +45,8 @@ public actor MarketMaker {
     var instrumentAskedAt: Int64?
     var instrumentProblem: String?
     var connectorUp = false
+    /// The market data comes from a fallback venue (`exchange.fallback`): a live venue does not quote.
+    var foreignPrices = false
     /// Live: quoting waits for the connector's account reconciliation after each (re)start.
     var reconciled: Bool
     var seenSinceStart: Set<String> = []
@@ -101,7 +103,7 @@ public actor MarketMaker {
     var instrument: Instrument { strategy.instrument }
 
     var conditions: MarketMakingStrategy.Conditions {
-        .init(connectorUp: connectorUp, ready: reconciled && instrumentConfirmed)
+        .init(connectorUp: connectorUp, ready: reconciled && instrumentConfirmed, pricesFromVenue: venue == .paper || !foreignPrices)
     }
 
     var loggedConditions: MarketMakingStrategy.Conditions?
@@ -140,9 +142,15 @@ public actor MarketMaker {
             let time = trade.receiveTime > 0 ? trade.receiveTime : now
             strategy.onMarket(.trade(trade), time: time)
             if paper != nil { await apply(paper!.onMarket(.trade(trade), time: time), now: time) }
+        case .status(let status) where status.status == .dataSource:
+            foreignPrices = status.session == "fallback"
+            note(now, "market data from \(status.connector) (\(status.session ?? "")): \(status.reason ?? "")")
         case .status(let status) where status.status == .connectorStarted:
-            connectorUp = false
-            strategy.marketLost(time: nil)
+            // A primary restarting behind a fallback (`inactive`) takes no market away.
+            if status.session != "inactive" {
+                connectorUp = false
+                strategy.marketLost(time: nil)
+            }
             if !instrumentConfirmed { await askForInstrument(now: now) }
             if venue == .live {
                 reconciled = false
