@@ -29,8 +29,8 @@ trap 'bash scripts/postgres.sh stop' EXIT
 echo "==> swift build --traits Postgres"
 swift build --traits Postgres
 
-# A client nobody here wrote: Bybit's official SDK against the simulator.
-bash scripts/pybit-compat.sh
+# Clients nobody here wrote: Bybit's and Binance's official SDKs against the simulator.
+bash scripts/peer-clients.sh
 
 echo "==> swift test --traits Postgres"
 KEEL_REQUIRE_PROMTOOL=1 swift test --traits Postgres --skip "ChaosTests|SupervisorTests"

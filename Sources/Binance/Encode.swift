@@ -23,8 +23,23 @@ public enum BinanceEncode {
 
     // MARK: Answers and market data (Binance → client)
 
+    /// A live request's `id`, echoed in its answer: a number, or a string (Binance's SDKs send UUIDs).
+    public enum RequestId: Sendable, Equatable {
+        case number(Int64)
+        case text(String)
+    }
+
+    private static func write(_ id: RequestId?, _ out: inout JSONWriter) {
+        out.key("id")
+        switch id {
+        case .number(let value)?: out.int(value)
+        case .text(let value)?: out.string(value)
+        case nil: out.null()
+        }
+    }
+
     /// The answer to a live request: `{"result":null,"id":N}`, or the list for `LIST_SUBSCRIPTIONS`.
-    public static func result(id: Int64?, streams: [String]? = nil) -> [UInt8] {
+    public static func result(id: RequestId?, streams: [String]? = nil) -> [UInt8] {
         var out = JSONWriter()
         out.beginObject()
         out.key("result")
@@ -35,14 +50,13 @@ public enum BinanceEncode {
         } else {
             out.null()
         }
-        out.key("id")
-        if let id { out.int(id) } else { out.null() }
+        write(id, &out)
         out.endObject()
         return out.bytes
     }
 
     /// A refused request: `{"error":{"code":2,"msg":"…"},"id":N}`.
-    public static func error(code: Int, message: String, id: Int64?) -> [UInt8] {
+    public static func error(code: Int, message: String, id: RequestId?) -> [UInt8] {
         var out = JSONWriter()
         out.beginObject()
         out.key("error")
@@ -50,8 +64,7 @@ public enum BinanceEncode {
         out.field("code", code)
         out.field("msg", message)
         out.endObject()
-        out.key("id")
-        if let id { out.int(id) } else { out.null() }
+        write(id, &out)
         out.endObject()
         return out.bytes
     }
@@ -101,6 +114,25 @@ public enum BinanceEncode {
         out.key("p"); out.decimal(price)
         out.key("q"); out.decimal(qty)
         out.field("X", kind)
+        out.field("m", aggressor == .sell)
+        out.endObject()
+        return out.bytes
+    }
+
+    /// `<symbol>@aggTrade`: trades of one taker order at one price; the sim's each hold one trade (`f == l`).
+    public static func aggregateTrade(symbol: String, aggregateId: Int64, tradeId: Int64, price: Price, qty: Quantity, aggressor: Side,
+                                      eventTime: Int64, tradeTime: Int64) -> [UInt8] {
+        var out = JSONWriter(capacity: 180)
+        out.beginObject()
+        out.field("e", "aggTrade")
+        out.field("E", milliseconds(eventTime))
+        out.field("s", symbol)
+        out.field("a", aggregateId)
+        out.key("p"); out.decimal(price)
+        out.key("q"); out.decimal(qty)
+        out.field("f", tradeId)
+        out.field("l", tradeId)
+        out.field("T", milliseconds(tradeTime))
         out.field("m", aggressor == .sell)
         out.endObject()
         return out.bytes

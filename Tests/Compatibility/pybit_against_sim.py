@@ -2,7 +2,8 @@
 
 Usage: pybit_against_sim.py HOST:PORT CONTROL_HOST:CONTROL_PORT
 Signed REST orders (create, amend, open orders, cancel, cancel-all, market fill, positions,
-wallet), a wrong secret (retCode 10004), public streams (orderbook snapshot then contiguous
+wallet), tickers, executions, order history, API key and account info, coin info, closed PnL,
+categories the sim does not simulate (empty lists), a wrong secret (retCode 10004), public streams (orderbook snapshot then contiguous
 deltas, trades), private streams (order, execution, position, wallet) and the trade stream.
 Prints one line per check and `N passed, N failed`; exits non-zero on any failure.
 """
@@ -145,6 +146,26 @@ check("wallet over REST", wallet["coin"][0]["coin"] == "USDT", wallet)
 http.place_order(category="linear", symbol="BTCUSDT", side="Sell", orderType="Limit", qty="0.010", price="999999.00")
 cancelled = http.cancel_all_orders(category="linear", symbol="BTCUSDT")
 check("cancel all", cancelled["result"]["success"] == "1" and len(cancelled["result"]["list"]) == 1, cancelled)
+
+# The endpoints general-purpose clients read at start or on demand, consistent with the state above.
+ticker = http.get_tickers(category="linear", symbol="BTCUSDT")["result"]["list"][0]
+check("tickers", ticker["symbol"] == "BTCUSDT" and float(ticker["bid1Price"]) < float(ticker["ask1Price"]), ticker)
+check("tickers: spot is an empty list", http.get_tickers(category="spot")["result"]["list"] == [])
+check("instruments: inverse is an empty list", http.get_instruments_info(category="inverse")["result"]["list"] == [])
+check("instruments: option is an empty list", http.get_instruments_info(category="option", baseCoin="BTC")["result"]["list"] == [])
+executions = http.get_executions(category="linear", symbol="BTCUSDT")["result"]["list"]
+check("executions are the account's fills", abs(sum(float(e["execQty"]) for e in executions if e["orderLinkId"] == "pybit-mkt") - 0.03) < 1e-9, executions[:2])
+history = {o["orderLinkId"]: o["orderStatus"] for o in http.get_order_history(category="linear", symbol="BTCUSDT")["result"]["list"]}
+check("order history holds the ended orders", history.get("pybit-mkt") == "Filled" and history.get("pybit-1") == "Cancelled", history)
+key_info = http.get_api_key_information()["result"]
+check("query-api: the key, never the secret", key_info["apiKey"] == KEY and SECRET not in json.dumps(key_info), key_info.get("apiKey"))
+check("account info", http.get_account_info()["result"]["unifiedMarginStatus"] in (3, 4, 5, 6))
+coin = http.get_coin_info(coin="USDT")["result"]["rows"][0]
+check("coin info", coin["coin"] == "USDT" and len(coin["chains"]) > 0, coin)
+http.place_order(category="linear", symbol="BTCUSDT", side="Sell", orderType="Market", qty="0.030", orderLinkId="pybit-close")
+closed = wait_for(lambda: len(http.get_closed_pnl(category="linear", symbol="BTCUSDT")["result"]["list"]) > 0)
+closed_list = http.get_closed_pnl(category="linear", symbol="BTCUSDT")["result"]["list"]
+check("closed pnl after closing the position", closed and abs(sum(float(c["closedSize"]) for c in closed_list) - 0.03) < 1e-9, closed_list[:2])
 
 try:
     session("wrong-secret").get_positions(category="linear", symbol="BTCUSDT")

@@ -4,7 +4,7 @@ import Market
 
 /// The sim speaking Binance USD-M (`keel sim --exchange binance-usdm`): the same market as the Bybit
 /// side — matching engine, flow, replay, faults — published as Binance's streams (`<s>@depth…` diffs
-/// with contiguous `U`/`u`/`pu`, `<s>@trade`, `<s>@bookTicker`) and answered over `/fapi/v1/*`.
+/// with contiguous `U`/`u`/`pu`, `<s>@trade`, `<s>@aggTrade`, `<s>@bookTicker`) and answered over `/fapi/v1/*`.
 extension SimExchange {
     /// A stream a client may subscribe to: `btcusdt@trade`, `btcusdt@bookTicker`, `btcusdt@depth@100ms`, …
     /// of a simulated symbol (Binance's stream names are lowercase).
@@ -13,7 +13,7 @@ extension SimExchange {
         let symbol = stream[..<at].uppercased()
         guard instrument(symbol) != nil, stream[..<at] == symbol.lowercased() else { return nil }
         let suffix = stream[at...]
-        guard suffix == "@trade" || suffix == "@bookTicker" || BinanceDepthPublisher.Speed(streamSuffix: suffix) != nil else { return nil }
+        guard suffix == "@trade" || suffix == "@aggTrade" || suffix == "@bookTicker" || BinanceDepthPublisher.Speed(streamSuffix: suffix) != nil else { return nil }
         return symbol
     }
 
@@ -34,7 +34,7 @@ extension SimExchange {
             send(BinanceEncode.error(code: 3, message: "Invalid JSON: expected {\"method\",\"params\",\"id\"}", id: nil), to: id)
             return
         }
-        let requestId = (object["id"] as? NSNumber)?.int64Value
+        let requestId: BinanceEncode.RequestId? = (object["id"] as? String).map { .text($0) } ?? (object["id"] as? NSNumber).map { .number($0.int64Value) }
         let streams = (object["params"] as? [Any])?.compactMap { $0 as? String } ?? []
         switch object["method"] as? String {
         case "SUBSCRIBE":
@@ -74,12 +74,16 @@ extension SimExchange {
     /// now, and the book ticker when the touch moved.
     func publishBinanceMarket(now: Int64) {
         for (symbol, trades) in pendingTrades {
-            let stream = symbol.lowercased() + "@trade"
+            let name = symbol.lowercased()
             for trade in trades {
                 binanceTradeIds[symbol, default: 100_000_000] += 1
-                publishBinance(BinanceEncode.trade(symbol: symbol, tradeId: binanceTradeIds[symbol]!, price: trade.price, qty: trade.qty,
+                let id = binanceTradeIds[symbol]!
+                publishBinance(BinanceEncode.trade(symbol: symbol, tradeId: id, price: trade.price, qty: trade.qty,
                                                    aggressor: trade.side, eventTime: now, tradeTime: trade.time),
-                               stream: stream, now: now)
+                               stream: name + "@trade", now: now)
+                publishBinance(BinanceEncode.aggregateTrade(symbol: symbol, aggregateId: id - 50_000_000, tradeId: id, price: trade.price, qty: trade.qty,
+                                                            aggressor: trade.side, eventTime: now, tradeTime: trade.time),
+                               stream: name + "@aggTrade", now: now)
             }
         }
         pendingTrades.removeAll(keepingCapacity: true)

@@ -291,6 +291,7 @@ public struct MatchingEngine: Sendable {
         let fee = (price * qty).multipliedReportingOverflow(by: rate)?
             .divided(by: FixedDecimal(1), scale: MatchingEngine.feeScale, rounding: .halfEven) ?? .zero
         order.fees += fee
+        let before = account.position(order.symbol)
         let closed = account.applyFill(symbol: order.symbol, side: order.side, price: price, qty: qty, fee: fee,
                                        priceScale: instrument.tickSize.scale + MatchingEngine.averagePriceExtraDecimals, time: now)
         accounts[apiKey] = account
@@ -298,7 +299,9 @@ public struct MatchingEngine: Sendable {
         let fill = Fill(symbol: order.symbol, orderId: order.orderId, clientId: order.orderLinkId, executionId: nextId(), side: order.side,
                         price: price, qty: qty, fee: fee, feeRate: rate, isMaker: isMaker, leavesQty: order.leavesQty,
                         closedSize: closed, time: now)
-        events.executions.append(SimExecution(fill: fill, owner: order.owner, orderType: order.type, orderQty: order.qty))
+        events.executions.append(SimExecution(fill: fill, owner: order.owner, orderType: order.type, orderQty: order.qty,
+                                              closedPnl: account.position(order.symbol).realisedPnl - before.realisedPnl,
+                                              entryPrice: before.averageEntryPrice))
     }
 
     /// Stores an order; forgets closed flow orders at once and old closed account orders by age.

@@ -73,6 +73,9 @@ public struct SimExecution: Sendable, Equatable {
     public var owner: OrderOwner
     public var orderType: OrderType
     public var orderQty: Quantity
+    /// The PnL the fill realised on the part that closed a position (before fees), and that part's entry price.
+    public var closedPnl: FixedDecimal = .zero
+    public var entryPrice: Price = .zero
 
     public subscript<Value>(dynamicMember keyPath: KeyPath<Fill, Value>) -> Value { fill[keyPath: keyPath] }
 }

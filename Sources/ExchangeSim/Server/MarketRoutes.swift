@@ -2,7 +2,9 @@ import Hummingbird
 import Market
 import Runtime
 
-/// `GET /v5/market/{time, instruments-info, orderbook, recent-trade, kline}` in Bybit's shapes.
+/// `GET /v5/market/{time, instruments-info, orderbook, tickers, recent-trade, kline}` in Bybit's shapes. A
+/// category the sim does not simulate (`spot`, `inverse`, `option`) answers an empty list, as an exchange
+/// with no such instruments would: clients load every category at start.
 struct MarketRoutes {
     let exchange: SimExchange
 
@@ -20,6 +22,11 @@ struct MarketRoutes {
         router.get("/v5/market/orderbook") { request, _ in
             await MarketRoutes.answer(request) { (query) async throws(SimError) -> [UInt8] in
                 try await exchange.orderbookSnapshot(symbol: try query.required("symbol"), limit: try query.int("limit") ?? 25, now: WallClock.nanoseconds())
+            }
+        }
+        router.get("/v5/market/tickers") { request, _ in
+            await MarketRoutes.answer(request) { (query) async throws(SimError) -> [UInt8] in
+                try await exchange.tickersJSON(symbol: query.string("symbol"), now: WallClock.nanoseconds())
             }
         }
         router.get("/v5/market/recent-trade") { request, _ in
@@ -42,7 +49,11 @@ struct MarketRoutes {
         let now = WallClock.nanoseconds()
         do throws(SimError) {
             if let category = query.string("category"), category != "linear" {
-                throw .parameter("params error: category \(category) is not simulated (only linear)")
+                guard ["spot", "inverse", "option"].contains(category) else { throw .parameter("params error: category \(category) invalid") }
+                if request.uri.path == "/v5/market/orderbook" {
+                    return RestAnswer.ok(Array(#"{"s":"\#(query.string("symbol") ?? "")","b":[],"a":[],"ts":\#(now / 1_000_000),"u":0,"seq":0,"cts":0}"#.utf8), now: now)
+                }
+                return RestAnswer.ok(OrderRoutes.emptyList(category), now: now)
             }
             return RestAnswer.ok(try await body(query), now: now)
         } catch {

@@ -4,8 +4,9 @@ import Market
 import NIOCore
 import Runtime
 
-/// Signed REST endpoints: `/v5/order/{create,amend,cancel,cancel-all,realtime,disconnected-cancel-all}`,
-/// `/v5/position/list`, `/v5/account/wallet-balance`.
+/// Signed REST endpoints: `/v5/order/{create,amend,cancel,cancel-all,realtime,history,disconnected-cancel-all}`,
+/// `/v5/position/{list,closed-pnl}`, `/v5/execution/list`, `/v5/account/{wallet-balance,info}`,
+/// `/v5/user/query-api`, `/v5/asset/coin/query-info`.
 struct OrderRoutes {
     let exchange: SimExchange
 
@@ -24,13 +25,46 @@ struct OrderRoutes {
                 }
             }
         }
-        router.get("/v5/order/realtime") { request, _ in
+        for path in ["/v5/order/realtime", "/v5/order/history"] {
+            router.get(RouterPath(path)) { request, _ in
+                await OrderRoutes.signed(request, payload: request.uri.query ?? "", exchange: exchange, countsAsOrder: false) { apiKey, now throws(SimError) in
+                    let query = Query(request)
+                    if let category = query.string("category"), category != "linear" { return OrderRoutes.emptyList(category) }
+                    let reference: OrderReference? = query.string("orderId").map { .orderId($0) } ?? query.string("orderLinkId").map { .orderLinkId($0) }
+                    // History holds the ended orders; realtime the open ones (`openOnly=0`, its default).
+                    let openFlag = try query.int("openOnly") ?? 0
+                    let openOnly = path == "/v5/order/realtime" && openFlag == 0
+                    return await exchange.ordersJSON(apiKey: apiKey, symbol: query.string("symbol"), reference: reference, openOnly: openOnly)
+                }
+            }
+        }
+        router.get("/v5/execution/list") { request, _ in
             await OrderRoutes.signed(request, payload: request.uri.query ?? "", exchange: exchange, countsAsOrder: false) { apiKey, now throws(SimError) in
                 let query = Query(request)
-                if let category = query.string("category"), category != "linear" { throw .parameter("params error: category \(category) is not simulated (only linear)") }
-                let reference: OrderReference? = query.string("orderId").map { .orderId($0) } ?? query.string("orderLinkId").map { .orderLinkId($0) }
-                let openOnly = (try query.int("openOnly") ?? 0) == 0
-                return await exchange.ordersJSON(apiKey: apiKey, symbol: query.string("symbol"), reference: reference, openOnly: openOnly)
+                if let category = query.string("category"), category != "linear" { return OrderRoutes.emptyList(category) }
+                return try await exchange.executionsJSON(apiKey: apiKey, query: query)
+            }
+        }
+        router.get("/v5/position/closed-pnl") { request, _ in
+            await OrderRoutes.signed(request, payload: request.uri.query ?? "", exchange: exchange, countsAsOrder: false) { apiKey, now throws(SimError) in
+                let query = Query(request)
+                if let category = query.string("category"), category != "linear" { return OrderRoutes.emptyList(category) }
+                return try await exchange.closedPnlJSON(apiKey: apiKey, query: query)
+            }
+        }
+        router.get("/v5/user/query-api") { request, _ in
+            await OrderRoutes.signed(request, payload: request.uri.query ?? "", exchange: exchange, countsAsOrder: false) { apiKey, now throws(SimError) in
+                await exchange.apiKeyInfoJSON(apiKey: apiKey, now: now)
+            }
+        }
+        router.get("/v5/account/info") { request, _ in
+            await OrderRoutes.signed(request, payload: request.uri.query ?? "", exchange: exchange, countsAsOrder: false) { apiKey, now throws(SimError) in
+                await exchange.accountInfoJSON(apiKey: apiKey, now: now)
+            }
+        }
+        router.get("/v5/asset/coin/query-info") { request, _ in
+            await OrderRoutes.signed(request, payload: request.uri.query ?? "", exchange: exchange, countsAsOrder: false) { apiKey, now throws(SimError) in
+                try await exchange.coinInfoJSON(apiKey: apiKey, coin: Query(request).string("coin"))
             }
         }
         router.get("/v5/position/list") { request, _ in
@@ -116,6 +150,11 @@ struct OrderRoutes {
         } catch {
             return RestAnswer.error(error, now: now, headers: limitHeaders)
         }
+    }
+
+    /// What an exchange with no instruments of a category answers: an empty list, not an error.
+    static func emptyList(_ category: String) -> [UInt8] {
+        Array(#"{"category":"\#(category)","list":[],"nextPageCursor":""}"#.utf8)
     }
 
     static func headers(_ budget: SimExchange.RateLimitInfo) -> HTTPFields {

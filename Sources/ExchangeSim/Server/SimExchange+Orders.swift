@@ -263,6 +263,7 @@ extension SimExchange {
 
     /// Pushes what an engine call did to the owning accounts' private connections.
     func publishPrivate(_ events: EngineEvents, now: Int64) {
+        keepExecutions(events)
         for apiKey in events.touchedAccounts.sorted() {
             let listeners = connections.filter { $0.value.kind == .private && $0.value.apiKey == apiKey }
             guard !listeners.isEmpty, let account = engine.accounts[apiKey] else { continue }

@@ -57,6 +57,8 @@ public actor SimExchange {
     var tickers: [String: TickerPublisher] = [:]
     var replayMarket: ReplayMarket?
     var klineStarts: [String: Int64] = [:]
+    /// Each account's executions, newest last (`/v5/execution/list`, `/v5/position/closed-pnl`).
+    var executionLog: [String: [SimExecution]] = [:]
     /// Binance USD-M publishing (`configuration.venue == .binanceUSDM`).
     var binanceBooks: [String: BinanceDepthPublisher] = [:]
     var binanceTradeIds: [String: Int64] = [:]

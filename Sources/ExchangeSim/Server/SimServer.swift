@@ -101,8 +101,11 @@ public struct SimServer: Sendable {
     }
 
     /// Binance's paths: `/ws/<stream>` and `/ws` (raw frames, streams added by `SUBSCRIBE`) and
-    /// `/stream?streams=a/b` (combined: `{"stream","data"}`).
-    func upgradeBinance(path: String, query: String) async -> ShouldUpgradeResult<WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>> {
+    /// `/stream?streams=a/b` (combined: `{"stream","data"}`), each also under Binance's routed
+    /// prefixes `/public`, `/market` and `/private` (its SDKs connect there).
+    func upgradeBinance(path fullPath: String, query: String) async -> ShouldUpgradeResult<WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>> {
+        var path = fullPath
+        for prefix in ["/public", "/market", "/private"] where path.hasPrefix(prefix + "/") { path = String(path.dropFirst(prefix.count)) }
         let streams: [String]
         let combined: Bool
         if path == "/stream" {
