@@ -45,7 +45,9 @@ let package = Package(
         .target(name: "Binance", dependencies: ["Market"]),
         // The shell's shared utilities: the one wall clock, JSON logs and redaction, settings values and
         // their errors, credentials, rotating log files.
-        .target(name: "Runtime", dependencies: ["Market", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "Runtime", dependencies: [
+            "Market", .product(name: "Logging", package: "swift-log"), .product(name: "Configuration", package: "swift-configuration"),
+        ]),
         // The connector ↔ bot NDJSON events and commands, typed, and their codecs.
         .target(name: "ConnectorWire", dependencies: ["Market"]),
         .target(
@@ -62,7 +64,7 @@ let package = Package(
         .target(
             name: "Supervisor",
             dependencies: [
-                "Connector", "ConnectorWire", "Runtime", "Market",
+                "ConnectorWire", "Runtime", "Market",
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -70,7 +72,7 @@ let package = Package(
         .target(
             name: "Service",
             dependencies: [
-                "Supervisor", "Connector", "ConnectorWire", "Runtime", "Market", "MarketContext", "Strategy", "Execution", "Storage",
+                "Supervisor", "ConnectorWire", "Runtime", "Market", "MarketContext", "Strategy", "Execution", "Storage",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

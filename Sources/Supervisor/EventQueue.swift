@@ -1,4 +1,3 @@
-import Connector
 import ConnectorWire
 import Foundation
 

@@ -1,5 +1,6 @@
 import Bybit
 import Connector
+import Runtime
 import Storage
 
 extension ConnectorSettings {

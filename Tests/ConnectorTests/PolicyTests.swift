@@ -1,6 +1,7 @@
 import Bybit
 import Connector
 import Market
+import Runtime
 import Testing
 
 struct ReconnectPolicyTests {

@@ -1,7 +1,8 @@
 import Connector
 import Foundation
-import Testing
+import Runtime
 import TestSupport
+import Testing
 
 /// `keel connector bybit --config FILE`: the YAML file, flags over it, and errors naming the key.
 struct SettingsTests {

@@ -44,8 +44,8 @@ struct FallbackTests {
         var health = try await json(bot.base + "/ws/health")
         #expect((health["data_source"] as? [String: Any])?["active"] as? String == "bybit_connector")
 
-        // Bybit refuses connections for 12 s and drops every socket: no trusted book → Binance's data.
-        try await bybit.fault(#"{"kind":"reject","seconds":12}"#)
+        // Bybit refuses connections for 25 s (long enough for the checks below on a loaded machine) and drops every socket: no trusted book → Binance's data.
+        try await bybit.fault(#"{"kind":"reject","seconds":25}"#)
         try await bybit.fault(#"{"kind":"drop"}"#)
         #expect(try await waitFor(.seconds(15)) {
             guard let current = try? await json(bot.base + "/ws/health") else { return false }

@@ -1,4 +1,3 @@
-import Connector
 import Foundation
 import Hummingbird
 import Market

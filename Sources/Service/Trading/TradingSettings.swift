@@ -1,5 +1,4 @@
 import Foundation
-import Connector
 import Execution
 import Market
 import Runtime

@@ -1,5 +1,4 @@
 import Market
-import Runtime
 
 /// When to try again after a connection fails: `delay = min(base·2^attempt + jitter, cap)`, jitter
 /// uniform in 0–30 % of the exponential term, so a fleet never reconnects in step (no storm). The

@@ -1,9 +1,8 @@
 import Configuration
 import Foundation
-import Runtime
 import SystemPackage
 
-/// Everything `keel connector bybit` can be told, from a YAML file (`--config FILE`, the same sections
+/// Everything `keel connector <exchange>` can be told (the bot reads the same keys and passes them on), from a YAML file (`--config FILE`, the same sections
 /// as the bot's configuration) and command-line flags, flags winning. Every value is checked; a bad one
 /// is an `Invalid` naming the key, what is wrong and the fix.
 public struct ConnectorSettings: Sendable, Equatable {
@@ -189,63 +188,6 @@ public struct ConnectorSettings: Sendable, Equatable {
         }
     }
 
-    /// `keel connector binance-usdm`'s sessions. URLs not given are Binance's USD-M mainnet ones.
-    public func binanceOptions() -> BinanceConnectorOptions {
-        var socket = SocketConfiguration(url: binancePublicURL ?? "wss://fstream.binance.com")
-        socket.caFile = caFile
-        // Binance pings from its side; ours at the WebSocket level find a dead connection sooner.
-        socket.webSocketPing = ConnectorSettings.duration(pingInterval)
-        socket.reconnect = ReconnectPolicy(base: .milliseconds(reconnectBaseMilliseconds), cap: .milliseconds(reconnectCapMilliseconds))
-        var rest = RestConfiguration(baseURL: binanceRestURL ?? "https://fapi.binance.com")
-        rest.caFile = caFile
-        rest.requestTimeout = ConnectorSettings.duration(requestTimeout)
-        rest.connectionsPerHost = min(connectionsPerHost, connections)
-        rest.keepAlive = ConnectorSettings.duration(keepAlive)
-        var session = BinanceSessionConfiguration(socket: socket, rest: rest, symbols: symbols)
-        session.depthStream = binanceDepthSpeed == "250ms" ? "@depth" : "@depth@" + binanceDepthSpeed
-        session.bookStaleAfter = ConnectorSettings.duration(bookStaleAfter)
-        session.tradeStaleAfter = ConnectorSettings.duration(tradeStaleAfter)
-        session.rotateAfter = ConnectorSettings.duration(binanceRotateAfter)
-        session.snapshotWeightPerMinute = binanceSnapshotWeightPerMinute
-        var options = BinanceConnectorOptions(session: session)
-        options.statsInterval = ConnectorSettings.duration(statsInterval)
-        options.lookupAttempts = reconcileAttempts
-        return options
-    }
-
     /// Seconds as a configuration writes them, to the millisecond.
     public static func duration(_ seconds: Double) -> Duration { .milliseconds(Int64((seconds * 1_000).rounded())) }
-
-    /// The sessions' configuration. URLs not given are Bybit's mainnet ones, or testnet's with `testnet`.
-    public func options(credentials: Credentials?) -> ConnectorOptions {
-        let host = testnet ? "-testnet" : ""
-        func socket(_ url: String) -> SocketConfiguration {
-            var socket = SocketConfiguration(url: url)
-            socket.caFile = caFile
-            socket.pingInterval = ConnectorSettings.duration(pingInterval)
-            socket.pongTimeout = ConnectorSettings.duration(pongTimeout)
-            socket.reconnect = ReconnectPolicy(base: .milliseconds(reconnectBaseMilliseconds), cap: .milliseconds(reconnectCapMilliseconds))
-            return socket
-        }
-        var publicSession = PublicSessionConfiguration(url: "", symbols: symbols, depth: depth)
-        publicSession.socket = socket(publicURL ?? "wss://stream\(host).bybit.com/v5/public/linear")
-        publicSession.bookStaleAfter = ConnectorSettings.duration(bookStaleAfter)
-        publicSession.tradeStaleAfter = ConnectorSettings.duration(tradeStaleAfter)
-        var rest = RestConfiguration(baseURL: restURL ?? "https://api\(host).bybit.com")
-        rest.caFile = caFile
-        rest.requestTimeout = ConnectorSettings.duration(requestTimeout)
-        rest.connectionsPerHost = min(connectionsPerHost, connections)
-        rest.keepAlive = ConnectorSettings.duration(keepAlive)
-        rest.preWarmedConnections = preWarmedConnections
-        var options = ConnectorOptions(
-            publicSession: publicSession, privateSocket: socket(privateURL ?? "wss://stream\(host).bybit.com/v5/private"),
-            tradeSocket: socket(tradeURL ?? "wss://stream\(host).bybit.com/v5/trade"), rest: rest, credentials: credentials)
-        options.orderEntry.submitTimeout = ConnectorSettings.duration(submitTimeout)
-        options.orderEntry.rateLimit = orderRateLimit
-        options.orderEntry.rateLimitReserve = rateLimitReserve
-        options.orderEntry.reconcileAttempts = reconcileAttempts
-        options.orderEntry.dcpWindow = dcpWindow
-        options.statsInterval = ConnectorSettings.duration(statsInterval)
-        return options
-    }
 }
