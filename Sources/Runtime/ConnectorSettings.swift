@@ -67,10 +67,24 @@ public struct ConnectorSettings: Sendable, Equatable {
         "recording.enabled", "recording.path", "recording.flush_interval", "recording.max_bytes", "recording.min_free_bytes",
         "exchange.binance.public_url", "exchange.binance.rest_url", "exchange.binance.depth_speed", "exchange.binance.rotate_after",
         "exchange.binance.snapshot_weight_per_minute",
-    ]
+    ] + bybitSection.map { "exchange.bybit." + $0 }
+
+    /// Bybit's keys, also accepted in a section of their own (`exchange.bybit.public_url` is
+    /// `exchange.public_url`; the section wins when a file has both).
+    public static let bybitSection = ["depth", "testnet", "public_url", "private_url", "trade_url", "rest_url", "dcp_time_window"]
 
     /// Sets one key from its text.
     public mutating func set(_ key: String, _ text: String) throws(Invalid) {
+        if key.hasPrefix("exchange.bybit."), ConnectorSettings.bybitSection.contains(String(key.dropFirst("exchange.bybit.".count))) {
+            do throws(Invalid) {
+                try set("exchange." + key.dropFirst("exchange.bybit.".count), text)
+            } catch {
+                var named = error
+                named.key = key
+                throw named
+            }
+            return
+        }
         let setting = SettingValue(key: key, text: text)
         let value = setting.text
         func url(_ schemes: [String]) throws(Invalid) -> String {

@@ -28,14 +28,15 @@ final class BotMetrics: @unchecked Sendable {
     private var reportedCPU = 0.0
     private let openFileDescriptors: Gauge
 
-    init() {
+    /// `exchange`: the primary connector's (`bybit`, `binance-usdm`), the label of its restart counters.
+    init(exchange: String = "bybit") {
         let registry = PrometheusCollectorRegistry()
         self.registry = registry
-        let labels = [("exchange", "bybit"), ("ws_type", "connector")]
+        let labels = [("exchange", exchange), ("ws_type", "connector")]
         reconnectAttempts = BotMetrics.counter(registry, "ws_reconnect_attempts_total", BotMetrics.reconnectHelp, labels: labels)
         for session in ["public", "private", "trade"] {
             _ = BotMetrics.counter(registry, "ws_reconnect_attempts_total", BotMetrics.reconnectHelp,
-                                   labels: [("exchange", "bybit"), ("ws_type", session)])
+                                   labels: [("exchange", exchange), ("ws_type", session)])
         }
         maxReconnectReached = BotMetrics.counter(registry, "ws_max_reconnect_reached_total", "Times reconnecting gave up (never: it backs off up to its cap and keeps trying).", labels: labels)
         reconnectDelay = BotMetrics.gauge(registry, "ws_reconnect_delay_seconds", BotMetrics.delayHelp, labels: labels)
@@ -68,8 +69,8 @@ final class BotMetrics: @unchecked Sendable {
 
     /// A session of the connector reconnecting (its `status` `reconnecting`): counted per WebSocket type
     /// (`public`, `private`, `trade`) beside the connector restarts (`ws_type="connector"`).
-    func sessionReconnecting(session: String, delayMilliseconds: Int64?) {
-        let labels = [("exchange", "bybit"), ("ws_type", session)]
+    func sessionReconnecting(exchange: String, session: String, delayMilliseconds: Int64?) {
+        let labels = [("exchange", exchange), ("ws_type", session)]
         lock.lock()
         defer { lock.unlock() }
         BotMetrics.counter(registry, "ws_reconnect_attempts_total", BotMetrics.reconnectHelp, labels: labels).increment()

@@ -37,6 +37,7 @@ public struct BotService: Sendable {
                 var runner = RunnerConfiguration(executable: executable, arguments: settings.connectorArguments(for: kind))
                 runner.environment = environment
                 runner.queueCapacity = settings.queueSize
+                runner.exchange = kind == .binanceWS ? "binance-usdm" : "bybit"
                 var configuration = SupervisorConfiguration(runner: runner)
                 configuration.healthInterval = ConnectorSettings.duration(settings.healthCheckInterval)
                 configuration.staleAfter = ConnectorSettings.duration(settings.staleThreshold)
@@ -53,7 +54,7 @@ public struct BotService: Sendable {
             source = FallbackSource(chain: ([settings.dataSource] + settings.fallback).map { kind in .init(name: kind.rawValue) { make(kind) } },
                                     symbols: settings.connector.symbols, fallbackAfter: ConnectorSettings.duration(settings.fallbackAfter), logger: logger)
         }
-        let metrics = BotMetrics()
+        let metrics = BotMetrics(exchange: settings.dataSource == .binanceWS ? "binance-usdm" : "bybit")
         self.metrics = metrics
         state = MarketState { metrics.tickToBot(nanoseconds: $0) }
         if settings.trading.enabled, let symbol = settings.trading.symbol ?? settings.connector.symbols.first {
@@ -130,7 +131,7 @@ public struct BotService: Sendable {
                 for await event in source.events {
                     let now = WallClock.nanoseconds()
                     if case .status(let status) = event, status.status == .reconnecting, let session = status.session {
-                        service.metrics.sessionReconnecting(session: session, delayMilliseconds: status.retryDelayMilliseconds)
+                        service.metrics.sessionReconnecting(exchange: status.connector, session: session, delayMilliseconds: status.retryDelayMilliseconds)
                     }
                     if case .stats(let stats) = event, let frames = stats.recordedFrames {
                         service.metrics.recording(frames: frames, bytes: stats.recordedBytes ?? 0)

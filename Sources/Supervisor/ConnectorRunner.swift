@@ -22,6 +22,10 @@ public struct RunnerConfiguration: Sendable {
     /// After `shutdown`: how long the child gets to exit before SIGTERM, then before SIGKILL.
     public var shutdownGrace: Duration = .seconds(3)
     public var terminateGrace: Duration = .seconds(2)
+    /// The exchange whose connector this is: the prefix of the log events (`bybit_connector_…`,
+    /// `binance_connector_…`) and the wire's `connector` of the supervisor's own statuses.
+    public var exchange = "bybit"
+    var logPrefix: String { exchange == "binance-usdm" ? "binance" : exchange }
 
     public init(executable: String, arguments: [String]) {
         self.executable = executable
@@ -142,7 +146,7 @@ public final class ConnectorRunner: @unchecked Sendable {
             let left = ProcessTable.members(ofGroup: pid).filter { $0.state != "Z" }
             if !left.isEmpty {
                 Glibc.kill(-pid, SIGKILL)
-                logger.error("bybit_connector_cleanup_error", metadata: [
+                logger.error("\(configuration.logPrefix)_connector_cleanup_error", metadata: [
                     "reason": "processes left in the connector's group after it exited; killed", "pids": "\(left.map(\.pid))"])
             }
         }
@@ -153,23 +157,23 @@ public final class ConnectorRunner: @unchecked Sendable {
         queue.finish()
         switch exit {
         case .exited(let code):
-            logger.warning("bybit_connector_subprocess_exited", metadata: ["exit_code": "\(code)", "pid": "\(processIdentifier ?? 0)"])
+            logger.warning("\(configuration.logPrefix)_connector_subprocess_exited", metadata: ["exit_code": "\(code)", "pid": "\(processIdentifier ?? 0)"])
         case .signaled(let signal):
-            logger.warning("bybit_connector_subprocess_terminated", metadata: ["signal": "\(signal)", "pid": "\(processIdentifier ?? 0)"])
+            logger.warning("\(configuration.logPrefix)_connector_subprocess_terminated", metadata: ["signal": "\(signal)", "pid": "\(processIdentifier ?? 0)"])
         case .failedToStart(let reason):
-            logger.error("bybit_connector_subprocess_error", metadata: ["reason": "\(reason)"])
+            logger.error("\(configuration.logPrefix)_connector_subprocess_error", metadata: ["reason": "\(reason)"])
         }
         return exit
     }
 
     private func started(_ pid: pid_t) {
         locked { self.pid = pid }
-        logger.info("bybit_connector_subprocess_connected", metadata: ["pid": "\(pid)"])
+        logger.info("\(configuration.logPrefix)_connector_subprocess_connected", metadata: ["pid": "\(pid)"])
     }
 
     /// Decodes each stdout line into the queue.
     private func readEvents(_ output: SubprocessOutputSequence) async {
-        await readLines(output, failure: "bybit_connector_subprocess_error", reasonPrefix: "stdout: ", line)
+        await readLines(output, failure: "\(configuration.logPrefix)_connector_subprocess_error", reasonPrefix: "stdout: ", line)
     }
 
     /// Splits a child's raw output buffers on `\n` (never `.strings()`), a line cut across buffers kept
@@ -198,14 +202,14 @@ public final class ConnectorRunner: @unchecked Sendable {
             queue.push(event)
         } catch {
             locked { decodeErrors += 1 }
-            logger.warning("bybit_connector_json_decode_error", metadata: ["error": "\(error.message)", "bytes": "\(bytes.count)"])
+            logger.warning("\(configuration.logPrefix)_connector_json_decode_error", metadata: ["error": "\(error.message)", "bytes": "\(bytes.count)"])
         }
     }
 
     /// Logs each stderr line.
     private func readErrors(_ output: SubprocessOutputSequence) async {
-        await readLines(output, failure: "bybit_connector_stderr_read_error") { bytes in
-            logger.info("bybit_connector_subprocess_stderr", metadata: ["line": "\(String(decoding: bytes, as: UTF8.self))"])
+        await readLines(output, failure: "\(configuration.logPrefix)_connector_stderr_read_error") { bytes in
+            logger.info("\(configuration.logPrefix)_connector_subprocess_stderr", metadata: ["line": "\(String(decoding: bytes, as: UTF8.self))"])
         }
     }
 
@@ -217,7 +221,7 @@ public final class ConnectorRunner: @unchecked Sendable {
         if await waitForExit(configuration.shutdownGrace) { return }
         signalGroup(SIGTERM)
         if await waitForExit(configuration.terminateGrace) { return }
-        logger.error("bybit_connector_cleanup_error", metadata: [
+        logger.error("\(configuration.logPrefix)_connector_cleanup_error", metadata: [
             "reason": "no exit after shutdown and SIGTERM; killing its process group", "pid": "\(processIdentifier ?? 0)"])
         signalGroup(SIGKILL)
         while !(await waitForExit(.seconds(1))) {}

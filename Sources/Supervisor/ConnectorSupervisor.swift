@@ -161,7 +161,7 @@ public actor ConnectorSupervisor {
             startedAt = WallClock.nanoseconds()
             lastMarketEvent = nil
             // Every book the bot holds is from the old child: each waits for the new one's snapshot.
-            sink.yield(.status(.init(status: .connectorStarted, session: "supervisor", reason: restarts == 0 ? "first start" : "restart \(restarts)")))
+            sink.yield(.status(.init(status: .connectorStarted, connector: configuration.runner.exchange, session: "supervisor", reason: restarts == 0 ? "first start" : "restart \(restarts)")))
             let process = Task { await child.run() }
             let forward = Task { await self.forward(child) }
             for subscription in subscriptions {
@@ -172,10 +172,10 @@ public actor ConnectorSupervisor {
             switch ending {
             case .died(let exit):
                 deaths += 1
-                logger.error("bybit_connector_process_died", metadata: ["exit": "\(exit)", "pid": "\(child.processIdentifier ?? 0)"])
+                logger.error("\(configuration.runner.logPrefix)_connector_process_died", metadata: ["exit": "\(exit)", "pid": "\(child.processIdentifier ?? 0)"])
             case .stale(let seconds):
                 staleRestarts += 1
-                logger.error("bybit_connector_stale_connection_detected", metadata: [
+                logger.error("\(configuration.runner.logPrefix)_connector_stale_connection_detected", metadata: [
                     "seconds_since_last_event": "\((seconds * 10).rounded() / 10)",
                     "stale_threshold": "\(configuration.staleAfter.inSeconds)"])
             case .stopped:
@@ -212,7 +212,7 @@ public actor ConnectorSupervisor {
         let zombies = children.filter { $0.state == "Z" }.map(\.pid)
         let lingering = pid.flatMap { old in ProcessTable.entry(old) }
         if !zombies.isEmpty || lingering != nil {
-            logger.error("bybit_connector_cleanup_error", metadata: [
+            logger.error("\(configuration.runner.logPrefix)_connector_cleanup_error", metadata: [
                 "reason": "\(zombies.isEmpty ? "" : "zombie children ")\(lingering == nil ? "" : "old connector still in /proc")",
                 "zombies": "\(zombies)", "pid": "\(pid ?? 0)"])
         }
@@ -243,7 +243,7 @@ public actor ConnectorSupervisor {
             if clock.now >= nextHealthLog {
                 nextHealthLog = clock.now + configuration.healthLogInterval
                 let health = health(now: now)
-                logger.info("bybit_connector_health_check", metadata: [
+                logger.info("\(configuration.runner.logPrefix)_connector_health_check", metadata: [
                     "process_alive": "\(health.processAlive)", "queue_size": "\(health.queueSize)", "error_count": "\(health.errorCount)",
                     "seconds_since_last_event": "\(health.secondsSinceLastEvent.map { ($0 * 10).rounded() / 10 } ?? -1)"])
             }
@@ -258,7 +258,7 @@ public actor ConnectorSupervisor {
     private func forward(_ child: ConnectorRunner) async {
         while let event = await child.queue.next() {
             for symbol in child.queue.takeDroppedDepth().sorted() {
-                logger.warning("bybit_connector_depth_dropped", metadata: ["symbol": "\(symbol)", "queue_size": "\(child.queue.count)"])
+                logger.warning("\(configuration.runner.logPrefix)_connector_depth_dropped", metadata: ["symbol": "\(symbol)", "queue_size": "\(child.queue.count)"])
                 sink.yield(.status(.init(status: .depthDropped, session: "supervisor", reason: "the bot's queue was full; resubscribing", topic: symbol)))
                 child.send(ConnectorSupervisor.command("unsubscribe", channel: "depth", symbol: symbol))
                 child.send(ConnectorSupervisor.command("subscribe", channel: "depth", symbol: symbol))
@@ -279,7 +279,7 @@ public actor ConnectorSupervisor {
             if !connected {
                 connected = true
                 policy.connected(at: WallClock.nanoseconds())
-                logger.info("bybit_connector_connected", metadata: ["symbol": "\(symbolOf(event))"])
+                logger.info("\(configuration.runner.logPrefix)_connector_connected", metadata: ["symbol": "\(symbolOf(event))"])
             }
         case .error:
             errorEvents += 1

@@ -41,6 +41,33 @@ struct SettingsTests {
         #expect(options.publicSession.bookStaleAfter == .milliseconds(2_500))
     }
 
+    /// A section per exchange: `exchange.bybit.*` (Bybit's keys, also accepted at `exchange.*`) and `exchange.binance.*`.
+    @Test func eachExchangeHasASection() async throws {
+        let path = try temporaryFile("""
+        exchange:
+          symbols: [BTCUSDT]
+          public_url: ws://127.0.0.1:1/v5/public/linear
+          bybit:
+            public_url: ws://127.0.0.1:9100/v5/public/linear
+            depth: 200
+          binance:
+            public_url: ws://127.0.0.1:9200
+            depth_speed: 250ms
+        """)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let settings = try await ConnectorSettings.load(file: path, flags: [])
+        #expect(settings.publicURL == "ws://127.0.0.1:9100/v5/public/linear" && settings.depth == 200)
+        #expect(settings.binanceOptions().session.depthStream == "@depth" && settings.binanceOptions().session.socket.url == "ws://127.0.0.1:9200")
+        let bad = try temporaryFile("exchange:\n  symbols: [BTCUSDT]\n  bybit:\n    depth: 7\n")
+        defer { try? FileManager.default.removeItem(atPath: bad) }
+        do {
+            _ = try await ConnectorSettings.load(file: bad, flags: [])
+            Issue.record("depth 7 accepted")
+        } catch {
+            #expect(error.key == "exchange.bybit.depth")
+        }
+    }
+
     @Test func aBadValueNamesItsKeyAndTheFix() async throws {
         let path = try temporaryFile("exchange:\n  symbols: BTCUSDT\nmonitoring:\n  pong_timeout: soon\n")
         defer { try? FileManager.default.removeItem(atPath: path) }

@@ -101,6 +101,8 @@ struct BinanceRunTests {
             return status["mode"] as? String == "paper" && Set(live.compactMap { $0["side"] as? String }) == ["buy", "sell"]
         })
         #expect(bot.stderr.text.contains("keel_paper_only"))
+        // The supervisor's log names are the exchange's: no `bybit_` line about a Binance connector.
+        #expect(bot.stderr.text.contains("binance_connector_subprocess_connected") && !bot.stderr.text.contains("bybit_connector_"))
         #expect(bot.stderr.text.contains("keel_instrument_confirmed"))
         // The bot's book against the sim's truth, with the flow paused.
         _ = try await post("http://127.0.0.1:\(sim.controlPort)/sim/flow", body: #"{"paused":true}"#)

@@ -137,8 +137,14 @@ struct RecordCommandTests {
         if replayed.stderr.contains("warning") { #expect(replayed.stderr.contains("before the cut")) }
     }
 
-    @Test func badArgumentsAreRefusedWithTheFix() throws {
-        let run = try runKeel(["record", "--exchange", "binance-usdm", "--symbols", "BTCUSDT", "--out", "/tmp/x"])
-        #expect(run.status != 0 && run.stderr.contains("use bybit"))
+    @Test(arguments: [(["--duration", "soon"], "write e.g. 90s, 10m or 24h"), (["--flush-interval", "0"], "--flush-interval must be a positive number"),
+                      (["--public-url", "http://x"], "exchange.binance.public_url"), (["--exchange", "kraken"], "binance-usdm")])
+    func badArgumentsAreRefusedWithTheFix(arguments: [String], fix: String) throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("keel-record-bad-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        var command = ["record", "--exchange", "binance-usdm", "--symbols", "BTCUSDT", "--out", out, "--duration", "1s"]
+        command += arguments
+        let run = try runKeel(command)
+        #expect(run.status != 0 && run.stderr.contains(fix), "\(run.stderr)")
     }
 }
