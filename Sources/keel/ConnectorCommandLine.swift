@@ -14,6 +14,55 @@ struct ConnectorCommandLine: AsyncParsableCommand {
     )
 }
 
+/// The options every connector takes: the config file, symbols, certificates, the feed's watchdogs
+/// and backoff, the log level and recording — each also a key of the `--config` file.
+struct CommonConnectorOptions: ParsableArguments {
+    @Option(help: "YAML file with sections exchange, monitoring, connection_pool, limits (flags win over it).")
+    var config: String?
+
+    @Option(help: "Comma-separated symbols, e.g. BTCUSDT,ETHUSDT (exchange.symbols).")
+    var symbols: String?
+
+    @Option(help: "PEM certificates to trust for wss:// and https:// instead of the system's, e.g. keel sim --tls's cert (exchange.ca_file).")
+    var caFile: String?
+
+    @Option(help: "Seconds between pings — Bybit's app-level ones, WebSocket pings on Binance (monitoring.ping_interval, default 20).")
+    var pingInterval: String?
+
+    @Option(help: "Seconds of silence on a book topic or stream that make the feed stale (monitoring.book_stale_after, default 10).")
+    var bookStaleAfter: String?
+
+    @Option(help: "Seconds of silence on a trade topic or stream that make the feed stale (monitoring.trade_stale_after, default 120).")
+    var tradeStaleAfter: String?
+
+    @Option(help: "Seconds between stats events (monitoring.stats_interval, default 5).")
+    var statsInterval: String?
+
+    @Option(help: "First reconnect delay in milliseconds, then ×2 with 0–30 % jitter (monitoring.reconnect_base_ms, default 500).")
+    var reconnectBaseMs: String?
+
+    @Option(help: "Longest reconnect delay in milliseconds (monitoring.reconnect_cap_ms, default 60000).")
+    var reconnectCapMs: String?
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (monitoring.log_level, default info).")
+    var logLevel: String?
+
+    @Option(help: "Record every frame received (Binance: and every REST snapshot), before parsing, to DIR as SYMBOL_YYYYMMDD.gz (recording.enabled + recording.path).")
+    var record: String?
+
+    /// These options as settings keys, then `more` (the exchange's own), leaving out what was not given.
+    func flags(_ more: [(String, String?)]) -> [(key: String, value: String)] {
+        let common: [(String, String?)] = [
+            ("exchange.symbols", symbols), ("exchange.ca_file", caFile), ("monitoring.ping_interval", pingInterval),
+            ("monitoring.book_stale_after", bookStaleAfter), ("monitoring.trade_stale_after", tradeStaleAfter),
+            ("monitoring.stats_interval", statsInterval), ("monitoring.reconnect_base_ms", reconnectBaseMs),
+            ("monitoring.reconnect_cap_ms", reconnectCapMs), ("monitoring.log_level", logLevel),
+            ("recording.enabled", record.map { _ in "true" }), ("recording.path", record),
+        ]
+        return (common + more).compactMap { key, value in value.map { (key, $0) } }
+    }
+}
+
 struct BybitConnectorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bybit",
@@ -26,11 +75,7 @@ struct BybitConnectorCommand: AsyncParsableCommand {
         """
     )
 
-    @Option(help: "YAML file with sections exchange, monitoring, connection_pool, limits (flags win over it).")
-    var config: String?
-
-    @Option(help: "Comma-separated symbols, e.g. BTCUSDT,ETHUSDT (exchange.symbols).")
-    var symbols: String?
+    @OptionGroup var common: CommonConnectorOptions
 
     @Option(help: "Orderbook depth topic: 1, 50, 200 or 1000 (exchange.depth, default 50).")
     var depth: String?
@@ -50,32 +95,8 @@ struct BybitConnectorCommand: AsyncParsableCommand {
     @Option(help: "REST base URL, e.g. http://127.0.0.1:9100 (exchange.rest_url).")
     var restURL: String?
 
-    @Option(help: "PEM certificates to trust for wss:// and https:// instead of the system's, e.g. keel sim --tls's cert (exchange.ca_file).")
-    var caFile: String?
-
-    @Option(help: "Seconds between app-level pings (monitoring.ping_interval, default 20).")
-    var pingInterval: String?
-
     @Option(help: "Seconds to wait for a pong or an auth answer before dropping the connection (monitoring.pong_timeout, default 10).")
     var pongTimeout: String?
-
-    @Option(help: "Seconds of silence on an orderbook topic that make the feed stale (monitoring.book_stale_after, default 10).")
-    var bookStaleAfter: String?
-
-    @Option(help: "Seconds of silence on a trade topic that make the feed stale (monitoring.trade_stale_after, default 120).")
-    var tradeStaleAfter: String?
-
-    @Option(help: "Seconds between stats events (monitoring.stats_interval, default 5).")
-    var statsInterval: String?
-
-    @Option(help: "First reconnect delay in milliseconds, then ×2 with 0–30 % jitter (monitoring.reconnect_base_ms, default 500).")
-    var reconnectBaseMs: String?
-
-    @Option(help: "Longest reconnect delay in milliseconds (monitoring.reconnect_cap_ms, default 60000).")
-    var reconnectCapMs: String?
-
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (monitoring.log_level, default info).")
-    var logLevel: String?
 
     @Option(help: "Seconds to wait for an order ack before the order is `unknown` and reconciled (limits.submit_timeout, default 3).")
     var submitTimeout: String?
@@ -83,29 +104,18 @@ struct BybitConnectorCommand: AsyncParsableCommand {
     @Option(help: "Order requests a second before the exchange reports its own limit (limits.order_rate_limit, default 10).")
     var orderRateLimit: String?
 
-    @Option(help: "Record every public frame received, before parsing, to DIR as SYMBOL_YYYYMMDD.gz (recording.enabled + recording.path).")
-    var record: String?
-
     func run() async throws {
-        var flags: [(key: String, value: String)] = []
-        for (key, value) in [
-            ("exchange.symbols", symbols), ("exchange.depth", depth), ("exchange.public_url", publicURL), ("exchange.private_url", privateURL),
-            ("exchange.trade_url", tradeURL), ("exchange.rest_url", restURL), ("exchange.ca_file", caFile),
-            ("monitoring.ping_interval", pingInterval), ("monitoring.pong_timeout", pongTimeout),
-            ("monitoring.book_stale_after", bookStaleAfter), ("monitoring.trade_stale_after", tradeStaleAfter),
-            ("monitoring.stats_interval", statsInterval), ("monitoring.reconnect_base_ms", reconnectBaseMs),
-            ("monitoring.reconnect_cap_ms", reconnectCapMs), ("monitoring.log_level", logLevel),
+        var flags = common.flags([
+            ("exchange.depth", depth), ("exchange.public_url", publicURL), ("exchange.private_url", privateURL),
+            ("exchange.trade_url", tradeURL), ("exchange.rest_url", restURL), ("monitoring.pong_timeout", pongTimeout),
             ("limits.submit_timeout", submitTimeout), ("limits.order_rate_limit", orderRateLimit),
-            ("recording.enabled", record.map { _ in "true" }), ("recording.path", record),
-        ] {
-            if let value { flags.append((key, value)) }
-        }
+        ])
         if let environment = ProcessInfo.processInfo.environment["BYBIT_CONNECTOR_TESTNET"] { flags.append(("exchange.testnet", environment)) }
         if testnet { flags.append(("exchange.testnet", "true")) }
         // Bad configuration: one clear line naming the key and the fix, exit 2 (the bot reads the code).
         let settings: ConnectorSettings
         do throws(ConnectorSettings.Invalid) {
-            settings = try await ConnectorSettings.load(file: config ?? ProcessInfo.processInfo.environment["BYBIT_CONNECTOR_CONFIG_FILE"], flags: flags)
+            settings = try await ConnectorSettings.load(file: common.config ?? ProcessInfo.processInfo.environment["BYBIT_CONNECTOR_CONFIG_FILE"], flags: flags)
         } catch {
             throw refuse(error.description, command: "keel connector bybit")
         }
@@ -162,11 +172,7 @@ struct BinanceConnectorCommand: AsyncParsableCommand {
         """
     )
 
-    @Option(help: "YAML file with sections exchange, monitoring, connection_pool, limits (flags win over it).")
-    var config: String?
-
-    @Option(help: "Comma-separated symbols, e.g. BTCUSDT,ETHUSDT (exchange.symbols).")
-    var symbols: String?
+    @OptionGroup var common: CommonConnectorOptions
 
     @Option(help: "WebSocket base URL, e.g. a keel sim's ws://127.0.0.1:9100 (exchange.binance.public_url; default wss://fstream.binance.com).")
     var publicURL: String?
@@ -180,48 +186,14 @@ struct BinanceConnectorCommand: AsyncParsableCommand {
     @Option(help: "Seconds after which a new connection is opened, synced and swapped in (exchange.binance.rotate_after, default 82800).")
     var rotateAfter: String?
 
-    @Option(help: "PEM certificates to trust for wss:// and https:// instead of the system's (exchange.ca_file).")
-    var caFile: String?
-
-    @Option(help: "Seconds between WebSocket pings; an unanswered one drops the connection (monitoring.ping_interval, default 20).")
-    var pingInterval: String?
-
-    @Option(help: "Seconds of silence on a depth stream that make the feed stale (monitoring.book_stale_after, default 10).")
-    var bookStaleAfter: String?
-
-    @Option(help: "Seconds of silence on a trade stream that make the feed stale (monitoring.trade_stale_after, default 120).")
-    var tradeStaleAfter: String?
-
-    @Option(help: "Seconds between stats events (monitoring.stats_interval, default 5).")
-    var statsInterval: String?
-
-    @Option(help: "First reconnect delay in milliseconds, then ×2 with 0–30 % jitter (monitoring.reconnect_base_ms, default 500).")
-    var reconnectBaseMs: String?
-
-    @Option(help: "Longest reconnect delay in milliseconds (monitoring.reconnect_cap_ms, default 60000).")
-    var reconnectCapMs: String?
-
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (monitoring.log_level, default info).")
-    var logLevel: String?
-
-    @Option(help: "Record every frame received and every REST snapshot, before parsing, to DIR as SYMBOL_YYYYMMDD.gz (recording.enabled + recording.path).")
-    var record: String?
-
     func run() async throws {
-        var flags: [(key: String, value: String)] = []
-        for (key, value) in [
-            ("exchange.symbols", symbols), ("exchange.binance.public_url", publicURL), ("exchange.binance.rest_url", restURL),
-            ("exchange.binance.depth_speed", depthSpeed), ("exchange.binance.rotate_after", rotateAfter), ("exchange.ca_file", caFile),
-            ("monitoring.ping_interval", pingInterval), ("monitoring.book_stale_after", bookStaleAfter),
-            ("monitoring.trade_stale_after", tradeStaleAfter), ("monitoring.stats_interval", statsInterval),
-            ("monitoring.reconnect_base_ms", reconnectBaseMs), ("monitoring.reconnect_cap_ms", reconnectCapMs), ("monitoring.log_level", logLevel),
-            ("recording.enabled", record.map { _ in "true" }), ("recording.path", record),
-        ] {
-            if let value { flags.append((key, value)) }
-        }
+        let flags = common.flags([
+            ("exchange.binance.public_url", publicURL), ("exchange.binance.rest_url", restURL),
+            ("exchange.binance.depth_speed", depthSpeed), ("exchange.binance.rotate_after", rotateAfter),
+        ])
         let settings: ConnectorSettings
         do throws(ConnectorSettings.Invalid) {
-            settings = try await ConnectorSettings.load(file: config, flags: flags)
+            settings = try await ConnectorSettings.load(file: common.config, flags: flags)
         } catch {
             throw refuse(error.description, command: "keel connector binance-usdm")
         }

@@ -9,10 +9,8 @@ which must equal the simulator's truth once the flow is paused; aggregate trades
 Prints one line per check and `N passed, N failed`; exits non-zero on any failure.
 """
 import asyncio
-import json
 import sys
 import time
-import urllib.request
 from decimal import Decimal
 
 from binance_common.configuration import ConfigurationRestAPI, ConfigurationWebSocketStreams
@@ -21,26 +19,13 @@ from binance_sdk_derivatives_trading_usds_futures.derivatives_trading_usds_futur
 from binance_sdk_derivatives_trading_usds_futures.rest_api.models import KlineCandlestickDataIntervalEnum
 from binance_sdk_derivatives_trading_usds_futures.websocket_streams.models import DiffBookDepthStreamsUpdateSpeedEnum
 
+from checks import check, control_call as control_api, finish
+
 host, control = sys.argv[1], sys.argv[2]
-passed, failed = 0, 0
-
-
-def check(name, condition, detail=""):
-    global passed, failed
-    if condition:
-        passed += 1
-        print(f"ok    {name}")
-    else:
-        failed += 1
-        print(f"FAIL  {name} {detail}")
 
 
 def control_call(method, path, body=None):
-    request = urllib.request.Request(f"http://{control}{path}", method=method,
-                                     data=json.dumps(body).encode() if body is not None else None,
-                                     headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=10) as answer:
-        return json.loads(answer.read())
+    return control_api(control, method, path, body)
 
 
 def plain(value):
@@ -150,5 +135,4 @@ async def follow_depth():
 
 
 asyncio.run(follow_depth())
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+finish()

@@ -7,17 +7,18 @@ categories the sim does not simulate (empty lists), a wrong secret (retCode 1000
 deltas, trades), private streams (order, execution, position, wallet) and the trade stream.
 Prints one line per check and `N passed, N failed`; exits non-zero on any failure.
 """
+import json
 import sys
 import threading
 import time
 
-import json
-import urllib.request
 
 import pybit._websocket_trading as websocket_trading
 import pybit.unified_trading as unified_trading
 from pybit.exceptions import InvalidRequestError
 from pybit.unified_trading import HTTP, WebSocket, WebSocketTrading
+
+from checks import check, control_call as control_api, finish, wait_for
 
 KEY, SECRET = "keel-demo-key", "keel-demo-secret"
 host, control = sys.argv[1], sys.argv[2]
@@ -32,28 +33,6 @@ def session(secret=SECRET):
     http = HTTP(api_key=KEY, api_secret=secret, max_retries=1, retry_delay=0)
     http.endpoint = f"http://{host}"
     return http
-
-
-passed, failed = 0, 0
-
-
-def check(name, condition, detail=""):
-    global passed, failed
-    if condition:
-        passed += 1
-        print(f"ok    {name}")
-    else:
-        failed += 1
-        print(f"FAIL  {name} {detail}")
-
-
-def wait_for(predicate, seconds=10.0):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
 
 
 http = session()
@@ -87,11 +66,7 @@ check("trade stream", wait_for(lambda: len(trades) > 0) and trades[0]["data"][0]
 
 
 def control_call(method, path, body=None):
-    request = urllib.request.Request(f"http://{control}{path}", method=method,
-                                     data=json.dumps(body).encode() if body is not None else None,
-                                     headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=10) as answer:
-        return json.loads(answer.read())
+    return control_api(control, method, path, body)
 
 
 control_call("POST", "/sim/flow", {"paused": True})
@@ -183,5 +158,4 @@ check("trade stream ack", done.wait(10) and acks[0]["retCode"] == 0 and acks[0][
 
 for stream in (public, private, trading):
     stream.exit()
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+finish()

@@ -23,22 +23,8 @@ private func withAccount(_ sim: SimHarness, configure: (inout ConnectorOptions) 
     options.rest.baseURL = "http://\(base)"
     options.orderEntry.reconcileBackoff = .milliseconds(100)
     configure(&options)
-    let view = BotView()
-    let (events, sink) = AsyncStream.makeStream(of: ConnectorEvent.self)
-    let reader = Task { for await event in events { if ProcessInfo.processInfo.environment["KEEL_DEBUG"] != nil { print(String(decoding: event.line, as: UTF8.self)) }; await view.receive(event) } }
-    defer { reader.cancel() }
-    let account = try AccountSessions(options: options, credentials: options.credentials!, logger: SimHarness.quiet) { sink.yield($0) }
-    let running = Task { await account.run() }
-    do {
-        try await body(view, account)
-    } catch {
-        await account.stop()
-        await account.rest.shutdown()
-        throw error
-    }
-    await account.stop()
-    _ = await running.value
-    await account.rest.shutdown()
+    try await following({ try AccountSessions(options: options, credentials: options.credentials!, logger: SimHarness.quiet, emit: $0) },
+                        run: { await $0.run() }, stop: { await $0.stop() }, close: { await $0.rest.shutdown() }, body)
 }
 
 private func place(_ clientId: String, side: Side = .buy, qty: String = "0.001", price: String?, type: String = "limit",

@@ -18,21 +18,8 @@ private func withBinanceSession(_ sim: SimHarness, configure: (inout BinanceSess
     // `settled` pauses the flow; only the stall test wants silence to count.
     configuration.bookStaleAfter = .seconds(120)
     configure(&configuration)
-    let view = BotView()
-    let (events, sink) = AsyncStream.makeStream(of: ConnectorEvent.self)
-    let reader = Task { for await event in events { await view.receive(event) } }
-    defer { reader.cancel() }
-    let session = try BinancePublicSession(configuration: configuration, logger: SimHarness.quiet) { event in sink.yield(event) }
-    let running = Task { await session.run() }
-    do {
-        try await body(view, session)
-    } catch {
-        await session.stop()
-        running.cancel()
-        throw error
-    }
-    await session.stop()
-    _ = await running.value
+    try await following({ try BinancePublicSession(configuration: configuration, logger: SimHarness.quiet, emit: $0) },
+                        run: { await $0.run() }, stop: { await $0.stop() }, body)
 }
 
 private func binanceSim<T: Sendable>(_ body: (SimHarness) async throws -> T) async throws -> T {

@@ -66,6 +66,38 @@ actor BotView {
     func connected(_ count: Int) -> Bool { statuses(.connected).count == count && snapshots == count }
 }
 
+/// Runs a session for the length of `body`, its events read in order into a `BotView`, as the bot reads
+/// the connector's stdout: `make` builds it around the emit closure, `run` runs it, `stop` ends it (also
+/// when `body` throws), `close` releases what outlives it.
+func following<Session: Sendable>(_ make: (@escaping @Sendable (ConnectorEvent) -> Void) throws -> Session,
+                                  run: @escaping @Sendable (Session) async -> Void, stop: (Session) async -> Void,
+                                  close: (Session) async -> Void = { _ in },
+                                  _ body: (BotView, Session) async throws -> Void) async throws {
+    let view = BotView()
+    let (events, sink) = AsyncStream.makeStream(of: ConnectorEvent.self)
+    let debug = ProcessInfo.processInfo.environment["KEEL_DEBUG"] != nil
+    let reader = Task {
+        for await event in events {
+            if debug { print(String(decoding: event.line, as: UTF8.self)) }
+            await view.receive(event)
+        }
+    }
+    defer { reader.cancel() }
+    let session = try make { sink.yield($0) }
+    let running = Task { await run(session) }
+    do {
+        try await body(view, session)
+    } catch {
+        await stop(session)
+        running.cancel()
+        await close(session)
+        throw error
+    }
+    await stop(session)
+    _ = await running.value
+    await close(session)
+}
+
 func wait(_ timeout: Duration = .seconds(30), _ condition: @Sendable () async -> Bool) async throws -> Bool {
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {

@@ -17,23 +17,8 @@ private func withSession(_ sim: SimHarness, configure: (inout PublicSessionConfi
     // session would then rightly call the book stale and reconnect. Only the stall test wants that.
     configuration.bookStaleAfter = .seconds(120)
     configure(&configuration)
-    let view = BotView()
-    // In order, as the bot reads stdout: one stream, one reader.
-    let (events, sink) = AsyncStream.makeStream(of: ConnectorEvent.self)
-    let reader = Task { for await event in events { await view.receive(event) } }
-    defer { reader.cancel() }
-    let session = BybitPublicSession(configuration: configuration, logger: SimHarness.quiet) { event in sink.yield(event) }
-    let running = Task { await session.run() }
-    do {
-        try await body(view, session)
-    } catch {
-        await session.stop()
-        running.cancel()
-        throw error
-    }
-    await session.stop()
-    running.cancel()
-    _ = await running.value
+    try await following({ BybitPublicSession(configuration: configuration, logger: SimHarness.quiet, emit: $0) },
+                        run: { await $0.run() }, stop: { await $0.stop() }, body)
 }
 
 /// Pauses the flow, waits until the depth-50 topic's u stops moving and the bot has caught up to it.

@@ -52,17 +52,8 @@ struct BinanceRunTests {
     @Test(arguments: [["--symbols", ""], ["--symbols", "BTCUSDT", "--depth-speed", "7ms"], ["--symbols", "BTCUSDT", "--public-url", "http://x"],
                       ["--symbols", "BTCUSDT", "--rotate-after", "soon"], ["--config", "/nonexistent.yaml"]])
     func badConfigurationIsOneLineNamingTheKeyAndExitTwo(arguments: [String]) throws {
-        let connector = Process()
-        connector.executableURL = try keelURL()
-        connector.arguments = ["connector", "binance-usdm"] + arguments
-        let errors = Pipe()
-        connector.standardError = errors
-        connector.standardOutput = FileHandle.nullDevice
-        connector.standardInput = FileHandle.nullDevice
-        try connector.run()
-        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        connector.waitUntilExit()
-        #expect(connector.terminationStatus == 2)
+        let (status, _, text) = try runKeel(["connector", "binance-usdm"] + arguments)
+        #expect(status == 2)
         #expect(text.split(separator: "\n").count == 1, "\(text)")
         let named = ["exchange.symbols", "exchange.binance.depth_speed", "exchange.binance.public_url", "exchange.binance.rotate_after", "--config"]
         #expect(named.contains { text.contains($0) }, "\(text)")

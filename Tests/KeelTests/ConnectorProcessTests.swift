@@ -102,17 +102,8 @@ struct ConnectorProcessTests {
                       ["--symbols", "BTCUSDT", "--ca-file", "/nonexistent.pem"], ["--symbols", "BTCUSDT", "--submit-timeout", "0"],
                       ["--config", "/nonexistent.yaml"], ["--symbols", "BTCUSDT", "--reconnect-base-ms", "900", "--reconnect-cap-ms", "100"]])
     func badConfigurationIsOneLineAndExitTwo(arguments: [String]) throws {
-        let connector = Process()
-        connector.executableURL = try keelURL()
-        connector.arguments = ["connector", "bybit"] + arguments
-        let errors = Pipe()
-        connector.standardError = errors
-        connector.standardOutput = FileHandle.nullDevice
-        connector.standardInput = FileHandle.nullDevice
-        try connector.run()
-        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        connector.waitUntilExit()
-        #expect(connector.terminationStatus == 2)
+        let (status, _, text) = try runKeel(["connector", "bybit"] + arguments)
+        #expect(status == 2)
         #expect(text.split(separator: "\n").count == 1, "\(text)")
     }
 }
