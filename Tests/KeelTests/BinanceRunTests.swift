@@ -9,25 +9,17 @@ struct BinanceRunTests {
     @Test func connectorStreamsBooksAnswersCommandsAndAcksShutdownLast() async throws {
         let sim = try await SimChildProcess(arguments: ["--exchange", "binance-usdm"])
         defer { sim.stop() }
-        let connector = Process()
-        connector.executableURL = try keelURL()
-        connector.arguments = ["connector", "binance-usdm", "--symbols", "BTCUSDT,ETHUSDT", "--public-url", "ws://127.0.0.1:\(sim.port)",
-                               "--rest-url", "http://127.0.0.1:\(sim.port)", "--stats-interval", "1"]
-        let input = Pipe(), output = Pipe(), errors = Pipe()
-        connector.standardInput = input
-        connector.standardOutput = output
-        connector.standardError = errors
-        try connector.run()
-        let stdout = Collector(output.fileHandleForReading)
-        let stderr = Collector(errors.fileHandleForReading)
+        let child = try ConnectorChild(["binance-usdm", "--symbols", "BTCUSDT,ETHUSDT", "--public-url", "ws://127.0.0.1:\(sim.port)",
+                                        "--rest-url", "http://127.0.0.1:\(sim.port)", "--stats-interval", "1"])
+        let connector = child.process, stdout = child.stdout, stderr = child.stderr
         #expect(try await waitFor { stdout.text.components(separatedBy: "\"type\":\"depth\"").count > 20 && stdout.text.contains("\"type\":\"stats\"") })
         for line in [#"{"command":"instrument","symbol":"BTCUSDT","id":"i-1"}"#, #"{"command":"instrument","symbol":"DOGEUSDT","id":"i-2"}"#,
                      #"{"command":"place","id":"o-1","symbol":"BTCUSDT","side":"buy","qty":"0.001","price":"1000","client_id":"c-1"}"#,
                      #"{"command":"ping","id":"p-1"}"#, "not json"] {
-            input.fileHandleForWriting.write(Data(line.utf8 + [10]))
+            child.send(line)
         }
         #expect(try await waitFor { stdout.text.contains(#""id":"i-1""#) && stdout.text.contains(#""id":"i-2""#) })
-        input.fileHandleForWriting.write(Data(#"{"command":"shutdown","id":"bye"}"#.utf8 + [10]))
+        child.send(#"{"command":"shutdown","id":"bye"}"#)
         connector.waitUntilExit()
         #expect(connector.terminationStatus == 0)
 

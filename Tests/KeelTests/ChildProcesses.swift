@@ -39,6 +39,33 @@ func runKeel(_ arguments: [String]) throws -> (status: Int32, stdout: String, st
     return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), errors.finished())
 }
 
+/// `keel connector …` as the bot runs it: a child with pipes, stdout and stderr collected.
+struct ConnectorChild {
+    let process = Process()
+    let input = Pipe()
+    let stdout: Collector
+    let stderr: Collector
+
+    /// `environment`: the whole environment of the child (default: the test's).
+    init(_ arguments: [String], environment: [String: String]? = nil) throws {
+        process.executableURL = try keelURL()
+        process.arguments = ["connector"] + arguments
+        if let environment { process.environment = environment }
+        let output = Pipe(), errors = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        stdout = Collector(output.fileHandleForReading)
+        stderr = Collector(errors.fileHandleForReading)
+    }
+
+    /// Writes command lines to its stdin.
+    func send(_ lines: String...) {
+        for line in lines { input.fileHandleForWriting.write(Data(line.utf8 + [10])) }
+    }
+}
+
 /// Reads a pipe into a buffer on its own thread.
 final class Collector: @unchecked Sendable {
     private let lock = NSLock()

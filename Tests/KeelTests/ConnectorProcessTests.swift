@@ -6,7 +6,6 @@ import TestSupport
 @Suite(.serialized)
 struct ConnectorProcessTests {
     @Test func streamsBookEventsAnswersCommandsAndNeverPrintsSecrets() async throws {
-        let keel = try keelURL()
         let key = "known-api-key-3f9a1c"
         let secret = "known-api-secret-77b2e4d0"
         // The sim holds one account with these values; the connector trades it.
@@ -14,22 +13,11 @@ struct ConnectorProcessTests {
         defer { sim.stop() }
         let port = sim.port
 
-        let connector = Process()
-        connector.executableURL = keel
-        connector.arguments = ["connector", "bybit", "--symbols", "BTCUSDT,ETHUSDT", "--public-url", "ws://127.0.0.1:\(port)/v5/public/linear",
-                               "--private-url", "ws://127.0.0.1:\(port)/v5/private", "--trade-url", "ws://127.0.0.1:\(port)/v5/trade",
-                               "--rest-url", "http://127.0.0.1:\(port)", "--stats-interval", "1"]
-        connector.environment = ProcessInfo.processInfo.environment.merging(["BYBIT_API_KEY": key, "BYBIT_API_SECRET": secret]) { $1 }
-        let input = Pipe()
-        let output = Pipe()
-        let errors = Pipe()
-        connector.standardInput = input
-        connector.standardOutput = output
-        connector.standardError = errors
-        try connector.run()
-        let stdout = Collector(output.fileHandleForReading)
-        let stderr = Collector(errors.fileHandleForReading)
-
+        let child = try ConnectorChild(["bybit", "--symbols", "BTCUSDT,ETHUSDT", "--public-url", "ws://127.0.0.1:\(port)/v5/public/linear",
+                                        "--private-url", "ws://127.0.0.1:\(port)/v5/private", "--trade-url", "ws://127.0.0.1:\(port)/v5/trade",
+                                        "--rest-url", "http://127.0.0.1:\(port)", "--stats-interval", "1"],
+                                       environment: ProcessInfo.processInfo.environment.merging(["BYBIT_API_KEY": key, "BYBIT_API_SECRET": secret]) { $1 })
+        let connector = child.process, input = child.input, stdout = child.stdout, stderr = child.stderr
         #expect(try await waitFor { stdout.text.components(separatedBy: "\"type\":\"depth\"").count > 20 && stdout.text.contains("\"type\":\"stats\"") })
         #expect(try await waitFor { stdout.text.contains("\"status\":\"reconciled\"") && stdout.text.contains("\"status\":\"authenticated\",\"connector\":\"bybit\",\"session\":\"trade\"") })
         input.fileHandleForWriting.write(Data(#"{"command":"ping","id":"p-1"}"# .utf8 + [10]))
@@ -67,21 +55,12 @@ struct ConnectorProcessTests {
     @Test func instrumentAnswersWithTheExchangesGridWithoutCredentials() async throws {
         let sim = try await SimChildProcess()
         defer { sim.stop() }
-        let connector = Process()
-        connector.executableURL = try keelURL()
-        connector.arguments = ["connector", "bybit", "--symbols", "BTCUSDT", "--public-url", "ws://127.0.0.1:\(sim.port)/v5/public/linear",
-                               "--rest-url", "http://127.0.0.1:\(sim.port)"]
         var environment = ProcessInfo.processInfo.environment
         environment["BYBIT_API_KEY"] = nil
         environment["BYBIT_API_SECRET"] = nil
-        connector.environment = environment
-        let input = Pipe(), output = Pipe(), errors = Pipe()
-        connector.standardInput = input
-        connector.standardOutput = output
-        connector.standardError = errors
-        try connector.run()
-        let stdout = Collector(output.fileHandleForReading)
-        _ = Collector(errors.fileHandleForReading)
+        let child = try ConnectorChild(["bybit", "--symbols", "BTCUSDT", "--public-url", "ws://127.0.0.1:\(sim.port)/v5/public/linear",
+                                        "--rest-url", "http://127.0.0.1:\(sim.port)"], environment: environment)
+        let connector = child.process, input = child.input, stdout = child.stdout
         for (id, symbol) in [("i-1", "BTCUSDT"), ("i-2", "ETHUSDT"), ("i-3", "NOPEUSDT")] {
             input.fileHandleForWriting.write(Data(#"{"command":"instrument","id":"\#(id)","symbol":"\#(symbol)"}"#.utf8 + [10]))
         }
