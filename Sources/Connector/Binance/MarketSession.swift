@@ -109,7 +109,7 @@ public actor BinancePublicSession {
         await standby?.stop()
     }
 
-    /// Every second: past `rotateAfter` a standby connection is opened; once all its books are synced it
+    /// Five times a second: past `rotateAfter` a standby connection is opened; once all its books are synced it
     /// replaces the active one (the bot gets each book from it as a snapshot, then its diffs).
     private func watchRotation() async {
         var tasks: [Task<Void, Never>] = []
