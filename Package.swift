@@ -144,6 +144,7 @@ let package = Package(
         .testTarget(name: "BinanceTests", dependencies: ["Binance", "Market", "Storage", "TestSupport"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Market", "TestSupport"]),
         .testTarget(name: "ConnectorTests", dependencies: ["Connector", "ConnectorWire", "Runtime", "Market", "Bybit", "ExchangeSim", "TestSupport"]),
+        .testTarget(name: "MarketContextTests", dependencies: ["MarketContext", "Market", "Binance", "Storage", "TestSupport"]),
         .testTarget(name: "StrategyTests", dependencies: ["Strategy", "MarketContext", "Market", "TestSupport"]),
         .testTarget(name: "ExecutionTests", dependencies: ["Execution", "Market", "Binance", "Storage", "TestSupport"]),
         .testTarget(name: "BacktestTests", dependencies: ["Backtest", "Strategy", "Execution", "Market", "Binance", "Storage", "TestSupport"]),

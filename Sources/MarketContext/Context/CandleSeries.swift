@@ -1,0 +1,91 @@
+import Market
+
+/// The candle intervals the context keeps, keyed by each trade's exchange time.
+public enum CandleInterval: String, Sendable, CaseIterable, Comparable {
+    case s1 = "1s", m1 = "1m", m5 = "5m", m15 = "15m", h1 = "1h", h4 = "4h", d1 = "1d"
+
+    public var nanoseconds: Int64 {
+        switch self {
+        case .s1: return 1_000_000_000
+        case .m1: return 60_000_000_000
+        case .m5: return 300_000_000_000
+        case .m15: return 900_000_000_000
+        case .h1: return 3_600_000_000_000
+        case .h4: return 14_400_000_000_000
+        case .d1: return 86_400_000_000_000
+        }
+    }
+
+    /// The start of the candle holding `time` (UTC: days start at midnight).
+    public func start(of time: Int64) -> Int64 {
+        time - ((time % nanoseconds) + nanoseconds) % nanoseconds
+    }
+
+    public static func < (a: CandleInterval, b: CandleInterval) -> Bool { a.nanoseconds < b.nanoseconds }
+}
+
+extension Candle {
+    /// The candle's volume-weighted price, to the price's scale plus 4 digits; nil without volume.
+    public var vwap: Price? {
+        guard volume.signum > 0 else { return nil }
+        return turnover.divided(by: volume, scale: min(open.scale + 4, 18))
+    }
+
+    /// Taker-buy minus taker-sell volume.
+    public var delta: Quantity { buyVolume + buyVolume - volume }
+}
+
+/// The candles of one interval: the one open now and the last `keep` closed ones. A candle closes
+/// when a trade or a timer tick crosses its end; an interval without trades is a candle at the
+/// previous close with zero volume, so the series has no holes. Pure.
+public struct CandleSeries: Sendable {
+    public let interval: CandleInterval
+    public let keep: Int
+    public private(set) var closed: [Candle] = []
+    public private(set) var current: Candle?
+
+    public init(interval: CandleInterval, keep: Int) {
+        self.interval = interval
+        self.keep = keep
+    }
+
+    /// Adds one trade at its exchange time; a trade older than the open (or last closed) candle is left out (false).
+    @discardableResult
+    public mutating func add(price: Price, qty: Quantity, aggressor: Side, time: Int64) -> Bool {
+        let start = interval.start(of: time)
+        if start < (current?.start ?? closed.last?.end ?? .min) { return false }
+        advance(to: time)
+        if current == nil { current = Candle(start: start, end: start + interval.nanoseconds, open: price) }
+        current!.add(price: price, qty: qty, aggressor: aggressor)
+        return true
+    }
+
+    /// Closes the open candle once `time` is past its end, and adds a flat candle (the previous close,
+    /// zero volume) for every interval in between that had no trade.
+    public mutating func advance(to time: Int64) {
+        let target = interval.start(of: time)
+        if let open = current, open.start < target {
+            close(open)
+            current = nil
+        }
+        guard let last = closed.last else { return }
+        // Past a gap longer than what is kept, only the kept flat candles are made.
+        var start = max(last.end, target - Int64(keep) * interval.nanoseconds)
+        while start < target {
+            var flat = Candle(start: start, end: start + interval.nanoseconds, open: last.close)
+            flat.volume = Quantity(mantissa: 0, scale: last.volume.scale)
+            close(flat)
+            start += interval.nanoseconds
+        }
+    }
+
+    /// Closed candles, then the open one: the newest `count`.
+    public func last(_ count: Int) -> [Candle] {
+        Array((closed + (current.map { [$0] } ?? [])).suffix(count))
+    }
+
+    private mutating func close(_ candle: Candle) {
+        closed.append(candle)
+        if closed.count > keep * 2 { closed.removeFirst(closed.count - keep) }
+    }
+}

@@ -1,0 +1,78 @@
+import Foundation
+import Market
+
+/// A volume-weighted average price with ±1σ and ±2σ volume-weighted bands: the sums are exact
+/// (Σ p·q, Σ q), the spread of prices around the VWAP a `Double` (σ² = Σ p²·q / Σ q − VWAP²).
+public struct VWAPState: Sendable, Equatable {
+    public var volume: Quantity = .zero
+    public var turnover: FixedDecimal = .zero
+    public var squares = 0.0
+
+    public init() {}
+
+    public mutating func add(price: Price, qty: Quantity) {
+        volume += qty
+        turnover += price * qty
+        squares += price.doubleValue * price.doubleValue * qty.doubleValue
+    }
+
+    public mutating func remove(_ other: VWAPState) {
+        volume -= other.volume
+        turnover -= other.turnover
+        squares -= other.squares
+    }
+
+    public mutating func merge(_ other: VWAPState) {
+        volume += other.volume
+        turnover += other.turnover
+        squares += other.squares
+    }
+
+    /// The VWAP to `scale` digits; nil without volume.
+    public func vwap(scale: UInt8) -> Price? {
+        guard volume.signum > 0 else { return nil }
+        return turnover.divided(by: volume, scale: scale)
+    }
+
+    /// The volume-weighted standard deviation of prices around the VWAP.
+    public var sigma: Double? {
+        guard volume.signum > 0 else { return nil }
+        let mean = turnover.doubleValue / volume.doubleValue
+        return (max(squares / volume.doubleValue - mean * mean, 0)).squareRoot()
+    }
+}
+
+/// The VWAP over a rolling window, kept as one-second buckets that leave the sum as they age out. Pure.
+public struct RollingVWAP: Sendable {
+    public let window: Int64
+    private var buckets: [(second: Int64, state: VWAPState)] = []
+    public private(set) var total = VWAPState()
+
+    public init(window: Int64) {
+        self.window = window
+    }
+
+    public mutating func add(price: Price, qty: Quantity, time: Int64) {
+        let second = CandleInterval.s1.start(of: time)
+        if buckets.last?.second == second {
+            buckets[buckets.count - 1].state.add(price: price, qty: qty)
+        } else {
+            var state = VWAPState()
+            state.add(price: price, qty: qty)
+            buckets.append((second, state))
+        }
+        total.add(price: price, qty: qty)
+        advance(to: time)
+    }
+
+    /// Drops the buckets older than the window before `time`.
+    public mutating func advance(to time: Int64) {
+        var drop = 0
+        while drop < buckets.count, buckets[drop].second + 1_000_000_000 <= time - window {
+            total.remove(buckets[drop].state)
+            drop += 1
+        }
+        if drop > 0 { buckets.removeFirst(drop) }
+        if buckets.isEmpty { total = VWAPState() }
+    }
+}
