@@ -1,4 +1,5 @@
 import Foundation
+import MarketContext
 import Prometheus
 import Storage
 import Supervisor
@@ -160,6 +161,24 @@ extension BotMetrics {
 
     func fill(maker: Bool) {
         BotMetrics.counter(registry, "keel_fills_total", "Executions counted (duplicates excluded).", labels: [("liquidity", maker ? "maker" : "taker")]).increment()
+    }
+
+    /// The market context of the quoted symbol; a figure not known yet is left as it was.
+    func context(symbol: String, _ snapshot: SymbolContext.Snapshot) {
+        let labels = [("symbol", symbol)]
+        func set(_ name: String, _ help: String, _ value: Double?, _ extra: [(String, String)] = []) {
+            if let value { BotMetrics.gauge(registry, name, help, labels: labels + extra).set(value) }
+        }
+        lock.lock()
+        defer { lock.unlock() }
+        set("keel_context_vwap", "Session (UTC day) VWAP of the symbol's trades.", snapshot.sessionVWAP?.doubleValue)
+        set("keel_context_rolling_vwap", "VWAP over context.vwap_window.", snapshot.rollingVWAP?.doubleValue)
+        set("keel_context_poc", "Volume profile's point of control (row's lowest price).", snapshot.levels?.poc.doubleValue)
+        set("keel_context_vah", "Value area high (row's lowest price).", snapshot.levels?.vah.doubleValue)
+        set("keel_context_val", "Value area low (row's lowest price).", snapshot.levels?.val.doubleValue)
+        set("keel_context_cvd", "Session cumulative volume delta: taker buys minus taker sells.", snapshot.sessionCVD.doubleValue)
+        set("keel_context_volatility", "Realised volatility of 1m log returns per square-root second.", snapshot.volatility1hPerSqrtSecond, [("window", "1h")])
+        set("keel_context_volatility", "Realised volatility of 1m log returns per square-root second.", snapshot.volatility24hPerSqrtSecond, [("window", "24h")])
     }
 
     func trading(position: Double, realised: Double, unrealised: Double, fees: Double, state: String) {

@@ -32,8 +32,18 @@ public struct MarketMakingStrategy: Sendable {
         public var risk = RiskManager.Limits()
         /// No market event for this long (against a tick's time): the feed is stale.
         public var staleAfter: Int64 = 60_000_000_000
+        /// The context's candles, VWAP, profile and windows (`context.*`).
+        public var context = ContextConfiguration()
+        /// `strategy.volatility_source`: σ for the quote model from the book's mid (`book`), or the realised
+        /// volatility of the last hour's 1m candles (`candles_1m`; the book's until an hour of candles exists).
+        public var volatilitySource = VolatilitySource.book
 
         public init() {}
+    }
+
+    public enum VolatilitySource: String, Sendable, Equatable {
+        case book
+        case candles1m = "candles_1m"
     }
 
     /// What the shell knows that the market events do not say.
@@ -64,7 +74,11 @@ public struct MarketMakingStrategy: Sendable {
     public let symbol: String
     public let policy: Policy
     /// The grid quotes are built on (the exchange's, once the shell has it).
-    public var instrument: Instrument
+    public var instrument: Instrument {
+        didSet { context.adopt(instrument) }
+    }
+    /// The symbol's market context — candles, VWAP, profile, CVD, realised volatility — from its trades.
+    public private(set) var context: SymbolContext
     /// Off after `stopQuoting()` (the first step of a shutdown).
     public private(set) var quoting = true
     public private(set) var risk: RiskManager
@@ -93,6 +107,7 @@ public struct MarketMakingStrategy: Sendable {
         self.policy = policy
         self.clientIdPrefix = clientIdPrefix
         risk = RiskManager(limits: policy.risk)
+        context = SymbolContext(instrument: instrument, configuration: policy.context)
         model = QuoteModel(parameters: policy.model)
         budget = RateBudget(limit: policy.ordersPerSecond)
     }
@@ -110,6 +125,8 @@ public struct MarketMakingStrategy: Sendable {
             bookValid = true
             inputs.onBook(depth.book, time: time)
         case .trade(var trade):
+            // Candles are keyed by the exchange's time of each trade; the inputs run on event time.
+            context.onTrade(trade)
             trade.exchangeTime = time
             inputs.onTrade(trade)
             if let mid = inputs.snapshot.mid {
@@ -137,7 +154,8 @@ public struct MarketMakingStrategy: Sendable {
         let tick = instrument.tickSize.doubleValue
         let (bestBid, bestAsk) = (inputs.snapshot.bestBid, inputs.snapshot.bestAsk)
         let touch = bestBid.flatMap { bid in bestAsk.map { ask in ((mid - bid).doubleValue / tick, (ask - mid).doubleValue / tick) } }
-        let depths = model.depths(mid: mid.doubleValue, tick: tick, volatility: inputs.snapshot.volatility,
+        let sigma = policy.volatilitySource == .candles1m ? context.realisedVolatility(minutes: 60) ?? inputs.snapshot.volatility : inputs.snapshot.volatility
+        let depths = model.depths(mid: mid.doubleValue, tick: tick, volatility: sigma,
                                   intensity: intensity.estimate(at: time), inventory: inventory, touch: touch)
         var shape = QuoteLadder.Shape(sizes: policy.levelSizes.isEmpty ? [policy.orderSize] : policy.levelSizes)
         shape.levels = policy.orderLevels
@@ -157,7 +175,8 @@ public struct MarketMakingStrategy: Sendable {
 
     /// A timer tick (every half second without events too): risk only, so a silent feed halts.
     public mutating func tick(time: Int64, ledger: PositionLedger, live: [TrackedOrder], conditions: Conditions) -> Decision {
-        evaluate(time: time, ledger: ledger, live: live, conditions: conditions)
+        context.advance(to: time)
+        return evaluate(time: time, ledger: ledger, live: live, conditions: conditions)
     }
 
     // MARK: Control

@@ -38,6 +38,8 @@ public struct SymbolContext: Sendable {
     public private(set) var sessionCVD: Quantity = .zero
     public private(set) var trades = 0
     public private(set) var lastTime: Int64?
+    /// Prices are shown at the tick's digits (`0.1` and `0.10` alike: one), VWAPs at four more.
+    public var priceScale: UInt8 { instrument.tickSize.minimalScale }
 
     public init(instrument: Instrument, configuration: ContextConfiguration = .init()) {
         symbol = instrument.symbol
@@ -114,13 +116,20 @@ public struct SymbolContext: Sendable {
     }
 
     public var snapshot: Snapshot {
-        let scale = min(instrument.tickSize.scale + 4, 18)
+        let scale = min(priceScale + 4, 18)
         let sessionVWAP = session.vwap(scale: scale)
+        var levels = profile.levels(valueArea: configuration.valueArea, reference: sessionVWAP)
+        if let found = levels {
+            levels = .init(poc: display(found.poc), vah: display(found.vah), val: display(found.val))
+        }
         return Snapshot(sessionVWAP: sessionVWAP, sessionSigma: session.sigma, rollingVWAP: rolling.total.vwap(scale: scale),
-                        rollingSigma: rolling.total.sigma, levels: profile.levels(valueArea: configuration.valueArea, reference: sessionVWAP),
+                        rollingSigma: rolling.total.sigma, levels: levels,
                         sessionCVD: sessionCVD, volatility1hPerSqrtSecond: realisedVolatility(minutes: 60),
                         volatility24hPerSqrtSecond: realisedVolatility(minutes: 1_440))
     }
+
+    /// A price at `priceScale` (as the exchange writes its prices).
+    public func display(_ price: Price) -> Price { price.rescaled(to: priceScale) ?? price }
 
     /// σ of the log returns of the last `minutes` closed 1m candles, per √s (√(Σ r² / n) / √60); nil below two candles.
     public func realisedVolatility(minutes: Int) -> Double? {

@@ -49,6 +49,14 @@ struct HTTPAPI {
             return answer(WSHealthAnswer(connector: connector,
                                          dataSource: DataSourceAnswer(await service.source.dataSource(), configured: service.settings.dataSource.rawValue)))
         }
+        router.get("/context/:symbol") { _, context in
+            let symbol = context.parameters.get("symbol")?.uppercased() ?? ""
+            guard let maker = service.maker else { return answer(ErrorAnswer(error: "strategy.enabled is false: the context is kept for the quoted symbol"), status: .notFound) }
+            guard symbol == maker.symbol else {
+                return answer(ErrorAnswer(error: "no context for \(symbol): it is kept for the quoted symbol, \(maker.symbol)"), status: .notFound)
+            }
+            return answer(await maker.contextReport())
+        }
         router.get("/strategy/status") { _, _ in
             guard let maker = service.maker else { return answer(ErrorAnswer(error: "strategy.enabled is false"), status: .notFound) }
             return answer(await maker.status())

@@ -1,5 +1,6 @@
 import Foundation
 import Market
+import MarketContext
 
 /// The trading loop as `/ready` and `/strategy/status` show it.
 extension MarketMaker {
@@ -11,6 +12,11 @@ extension MarketMaker {
         if !instrumentConfirmed { return (false, "waiting for the exchange's instrument of \(symbol)" + (instrumentProblem.map { " (\($0))" } ?? "")) }
         if !reconciled { return (false, "waiting for the account reconciliation") }
         return (false, "risk \(strategy.risk.state.rawValue): \(strategy.risk.reasons.joined(separator: "; "))")
+    }
+
+    /// `GET /context/{symbol}`: the quoted symbol's market context.
+    public func contextReport() -> ContextReport {
+        ContextReport(strategy.context)
     }
 
     /// `/strategy/status`, as JSON.

@@ -68,5 +68,6 @@ extension MarketMaker {
         let ledger = account.ledger
         metrics.trading(position: ledger.position.doubleValue, realised: ledger.realisedPnl.doubleValue,
                         unrealised: ledger.unrealisedPnl(mark: mid).doubleValue, fees: ledger.fees.doubleValue, state: strategy.risk.state.rawValue)
+        metrics.context(symbol: symbol, strategy.context.snapshot)
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Execution
 import Market
+import MarketContext
 import Runtime
 import Strategy
 
@@ -37,6 +38,10 @@ public struct TradingSettings: Sendable {
     /// Orders found on the exchange that this bot did not send: cancel them (default) or adopt them.
     public var adoptOrders = false
 
+    /// `context.*`: how the market context is kept.
+    public var context = ContextConfiguration()
+    public var volatilitySource = MarketMakingStrategy.VolatilitySource.book
+
     public init() {
         risk.maxPosition = Quantity(mantissa: 10, scale: 3)
         risk.maxDrawdown = FixedDecimal(100)
@@ -52,6 +57,7 @@ public struct TradingSettings: Sendable {
         "strategy.paper_maker_fee", "strategy.adopt_orders",
         "risk.max_position", "risk.max_notional", "risk.max_order_qty", "risk.enable_kill_switch", "risk.max_drawdown", "risk.max_loss",
         "risk.max_consecutive_losses", "limits.max_active_per_side",
+        "strategy.volatility_source", "context.vwap_window", "context.profile_window", "context.profile_row_ticks", "context.value_area",
     ]
 
     /// Sets one key; false when the key is not a trading key.
@@ -113,6 +119,16 @@ public struct TradingSettings: Sendable {
         case "risk.max_loss": risk.maxLoss = try optionalDecimal()
         case "risk.max_consecutive_losses": risk.maxConsecutiveLosses = try setting.integer(0 ... 1_000)
         case "limits.max_active_per_side": maxActivePerSide = try setting.integer(1 ... 100)
+        case "strategy.volatility_source":
+            guard let source = MarketMakingStrategy.VolatilitySource(rawValue: value) else {
+                throw setting.invalid("\(value) is not a volatility source", fix: "use book or candles_1m")
+            }
+            volatilitySource = source
+        case "context.vwap_window": context.vwapWindow = Int64(try setting.seconds(example: "3600") * 1e9)
+        case "context.profile_window":
+            context.profileWindow = setting.isAbsent(["session"]) ? nil : Int64(try setting.seconds(example: "3600") * 1e9)
+        case "context.profile_row_ticks": context.profileRowTicks = try setting.integer(1 ... 1_000_000)
+        case "context.value_area": context.valueArea = try setting.number(0.01 ... 1)
         default: return false
         }
         return true
@@ -134,6 +150,8 @@ public struct TradingSettings: Sendable {
         policy.ordersPerSecond = ordersPerSecond
         policy.risk = risk
         policy.staleAfter = Int64(staleAfterSeconds * 1e9)
+        policy.context = context
+        policy.volatilitySource = volatilitySource
         return policy
     }
 
