@@ -44,8 +44,8 @@ struct FallbackTests {
         var health = try await json(bot.base + "/ws/health")
         #expect((health["data_source"] as? [String: Any])?["active"] as? String == "bybit_connector")
 
-        // Bybit refuses connections for 25 s (long enough for the checks below on a loaded machine) and drops every socket: no trusted book → Binance's data.
-        try await bybit.fault(#"{"kind":"reject","seconds":25}"#)
+        // Bybit refuses connections for 60 s (long enough for the checks below while fifty other suites load the machine) and drops every socket: no trusted book → Binance's data.
+        try await bybit.fault(#"{"kind":"reject","seconds":60}"#)
         try await bybit.fault(#"{"kind":"drop"}"#)
         #expect(try await waitFor(.seconds(15)) {
             guard let current = try? await json(bot.base + "/ws/health") else { return false }
@@ -74,7 +74,7 @@ struct FallbackTests {
         #expect(((try? await json(bot.base + "/ws/health"))?["data_source"] as? [String: Any])?["active"] as? String == "binance_ws")
 
         // Bybit back: the connector reconnects and resyncs, the primary is restored, quoting resumes.
-        #expect(try await waitFor(.seconds(40)) {
+        #expect(try await waitFor(.seconds(90)) {
             ((try? await json(bot.base + "/ws/health"))?["data_source"] as? [String: Any])?["active"] as? String == "bybit_connector"
         })
         #expect(bot.stderr.text.contains("keel_data_source_restored"))
