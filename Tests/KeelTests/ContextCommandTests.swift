@@ -14,9 +14,7 @@ struct ContextCommandTests {
         defer { sim.stop() }
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let recordings = directory.appendingPathComponent("rec").path
-        let yaml = simYAML(sim.port, extra: "strategy:\n  paper_trading: true\nrecording:\n  enabled: true\n  path: \(recordings)\n  flush_interval: 1")
-        let bot = try await startBot(yaml, in: directory)
+        let (bot, recordings, _) = try await startRecordingPaperBot(sim, in: directory)
         defer { bot.stop() }
         #expect(try await waitFor(.seconds(60)) {
             guard let (status, body) = try? await get(bot.base + "/context/BTCUSDT"), status == 200,

@@ -10,9 +10,7 @@ struct ParityTests {
         defer { sim.stop() }
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let recordings = directory.appendingPathComponent("rec").path
-        let yaml = simYAML(sim.port, extra: "strategy:\n  paper_trading: true\nrecording:\n  enabled: true\n  path: \(recordings)\n  flush_interval: 1")
-        let bot = try await startBot(yaml, in: directory)
+        let (bot, recordings, yaml) = try await startRecordingPaperBot(sim, in: directory)
         // Wait for some fills of the paper run, then stop it.
         let logged = try await waitFor(.seconds(90)) {
             let text = (try? String(contentsOfFile: OrderLogFiles.first(in: recordings) ?? "", encoding: .utf8)) ?? ""
