@@ -175,7 +175,7 @@ public struct MarketMakingStrategy: Sendable {
 
     /// A timer tick (every half second without events too): risk only, so a silent feed halts.
     public mutating func tick(time: Int64, ledger: PositionLedger, live: [TrackedOrder], conditions: Conditions) -> Decision {
-        context.advance(to: time)
+        context.advance(to: time - policy.context.tickLateness)
         return evaluate(time: time, ledger: ledger, live: live, conditions: conditions)
     }
 

@@ -11,6 +11,9 @@ public struct ContextConfiguration: Sendable, Equatable {
     public var profileRowTicks = 10
     /// `context.value_area`: the share of volume in the value area.
     public var valueArea = 0.70
+    /// A timer tick (the local clock) closes candles only this long after their end, so a trade the
+    /// exchange's clock stamped just before the end still lands in its candle.
+    public var tickLateness: Int64 = 1_000_000_000
     /// Closed candles kept per interval.
     public var keep: [CandleInterval: Int] = [.s1: 600, .m1: 1_440, .m5: 576, .m15: 384, .h1: 168, .h4: 180, .d1: 90]
 

@@ -9,7 +9,8 @@ public final class SQLiteBackend: SQLBackend {
 
     public init(path: String) throws {
         self.path = path
-        let directory = (path as NSString).deletingLastPathComponent
+        // Not `NSString.deletingLastPathComponent`: it trapped here on a path read from YAML (Foundation, Swift 6.2).
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
         if !directory.isEmpty {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }
