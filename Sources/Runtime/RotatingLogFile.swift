@@ -37,8 +37,7 @@ public final class RotatingLogFile: Sendable {
     public init(path: String, policy: Policy = Policy()) throws {
         self.path = path
         self.policy = policy
-        // Not `NSString.deletingLastPathComponent`: it trapped here on a path read from YAML (Foundation, Swift 6.2).
-        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        let directory = (path as NSString).deletingLastPathComponent
         if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
         if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
         guard let handle = FileHandle(forWritingAtPath: path) else {

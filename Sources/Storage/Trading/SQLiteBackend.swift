@@ -9,8 +9,7 @@ public final class SQLiteBackend: SQLBackend {
 
     public init(path: String) throws {
         self.path = path
-        // Not `NSString.deletingLastPathComponent`: it trapped here on a path read from YAML (Foundation, Swift 6.2).
-        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        let directory = (path as NSString).deletingLastPathComponent
         if !directory.isEmpty {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }
