@@ -65,10 +65,12 @@ struct FallbackTests {
         let ready = try await json(bot.base + "/ready")
         #expect(ready["data_source"] as? String == "binance_ws")
         // A live venue does not quote on another venue's prices.
+        var lastReady: [String: Any] = [:]
         #expect(try await waitFor {
-            let ready = try? await json(bot.base + "/ready")
-            return ready?["trading_allowed"] as? Bool == false && (ready?["trading_reason"] as? String)?.contains("prices from another venue") == true
-        })
+            guard let ready = try? await json(bot.base + "/ready") else { return false }
+            lastReady = ready
+            return ready["trading_allowed"] as? Bool == false && (ready["trading_reason"] as? String)?.contains("prices from another venue") == true
+        }, "last /ready: \(lastReady)")
         // Its quotes are pulled from the exchange (the cancel goes to the primary's connector, over REST while its sockets are refused).
         #expect(try await waitFor(.seconds(10)) { ((try? await simOrders(bybit, key: key)) ?? -1) == 0 })
         #expect(((try? await json(bot.base + "/ws/health"))?["data_source"] as? [String: Any])?["active"] as? String == "binance_ws")

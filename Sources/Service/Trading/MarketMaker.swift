@@ -151,7 +151,9 @@ public actor MarketMaker {
                 strategy.marketLost(time: nil)
             }
             if !instrumentConfirmed { await askForInstrument(now: now) }
-            if venue == .live {
+            // A fallback's connector brings market data only: it says nothing of the primary venue's account.
+            let fromFallback = foreignPrices && status.session != "inactive"
+            if venue == .live && !fromFallback {
                 reconciled = false
                 seenSinceStart = []
             }
