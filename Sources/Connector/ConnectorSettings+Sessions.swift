@@ -6,27 +6,14 @@ extension ConnectorSettings {
     /// The sessions' configuration. URLs not given are Bybit's mainnet ones, or testnet's with `testnet`.
     public func options(credentials: Credentials?) -> ConnectorOptions {
         let host = testnet ? "-testnet" : ""
-        func socket(_ url: String) -> SocketConfiguration {
-            var socket = SocketConfiguration(url: url)
-            socket.caFile = caFile
-            socket.pingInterval = ConnectorSettings.duration(pingInterval)
-            socket.pongTimeout = ConnectorSettings.duration(pongTimeout)
-            socket.reconnect = ReconnectPolicy(base: .milliseconds(reconnectBaseMilliseconds), cap: .milliseconds(reconnectCapMilliseconds))
-            return socket
-        }
         var publicSession = PublicSessionConfiguration(url: "", symbols: symbols, depth: depth)
         publicSession.socket = socket(publicURL ?? "wss://stream\(host).bybit.com/v5/public/linear")
         publicSession.bookStaleAfter = ConnectorSettings.duration(bookStaleAfter)
         publicSession.tradeStaleAfter = ConnectorSettings.duration(tradeStaleAfter)
-        var rest = RestConfiguration(baseURL: restURL ?? "https://api\(host).bybit.com")
-        rest.caFile = caFile
-        rest.requestTimeout = ConnectorSettings.duration(requestTimeout)
-        rest.connectionsPerHost = min(connectionsPerHost, connections)
-        rest.keepAlive = ConnectorSettings.duration(keepAlive)
-        rest.preWarmedConnections = preWarmedConnections
         var options = ConnectorOptions(
             publicSession: publicSession, privateSocket: socket(privateURL ?? "wss://stream\(host).bybit.com/v5/private"),
-            tradeSocket: socket(tradeURL ?? "wss://stream\(host).bybit.com/v5/trade"), rest: rest, credentials: credentials)
+            tradeSocket: socket(tradeURL ?? "wss://stream\(host).bybit.com/v5/trade"), rest: rest(restURL ?? "https://api\(host).bybit.com"),
+            credentials: credentials)
         options.orderEntry.submitTimeout = ConnectorSettings.duration(submitTimeout)
         options.orderEntry.rateLimit = orderRateLimit
         options.orderEntry.rateLimitReserve = rateLimitReserve
@@ -38,17 +25,11 @@ extension ConnectorSettings {
 
     /// `keel connector binance-usdm`'s sessions. URLs not given are Binance's USD-M mainnet ones.
     public func binanceOptions() -> BinanceConnectorOptions {
-        var socket = SocketConfiguration(url: binancePublicURL ?? "wss://fstream.binance.com")
-        socket.caFile = caFile
-        // Binance pings from its side; ours at the WebSocket level find a dead connection sooner.
+        var socket = socket(binancePublicURL ?? "wss://fstream.binance.com")
+        // Binance pings from its side; ours at the WebSocket level find a dead connection sooner (the
+        // app-level ping settings are Bybit's and go unused here).
         socket.webSocketPing = ConnectorSettings.duration(pingInterval)
-        socket.reconnect = ReconnectPolicy(base: .milliseconds(reconnectBaseMilliseconds), cap: .milliseconds(reconnectCapMilliseconds))
-        var rest = RestConfiguration(baseURL: binanceRestURL ?? "https://fapi.binance.com")
-        rest.caFile = caFile
-        rest.requestTimeout = ConnectorSettings.duration(requestTimeout)
-        rest.connectionsPerHost = min(connectionsPerHost, connections)
-        rest.keepAlive = ConnectorSettings.duration(keepAlive)
-        var session = BinanceSessionConfiguration(socket: socket, rest: rest, symbols: symbols)
+        var session = BinanceSessionConfiguration(socket: socket, rest: rest(binanceRestURL ?? "https://fapi.binance.com"), symbols: symbols)
         session.depthStream = binanceDepthSpeed == "250ms" ? "@depth" : "@depth@" + binanceDepthSpeed
         session.bookStaleAfter = ConnectorSettings.duration(bookStaleAfter)
         session.tradeStaleAfter = ConnectorSettings.duration(tradeStaleAfter)
@@ -58,5 +39,26 @@ extension ConnectorSettings {
         options.statsInterval = ConnectorSettings.duration(statsInterval)
         options.lookupAttempts = reconcileAttempts
         return options
+    }
+
+    /// A WebSocket session's settings, the same for every exchange: certificates, pings, backoff.
+    func socket(_ url: String) -> SocketConfiguration {
+        var socket = SocketConfiguration(url: url)
+        socket.caFile = caFile
+        socket.pingInterval = ConnectorSettings.duration(pingInterval)
+        socket.pongTimeout = ConnectorSettings.duration(pongTimeout)
+        socket.reconnect = ReconnectPolicy(base: .milliseconds(reconnectBaseMilliseconds), cap: .milliseconds(reconnectCapMilliseconds))
+        return socket
+    }
+
+    /// The REST client's settings (`connection_pool.*`), the same for every exchange.
+    func rest(_ baseURL: String) -> RestConfiguration {
+        var rest = RestConfiguration(baseURL: baseURL)
+        rest.caFile = caFile
+        rest.requestTimeout = ConnectorSettings.duration(requestTimeout)
+        rest.connectionsPerHost = min(connectionsPerHost, connections)
+        rest.keepAlive = ConnectorSettings.duration(keepAlive)
+        rest.preWarmedConnections = preWarmedConnections
+        return rest
     }
 }
