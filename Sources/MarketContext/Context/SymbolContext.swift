@@ -59,7 +59,8 @@ public struct SymbolContext: Sendable {
     /// One market trade (off-book prints — insurance fund, ADL — never reach here: the feeds keep them out).
     public mutating func onTrade(_ trade: TradeTick) {
         let time = trade.exchangeTime
-        advance(to: time)
+        roll(to: time)
+        // Each series closes what the trade passed as it takes the trade.
         for interval in CandleInterval.allCases { candles[interval]!.add(price: trade.price, qty: trade.qty, aggressor: trade.aggressor, time: time) }
         session.add(price: trade.price, qty: trade.qty)
         rolling.add(price: trade.price, qty: trade.qty, time: time)
@@ -76,8 +77,16 @@ public struct SymbolContext: Sendable {
         trades += 1
     }
 
-    /// A timer tick (or any event) at `time`: candles close, windows age, a new UTC day starts a new session.
+    /// A timer tick at `time`: candles close, windows age, a new UTC day starts a new session.
     public mutating func advance(to time: Int64) {
+        guard roll(to: time) else { return }
+        for interval in CandleInterval.allCases { candles[interval]!.advance(to: time) }
+    }
+
+    /// What moves with time, whatever moves it: the session (a new UTC day starts a new one) and the
+    /// windows. False for a time behind the last one seen.
+    @discardableResult
+    private mutating func roll(to time: Int64) -> Bool {
         let day = CandleInterval.d1.start(of: time)
         if sessionStart != day {
             if sessionStart == nil || day > sessionStart! {
@@ -87,9 +96,8 @@ public struct SymbolContext: Sendable {
                 sessionCVD = .zero
             }
         }
-        guard time >= (lastTime ?? .min) else { return }
+        guard time >= (lastTime ?? .min) else { return false }
         lastTime = time
-        for interval in CandleInterval.allCases { candles[interval]!.advance(to: time) }
         rolling.advance(to: time)
         if let window = configuration.profileWindow {
             while let first = profileMinutes.first, first.minute + 60_000_000_000 <= time - window {
@@ -97,6 +105,7 @@ public struct SymbolContext: Sendable {
                 profileMinutes.removeFirst()
             }
         }
+        return true
     }
 
     /// The profile the levels come from: the session's, or the rolling window's.
