@@ -364,7 +364,8 @@ actor BinanceConnection: SocketSession {
     /// Asks for the snapshot of every book that needs one and has buffered a diff (so the snapshot
     /// can be joined to the stream), within the weight budget and after a failed request's backoff.
     private func requestSnapshots(now: Int64) {
-        guard outgoing != nil else { return }
+        // Called on every frame: nothing to do (the usual case) costs no more than this check.
+        guard !needsSnapshot.isEmpty, outgoing != nil else { return }
         let weight = BinanceSessionConfiguration.snapshotWeight(limit: configuration.snapshotLimit)
         for symbol in needsSnapshot.keys.sorted() where !inFlight.contains(symbol) {
             guard (feed.sync(for: symbol)?.bufferedCount ?? 0) > 0, now >= retryAt[symbol] ?? 0 else { continue }
