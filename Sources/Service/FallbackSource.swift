@@ -129,13 +129,20 @@ public actor FallbackSource: MarketSource {
             if index == 0 && active != 0 { followPrimary(depth.update) }
         case .trade:
             isMarket = true
-        case .status(let status):
-            // A connector (re)start invalidates the bot's books: only the active source's may.
+        case .status(var status):
+            // A connector (re)start invalidates the bot's books: only the active source's may. Each is
+            // marked with what it touches: `inactive` (the primary behind a fallback: its account, not
+            // the books), `fallback` (the books, not the primary venue's account).
+            if status.status == .connectorStarted && index != 0 {
+                guard index == active else { return }
+                status.session = "fallback"
+                sink.yield(.status(status))
+                return
+            }
             if status.status == .connectorStarted && index != active {
-                if index == 0 { primarySynced = [] }
-                var quiet = status
-                quiet.session = "inactive"
-                if index == 0 { sink.yield(.status(quiet)) }
+                primarySynced = []
+                status.session = "inactive"
+                sink.yield(.status(status))
                 return
             }
             isMarket = index == active
@@ -143,9 +150,7 @@ public actor FallbackSource: MarketSource {
             // Account events, acks, errors, stats: the primary's only.
             isMarket = false
         }
-        if index == active ? true : (index == 0 && !isMarket) {
-            sink.yield(event)
-        }
+        if index == active || (index == 0 && !isMarket) { sink.yield(event) }
     }
 
     /// The primary's book while a fallback leads: kept, so it can be handed over whole on restore.

@@ -152,8 +152,7 @@ public actor MarketMaker {
             }
             if !instrumentConfirmed { await askForInstrument(now: now) }
             // A fallback's connector brings market data only: it says nothing of the primary venue's account.
-            let fromFallback = foreignPrices && status.session != "inactive"
-            if venue == .live && !fromFallback {
+            if venue == .live && status.session != "fallback" {
                 reconciled = false
                 seenSinceStart = []
             }
