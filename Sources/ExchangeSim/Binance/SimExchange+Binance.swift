@@ -114,13 +114,6 @@ extension SimExchange {
         }
     }
 
-    func close(_ id: Int, code: UInt16, reason: String) {
-        guard let connection = connections.removeValue(forKey: id) else { return }
-        connection.continuation.yield(.close(code: code, reason: reason))
-        connection.continuation.finish()
-        stats.connectionsOpen = connections.count
-    }
-
     // MARK: REST (`/fapi/v1/*`), each answer Binance's bare JSON
 
     public func binanceTime(now: Int64) -> [UInt8] {

@@ -393,13 +393,16 @@ public actor SimExchange {
 
     func closeAll(code: UInt16, reason: String) {
         let accounts = Set(connections.values.compactMap(\.apiKey))
-        for (id, connection) in connections {
-            connection.continuation.yield(.close(code: code, reason: reason))
-            connection.continuation.finish()
-            connections[id] = nil
-        }
-        stats.connectionsOpen = 0
+        for id in connections.keys { close(id, code: code, reason: reason) }
         for apiKey in accounts { updateDisconnectCancel(apiKey: apiKey, now: WallClock.nanoseconds()) }
+    }
+
+    /// Closes one connection with `code` (the exchange's side of a close).
+    func close(_ id: Int, code: UInt16, reason: String) {
+        guard let connection = connections.removeValue(forKey: id) else { return }
+        connection.continuation.yield(.close(code: code, reason: reason))
+        connection.continuation.finish()
+        stats.connectionsOpen = connections.count
     }
 
     /// The extra delay REST answers and trade acks get now (the `latency` fault).
