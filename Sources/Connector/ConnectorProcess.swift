@@ -54,6 +54,9 @@ protocol ExchangeSessions: Sendable {
     func stats(now: Int64) async -> ConnectorEvent.Stats
     /// The `instrument` command's answer: an `instrument` event or an `error`.
     func instrument(_ symbol: String, id: String?) async -> ConnectorEvent
+    /// `backfill`: the closed 1m candles of `symbol` from `since` (ns) to the minute now open, as
+    /// `candles` and `backfill` events.
+    func backfill(_ symbol: String, since: Int64, id: String?) async
     /// An order command (`place`, `amend`, `cancel`, `cancel_all`, `open_orders`); an `error` to write when it cannot be taken.
     func submit(_ command: ConnectorCommand) async -> ConnectorEvent?
 }
@@ -148,6 +151,10 @@ public struct ConnectorProcess: Sendable {
             let sessions = sessions
             let writer = writer
             Task { writer.write(await sessions.instrument(symbol, id: id)) }
+        case .backfill(let id, let symbol, let since):
+            // Off the command loop: a backfill takes seconds to minutes.
+            let sessions = sessions
+            Task { await sessions.backfill(symbol, since: since * 1_000_000, id: id) }
         case .shutdown:
             return command
         case .place, .amend, .cancel, .cancelAll, .openOrders:

@@ -20,7 +20,19 @@ extension ConnectorSettings {
         options.orderEntry.reconcileAttempts = reconcileAttempts
         options.orderEntry.dcpWindow = dcpWindow
         options.statsInterval = ConnectorSettings.duration(statsInterval)
+        options.backfill = backfill()
         return options
+    }
+
+    /// How a kline backfill spends the exchange's limits.
+    public func backfill() -> BackfillConfiguration {
+        var backfill = BackfillConfiguration()
+        backfill.rateLimitWait = ConnectorSettings.duration(rateLimitWait)
+        backfill.attempts = reconcileAttempts
+        backfill.backoff = .milliseconds(reconnectBaseMilliseconds)
+        // The IP's 2,400 a minute, less what the book snapshots keep for themselves.
+        backfill.weightPerMinute = max(2_400 - binanceSnapshotWeightPerMinute, 20)
+        return backfill
     }
 
     /// `keel connector binance-usdm`'s sessions. URLs not given are Binance's USD-M mainnet ones.
@@ -38,6 +50,7 @@ extension ConnectorSettings {
         var options = BinanceConnectorOptions(session: session)
         options.statsInterval = ConnectorSettings.duration(statsInterval)
         options.lookupAttempts = reconcileAttempts
+        options.backfill = backfill()
         return options
     }
 

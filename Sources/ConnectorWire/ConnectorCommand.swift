@@ -20,6 +20,9 @@ public enum ConnectorCommand: Sendable, Equatable {
     /// The symbol's grid and status from the exchange (`instruments-info`), answered by one `instrument`
     /// event; needs no credentials.
     case instrument(id: String?, symbol: String)
+    /// The symbol's closed 1m candles from `since` (Unix ms) to the minute still open, over REST in
+    /// chunks: a `candles` event a chunk, `backfill` events with the progress, then `done` or `failed`.
+    case backfill(id: String?, symbol: String, since: Int64)
     case ping(id: String?)
     case shutdown(id: String?)
 
@@ -28,7 +31,7 @@ public enum ConnectorCommand: Sendable, Equatable {
         switch self {
         case .subscribe(_, _, let id), .unsubscribe(_, _, let id), .amend(let id, _, _, _, _), .cancel(let id, _, _),
              .cancelAll(let id, _), .ping(let id), .shutdown(let id), .place(let id, _), .openOrders(let id, _),
-             .instrument(let id, _):
+             .instrument(let id, _), .backfill(let id, _, _):
             return id
         }
     }
@@ -44,6 +47,7 @@ public enum ConnectorCommand: Sendable, Equatable {
         case .cancelAll: return "cancel_all"
         case .openOrders: return "open_orders"
         case .instrument: return "instrument"
+        case .backfill: return "backfill"
         case .ping: return "ping"
         case .shutdown: return "shutdown"
         }
@@ -111,6 +115,10 @@ public enum ConnectorCommand: Sendable, Equatable {
         case "cancel_all": return .cancelAll(id: id, symbol: fields["symbol"])
         case "open_orders": return .openOrders(id: id, symbol: try required("symbol"))
         case "instrument": return .instrument(id: id, symbol: try required("symbol"))
+        case "backfill":
+            let text = try required("since")
+            guard let since = Int64(text), since >= 0 else { throw DecodeError(message: "since must be Unix milliseconds, not \(text)", id: id) }
+            return .backfill(id: id, symbol: try required("symbol"), since: since)
         case "amend":
             let qty = try decimal("qty")
             let price = try decimal("price")
@@ -135,7 +143,7 @@ public enum ConnectorCommand: Sendable, Equatable {
                                                       price: type == .limit ? price : nil, timeInForce: tif, orderLinkId: clientId,
                                                       reduceOnly: fields["reduce_only"] == "true"))
         default:
-            throw DecodeError(message: "unknown command \(command) (subscribe, unsubscribe, place, amend, cancel, cancel_all, open_orders, instrument, ping, shutdown)", id: id)
+            throw DecodeError(message: "unknown command \(command) (subscribe, unsubscribe, place, amend, cancel, cancel_all, open_orders, instrument, backfill, ping, shutdown)", id: id)
         }
     }
 }
@@ -172,6 +180,9 @@ extension ConnectorCommand {
             if let symbol { out.field("symbol", symbol) }
         case .openOrders(_, let symbol), .instrument(_, let symbol):
             out.field("symbol", symbol)
+        case .backfill(_, let symbol, let since):
+            out.field("symbol", symbol)
+            out.field("since", since)
         case .ping, .shutdown:
             break
         }

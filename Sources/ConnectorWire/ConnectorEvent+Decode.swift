@@ -22,6 +22,7 @@ extension ConnectorEvent {
         var bids: [PriceLevel] = []
         var asks: [PriceLevel] = []
         var topics: [String: Stats.Topic] = [:]
+        var candles: [Candle] = []
         var scanner = JSONScanner(bytes)
         do throws(JSONError) {
             var object = try scanner.beginObject()
@@ -35,6 +36,7 @@ extension ConnectorEvent {
                 case .array where name == "bids": bids = try scanner.readPriceLevels()
                 case .array where name == "asks": asks = try scanner.readPriceLevels()
                 case .object where name == "topics": topics = try readTopics(&scanner)
+                case .array where name == "candles": candles = try readCandles(&scanner)
                 case .array, .object: try scanner.skipValue()
                 }
             }
@@ -98,6 +100,15 @@ extension ConnectorEvent {
                 symbol: try reader.text("symbol"), tickSize: try reader.decimal("tick_size"), qtyStep: try reader.decimal("qty_step"),
                 minQty: try reader.decimal("min_qty"), maxQty: try reader.optionalDecimal("max_qty"),
                 minNotional: try reader.optionalDecimal("min_notional")), status: InstrumentStatus(fields["status"] ?? ""))
+        case "candles":
+            return .candles(CandleChunk(id: fields["id"], symbol: try reader.text("symbol"), chunk: Int(try reader.integer("chunk")),
+                                        chunks: Int(try reader.integer("chunks")), candles: candles))
+        case "backfill":
+            let text = try reader.text("state")
+            guard let state = BackfillProgress.State(rawValue: text) else { throw DecodeError(message: "unknown backfill state \(text)") }
+            return .backfill(BackfillProgress(id: fields["id"], symbol: try reader.text("symbol"), state: state, chunk: Int(try reader.integer("chunk")),
+                                              chunks: Int(try reader.integer("chunks")), candles: Int(try reader.integer("candles")),
+                                              seconds: fields["seconds"].flatMap { Double($0) } ?? 0, reason: fields["reason"]))
         case "error":
             return .error(Failure(message: fields["error"] ?? "", code: try reader.text("code"), id: fields["id"], clientId: fields["client_id"],
                                   exchangeCode: fields["exchange_code"].flatMap { Int($0) }))
@@ -123,6 +134,49 @@ extension ConnectorEvent {
                                              lastMessageAgeMilliseconds: entry["last_message_age_ms"].flatMap { Int64($0) })
         }
         return topics
+    }
+
+    /// `[[t, o, h, l, c, v, turnover, buy_v, buy_turnover, n], …]`, the last three null without a taker split.
+    private static func readCandles(_ scanner: inout JSONScanner) throws(JSONError) -> [Candle] {
+        var candles: [Candle] = []
+        var list = try scanner.beginArray()
+        while try scanner.nextElement(in: &list) {
+            var row = try scanner.beginArray()
+            var start: Int64 = 0
+            var values: [FixedDecimal] = []
+            var split: (buy: FixedDecimal, turnover: FixedDecimal, trades: Int64)? = (.zero, .zero, 0)
+            var index = 0
+            while try scanner.nextElement(in: &row) {
+                switch index {
+                case 0: start = try scanner.readInt64()
+                case 1...6: values.append(try scanner.readDecimal())
+                case 7...9:
+                    if try scanner.readNullIfPresent() { split = nil } else if index == 9 { split?.trades = try scanner.readInt64() } else if index == 7 {
+                        split?.buy = try scanner.readDecimal()
+                    } else {
+                        split?.turnover = try scanner.readDecimal()
+                    }
+                default: try scanner.skipValue()
+                }
+                index += 1
+            }
+            guard values.count == 6 else { throw JSONError(.invalidNumber, at: scanner.offset) }
+            var candle = Candle(start: start * 1_000_000, end: start * 1_000_000 + 60_000_000_000, open: values[0])
+            candle.high = values[1]
+            candle.low = values[2]
+            candle.close = values[3]
+            candle.volume = values[4]
+            candle.turnover = values[5]
+            if let split {
+                candle.buyVolume = split.buy
+                candle.buyTurnover = split.turnover
+                candle.trades = Int(split.trades)
+            } else {
+                candle.takerSplit = false
+            }
+            candles.append(candle)
+        }
+        return candles
     }
 
     /// Typed reads of an event's fields, each failure naming the field.

@@ -25,6 +25,10 @@ public enum ConnectorEvent: Sendable, Equatable {
     case openOrders(id: String?, symbol: String, count: Int)
     /// The answer to `instrument`: the symbol's grid on the exchange and its `status` (`Trading`, …).
     case instrument(id: String?, instrument: Instrument, status: InstrumentStatus)
+    /// One chunk of a `backfill`: closed 1m candles, oldest first.
+    case candles(CandleChunk)
+    /// A `backfill`'s progress: `running` after each chunk, `waiting` at a rate limit, then `done` or `failed`.
+    case backfill(BackfillProgress)
     case error(Failure)
     case stats(Stats)
 
@@ -82,6 +86,50 @@ public enum ConnectorEvent: Sendable, Equatable {
         public init(update: DepthUpdate, depth: Int?) {
             self.update = update
             self.depth = depth
+        }
+    }
+
+    public struct CandleChunk: Sendable, Equatable {
+        public var id: String?
+        public var symbol: String
+        /// 1-based.
+        public var chunk: Int
+        public var chunks: Int
+        public var candles: [Candle]
+
+        public init(id: String?, symbol: String, chunk: Int, chunks: Int, candles: [Candle]) {
+            self.id = id
+            self.symbol = symbol
+            self.chunk = chunk
+            self.chunks = chunks
+            self.candles = candles
+        }
+    }
+
+    public struct BackfillProgress: Sendable, Equatable {
+        public enum State: String, Sendable {
+            case running, waiting, done, failed
+        }
+
+        public var id: String?
+        public var symbol: String
+        public var state: State
+        public var chunk: Int
+        public var chunks: Int
+        /// Candles sent so far.
+        public var candles: Int
+        public var seconds: Double
+        public var reason: String?
+
+        public init(id: String?, symbol: String, state: State, chunk: Int, chunks: Int, candles: Int, seconds: Double, reason: String? = nil) {
+            self.id = id
+            self.symbol = symbol
+            self.state = state
+            self.chunk = chunk
+            self.chunks = chunks
+            self.candles = candles
+            self.seconds = seconds
+            self.reason = reason
         }
     }
 
@@ -266,6 +314,43 @@ public enum ConnectorEvent: Sendable, Equatable {
             out.field("min_qty", number: instrument.minQty)
             if let maxQty = instrument.maxQty { out.field("max_qty", number: maxQty) }
             if let minNotional = instrument.minNotional { out.field("min_notional", number: minNotional) }
+        case .candles(let chunk):
+            out.field("type", "candles")
+            if let id = chunk.id { out.field("id", id) }
+            out.field("symbol", chunk.symbol)
+            out.field("interval", "1m")
+            out.field("chunk", chunk.chunk)
+            out.field("chunks", chunk.chunks)
+            out.key("candles")
+            out.beginArray()
+            for candle in chunk.candles {
+                // [t, o, h, l, c, v, turnover, buy_v, buy_turnover, n]; the last three null without a taker split.
+                out.beginArray()
+                out.int(candle.start / 1_000_000)
+                for value in [candle.open, candle.high, candle.low, candle.close, candle.volume, candle.turnover] { out.decimalNumber(value) }
+                if candle.takerSplit {
+                    out.decimalNumber(candle.buyVolume)
+                    out.decimalNumber(candle.buyTurnover)
+                    out.int(candle.trades)
+                } else {
+                    out.null()
+                    out.null()
+                    out.null()
+                }
+                out.endArray()
+            }
+            out.endArray()
+        case .backfill(let progress):
+            out.field("type", "backfill")
+            if let id = progress.id { out.field("id", id) }
+            out.field("symbol", progress.symbol)
+            out.field("state", progress.state.rawValue)
+            out.field("chunk", progress.chunk)
+            out.field("chunks", progress.chunks)
+            out.field("candles", progress.candles)
+            out.key("seconds")
+            out.double((progress.seconds * 1_000).rounded() / 1_000)
+            if let reason = progress.reason { out.field("reason", reason) }
         case .error(let failure):
             out.field("type", "error")
             out.field("error", failure.message)

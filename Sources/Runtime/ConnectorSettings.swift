@@ -33,6 +33,9 @@ public struct ConnectorSettings: Sendable, Equatable {
     public var rateLimitReserve = 1
     public var submitTimeout = 3.0
     public var reconcileAttempts = 6
+    /// `limits.rate_limit_wait`: after an IP rate-limit answer (Bybit 403, Binance 418 / 429 without
+    /// `Retry-After`), REST requests wait this long before the next one.
+    public var rateLimitWait = 60.0
     /// Bybit's disconnect-cancel (DCP) window in seconds, 3–300; nil: not armed.
     public var dcpWindow: Int?
     /// `recording.enabled`: the connector writes every public frame it receives, before parsing, to
@@ -63,7 +66,7 @@ public struct ConnectorSettings: Sendable, Equatable {
         "monitoring.stats_interval", "monitoring.reconnect_base_ms", "monitoring.reconnect_cap_ms", "monitoring.log_level",
         "connection_pool.limit", "connection_pool.limit_per_host", "connection_pool.keepalive_timeout", "connection_pool.prewarmed_connections",
         "connection_pool.request_timeout",
-        "limits.order_rate_limit", "limits.rate_limit_reserve", "limits.submit_timeout", "limits.reconcile_attempts",
+        "limits.order_rate_limit", "limits.rate_limit_reserve", "limits.submit_timeout", "limits.reconcile_attempts", "limits.rate_limit_wait",
         "recording.enabled", "recording.path", "recording.flush_interval", "recording.max_bytes", "recording.min_free_bytes",
         "exchange.binance.public_url", "exchange.binance.rest_url", "exchange.binance.depth_speed", "exchange.binance.rotate_after",
         "exchange.binance.snapshot_weight_per_minute",
@@ -136,6 +139,7 @@ public struct ConnectorSettings: Sendable, Equatable {
         case "limits.rate_limit_reserve": rateLimitReserve = try setting.integer(0...100)
         case "limits.submit_timeout": submitTimeout = try setting.seconds()
         case "limits.reconcile_attempts": reconcileAttempts = try setting.integer(1...100)
+        case "limits.rate_limit_wait": rateLimitWait = try setting.seconds(example: "60")
         case "recording.enabled": recordingEnabled = try setting.bool()
         case "recording.path":
             guard !value.isEmpty else { throw Invalid(key: key, problem: "no directory", fix: "give the directory for the recordings, e.g. data/recordings") }

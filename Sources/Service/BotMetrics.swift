@@ -181,6 +181,13 @@ extension BotMetrics {
         set("keel_context_volatility", "Realised volatility of 1m log returns per square-root second.", snapshot.volatility24hPerSqrtSecond, [("window", "24h")])
     }
 
+    /// The REST backfill's chunks: all it takes, and those done.
+    func backfill(symbol: String, done: Int, total: Int) {
+        let labels = [("symbol", symbol)]
+        BotMetrics.gauge(registry, "keel_backfill_chunks_total", "Chunks (REST requests) the symbol's kline backfill takes.", labels: labels).set(Double(total))
+        BotMetrics.gauge(registry, "keel_backfill_chunks_done", "Chunks of the symbol's kline backfill received.", labels: labels).set(Double(done))
+    }
+
     func trading(position: Double, realised: Double, unrealised: Double, fees: Double, state: String) {
         BotMetrics.gauge(registry, "keel_position", "Signed position of the quoted symbol.").set(position)
         for (kind, value) in [("realised", realised), ("unrealised", unrealised), ("fees", fees), ("net", realised + unrealised - fees)] {

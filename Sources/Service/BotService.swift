@@ -70,7 +70,8 @@ public struct BotService: Sendable {
             }
             maker = MarketMaker(settings: settings.trading, symbol: symbol, staleAfterSeconds: settings.staleThreshold,
                                 logger: logger, metrics: metrics, storage: storage, storageSettings: settings.storage,
-                                askExchangeForInstrument: settings.dataSource != .stub, orderLog: orderLog) { line in await source.send(line) }
+                                askExchangeForInstrument: settings.dataSource != .stub, orderLog: orderLog,
+                                exchange: settings.dataSource == .binanceWS ? "binance-usdm" : "bybit") { line in await source.send(line) }
         } else {
             maker = nil
         }

@@ -99,6 +99,8 @@ extension ConnectorEvent {
         case .ack: return "ack"
         case .openOrders: return "open_orders"
         case .instrument: return "instrument"
+        case .candles: return "candles"
+        case .backfill: return "backfill"
         case .error: return "error"
         case .stats: return "stats"
         }

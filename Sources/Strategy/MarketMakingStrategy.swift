@@ -179,6 +179,18 @@ public struct MarketMakingStrategy: Sendable {
         return evaluate(time: time, ledger: ledger, live: live, conditions: conditions)
     }
 
+    // MARK: History
+
+    /// A REST backfill begins: the context holds the live trades until it ends (the seam).
+    public mutating func beginBackfill() {
+        context.beginBackfill()
+    }
+
+    /// The backfill's closed 1m candles into the context, then the held trades they do not cover.
+    public mutating func finishBackfill(_ minutes: [Candle]) {
+        context.finishBackfill(minutes)
+    }
+
     // MARK: Control
 
     public mutating func halt(_ reason: String, time: Int64, live: [TrackedOrder]) -> Decision {

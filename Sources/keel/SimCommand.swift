@@ -38,6 +38,9 @@ struct SimCommand: AsyncParsableCommand {
     @Option(help: "Seed of the synthetic market flow: the same seed replays the same market.")
     var seed: UInt64 = 1
 
+    @Option(help: "Seeded past before the start, served by the kline endpoints (e.g. 2d, 6h; 0 for none).")
+    var history = "2d"
+
     @Option(name: .customLong("account"), help: "An account as KEY:SECRET (repeatable). Default: keel-demo-key:keel-demo-secret.")
     var accounts: [String] = []
 
@@ -79,6 +82,9 @@ struct SimCommand: AsyncParsableCommand {
         if let controlPort { guard (0...65_535).contains(controlPort) else { throw ValidationError("--control-port must be 0–65535") } }
         guard SimVenue(rawValue: exchange) != nil else { throw ValidationError("--exchange must be bybit or binance-usdm") }
         guard pingInterval > 0, connectionLifetime > 0 else { throw ValidationError("--ping-interval and --connection-lifetime must be positive seconds") }
+        guard let past = DurationText.seconds(history), past >= 0, past <= 30 * 86_400 else {
+            throw ValidationError("--history must be a duration up to 30d, e.g. 2d, 6h or 0")
+        }
         guard (1...1_000).contains(stepMs) else { throw ValidationError("--step-ms must be 1–1000") }
         guard ReplayMarket.Source(rawValue: replayExchange) != nil else { throw ValidationError("--replay-exchange must be bybit or binance-usdm") }
         guard speed >= 0 else { throw ValidationError("--speed must be 0 (as fast as possible) or positive") }
@@ -100,6 +106,7 @@ struct SimCommand: AsyncParsableCommand {
         configuration.port = port
         configuration.controlPort = controlPort
         configuration.seed = seed
+        configuration.historyMinutes = Int((DurationText.seconds(history) ?? 0) / 60)
         configuration.stepMilliseconds = stepMs
         if let cert, let key {
             configuration.tls = .files(certificatePath: cert, keyPath: key)

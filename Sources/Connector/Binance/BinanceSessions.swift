@@ -12,6 +12,7 @@ public struct BinanceConnectorOptions: Sendable {
     /// Attempts and first wait of the `instrument` lookup's retries.
     public var lookupAttempts = 6
     public var lookupBackoff: Duration = .milliseconds(500)
+    public var backfill = BackfillConfiguration()
     /// The frame recorder's counts (frames, bytes on disk) for the `stats` event, when recording.
     public var recordingStats: (@Sendable () -> (frames: Int, bytes: Int64))?
 
@@ -26,11 +27,13 @@ struct BinanceSessions: ExchangeSessions {
     let options: BinanceConnectorOptions
     let logger: Logger
     let session: BinancePublicSession
+    let writer: EventWriter
     var logPrefix: String { "binance" }
 
     init(options: BinanceConnectorOptions, logger: Logger, writer: EventWriter) throws {
         self.options = options
         self.logger = logger
+        self.writer = writer
         session = try BinancePublicSession(configuration: options.session, logger: logger, emit: writer.write)
         logger.info("binance_connector_public_only", metadata: ["reason": "order entry on Binance USD-M is not offered: the bot trades paper with Binance data"])
     }
@@ -50,6 +53,13 @@ struct BinanceSessions: ExchangeSessions {
     func submit(_ command: ConnectorCommand) async -> ConnectorEvent? {
         .error(.init(message: "order entry on binance-usdm is not offered (market data only): trade paper with Binance data",
                      code: "order_entry_unsupported", id: command.id))
+    }
+
+    func backfill(_ symbol: String, since: Int64, id: String?) async {
+        let to = KlineWindow.minuteStart(WallClock.nanoseconds())
+        let pager = BinanceKlinePager(symbol: symbol, from: KlineWindow.minuteStart(since), to: to, limit: options.backfill.chunkLimit ?? 1_500)
+        await KlineBackfill(transport: session.rest, configuration: options.backfill, rules: .binance, logger: logger, logPrefix: logPrefix)
+            .run(pager, symbol: symbol, id: id, emit: writer.write)
     }
 
     /// `instrument` from `/fapi/v1/exchangeInfo`: tick from `PRICE_FILTER`, step and limits from

@@ -1,3 +1,4 @@
+import Bybit
 import ConnectorWire
 import Foundation
 import Logging
@@ -15,6 +16,7 @@ public struct ConnectorOptions: Sendable {
     public var orderEntry = OrderEntryConfiguration()
     public var credentials: Credentials?
     public var statsInterval: Duration = .seconds(5)
+    public var backfill = BackfillConfiguration()
     /// The frame recorder's counts (frames, bytes on disk) for the `stats` event, when recording.
     public var recordingStats: (@Sendable () -> (frames: Int, bytes: Int64))?
 
@@ -139,6 +141,18 @@ struct BybitSessions: ExchangeSessions {
                                 code: "no_credentials", id: command.id))
         }
         return .error(.init(message: "order entry is unavailable (see the connector's log)", code: "order_entry_unavailable", id: command.id))
+    }
+
+    func backfill(_ symbol: String, since: Int64, id: String?) async {
+        guard let market else {
+            writer.write(.backfill(.init(id: id, symbol: symbol, state: .failed, chunk: 0, chunks: 0, candles: 0, seconds: 0,
+                                         reason: "no REST client (see the connector's log)")))
+            return
+        }
+        let to = KlineWindow.minuteStart(WallClock.nanoseconds())
+        let pager = BybitKlinePager(symbol: symbol, from: KlineWindow.minuteStart(since), to: to, limit: options.backfill.chunkLimit ?? 1_000)
+        await KlineBackfill(transport: market.transport, configuration: options.backfill, rules: .bybit, logger: logger, logPrefix: logPrefix)
+            .run(pager, symbol: symbol, id: id, emit: writer.write)
     }
 
     func instrument(_ symbol: String, id: String?) async -> ConnectorEvent {

@@ -19,7 +19,7 @@ final class BybitRestClient: Sendable {
     }
 
     let credentials: Credentials?
-    private let transport: RestTransport
+    let transport: RestTransport
     var configuration: RestConfiguration { transport.configuration }
 
     init(configuration: RestConfiguration, credentials: Credentials?) throws {

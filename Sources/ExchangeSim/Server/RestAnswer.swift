@@ -55,6 +55,15 @@ struct SimFaultMiddleware<Context: RequestContext>: RouterMiddleware {
         if await exchange.restErrorActive(now: now) {
             return RestAnswer.plain(.serviceUnavailable, "sim fault: rest_error")
         }
+        // `rate_limit` on the kline endpoints is the IP's limit: Bybit's 403, Binance's 429 with `Retry-After`.
+        if await exchange.rateLimitActive(now: now) {
+            let path = request.uri.path
+            if path == "/v5/market/kline" { return RestAnswer.plain(.forbidden, "access too frequent (sim fault: rate_limit)") }
+            if path == "/fapi/v1/klines" {
+                return RestAnswer.json(Array(#"{"code":-1003,"msg":"Too many requests; sim fault: rate_limit."}"#.utf8), status: .tooManyRequests,
+                                       headers: [.retryAfter: "1"])
+            }
+        }
         return try await next(request, context)
     }
 }

@@ -59,6 +59,8 @@ public struct SimConfiguration: Sendable {
     public var orderRateLimit = 10
     /// Minutes of 1-minute candles kept for `/v5/market/kline`.
     public var klineHistoryMinutes = 10_080
+    /// Minutes of seeded past before the sim's start (`--history`), served by the kline endpoints; 0: none.
+    public var historyMinutes = 0
     /// Binance: the server's WebSocket ping period (Binance: 3 minutes); a connection that has not
     /// answered a ping when the next is due is closed.
     public var binancePingSeconds = 180.0

@@ -83,6 +83,15 @@ public actor SimExchange {
             }
             if configuration.venue == .binanceUSDM { binanceBooks[instrument.symbol] = BinanceDepthPublisher(symbol: instrument.symbol) }
         }
+        if configuration.historyMinutes > 0 && configuration.replay == nil {
+            let start = KlineWindow.minuteStart(WallClock.nanoseconds())
+            for (index, instrument) in configuration.instruments.enumerated() {
+                candles[instrument.symbol] = SimHistory.candles(
+                    instrument: instrument, parameters: configuration.flow[instrument.symbol] ?? FlowParameters(startPrice: 100),
+                    stepMilliseconds: configuration.stepMilliseconds, start: start, minutes: configuration.historyMinutes,
+                    seed: configuration.seed &+ UInt64(index) &* 1_000_003)
+            }
+        }
         if let replay = configuration.replay {
             replayMarket = ReplayMarket(source: replay.source)
             flowPaused = true   // the recording is the market
@@ -297,7 +306,8 @@ public actor SimExchange {
         var list = candles[trade.symbol, default: []]
         if list.last?.start != start {
             list.append(Candle(start: start, end: start + minute, open: trade.price))
-            if list.count > configuration.klineHistoryMinutes { list.removeFirst(list.count - configuration.klineHistoryMinutes) }
+            let kept = max(configuration.klineHistoryMinutes, configuration.historyMinutes + 1_440)
+            if list.count > kept { list.removeFirst(list.count - kept) }
         }
         list[list.count - 1].add(price: trade.price, qty: trade.qty, aggressor: trade.side)
         candles[trade.symbol] = list

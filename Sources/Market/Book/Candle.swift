@@ -13,6 +13,9 @@ public struct Candle: Sendable, Equatable {
     /// The part of `volume` (and of `turnover`) whose taker bought.
     public var buyVolume: Quantity = .zero
     public var buyTurnover: FixedDecimal = .zero
+    /// False for a candle from an exchange's kline that carries no taker split (Bybit's: nor a trade
+    /// count): its `buyVolume` and `trades` are unknown, not zero.
+    public var takerSplit = true
 
     public init(start: Int64, end: Int64, open: Price) {
         self.start = start
@@ -50,5 +53,6 @@ public struct Candle: Sendable, Equatable {
         trades += later.trades
         buyVolume += later.buyVolume
         buyTurnover += later.buyTurnover
+        takerSplit = takerSplit && later.takerSplit
     }
 }

@@ -60,6 +60,23 @@ public struct CandleSeries: Sendable {
         return true
     }
 
+    /// Folds a closed 1m candle (a backfill's) into the candle of this interval that holds it; a candle
+    /// older than the open one is left out (false).
+    @discardableResult
+    public mutating func add(minute: Candle) -> Bool {
+        let start = interval.start(of: minute.start)
+        if start < (current?.start ?? closed.last?.end ?? .min) { return false }
+        advance(to: minute.start)
+        if current == nil {
+            var fresh = Candle(start: start, end: start + interval.nanoseconds, open: minute.open)
+            fresh.volume = Quantity(mantissa: 0, scale: minute.volume.scale)
+            fresh.takerSplit = minute.takerSplit
+            current = fresh
+        }
+        current!.merge(minute)
+        return true
+    }
+
     /// Closes the open candle once `time` is past its end, and adds a flat candle (the previous close,
     /// zero volume) for every interval in between that had no trade.
     public mutating func advance(to time: Int64) {

@@ -6,10 +6,32 @@ public struct ContextReport: Encodable, Sendable {
     public struct CandleRow: Encodable, Sendable {
         var t: Int64
         var o, h, l, c, v: String
-        var buyV, sellV: String
-        var n: Int
+        /// Null for a backfilled minute without a taker split (Bybit's klines: nor a trade count).
+        var buyV, sellV: String?
+        var n: Int?
         var vwap: String?
-        var delta: String
+        var delta: String?
+    }
+
+    /// The REST backfill as the shell ran it.
+    public struct Backfill: Encodable, Sendable {
+        /// `off`, `waiting` (for the connector), `running`, `done` or `failed`.
+        public var state: String
+        public var chunk: Int
+        public var chunks: Int
+        public var candles: Int
+        public var reason: String?
+        /// The backfilled minutes: the first one's start and the last one's end, Unix ms.
+        public var from: Int64?
+        public var through: Int64?
+
+        public init(state: String, chunk: Int = 0, chunks: Int = 0, candles: Int = 0, reason: String? = nil) {
+            self.state = state
+            self.chunk = chunk
+            self.chunks = chunks
+            self.candles = candles
+            self.reason = reason
+        }
     }
 
     public struct VWAP: Encodable, Sendable {
@@ -59,6 +81,8 @@ public struct ContextReport: Encodable, Sendable {
     var profile: Profile
     var cvd: CVD
     var volatility: Volatility
+    /// Set by the shell that ran one (the bot); absent in `keel context`.
+    public var backfill: Backfill?
 
     /// The last `count` candles of each of `intervals` (the open one last).
     public init(_ context: SymbolContext, intervals: [CandleInterval] = CandleInterval.allCases, count: Int = 60) {
@@ -69,8 +93,9 @@ public struct ContextReport: Encodable, Sendable {
         for interval in intervals {
             rows[interval.rawValue] = context.candles[interval]!.last(count).map { candle in
                 CandleRow(t: candle.start / 1_000_000, o: "\(candle.open)", h: "\(candle.high)", l: "\(candle.low)", c: "\(candle.close)",
-                          v: "\(candle.volume)", buyV: "\(candle.buyVolume)", sellV: "\(candle.volume - candle.buyVolume)", n: candle.trades,
-                          vwap: candle.vwap.map { "\($0)" }, delta: "\(candle.delta)")
+                          v: "\(candle.volume)", buyV: candle.takerSplit ? "\(candle.buyVolume)" : nil,
+                          sellV: candle.takerSplit ? "\(candle.volume - candle.buyVolume)" : nil, n: candle.takerSplit ? candle.trades : nil,
+                          vwap: candle.vwap.map { "\($0)" }, delta: candle.takerSplit ? "\(candle.delta)" : nil)
             }
         }
         candles = rows
@@ -88,7 +113,15 @@ public struct ContextReport: Encodable, Sendable {
                                valueArea: context.configuration.valueArea, poc: snapshot.levels.map { "\($0.poc)" },
                                vah: snapshot.levels.map { "\($0.vah)" }, val: snapshot.levels.map { "\($0.val)" },
                                rows: profile.rows.sorted { $0.key < $1.key }.map { ["\(context.display(profile.price(ofRow: $0.key)))", "\($0.value)"] })
-        cvd = CVD(session: "\(snapshot.sessionCVD)", since: "the session's first trade seen")
+        let since: String
+        if context.cvdFromLiveTradesOnly {
+            since = "live trades only: the backfilled minutes' klines carry no taker split (Bybit), so they are not in it"
+        } else if context.history != nil {
+            since = "the session's start: backfilled minutes from the klines' taker-buy volume, then live trades"
+        } else {
+            since = "the session's first trade seen"
+        }
+        cvd = CVD(session: "\(snapshot.sessionCVD)", since: since)
         volatility = Volatility(perSqrtSecond1h: snapshot.volatility1hPerSqrtSecond, perSqrtSecond24h: snapshot.volatility24hPerSqrtSecond,
                                 annualised1h: snapshot.volatility1hAnnualised, annualised24h: snapshot.volatility24hAnnualised)
     }

@@ -41,6 +41,22 @@ public struct SymbolContext: Sendable {
     public private(set) var sessionCVD: Quantity = .zero
     public private(set) var trades = 0
     public private(set) var lastTime: Int64?
+    /// What a REST backfill brought (nil: none yet).
+    public private(set) var history: History?
+    /// While a backfill runs, live trades wait here; `finishBackfill` applies those its candles do not cover.
+    public private(set) var deferred: [TradeTick]?
+    /// The session's CVD counts only live trades: its backfilled minutes had no taker split (Bybit's klines).
+    public private(set) var cvdFromLiveTradesOnly = false
+
+    /// The candles a backfill brought.
+    public struct History: Sendable, Equatable {
+        public var candles: Int
+        /// The first backfilled minute's start and the last one's end (ns).
+        public var from: Int64
+        public var through: Int64
+        /// Every backfilled minute carried the taker split (Binance's klines do, Bybit's do not).
+        public var takerSplit: Bool
+    }
     /// Prices are shown at the tick's digits (`0.1` and `0.10` alike: one), VWAPs at four more.
     public var priceScale: UInt8 { instrument.tickSize.minimalScale }
 
@@ -58,6 +74,10 @@ public struct SymbolContext: Sendable {
 
     /// One market trade (off-book prints — insurance fund, ADL — never reach here: the feeds keep them out).
     public mutating func onTrade(_ trade: TradeTick) {
+        if deferred != nil {
+            deferred!.append(trade)
+            return
+        }
         let time = trade.exchangeTime
         roll(to: time)
         // Each series closes what the trade passed as it takes the trade.
@@ -79,8 +99,60 @@ public struct SymbolContext: Sendable {
 
     /// A timer tick at `time`: candles close, windows age, a new UTC day starts a new session.
     public mutating func advance(to time: Int64) {
-        guard roll(to: time) else { return }
+        guard deferred == nil, roll(to: time) else { return }
         for interval in CandleInterval.allCases { candles[interval]!.advance(to: time) }
+    }
+
+    // MARK: Backfill
+
+    /// A backfill begins: live trades wait until it ends.
+    public mutating func beginBackfill() {
+        if deferred == nil { deferred = [] }
+    }
+
+    /// The backfill's closed 1m candles (any order; a start seen twice counts once), then the trades that
+    /// waited, those its candles do not cover (at or after the last candle's end): the seam has no
+    /// minute counted twice or missing. Higher intervals are built from the 1m candles; the session and
+    /// rolling VWAP take each minute's exact volume and turnover, the profile each minute's volume at its
+    /// VWAP's row, and the session CVD the minutes with a taker split.
+    public mutating func finishBackfill(_ minutes: [Candle]) {
+        let waiting = deferred ?? []
+        deferred = nil
+        var seen = Set<Int64>()
+        let sorted = minutes.sorted { $0.start < $1.start }.filter { seen.insert($0.start).inserted && $0.start >= (lastTime ?? .min) }
+        for minute in sorted { add(minute: minute) }
+        if let first = sorted.first, let last = sorted.last {
+            let split = sorted.allSatisfy(\.takerSplit)
+            history = History(candles: (history?.candles ?? 0) + sorted.count, from: min(history?.from ?? first.start, first.start),
+                              through: last.end, takerSplit: split && (history?.takerSplit ?? true))
+            advance(to: last.end)
+        }
+        let covered = sorted.last?.end ?? .min
+        for trade in waiting where trade.exchangeTime >= covered { onTrade(trade) }
+    }
+
+    /// The backfill ended without candles: the trades that waited are applied as they came.
+    public mutating func abandonBackfill() {
+        finishBackfill([])
+    }
+
+    private mutating func add(minute: Candle) {
+        roll(to: minute.start)
+        for interval in CandleInterval.allCases where interval != .s1 { candles[interval]!.add(minute: minute) }
+        session.add(candle: minute)
+        rolling.add(candle: minute)
+        if minute.volume.signum > 0 {
+            let price = minute.vwap ?? minute.close
+            sessionProfile.add(price: price, qty: minute.volume)
+            if configuration.profileWindow != nil {
+                var profile = VolumeProfile(tickSize: instrument.tickSize, rowTicks: configuration.profileRowTicks)
+                profile.add(price: price, qty: minute.volume)
+                profileMinutes.append((minute.start, profile))
+                windowProfile.add(price: price, qty: minute.volume)
+            }
+        }
+        if minute.takerSplit { sessionCVD += minute.delta } else { cvdFromLiveTradesOnly = true }
+        trades += minute.trades
     }
 
     /// What moves with time, whatever moves it: the session (a new UTC day starts a new one) and the
@@ -94,6 +166,7 @@ public struct SymbolContext: Sendable {
                 session = VWAPState()
                 sessionProfile = VolumeProfile(tickSize: instrument.tickSize, rowTicks: configuration.profileRowTicks)
                 sessionCVD = .zero
+                cvdFromLiveTradesOnly = false
             }
         }
         guard time >= (lastTime ?? .min) else { return false }

@@ -16,6 +16,15 @@ public struct VWAPState: Sendable, Equatable {
         squares += price.doubleValue * price.doubleValue * qty.doubleValue
     }
 
+    /// A closed candle's volume and turnover, exactly; its prices' spread is taken as all at its VWAP.
+    public mutating func add(candle: Candle) {
+        guard candle.volume.signum > 0 else { return }
+        volume += candle.volume
+        turnover += candle.turnover
+        let average = candle.turnover.doubleValue / candle.volume.doubleValue
+        squares += average * average * candle.volume.doubleValue
+    }
+
     public mutating func remove(_ other: VWAPState) {
         volume -= other.volume
         turnover -= other.turnover
@@ -63,6 +72,15 @@ public struct RollingVWAP: Sendable {
         }
         total.add(price: price, qty: qty)
         advance(to: time)
+    }
+
+    /// A closed 1m candle (a backfill's) as one bucket at its start.
+    public mutating func add(candle: Candle) {
+        var state = VWAPState()
+        state.add(candle: candle)
+        buckets.append((CandleInterval.s1.start(of: candle.start), state))
+        total.merge(state)
+        advance(to: candle.end)
     }
 
     /// Drops the buckets older than the window before `time`.

@@ -1,4 +1,5 @@
 import Foundation
+import MarketContext
 import Hummingbird
 import Market
 
@@ -188,6 +189,11 @@ public struct StrategyStatus: Encodable, Sendable {
     var liveOrders: [LiveOrder]
     var orders: [String: Int]
     var decisions: [Decision]
+    /// The REST backfill of the context (`context.backfill`).
+    var backfill: ContextReport.Backfill
+    /// Whether quotes may go out now, and why not (the gate of `/ready`).
+    var tradingAllowed: Bool
+    var tradingReason: String
 }
 
 /// One JSON encoder for every answer: snake-case keys, sorted, so answers are stable.

@@ -6,17 +6,20 @@ import MarketContext
 extension MarketMaker {
     /// Whether quotes may go out now, and why (for `/ready`).
     public func tradingAllowed() -> (allowed: Bool, reason: String) {
-        let allowed = strategy.allowed && reconciled && instrumentConfirmed
+        let allowed = strategy.allowed && reconciled && instrumentConfirmed && backfillReady
         if allowed { return (true, "\(venue.rawValue) quoting \(symbol), risk \(strategy.risk.state.rawValue)") }
         if !strategy.quoting { return (false, "quoting stopped (shutdown)") }
         if !instrumentConfirmed { return (false, "waiting for the exchange's instrument of \(symbol)" + (instrumentProblem.map { " (\($0))" } ?? "")) }
         if !reconciled { return (false, "waiting for the account reconciliation") }
+        if !backfillReady { return (false, backfillReason) }
         return (false, "risk \(strategy.risk.state.rawValue): \(strategy.risk.reasons.joined(separator: "; "))")
     }
 
     /// `GET /context/{symbol}`: the quoted symbol's market context.
     public func contextReport() -> ContextReport {
-        ContextReport(strategy.context)
+        var report = ContextReport(strategy.context)
+        report.backfill = backfillReport
+        return report
     }
 
     /// `/strategy/status`, as JSON.
@@ -30,6 +33,7 @@ extension MarketMaker {
         let ledger = account.ledger
         let risk = strategy.risk
         let instrument = strategy.instrument
+        let trading = tradingAllowed()
         var model = StrategyStatus.Model(mode: settings.model.mode.rawValue, gamma: settings.model.gamma)
         if let depths = strategy.lastDepths {
             func measure(_ value: Double) -> Double { (value * 1e6).rounded() / 1e6 }
@@ -63,6 +67,7 @@ extension MarketMaker {
                       filled: "\(order.filledQty)", status: order.status.rawValue, level: strategy.levels[order.clientId] ?? -1)
             },
             orders: counts,
-            decisions: notes.suffix(20).map { .init(time: $0.time, text: $0.text) })
+            decisions: notes.suffix(20).map { .init(time: $0.time, text: $0.text) },
+            backfill: backfillReport, tradingAllowed: trading.allowed, tradingReason: trading.reason)
     }
 }

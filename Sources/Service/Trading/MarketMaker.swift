@@ -61,16 +61,24 @@ public actor MarketMaker {
     var lastSnapshot: Int64 = 0
     var lastPrune: Int64 = 0
     var openOrderCounts: [String: Int] = [:]
+    /// The exchange behind the feed (`bybit`, `binance-usdm`): the key of its stored candles.
+    let exchange: String
+    /// An exchange is behind the feed (not the stub): it can be asked for its instrument and its klines.
+    let exchangeBacked: Bool
+    var backfill: BackfillRun
     /// `recording.enabled`: every intent sent and every venue answer, with its time (`orders_YYYYMMDD.jsonl`).
     let orderLog: OrderLogWriter?
 
     init(settings: TradingSettings, symbol: String, staleAfterSeconds: Double, logger: Logger, metrics: BotMetrics,
          storage: StorageWriter? = nil, storageSettings: StorageConfiguration = StorageConfiguration(), askExchangeForInstrument: Bool = false,
-         orderLog: OrderLogWriter? = nil, send: @escaping @Sendable (String) async -> Bool) {
+         orderLog: OrderLogWriter? = nil, exchange: String = "bybit", send: @escaping @Sendable (String) async -> Bool) {
         self.settings = settings
         self.symbol = symbol
         venue = settings.paperTrading ? .paper : .live
         instrumentConfirmed = !askExchangeForInstrument
+        self.exchange = exchange
+        exchangeBacked = askExchangeForInstrument
+        backfill = BackfillRun(state: askExchangeForInstrument && settings.backfill > 0 ? .waiting : .off)
         self.logger = logger
         self.metrics = metrics
         self.send = send
@@ -80,6 +88,7 @@ public actor MarketMaker {
         strategy = MarketMakingStrategy(symbol: symbol, instrument: settings.instrument(symbol),
                                         policy: settings.policy(staleAfterSeconds: staleAfterSeconds), clientIdPrefix: "k\(runId)-")
         if storage != nil { strategy.idsAvailableThrough = 0 }
+        if backfill.state == .waiting { strategy.beginBackfill() }
         account = TradingAccount(symbol: symbol)
         paper = settings.paperTrading ? PaperExchange(configuration: settings.paper) : nil
         live = settings.paperTrading ? nil : LiveVenue(runId: runId)
@@ -102,7 +111,7 @@ public actor MarketMaker {
     var instrument: Instrument { strategy.instrument }
 
     var conditions: MarketMakingStrategy.Conditions {
-        .init(connectorUp: connectorUp, ready: reconciled && instrumentConfirmed, pricesFromVenue: venue == .paper || !foreignPrices)
+        .init(connectorUp: connectorUp, ready: reconciled && instrumentConfirmed && backfillReady, pricesFromVenue: venue == .paper || !foreignPrices)
     }
 
     var loggedConditions: MarketMakingStrategy.Conditions?
@@ -151,6 +160,8 @@ public actor MarketMaker {
                 strategy.marketLost(time: nil)
             }
             if !instrumentConfirmed { await askForInstrument(now: now) }
+            // A backfill not done is asked (again: one running died with the connector before it).
+            if status.session != "inactive", backfill.state != .off, backfill.state != .done { await requestBackfill(now: now) }
             // A fallback's connector brings market data only: it says nothing of the primary venue's account.
             if venue == .live && status.session != "fallback" {
                 reconciled = false
@@ -165,6 +176,12 @@ public actor MarketMaker {
             await apply(live!.translate(event), now: now)
         case .fill(let fill) where venue == .live && fill.symbol == symbol:
             await apply(live!.translate(event), now: now)
+        case .candles(let chunk) where chunk.symbol == symbol:
+            backfillChunk(chunk)
+        case .backfill(let progress) where progress.symbol == symbol:
+            backfillProgress(progress, now: now)
+        case .error(let failure) where failure.id != nil && failure.id == backfill.id && backfill.state == .running:
+            failBackfill("the connector refused: \(failure.code): \(failure.message)", now: now)
         case .instrument(_, let exchange, let status) where exchange.symbol == symbol:
             adopt(exchange, status: status, now: now)
         case .error(let failure) where failure.id?.hasPrefix(Self.instrumentIdPrefix) == true:
@@ -194,6 +211,7 @@ public actor MarketMaker {
     public func tick(now: Int64) async {
         logConditions(time: now)
         if !instrumentConfirmed, instrumentAskedAt.map({ now - $0 > Self.instrumentRetry }) ?? connectorUp { await askForInstrument(now: now) }
+        await backfillTick(now: now)
         await conclude(strategy.tick(time: now, ledger: account.ledger, live: account.live, conditions: conditions), time: now)
         publish()
         if now - lastSnapshot >= snapshotInterval { snapshot(now: now) }

@@ -41,6 +41,10 @@ public struct TradingSettings: Sendable {
     /// `context.*`: how the market context is kept.
     public var context = ContextConfiguration()
     public var volatilitySource = MarketMakingStrategy.VolatilitySource.book
+    /// `context.backfill`: seconds of 1m candles fetched over REST at start (0: none).
+    public var backfill = 86_400.0
+    /// `context.require_backfill`: no quoting until the backfill is done.
+    public var requireBackfill = true
 
     public init() {
         risk.maxPosition = Quantity(mantissa: 10, scale: 3)
@@ -58,6 +62,7 @@ public struct TradingSettings: Sendable {
         "risk.max_position", "risk.max_notional", "risk.max_order_qty", "risk.enable_kill_switch", "risk.max_drawdown", "risk.max_loss",
         "risk.max_consecutive_losses", "limits.max_active_per_side",
         "strategy.volatility_source", "context.vwap_window", "context.profile_window", "context.profile_row_ticks", "context.value_area",
+        "context.backfill", "context.require_backfill",
     ]
 
     /// Sets one key; false when the key is not a trading key.
@@ -129,6 +134,10 @@ public struct TradingSettings: Sendable {
             context.profileWindow = setting.isAbsent(["session"]) ? nil : Int64(try setting.seconds(example: "3600") * 1e9)
         case "context.profile_row_ticks": context.profileRowTicks = try setting.integer(1 ... 1_000_000)
         case "context.value_area": context.valueArea = try setting.number(0.01 ... 1)
+        case "context.backfill":
+            backfill = setting.isAbsent(["none", "off", "0"]) ? 0 : try setting.seconds(example: "86400")
+            guard backfill <= 30 * 86_400 else { throw setting.invalid("\(value) is more than 30 days of 1m candles", fix: "use at most 2592000 (30 days), e.g. 86400") }
+        case "context.require_backfill": requireBackfill = try setting.bool()
         default: return false
         }
         return true
@@ -171,6 +180,7 @@ public struct TradingSettings: Sendable {
             ("strategy.volatility_source", volatilitySource.rawValue), ("context.vwap_window", "\(Double(context.vwapWindow) / 1e9)"),
             ("context.profile_window", context.profileWindow.map { "\(Double($0) / 1e9)" } ?? "session"),
             ("context.profile_row_ticks", "\(context.profileRowTicks)"), ("context.value_area", "\(context.valueArea)"),
+            ("context.backfill", "\(backfill)"), ("context.require_backfill", "\(requireBackfill)"),
             ("strategy.min_spread_bps", "\(model.minSpreadBps)"), ("strategy.fixed_spread_bps", "\(model.fixedSpreadBps)"),
             ("strategy.fixed_skew_bps", "\(model.fixedSkewBps)"), ("strategy.touch_offset_ticks", "\(model.touchOffsetTicks)"), ("strategy.order_size", "\(orderSize)"),
             ("strategy.level_sizes", levelSizes.isEmpty ? "(order_size at every level)" : levelSizes.map { "\($0)" }.joined(separator: ",")),

@@ -107,9 +107,19 @@ enum Schema {
                 "CREATE INDEX pnl_by_time ON pnl_snapshots (run_id, time)",
             ]
         },
+        Migration(version: 3, name: "candles") { d in
+            [
+                """
+                CREATE TABLE candles (exchange TEXT NOT NULL, symbol TEXT NOT NULL, interval TEXT NOT NULL, start_ms BIGINT NOT NULL,
+                  open \(d.decimal) NOT NULL, high \(d.decimal) NOT NULL, low \(d.decimal) NOT NULL, close \(d.decimal) NOT NULL,
+                  volume \(d.decimal) NOT NULL, turnover \(d.decimal) NOT NULL, buy_volume \(d.decimal), buy_turnover \(d.decimal), trades BIGINT,
+                  PRIMARY KEY (exchange, symbol, interval, start_ms))
+                """,
+            ]
+        },
     ]
 
-    static let tables = ["runs", "client_id_blocks", "orders", "order_events", "fills", "positions", "pnl_snapshots", "risk_events"]
+    static let tables = ["runs", "client_id_blocks", "orders", "order_events", "fills", "positions", "pnl_snapshots", "risk_events", "candles"]
 
     static func statement(for record: TradingRecord, _ dialect: SQLDialect) -> SQLStatement {
         func make(_ sql: String, _ values: [SQLValue]) -> SQLStatement { SQLStatement(sql: dialect.placeholders(sql), values: values) }
@@ -151,6 +161,17 @@ enum Schema {
         case .risk(let r):
             return make("INSERT INTO risk_events (run_id, time, from_state, to_state, reasons) VALUES (?, ?, ?, ?, ?)",
                         [.text(r.run), .integer(r.time), .text(r.from), .text(r.to), .text(r.reasons)])
+        case .candle(let exchange, let symbol, let c):
+            let split = c.takerSplit
+            return make("""
+                INSERT INTO candles (exchange, symbol, interval, start_ms, open, high, low, close, volume, turnover, buy_volume, buy_turnover, trades)
+                VALUES (?, ?, '1m', ?, #, #, #, #, #, #, #, #, ?)
+                ON CONFLICT (exchange, symbol, interval, start_ms) DO UPDATE SET open = excluded.open, high = excluded.high, low = excluded.low,
+                  close = excluded.close, volume = excluded.volume, turnover = excluded.turnover, buy_volume = excluded.buy_volume,
+                  buy_turnover = excluded.buy_turnover, trades = excluded.trades
+                """, [.text(exchange), .text(symbol), .integer(c.start / 1_000_000), .decimal(c.open), .decimal(c.high), .decimal(c.low),
+                      .decimal(c.close), .decimal(c.volume), .decimal(c.turnover), .decimal(split ? c.buyVolume : nil),
+                      .decimal(split ? c.buyTurnover : nil), split ? .integer(Int64(c.trades)) : .null])
         }
     }
 

@@ -15,6 +15,9 @@ public enum TradingRecord: Sendable, Equatable {
     case position(PositionRecord)
     case pnl(PnLRecord)
     case risk(RiskEventRecord)
+    /// A closed 1-minute candle of an exchange's symbol (a backfill's or the live context's); the same
+    /// minute again replaces it.
+    case candle(exchange: String, symbol: String, Candle)
 
     /// Snapshots may be dropped when the writer's queue is full; everything else is always kept.
     public var isSnapshot: Bool {
@@ -34,6 +37,7 @@ public enum TradingRecord: Sendable, Equatable {
         case .position: "positions"
         case .pnl: "pnl_snapshots"
         case .risk: "risk_events"
+        case .candle: "candles"
         }
     }
 }

@@ -244,6 +244,31 @@ public struct TradingStore: Sendable {
         }
     }
 
+    /// The stored 1-minute candles of `symbol` on `exchange` starting at or after `since` (ns), oldest first.
+    public func candles(exchange: String, symbol: String, since: Int64) async throws -> [Candle] {
+        try await backend.rows(SQLStatement(sql: dialect.placeholders("""
+            SELECT CAST(start_ms AS TEXT), CAST(open AS TEXT), CAST(high AS TEXT), CAST(low AS TEXT), CAST(close AS TEXT), CAST(volume AS TEXT),
+              CAST(turnover AS TEXT), CAST(buy_volume AS TEXT), CAST(buy_turnover AS TEXT), CAST(trades AS TEXT)
+            FROM candles WHERE exchange = ? AND symbol = ? AND interval = '1m' AND start_ms >= ? ORDER BY start_ms
+            """), values: [.text(exchange), .text(symbol), .integer(since / 1_000_000)])).compactMap { r in
+            guard let ms = r[0].flatMap({ Int64($0) }) else { return nil }
+            var candle = Candle(start: ms * 1_000_000, end: ms * 1_000_000 + 60_000_000_000, open: Self.decimal(r[1]))
+            candle.high = Self.decimal(r[2])
+            candle.low = Self.decimal(r[3])
+            candle.close = Self.decimal(r[4])
+            candle.volume = Self.decimal(r[5])
+            candle.turnover = Self.decimal(r[6])
+            if let buy = r[7].flatMap({ FixedDecimal($0) }) {
+                candle.buyVolume = buy
+                candle.buyTurnover = Self.decimal(r[8])
+                candle.trades = r[9].flatMap { Int($0) } ?? 0
+            } else {
+                candle.takerSplit = false
+            }
+            return candle
+        }
+    }
+
     public func close() async { await backend.close() }
 
     private static func decimal(_ text: String?) -> FixedDecimal { text.flatMap { FixedDecimal($0) } ?? .zero }
