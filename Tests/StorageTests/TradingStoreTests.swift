@@ -210,6 +210,31 @@ struct TradingStoreTests {
         }
     }
     #endif
+
+    @Test("candles read back exactly, a minute stored again replaced, a kline without taker split kept without one", arguments: TestDatabases.backends)
+    func candlesReadBack(backend: StorageConfiguration.Backend) async throws {
+        let store = try await TestDatabases.open(backend)
+        let minute: Int64 = 60_000_000_000
+        var bybit = Candle(start: 1_717_408_800_000_000_000, end: 1_717_408_800_000_000_000 + minute, open: d("67000.10"))
+        bybit.high = d("67010.5")
+        bybit.low = d("66990.0")
+        bybit.close = d("67001.0")
+        bybit.volume = d("12.345")
+        bybit.turnover = d("827123.4567")
+        bybit.takerSplit = false
+        var live = Candle(start: bybit.end, end: bybit.end + minute, open: d("67001.0"))
+        live.add(price: d("67002.5"), qty: d("0.010"), aggressor: .buy)
+        live.add(price: d("67000.5"), qty: d("0.004"), aggressor: .sell)
+        var replaced = live
+        replaced.close = d("67003.0")
+        try await store.write([.candle(exchange: "bybit", symbol: "BTCUSDT", bybit), .candle(exchange: "bybit", symbol: "BTCUSDT", live),
+                               .candle(exchange: "bybit", symbol: "BTCUSDT", replaced), .candle(exchange: "binance-usdm", symbol: "BTCUSDT", live)])
+        let read = try await store.candles(exchange: "bybit", symbol: "BTCUSDT", since: bybit.start)
+        #expect(read == [bybit, replaced])
+        #expect(try await store.candles(exchange: "bybit", symbol: "BTCUSDT", since: live.start) == [replaced])
+        #expect(try await store.candles(exchange: "binance-usdm", symbol: "BTCUSDT", since: 0) == [live])
+        await store.close()
+    }
 }
 
 /// A real backend with faults: its first `failures` transactions fail (a database restarting), every

@@ -158,6 +158,12 @@ extension SimExchange {
         return out.bytes
     }
 
+    /// The 1-minute candles the kline endpoints serve for `symbol` (its past, then its live minutes),
+    /// oldest first, minutes without trades flat: the truth a backfill is checked against.
+    public func minuteCandles(_ symbol: String) -> [Candle] {
+        groupedCandles(symbol, width: 60_000_000_000, weekly: false)
+    }
+
     /// The sim's 1-minute candles of `symbol` grouped into buckets of `width` (weeks from Monday 00:00 UTC),
     /// oldest first; buckets without trades are flat at the previous close, as on the exchanges.
     func groupedCandles(_ symbol: String, width: Int64, weekly: Bool) -> [Candle] {

@@ -15,7 +15,7 @@ public struct SimFault: Sendable, Codable, Equatable {
         case reject
         /// REST answers HTTP 503 for `seconds`.
         case restError = "rest_error"
-        /// Order entry answers retCode 10006 for `seconds`.
+        /// Order entry answers retCode 10006, and the kline endpoints the IP limit (Bybit HTTP 403, Binance 429), for `seconds`.
         case rateLimit = "rate_limit"
         /// Add `ms` of delay to REST answers and trade-stream acks for `seconds`.
         case latency
