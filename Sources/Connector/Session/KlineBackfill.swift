@@ -91,6 +91,7 @@ struct KlineBackfill: Sendable {
             return !Task.isCancelled
         }
         logger.info("\(logPrefix)_backfill_started", metadata: ["symbol": "\(symbol)", "chunks": "\(chunks)", "limit": "\(pager.limit)"])
+        emit(progress(.running))
         while let request = pager.next() {
             if Task.isCancelled { return fail("stopped") }
             if rules == .binance {

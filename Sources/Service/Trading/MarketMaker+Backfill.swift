@@ -108,6 +108,8 @@ extension MarketMaker {
 
     func backfillProgress(_ progress: ConnectorEvent.BackfillProgress, now: Int64) {
         guard backfill.state == .running, progress.id == backfill.id else { return }
+        backfill.chunks = max(backfill.chunks, progress.chunks)
+        metrics.backfill(symbol: symbol, done: backfill.chunk, total: backfill.chunks)
         switch progress.state {
         case .running:
             logger.info("keel_backfill_progress", metadata: ["symbol": "\(symbol)", "chunk": "\(progress.chunk)", "chunks": "\(progress.chunks)",

@@ -1,0 +1,92 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Logging
+import Market
+import Storage
+import Testing
+import TestSupport
+
+/// `keel run` against a `keel sim` with a past: the REST backfill at start, its progress where a user
+/// looks, the gate, the context it fills, and a restart that asks only for what storage lacks.
+@Suite(.serialized)
+struct BackfillRunTests {
+    private func json(_ bot: Bot, _ path: String) async throws -> [String: Any] {
+        let (_, body) = try await get(bot.base + path)
+        return try #require(try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any])
+    }
+
+    @Test("a start backfills with visible progress while quoting waits, then quotes; a restart resumes from storage")
+    func backfillGateAndResume() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // The sim's kline endpoint answers the IP limit (403) for its first seconds: the backfill waits it out.
+        let faults = directory.appendingPathComponent("faults.jsonl")
+        try Data(#"{"at":0,"kind":"rate_limit","seconds":6}"#.utf8).write(to: faults)
+        let sim = try await SimChildProcess(arguments: ["--history", "1d", "--faults", faults.path])
+        defer { sim.stop() }
+        let yaml = simYAML(sim.port, extra: """
+            strategy:
+              paper_trading: true
+              quote_interval_ms: 100
+            risk:
+              max_consecutive_losses: 0
+              enable_kill_switch: false
+            limits:
+              rate_limit_wait: 1
+            context:
+              backfill: 86400
+            """)
+        let bot = try await startBot(yaml, in: directory)
+        // While the backfill waits: /ready and /strategy/status say why, and nothing is quoted.
+        var gate = ""
+        #expect(try await waitFor(.seconds(20)) {
+            guard let ready = try? await json(bot, "/ready"), let reason = ready["trading_reason"] as? String else { return false }
+            gate = reason
+            return reason.hasPrefix("backfilling BTCUSDT: ") && ready["trading_allowed"] as? Bool == false
+        }, "the gate never said it was backfilling: \(gate)")
+        let waiting = try await json(bot, "/strategy/status")
+        #expect(waiting["trading_allowed"] as? Bool == false)
+        #expect((waiting["live_orders"] as? [Any])?.isEmpty == true)
+        #expect((waiting["backfill"] as? [String: Any])?["state"] as? String == "running")
+        // Then done: quoting starts.
+        #expect(try await waitFor(.seconds(40)) {
+            guard let status = try? await json(bot, "/strategy/status") else { return false }
+            return status["trading_allowed"] as? Bool == true && ((status["live_orders"] as? [Any])?.count ?? 0) > 0
+        }, "no quotes after the backfill: \(bot.stderr.text.suffix(2_000))")
+        let context = try await json(bot, "/context/BTCUSDT")
+        let backfill = try #require(context["backfill"] as? [String: Any])
+        #expect(backfill["state"] as? String == "done")
+        #expect(backfill["chunks"] as? Int == 2)
+        #expect(backfill["candles"] as? Int == 1_440)
+        #expect(((context["candles"] as? [String: Any])?["1h"] as? [Any])?.count ?? 0 >= 24)
+        #expect(((context["cvd"] as? [String: Any])?["since"] as? String)?.contains("no taker split") == true)
+        #expect((context["vwap"] as? [String: Any])?["session"] is String)
+        let (_, metrics) = try await get(bot.base + "/metrics")
+        #expect(metrics.contains(#"keel_backfill_chunks_total{symbol="BTCUSDT"} 2"#))
+        #expect(metrics.contains(#"keel_backfill_chunks_done{symbol="BTCUSDT"} 2"#))
+        let log = bot.stderr.text
+        #expect(log.contains("keel_backfill_progress") && log.contains("keel_backfill_waiting") && log.contains("keel_backfill_done"))
+        bot.stop()
+
+        // The candles are stored: a restart asks only for the minutes since.
+        var storage = StorageConfiguration()
+        storage.path = directory.appendingPathComponent("keel.sqlite").path
+        let store = try #require(try await TradingStore.open(storage, logger: .init(label: "test")))
+        let stored = try await store.count("candles")
+        #expect(stored >= 1_440)
+        await store.close()
+        let again = try await startBot(yaml, in: directory)
+        defer { again.stop() }
+        #expect(try await waitFor(.seconds(30)) { again.stderr.text.contains("keel_backfill_done") })
+        let started = try #require(again.stderr.text.split(separator: "\n").first { $0.contains("keel_backfill_started") })
+        let fields = try #require(try JSONSerialization.jsonObject(with: Data(started.utf8)) as? [String: Any])
+        #expect(Int(fields["stored"] as? String ?? "") ?? 0 >= 1_440, "\(started)")
+        let done = try #require(again.stderr.text.split(separator: "\n").first { $0.contains("keel_backfill_done") })
+        // The minutes since the first run's backfill: none or one request.
+        #expect(done.contains(#""chunks":"0""#) || done.contains(#""chunks":"1""#), "\(done)")
+        let resumed = try await json(again, "/context/BTCUSDT")
+        #expect((resumed["backfill"] as? [String: Any])?["state"] as? String == "done")
+    }
+}
