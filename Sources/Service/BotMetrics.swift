@@ -181,11 +181,15 @@ extension BotMetrics {
         set("keel_context_volatility", "Realised volatility of 1m log returns per square-root second.", snapshot.volatility24hPerSqrtSecond, [("window", "24h")])
     }
 
-    /// The REST backfill's chunks: all it takes, and those done.
-    func backfill(symbol: String, done: Int, total: Int) {
+    /// The REST backfill's chunks: `keel_backfill_chunks_total` counts the chunks each backfill asked
+    /// takes (a retry's again), `keel_backfill_chunks_done` those received plus those of backfills that
+    /// ended (done, or failed: `/ready` says which), so the two meet whenever no backfill runs.
+    func backfill(symbol: String, planned: Int, done: Int) {
         let labels = [("symbol", symbol)]
-        BotMetrics.gauge(registry, "keel_backfill_chunks_total", "Chunks (REST requests) the symbol's kline backfill takes.", labels: labels).set(Double(total))
-        BotMetrics.gauge(registry, "keel_backfill_chunks_done", "Chunks of the symbol's kline backfill received.", labels: labels).set(Double(done))
+        if planned > 0 {
+            BotMetrics.counter(registry, "keel_backfill_chunks_total", "Chunks (REST requests) the symbol's kline backfills take.", labels: labels).increment(by: Int64(planned))
+        }
+        BotMetrics.gauge(registry, "keel_backfill_chunks_done", "Chunks of the symbol's kline backfills received, or ended.", labels: labels).set(Double(done))
     }
 
     func trading(position: Double, realised: Double, unrealised: Double, fees: Double, state: String) {

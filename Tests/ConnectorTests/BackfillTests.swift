@@ -68,7 +68,7 @@ struct BackfillTests {
             let now = WallClock.nanoseconds()
             let from = now - 86_400_000_000_000
             var configuration = BackfillConfiguration()
-            configuration.rateLimitWait = .milliseconds(400)
+            configuration.rateLimitWait = .milliseconds(500)
             configuration.backoff = .milliseconds(50)
             let emitted = Emitted()
             let exchange = sim.server.exchange
@@ -78,8 +78,8 @@ struct BackfillTests {
                 guard chunk == 1 else { return }
                 // Between the chunks: REST answers 503 for a while, then the IP limit (403) a while longer.
                 let at = WallClock.nanoseconds()
-                try? await exchange.apply(SimFault(kind: .restError, seconds: 0.3), now: at)
-                try? await exchange.apply(SimFault(kind: .rateLimit, seconds: 0.8), now: at)
+                try? await exchange.apply(SimFault(kind: .restError, seconds: 1), now: at)
+                try? await exchange.apply(SimFault(kind: .rateLimit, seconds: 3), now: at)
             }
             #expect(done)
             let candles = emitted.candles

@@ -14,7 +14,8 @@ struct ContextCommandTests {
         defer { sim.stop() }
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let (bot, recordings, _) = try await startRecordingPaperBot(sim, in: directory)
+        // No REST backfill: the recording holds only the trades the bot saw, and the two must agree on them.
+        let (bot, recordings, _) = try await startRecordingPaperBot(sim, in: directory, extra: "context:\n  backfill: 0")
         defer { bot.stop() }
         #expect(try await waitFor(.seconds(60)) {
             guard let (status, body) = try? await get(bot.base + "/context/BTCUSDT"), status == 200,

@@ -64,6 +64,8 @@ struct InstrumentBeforeQuotingTests {
         var settings = TradingSettings()
         settings.paperTrading = true
         settings.quoteIntervalMilliseconds = 0
+        // No REST backfill here: its gate has its own test (BackfillRunTests).
+        settings.backfill = 0
         let sent = Sent()
         let maker = MarketMaker(settings: settings, symbol: "BTCUSDT", staleAfterSeconds: 60, logger: Logger(label: "test"), metrics: BotMetrics(),
                                 askExchangeForInstrument: true) { line in sent.add(line); return true }

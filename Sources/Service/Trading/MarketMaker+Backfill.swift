@@ -26,6 +26,12 @@ struct BackfillRun: Sendable {
     var failedAt: Int64?
     /// The end of the last 1m candle stored (backfilled or live): later closed minutes are stored as they close.
     var storedThrough: Int64?
+    /// Chunks of this backfill added to `keel_backfill_chunks_total`, and of earlier ones that ended.
+    var planned = 0
+    var ended = 0
+
+    /// The chunks this backfill takes, as known now.
+    var total: Int { max(chunks, chunk) }
 
     /// A failed backfill is asked again this long after it failed.
     static let retryAfter: Int64 = 30_000_000_000
@@ -45,13 +51,13 @@ extension MarketMaker {
         switch backfill.state {
         case .off, .done: return ""
         case .waiting: return "backfilling \(symbol): waiting for the connector"
-        case .running: return "backfilling \(symbol): \(backfill.chunk)/\(max(backfill.chunks, backfill.chunk)) chunks"
+        case .running: return "backfilling \(symbol): \(backfill.chunk)/\(backfill.total) chunks"
         case .failed: return "backfill of \(symbol) failed: \(backfill.reason ?? "unknown"); asked again every \(BackfillRun.retryAfter / 1_000_000_000) s"
         }
     }
 
     var backfillReport: ContextReport.Backfill {
-        var report = ContextReport.Backfill(state: backfill.state.rawValue, chunk: backfill.chunk, chunks: max(backfill.chunks, backfill.chunk),
+        var report = ContextReport.Backfill(state: backfill.state.rawValue, chunk: backfill.chunk, chunks: backfill.total,
                                             candles: backfill.candles, reason: backfill.reason)
         if let history = strategy.context.history {
             report.from = history.from / 1_000_000
@@ -85,8 +91,8 @@ extension MarketMaker {
         }
         commandSequence += 1
         let id = "backfill-\(runId)-\(commandSequence)"
-        backfill = BackfillRun(state: .running, id: id, candles: kept.count, collected: kept, storedThrough: backfill.storedThrough)
-        metrics.backfill(symbol: symbol, done: 0, total: 0)
+        backfill = BackfillRun(state: .running, id: id, candles: kept.count, collected: kept, storedThrough: backfill.storedThrough,
+                               ended: backfill.ended + backfill.planned)
         logger.info("keel_backfill_started", metadata: ["symbol": "\(symbol)", "since_ms": "\(from / 1_000_000)", "stored": "\(kept.count)",
                                                         "window_s": "\(settings.backfill)"])
         note(now, "backfill of \(symbol) asked from \(UTCTime.formatISO8601(from))" + (kept.isEmpty ? "" : " (\(kept.count) minutes from storage)"))
@@ -103,13 +109,21 @@ extension MarketMaker {
         backfill.chunk = chunk.chunk
         backfill.chunks = chunk.chunks
         for candle in chunk.candles { storage?.enqueue(.candle(exchange: exchange, symbol: symbol, candle)) }
-        metrics.backfill(symbol: symbol, done: chunk.chunk, total: chunk.chunks)
+        reportBackfill()
+    }
+
+    /// The metrics follow the plan as it grows and the chunks as they come.
+    func reportBackfill() {
+        let grown = backfill.total - backfill.planned
+        backfill.planned += max(grown, 0)
+        let done = backfill.state == .running ? backfill.chunk : backfill.planned
+        metrics.backfill(symbol: symbol, planned: max(grown, 0), done: backfill.ended + done)
     }
 
     func backfillProgress(_ progress: ConnectorEvent.BackfillProgress, now: Int64) {
         guard backfill.state == .running, progress.id == backfill.id else { return }
         backfill.chunks = max(backfill.chunks, progress.chunks)
-        metrics.backfill(symbol: symbol, done: backfill.chunk, total: backfill.chunks)
+        defer { reportBackfill() }
         switch progress.state {
         case .running:
             logger.info("keel_backfill_progress", metadata: ["symbol": "\(symbol)", "chunk": "\(progress.chunk)", "chunks": "\(progress.chunks)",
@@ -127,7 +141,6 @@ extension MarketMaker {
             backfill.collected = []
             backfill.chunks = progress.chunks
             backfill.storedThrough = max(backfill.storedThrough ?? .min, minutes.map(\.end).max() ?? .min)
-            metrics.backfill(symbol: symbol, done: progress.chunks, total: progress.chunks)
             logger.info("keel_backfill_done", metadata: ["symbol": "\(symbol)", "chunks": "\(progress.chunks)", "candles": "\(minutes.count)",
                                                          "seconds": "\(progress.seconds)"])
             note(now, "backfill of \(symbol) done: \(minutes.count) minutes in \(progress.chunks) chunks, \(progress.seconds) s")
@@ -142,6 +155,7 @@ extension MarketMaker {
         logger.error("keel_backfill_failed", metadata: ["symbol": "\(symbol)", "reason": "\(reason)",
                                                         "gate": "\(settings.requireBackfill ? "quoting waits (context.require_backfill)" : "open")"])
         note(now, "backfill of \(symbol) failed: \(reason)")
+        reportBackfill()
     }
 
     /// On each tick: a failed backfill is asked again; closed live minutes are stored.
