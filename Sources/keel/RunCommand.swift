@@ -70,6 +70,8 @@ struct DemoCommand: AsyncParsableCommand {
         quiet.logLevel = .warning
         var simConfiguration = SimConfiguration()
         simConfiguration.port = 0
+        // Two days of past, as `keel sim` has by default: the bot backfills 24 h of it before it quotes.
+        simConfiguration.historyMinutes = 2 * 1_440
         let sim = SimServer(configuration: simConfiguration, logger: quiet)
         let (ready, readySink) = AsyncStream.makeStream(of: SimPorts.self)
         let simTask = Task { try await sim.run { readySink.yield($0) } }
