@@ -22,8 +22,6 @@ public struct BinanceKlinePager: KlinePaging {
         finished = to <= from
     }
 
-    public var chunks: Int { KlineWindow.chunks(from: from, to: to, limit: limit) }
-
     public static func weight(limit: Int) -> Int {
         switch limit {
         case ..<100: return 1
@@ -79,12 +77,8 @@ public struct BinanceKlinePager: KlinePaging {
                         index += 1
                     }
                     guard values.count == 8 else { return .failure(KlineError("a kline row has \(index) fields, not 12")) }
-                    var candle = Candle(start: start * 1_000_000, end: start * 1_000_000 + KlineWindow.minute, open: values[0])
-                    candle.high = values[1]
-                    candle.low = values[2]
-                    candle.close = values[3]
-                    candle.volume = values[4]
-                    candle.turnover = values[5]
+                    var candle = Candle(start: start * 1_000_000, end: start * 1_000_000 + KlineWindow.minute, open: values[0],
+                                        high: values[1], low: values[2], close: values[3], volume: values[4], turnover: values[5])
                     candle.trades = Int(trades)
                     candle.buyVolume = values[6]
                     candle.buyTurnover = values[7]

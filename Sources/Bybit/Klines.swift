@@ -23,8 +23,6 @@ public struct BybitKlinePager: KlinePaging {
         finished = to <= from
     }
 
-    public var chunks: Int { KlineWindow.chunks(from: from, to: to, limit: limit) }
-
     public func next() -> KlineRequest? {
         guard !finished else { return nil }
         return KlineRequest(path: "/v5/market/kline",
@@ -80,12 +78,8 @@ public struct BybitKlinePager: KlinePaging {
                                     index += 1
                                 }
                                 guard values.count == 6 else { return .failure(KlineError("a kline row has \(index) fields, not 7")) }
-                                var candle = Candle(start: start * 1_000_000, end: start * 1_000_000 + KlineWindow.minute, open: values[0])
-                                candle.high = values[1]
-                                candle.low = values[2]
-                                candle.close = values[3]
-                                candle.volume = values[4]
-                                candle.turnover = values[5]
+                                var candle = Candle(start: start * 1_000_000, end: start * 1_000_000 + KlineWindow.minute, open: values[0],
+                                                    high: values[1], low: values[2], close: values[3], volume: values[4], turnover: values[5])
                                 candle.takerSplit = false
                                 candles.append(candle)
                             }

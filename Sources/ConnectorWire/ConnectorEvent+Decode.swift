@@ -161,12 +161,8 @@ extension ConnectorEvent {
                 index += 1
             }
             guard values.count == 6 else { throw JSONError(.invalidNumber, at: scanner.offset) }
-            var candle = Candle(start: start * 1_000_000, end: start * 1_000_000 + 60_000_000_000, open: values[0])
-            candle.high = values[1]
-            candle.low = values[2]
-            candle.close = values[3]
-            candle.volume = values[4]
-            candle.turnover = values[5]
+            var candle = Candle(start: start * 1_000_000, end: start * 1_000_000 + 60_000_000_000, open: values[0],
+                                high: values[1], low: values[2], close: values[3], volume: values[4], turnover: values[5])
             if let split {
                 candle.buyVolume = split.buy
                 candle.buyTurnover = split.turnover

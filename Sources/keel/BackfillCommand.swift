@@ -128,9 +128,7 @@ struct BackfillCommand: AsyncParsableCommand {
             if out.last?.start == start {
                 out[out.count - 1].merge(candle)
             } else {
-                var fresh = Candle(start: start, end: start + width, open: candle.open)
-                fresh.volume = Quantity(mantissa: 0, scale: candle.volume.scale)
-                fresh.takerSplit = candle.takerSplit
+                var fresh = Candle.bucket(start: start, end: start + width, like: candle)
                 fresh.merge(candle)
                 out.append(fresh)
             }

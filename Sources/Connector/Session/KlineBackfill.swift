@@ -90,6 +90,14 @@ struct KlineBackfill: Sendable {
             try? await Task.sleep(for: duration)
             return !Task.isCancelled
         }
+        /// A failed request: waits as the backoff policy says; false once the attempts are spent.
+        func retry(_ error: any Error) async -> Bool {
+            failures += 1
+            guard failures < configuration.attempts else { return false }
+            logger.warning("\(logPrefix)_backfill_retry", metadata: ["symbol": "\(symbol)", "attempt": "\(failures)", "reason": "\(error)"])
+            try? await Task.sleep(for: policy.nextDelay(using: &random))
+            return true
+        }
         logger.info("\(logPrefix)_backfill_started", metadata: ["symbol": "\(symbol)", "chunks": "\(chunks)", "limit": "\(pager.limit)"])
         emit(progress(.running))
         while let request = pager.next() {
@@ -118,10 +126,7 @@ struct KlineBackfill: Sendable {
             do {
                 answer = try await transport.execute(method: .GET, path: request.path, query: request.query)
             } catch {
-                failures += 1
-                guard failures < configuration.attempts else { return fail("\(error) (\(failures) attempts)") }
-                logger.warning("\(logPrefix)_backfill_retry", metadata: ["symbol": "\(symbol)", "attempt": "\(failures)", "reason": "\(error)"])
-                try? await Task.sleep(for: policy.nextDelay(using: &random))
+                guard await retry(error) else { return fail("\(error) (\(failures) attempts)") }
                 continue
             }
             if let used = answer.headers.first(name: "X-MBX-USED-WEIGHT-1M").flatMap({ Int($0) }) { usedWeight = used }
@@ -137,10 +142,7 @@ struct KlineBackfill: Sendable {
                 guard answer.status == 200 else { throw KlineError("HTTP \(answer.status): \(String(decoding: answer.body.prefix(120), as: UTF8.self))") }
                 candles = try pager.take(answer.body)
             } catch {
-                failures += 1
-                guard failures < configuration.attempts else { return fail("\(error) (\(failures) attempts)") }
-                logger.warning("\(logPrefix)_backfill_retry", metadata: ["symbol": "\(symbol)", "attempt": "\(failures)", "reason": "\(error)"])
-                try? await Task.sleep(for: policy.nextDelay(using: &random))
+                guard await retry(error) else { return fail("\(error) (\(failures) attempts)") }
                 continue
             }
             failures = 0

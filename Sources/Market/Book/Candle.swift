@@ -28,6 +28,24 @@ public struct Candle: Sendable, Equatable {
         turnover = .zero
     }
 
+    /// A candle whose figures are known (an exchange's kline, a stored row).
+    public init(start: Int64, end: Int64, open: Price, high: Price, low: Price, close: Price, volume: Quantity, turnover: FixedDecimal) {
+        self.init(start: start, end: end, open: open)
+        self.high = high
+        self.low = low
+        self.close = close
+        self.volume = volume
+        self.turnover = turnover
+    }
+
+    /// An empty candle of `[start, end)` that `merge`s will fill: `like`'s open, its volume's digits, its taker split.
+    public static func bucket(start: Int64, end: Int64, like first: Candle) -> Candle {
+        var candle = Candle(start: start, end: end, open: first.open)
+        candle.volume = Quantity(mantissa: 0, scale: first.volume.scale)
+        candle.takerSplit = first.takerSplit
+        return candle
+    }
+
     /// Adds one trade; `aggressor` is the taker's side, when known.
     public mutating func add(price: Price, qty: Quantity, aggressor: Side? = nil) {
         if price > high { high = price }

@@ -27,14 +27,19 @@ public struct KlineError: Error, Sendable, Equatable, CustomStringConvertible {
 /// minute-aligned; `to` is the start of the minute still open, which is never taken). Pure: the shell
 /// sends `next()`, hands the body to `take`, and repeats until `next()` is nil.
 public protocol KlinePaging: Sendable {
+    var from: Int64 { get }
+    var to: Int64 { get }
     /// Candles per request.
     var limit: Int { get }
-    /// Requests a backfill of the window takes (its progress's N).
-    var chunks: Int { get }
     /// The next request; nil once the window is covered.
     func next() -> KlineRequest?
     /// A page's body: its candles inside the window that no earlier page gave, oldest first.
     mutating func take(_ body: [UInt8]) throws(KlineError) -> [Candle]
+}
+
+extension KlinePaging {
+    /// Requests a backfill of the window takes (its progress's N).
+    public var chunks: Int { KlineWindow.chunks(from: from, to: to, limit: limit) }
 }
 
 public enum KlineWindow {

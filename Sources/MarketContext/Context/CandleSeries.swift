@@ -67,12 +67,7 @@ public struct CandleSeries: Sendable {
         let start = interval.start(of: minute.start)
         if start < (current?.start ?? closed.last?.end ?? .min) { return false }
         advance(to: minute.start)
-        if current == nil {
-            var fresh = Candle(start: start, end: start + interval.nanoseconds, open: minute.open)
-            fresh.volume = Quantity(mantissa: 0, scale: minute.volume.scale)
-            fresh.takerSplit = minute.takerSplit
-            current = fresh
-        }
+        if current == nil { current = .bucket(start: start, end: start + interval.nanoseconds, like: minute) }
         current!.merge(minute)
         return true
     }

@@ -48,6 +48,9 @@ public struct SymbolContext: Sendable {
     /// The session's CVD counts only live trades: its backfilled minutes had no taker split (Bybit's klines).
     public private(set) var cvdFromLiveTradesOnly = false
 
+    /// Trades held while a backfill runs, at most (about 50 MB; hours of a busy symbol).
+    public static let deferredCap = 500_000
+
     /// The candles a backfill brought.
     public struct History: Sendable, Equatable {
         public var candles: Int
@@ -75,6 +78,9 @@ public struct SymbolContext: Sendable {
     /// One market trade (off-book prints — insurance fund, ADL — never reach here: the feeds keep them out).
     public mutating func onTrade(_ trade: TradeTick) {
         if deferred != nil {
+            // A backfill that keeps failing must not hold memory without end: past the cap the oldest
+            // waiting trades go (their minutes then come from the klines alone, or are missing).
+            if deferred!.count >= SymbolContext.deferredCap { deferred!.removeFirst(SymbolContext.deferredCap / 10) }
             deferred!.append(trade)
             return
         }

@@ -252,12 +252,8 @@ public struct TradingStore: Sendable {
             FROM candles WHERE exchange = ? AND symbol = ? AND interval = '1m' AND start_ms >= ? ORDER BY start_ms
             """), values: [.text(exchange), .text(symbol), .integer(since / 1_000_000)])).compactMap { r in
             guard let ms = r[0].flatMap({ Int64($0) }) else { return nil }
-            var candle = Candle(start: ms * 1_000_000, end: ms * 1_000_000 + 60_000_000_000, open: Self.decimal(r[1]))
-            candle.high = Self.decimal(r[2])
-            candle.low = Self.decimal(r[3])
-            candle.close = Self.decimal(r[4])
-            candle.volume = Self.decimal(r[5])
-            candle.turnover = Self.decimal(r[6])
+            var candle = Candle(start: ms * 1_000_000, end: ms * 1_000_000 + 60_000_000_000, open: Self.decimal(r[1]), high: Self.decimal(r[2]),
+                                low: Self.decimal(r[3]), close: Self.decimal(r[4]), volume: Self.decimal(r[5]), turnover: Self.decimal(r[6]))
             if let buy = r[7].flatMap({ FixedDecimal($0) }) {
                 candle.buyVolume = buy
                 candle.buyTurnover = Self.decimal(r[8])
