@@ -82,7 +82,8 @@ struct StrategyRunTests {
 
         // Quotes on both sides, bid below ask, within the per-side limit.
         var snapshot: [String: Any] = [:]
-        #expect(try await waitFor {
+        // (Start, instrument, backfill, first quotes: seconds alone, longer beside the whole suite.)
+        try #require(try await waitFor(.seconds(60)) {
             guard let current = try? await status(bot) else { return false }
             snapshot = current
             let live = current["live_orders"] as? [[String: Any]] ?? []
@@ -96,7 +97,7 @@ struct StrategyRunTests {
         let live = snapshot["live_orders"] as? [[String: Any]] ?? []
         let bids = live.filter { $0["side"] as? String == "buy" }.compactMap { Double($0["price"] as? String ?? "") }
         let asks = live.filter { $0["side"] as? String == "sell" }.compactMap { Double($0["price"] as? String ?? "") }
-        #expect(bids.max()! < asks.min()!)
+        #expect(try #require(bids.max()) < (try #require(asks.min())))
         #expect(bids.count <= 2 && asks.count <= 2)
 
         // Fills come; with a position the quotes lean against it.

@@ -209,7 +209,10 @@ public actor MarketMaker {
 
     /// Every half second without events too: a silent feed or a lost connector halts quoting.
     public func tick(now: Int64) async {
-        logConditions(time: now)
+        // Stamped on the event clock the decisions run on: a gate that opened between events (the
+        // backfill done, the instrument confirmed) holds from the last event on, as the next decision
+        // sees it, even when the events lag the wall clock.
+        logConditions(time: strategy.lastMarketTime ?? now)
         if !instrumentConfirmed, instrumentAskedAt.map({ now - $0 > Self.instrumentRetry }) ?? connectorUp { await askForInstrument(now: now) }
         await backfillTick(now: now)
         await conclude(strategy.tick(time: now, ledger: account.ledger, live: account.live, conditions: conditions), time: now)
