@@ -21,11 +21,10 @@ struct BackfillRunTests {
     func backfillGateAndResume() async throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        // The sim's kline endpoint answers the IP limit (403) for its first seconds: the backfill waits it out.
-        let faults = directory.appendingPathComponent("faults.jsonl")
-        try Data(#"{"at":0,"kind":"rate_limit","seconds":6}"#.utf8).write(to: faults)
-        let sim = try await SimChildProcess(arguments: ["--history", "1d", "--faults", faults.path])
+        let sim = try await SimChildProcess(arguments: ["--history", "1d"])
         defer { sim.stop() }
+        // The sim's kline endpoint answers the IP limit (403) until the gate has been seen shut.
+        try await sim.fault(#"{"kind":"rate_limit","seconds":300}"#)
         let yaml = simYAML(sim.port, extra: """
             strategy:
               paper_trading: true
@@ -50,6 +49,9 @@ struct BackfillRunTests {
         #expect(waiting["trading_allowed"] as? Bool == false)
         #expect((waiting["live_orders"] as? [Any])?.isEmpty == true)
         #expect((waiting["backfill"] as? [String: Any])?["state"] as? String == "running")
+        #expect(try await waitFor(.seconds(30)) { bot.stderr.text.contains("keel_backfill_waiting") })
+        // The limit lifts (a new fault window that ends at once).
+        try await sim.fault(#"{"kind":"rate_limit","seconds":0.1}"#)
         // Then done: quoting starts.
         #expect(try await waitFor(.seconds(40)) {
             guard let status = try? await json(bot, "/strategy/status") else { return false }

@@ -21,8 +21,8 @@ public struct BackfillConfiguration: Sendable {
     public var ipWeightPerMinute = 2_400
     /// Candles per request; nil: the exchange's maximum (Bybit 1,000, Binance 1,500).
     public var chunkLimit: Int?
-    /// Rate-limit waits in a row before the backfill gives up.
-    public var maxWaits = 20
+    /// Rate-limit waits in a row before the backfill gives up (an hour at the default wait).
+    public var maxWaits = 60
 
     public init() {}
 }
