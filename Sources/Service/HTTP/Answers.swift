@@ -1,7 +1,7 @@
 import Foundation
-import MarketContext
 import Hummingbird
 import Market
+import MarketContext
 
 /// The HTTP API's answers, typed: every field a route answers is a property here, and the JSON keys
 /// are the properties' names in snake case (`secondsSinceLastEvent` → `seconds_since_last_event`).
