@@ -303,14 +303,15 @@ public actor SimExchange {
     private func addToCandle(_ trade: SimTrade, now: Int64) {
         let minute: Int64 = 60_000_000_000
         let start = trade.time - ((trade.time % minute) + minute) % minute
-        var list = candles[trade.symbol, default: []]
-        if list.last?.start != start {
-            list.append(Candle(start: start, end: start + minute, open: trade.price))
+        // In place: a copy of the list (days of minutes, with a past) on every trade would cost more than the trade.
+        if candles[trade.symbol]?.last?.start != start {
+            candles[trade.symbol, default: []].append(Candle(start: start, end: start + minute, open: trade.price))
             let kept = max(configuration.klineHistoryMinutes, configuration.historyMinutes + 1_440)
-            if list.count > kept { list.removeFirst(list.count - kept) }
+            let count = candles[trade.symbol]!.count
+            // Trimmed an hour at a time, not one minute on every new minute.
+            if count > kept + 60 { candles[trade.symbol]!.removeFirst(count - kept) }
         }
-        list[list.count - 1].add(price: trade.price, qty: trade.qty, aggressor: trade.side)
-        candles[trade.symbol] = list
+        candles[trade.symbol]![candles[trade.symbol]!.count - 1].add(price: trade.price, qty: trade.qty, aggressor: trade.side)
     }
 
     private func publishTrades(now: Int64) {

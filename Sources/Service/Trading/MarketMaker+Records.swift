@@ -1,5 +1,6 @@
 import Execution
 import Market
+import Runtime
 import Storage
 
 /// What the trading loop keeps of what happened: the account's records into storage, metrics and the
@@ -68,6 +69,11 @@ extension MarketMaker {
         let ledger = account.ledger
         metrics.trading(position: ledger.position.doubleValue, realised: ledger.realisedPnl.doubleValue,
                         unrealised: ledger.unrealisedPnl(mark: mid).doubleValue, fees: ledger.fees.doubleValue, state: strategy.risk.state.rawValue)
-        metrics.context(symbol: symbol, strategy.context.snapshot)
+        // The context's figures walk its candles and profile rows (a day of them after a backfill): once a second is enough.
+        let now = WallClock.nanoseconds()
+        if now - lastContextPublished >= 1_000_000_000 {
+            lastContextPublished = now
+            metrics.context(symbol: symbol, strategy.context.snapshot)
+        }
     }
 }

@@ -59,6 +59,7 @@ public actor MarketMaker {
     let snapshotInterval: Int64
     var reserving = false
     var lastSnapshot: Int64 = 0
+    var lastContextPublished: Int64 = 0
     var lastPrune: Int64 = 0
     var openOrderCounts: [String: Int] = [:]
     /// The exchange behind the feed (`bybit`, `binance-usdm`): the key of its stored candles.
