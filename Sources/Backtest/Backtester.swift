@@ -123,7 +123,10 @@ public struct Backtester {
             guard options.symbol == nil || options.symbol == event.symbol, case .depth = event else { return }
             let symbol = event.symbol
             let instrument = Instrument(symbol: symbol, tickSize: options.tickSize, qtyStep: options.qtyStep, minQty: options.minQty)
-            strategy = MarketMakingStrategy(symbol: symbol, instrument: instrument, policy: options.policy, clientIdPrefix: "bt-")
+            // The model quotes with the fee the simulated venue charges (`backtest.maker_fee`, else the paper venue's).
+            var policy = options.policy
+            policy.model.makerFee = options.venue.makerFeeRate.doubleValue
+            strategy = MarketMakingStrategy(symbol: symbol, instrument: instrument, policy: policy, clientIdPrefix: "bt-")
             account = TradingAccount(symbol: symbol)
             summary.symbol = symbol
         }

@@ -144,6 +144,7 @@ public struct BotSettings: Sendable {
             }
         }
         try settings.connector.validate()
+        try settings.trading.validate()
         if settings.fallback.contains(settings.dataSource) {
             throw ConnectorSettings.Invalid(key: "exchange.fallback", problem: "lists the primary source \(settings.dataSource.rawValue)",
                                             fix: "list only other sources, e.g. [binance_ws, stub] for bybit_connector")

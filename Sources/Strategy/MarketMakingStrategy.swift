@@ -96,7 +96,7 @@ public struct MarketMakingStrategy: Sendable {
     public private(set) var sequence = 0
     public var idsAvailableThrough = Int.max
     private var intensity = FillIntensity()
-    private let model: QuoteModel
+    private var model: QuoteModel
     private var budget: RateBudget
     private var lastDecision: Int64 = 0
     private var lastPrune: Int64 = 0
@@ -190,6 +190,17 @@ public struct MarketMakingStrategy: Sendable {
     public mutating func finishBackfill(_ minutes: [Candle]) {
         context.finishBackfill(minutes)
     }
+
+    /// The venue's own maker fee (a live account's, from its fills): the quotes pay it from here on.
+    public mutating func adoptMakerFee(_ rate: Double) {
+        model.parameters.makerFee = rate
+    }
+
+    /// The maker fee the quotes pay.
+    public var makerFee: Double { model.parameters.makerFee }
+
+    /// The least spread a quote may have, in bp of the mid (see `QuoteModel.floorBps`).
+    public var floorBps: Double { model.floorBps }
 
     // MARK: Control
 

@@ -9,9 +9,16 @@ import MarketContext
 ///   c1 = 1/(ξΔ) · ln(1 + ξΔ/k),  c2 = √( γ/(2AΔk) · (1 + ξΔ/k)^(k/(ξΔ) + 1) ),  ξ = γ
 ///   half spread h = c1 + Δ/2 · σ · c2,  skew s = σ · c2
 ///   bid depth δb = h + s·q,  ask depth δa = h − s·q
-/// Fixed: h = spread_bps/2 of the mid, s = skew_bps of the mid per order size.
+/// Fees: a maker fee f (a rate; negative for a rebate) costs f·mid per unit on each fill, so the model's
+/// edge is δ − φ with φ = f·mid/tick ticks: the GLFT depths are the fee-free optimum plus φ on each side
+///   h = c1 + Δ/2 · σ · c2 + φ
+/// (a fee widens, a rebate narrows). Whatever the model says, the spread δb + δa is never below the
+/// floor max(min_spread_bps, 2·f·10⁴ + min_edge_bps) bp of the mid: no round trip that cannot pay its
+/// two fees and `minEdgeBps`.
+/// Fixed: h = spread_bps/2 of the mid, s = skew_bps of the mid per order size (the configuration is
+/// refused at start when the spread is under the floor).
 /// Touch: each side `touchOffsetTicks` behind its own best price (0: join the touch), no skew — the
-/// plain quoter of backtest comparisons.
+/// plain quoter of backtest comparisons, which quotes where it is told (no fee, no floor).
 public struct QuoteModel: Sendable {
     public enum Mode: String, Sendable, Equatable {
         case glft
@@ -33,8 +40,12 @@ public struct QuoteModel: Sendable {
         public var volatilityBps = 1.0
         public var enableDynamicSpread = true
         public var enableInventorySkew = true
-        /// The quoted spread (ask − bid) never goes below this, in bp of the mid.
+        /// The quoted spread (ask − bid) never goes below this, in bp of the mid (nor below the fees' floor).
         public var minSpreadBps = 2.0
+        /// The maker fee of the venue the quotes go to, a rate per fill (0.0002 = 2 bp; negative: a rebate).
+        public var makerFee = 0.0002
+        /// What a round trip must earn beyond its two maker fees, in bp of the mid.
+        public var minEdgeBps = 1.0
         /// Fixed mode: the spread and the skew per order size of inventory, in bp of the mid.
         public var fixedSpreadBps = 10.0
         public var fixedSkewBps = 2.0
@@ -53,6 +64,10 @@ public struct QuoteModel: Sendable {
         public var sigmaTicks: Double
         public var a: Double
         public var k: Double
+        /// φ: the maker fee of one fill, in ticks (in the GLFT half spread).
+        public var feeTicks = 0.0
+        /// The spread floor that applied, in ticks (min_spread_bps, or the fees plus the edge).
+        public var floorTicks = 0.0
 
         public init(bidTicks: Double, askTicks: Double, halfSpreadTicks: Double, skewTicks: Double, sigmaTicks: Double, a: Double, k: Double) {
             self.bidTicks = bidTicks
@@ -69,6 +84,12 @@ public struct QuoteModel: Sendable {
 
     public init(parameters: Parameters) {
         self.parameters = parameters
+    }
+
+    /// The least spread a round trip may have, in bp of the mid: `min_spread_bps`, or its two maker fees
+    /// plus `min_edge_bps`, whichever is larger.
+    public var floorBps: Double {
+        max(parameters.minSpreadBps, 2 * parameters.makerFee * 10_000 + parameters.minEdgeBps)
     }
 
     /// The GLFT coefficients (c1, c2) for these γ, A, k and Δ = 1.
@@ -93,10 +114,11 @@ public struct QuoteModel: Sendable {
         let k = p.k ?? intensity?.k ?? p.fallbackK
         var half: Double
         var skew: Double
+        let fee = p.makerFee * mid / tick
         switch p.mode {
         case .glft:
             let (c1, c2) = QuoteModel.coefficients(gamma: p.gamma, a: a, k: k)
-            half = c1 + 0.5 * sigma * c2
+            half = c1 + 0.5 * sigma * c2 + fee
             skew = sigma * c2
         case .fixed:
             half = p.fixedSpreadBps / 2 * ticksPerBp
@@ -114,13 +136,17 @@ public struct QuoteModel: Sendable {
             ask = touch.ask + p.touchOffsetTicks - 1e-6
             half = (bid + ask) / 2
         }
-        let minimum = p.minSpreadBps * ticksPerBp
+        // Touch mode quotes where it is told; the others never under the floor.
+        let minimum = p.mode == .touch ? p.minSpreadBps * ticksPerBp : floorBps * ticksPerBp
         if bid + ask < minimum {
             let widen = (minimum - (bid + ask)) / 2
             bid += widen
             ask += widen
             half += widen
         }
-        return Depths(bidTicks: bid, askTicks: ask, halfSpreadTicks: half, skewTicks: skew, sigmaTicks: sigma, a: a, k: k)
+        var depths = Depths(bidTicks: bid, askTicks: ask, halfSpreadTicks: half, skewTicks: skew, sigmaTicks: sigma, a: a, k: k)
+        depths.feeTicks = p.mode == .glft ? fee : 0
+        depths.floorTicks = minimum
+        return depths
     }
 }

@@ -7,7 +7,7 @@ import Service
 import Storage
 
 /// The `backtest` section of the bot's configuration file: the simulated venue's models. Unset keys
-/// take the paper venue's values (`strategy.paper_latency_ms`, `strategy.paper_maker_fee`), so a
+/// take the paper venue's values (`strategy.paper_latency_ms`, `strategy.maker_fee`, `strategy.taker_fee`), so a
 /// backtest of a paper run's config models what the paper run modelled.
 struct BacktestSettings {
     var orderLatencyMilliseconds: Int64?
@@ -16,7 +16,7 @@ struct BacktestSettings {
     var queue = QueueModel.riskAverse
     var partialFills = true
     var makerFee: FixedDecimal?
-    var takerFee = FixedDecimal(mantissa: 55, scale: 5)
+    var takerFee: FixedDecimal?
     var venueClock = Backtester.VenueClock.exchange
     var equityInterval = 1.0
 
@@ -73,7 +73,7 @@ struct BacktestSettings {
         venue.queue = queue
         venue.partialFills = partialFills
         if let makerFee { venue.makerFeeRate = makerFee }
-        venue.takerFeeRate = takerFee
+        if let takerFee { venue.takerFeeRate = takerFee }
         return venue
     }
 

@@ -59,6 +59,26 @@ struct BotSettingsTests {
         }
     }
 
+    @Test func aFixedSpreadInsideItsFeesIsRefusedWithTheKeyAndTheFix() async throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("keel-fees-\(UUID().uuidString).yaml")
+        defer { try? FileManager.default.removeItem(at: file) }
+        try Data("exchange:\n  symbols: [BTCUSDT]\nstrategy:\n  model: fixed\n  fixed_spread_bps: 4\n  maker_fee: 0.0002\n".utf8).write(to: file)
+        do {
+            _ = try await BotSettings.load(file: file.path, environment: [:])
+            Issue.record("a fixed 4 bp spread with 2 bp fees a side and 1 bp edge was accepted")
+        } catch {
+            #expect(error.key == "strategy.fixed_spread_bps")
+            #expect(error.description.contains("5.0") && error.description.contains("strategy.min_edge_bps"), "\(error)")
+        }
+        // Paid for: accepted; and the defaults (GLFT under its fee floor) load.
+        try Data("exchange:\n  symbols: [BTCUSDT]\nstrategy:\n  model: fixed\n  fixed_spread_bps: 6\n  taker_fee: 0.0005\n  min_edge_bps: 1\n".utf8).write(to: file)
+        let settings = try await BotSettings.load(file: file.path, environment: [:])
+        #expect(settings.trading.paper.takerFeeRate == FixedDecimal(mantissa: 5, scale: 4))
+        #expect(settings.trading.policy(staleAfterSeconds: 60).model.makerFee == 0.0002)
+        try Data("exchange:\n  symbols: [BTCUSDT]\n".utf8).write(to: file)
+        _ = try await BotSettings.load(file: file.path, environment: [:])
+    }
+
     @Test func fallbackAndBinanceKeys() async throws {
         let path = try temporaryFile("""
         exchange:

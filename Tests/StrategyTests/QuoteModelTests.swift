@@ -25,6 +25,9 @@ struct QuoteModelTests {
         parameters.k = 0.5
         parameters.enableDynamicSpread = false
         parameters.minSpreadBps = 0
+        // The fee-free model (fees: below).
+        parameters.makerFee = 0
+        parameters.minEdgeBps = 0
         let model = QuoteModel(parameters: parameters)
         let flat = model.depths(mid: 50_000, tick: 0.1, volatility: nil, intensity: nil, inventory: 0)
         #expect(abs(flat.sigmaTicks - 50) < 1e-9)
@@ -50,6 +53,8 @@ struct QuoteModelTests {
         parameters.a = 1
         parameters.k = 0.5
         parameters.minSpreadBps = 0
+        parameters.makerFee = 0
+        parameters.minEdgeBps = 0
         let model = QuoteModel(parameters: parameters)
         let calm = model.depths(mid: 50_000, tick: 0.1, volatility: 0.00005, intensity: nil, inventory: 0)
         let wild = model.depths(mid: 50_000, tick: 0.1, volatility: 0.0005, intensity: nil, inventory: 0)
@@ -59,6 +64,8 @@ struct QuoteModelTests {
         fixed.mode = .fixed
         fixed.fixedSpreadBps = 1
         fixed.minSpreadBps = 2
+        fixed.makerFee = 0
+        fixed.minEdgeBps = 0
         let depths = QuoteModel(parameters: fixed).depths(mid: 50_000, tick: 0.1, volatility: nil, intensity: nil, inventory: 0)
         #expect(abs(depths.bidTicks + depths.askTicks - 100) < 1e-9)
         // Fixed mode with skew: half spread 5 bp (250 ticks), skew 2 bp (100 ticks) per order size of inventory.
@@ -66,6 +73,46 @@ struct QuoteModelTests {
         skewed.fixedSpreadBps = 10
         let long = QuoteModel(parameters: skewed).depths(mid: 50_000, tick: 0.1, volatility: nil, intensity: nil, inventory: 1)
         #expect(abs(long.bidTicks - 350) < 1e-9 && abs(long.askTicks - 150) < 1e-9)
+    }
+
+    /// 2 bp of 50,000 is 10.0, 100 ticks of 0.1: one fill's fee φ. GLFT's half spread is the fee-free one
+    /// plus φ (h = 15.4842556 + 100); a rebate of 0.1 bp takes 5 ticks off instead. The floor: two fees and
+    /// the edge, 2·2 + 1 = 5 bp = 250 ticks, holds where the model alone would quote tighter.
+    @Test func aFeeWidensARebateNarrowsAndTheSpreadPaysTheRoundTrip() {
+        var parameters = QuoteModel.Parameters()
+        parameters.a = 1
+        parameters.k = 0.5
+        parameters.enableDynamicSpread = false
+        parameters.minSpreadBps = 0
+        parameters.minEdgeBps = 0
+        parameters.makerFee = 0.0002
+        let fee = QuoteModel(parameters: parameters).depths(mid: 50_000, tick: 0.1, volatility: nil, intensity: nil, inventory: 0)
+        #expect(abs(fee.halfSpreadTicks - (15.4842556 + 100)) < 1e-5)
+        #expect(abs(fee.feeTicks - 100) < 1e-9)
+        parameters.makerFee = -0.00001
+        let rebate = QuoteModel(parameters: parameters).depths(mid: 50_000, tick: 0.1, volatility: nil, intensity: nil, inventory: 0)
+        #expect(abs(rebate.halfSpreadTicks - (15.4842556 - 5)) < 1e-5)
+        // Where the model wants a spread tighter than its fees: a steep fill curve and almost no volatility.
+        parameters.makerFee = 0.0002
+        parameters.minEdgeBps = 1
+        parameters.a = 1_000
+        parameters.k = 50
+        parameters.volatilityBps = 0.001
+        let model = QuoteModel(parameters: parameters)
+        #expect(abs(model.floorBps - 5) < 1e-12)
+        let floored = model.depths(mid: 50_000, tick: 0.1, volatility: nil, intensity: nil, inventory: 0)
+        #expect(abs(floored.bidTicks + floored.askTicks - 250) < 1e-9)
+        #expect(abs(floored.floorTicks - 250) < 1e-9)
+        // min_spread_bps above the fees wins; below them the fees do.
+        parameters.minSpreadBps = 8
+        #expect(QuoteModel(parameters: parameters).floorBps == 8)
+        parameters.minSpreadBps = 2
+        #expect(abs(QuoteModel(parameters: parameters).floorBps - 5) < 1e-12)
+        // Touch mode quotes where it is told: no fee, no fee floor.
+        parameters.mode = .touch
+        parameters.minSpreadBps = 0
+        let touch = QuoteModel(parameters: parameters).depths(mid: 50_000, tick: 0.1, volatility: nil, intensity: nil, inventory: 0, touch: (0.5, 0.5))
+        #expect(touch.bidTicks < 2 && touch.feeTicks == 0)
     }
 
     @Test func theLadderRoundsAwayFromTheTouchAndStaysPostOnly() {

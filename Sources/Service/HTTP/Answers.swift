@@ -144,6 +144,11 @@ public struct StrategyStatus: Encodable, Sendable {
         var a: Double?
         var k: Double?
         var inventory: Double?
+        /// The maker fee the quotes pay (a rate), one fill's fee in ticks (in the GLFT half spread), and
+        /// the least spread in bp of the mid (min_spread_bps, or two fees plus min_edge_bps).
+        var makerFee: Double?
+        var feeTicks: Double?
+        var floorBps: Double?
     }
 
     struct Quote: Encodable, Sendable {

@@ -35,6 +35,8 @@ extension MarketMaker {
         let instrument = strategy.instrument
         let trading = tradingAllowed()
         var model = StrategyStatus.Model(mode: settings.model.mode.rawValue, gamma: settings.model.gamma)
+        model.makerFee = strategy.makerFee
+        model.floorBps = strategy.floorBps
         if let depths = strategy.lastDepths {
             func measure(_ value: Double) -> Double { (value * 1e6).rounded() / 1e6 }
             model.bidDepthTicks = measure(depths.bidTicks)
@@ -45,6 +47,7 @@ extension MarketMaker {
             model.a = measure(depths.a)
             model.k = measure(depths.k)
             model.inventory = measure(strategy.lastInventory)
+            model.feeTicks = measure(depths.feeTicks)
         }
         return StrategyStatus(
             mode: venue.rawValue, symbol: symbol, quoting: strategy.quoting && settings.enabled, reconciled: reconciled,

@@ -176,6 +176,12 @@ public actor MarketMaker {
             seenSinceStart.insert(update.clientId)
             await apply(live!.translate(event), now: now)
         case .fill(let fill) where venue == .live && fill.symbol == symbol:
+            // The exchange's fee rate for this account wins over the configured one.
+            if fill.isMaker, fill.feeRate.doubleValue != strategy.makerFee {
+                logger.info("keel_maker_fee_from_exchange", metadata: ["configured": "\(strategy.makerFee)", "exchange": "\(fill.feeRate)"])
+                note(now, "maker fee \(fill.feeRate) from the exchange's fills (configured \(strategy.makerFee)); the quotes pay it")
+                strategy.adoptMakerFee(fill.feeRate.doubleValue)
+            }
             await apply(live!.translate(event), now: now)
         case .candles(let chunk) where chunk.symbol == symbol:
             backfillChunk(chunk)

@@ -58,7 +58,7 @@ public struct TradingSettings: Sendable {
         "strategy.fixed_spread_bps", "strategy.fixed_skew_bps", "strategy.touch_offset_ticks", "strategy.order_size", "strategy.level_sizes", "strategy.order_levels",
         "strategy.level_spacing_ticks", "strategy.tick_size", "strategy.qty_step", "strategy.min_qty", "strategy.refresh_tolerance_ticks",
         "strategy.max_order_age", "strategy.quote_interval_ms", "strategy.orders_per_second", "strategy.paper_latency_ms",
-        "strategy.paper_maker_fee", "strategy.adopt_orders",
+        "strategy.paper_maker_fee", "strategy.maker_fee", "strategy.taker_fee", "strategy.min_edge_bps", "strategy.adopt_orders",
         "risk.max_position", "risk.max_notional", "risk.max_order_qty", "risk.enable_kill_switch", "risk.max_drawdown", "risk.max_loss",
         "risk.max_consecutive_losses", "limits.max_active_per_side",
         "strategy.volatility_source", "context.vwap_window", "context.profile_window", "context.profile_row_ticks", "context.value_area",
@@ -112,9 +112,17 @@ public struct TradingSettings: Sendable {
         case "strategy.quote_interval_ms": quoteIntervalMilliseconds = Int64(try setting.integer(1 ... 60_000))
         case "strategy.orders_per_second": ordersPerSecond = try setting.integer(1 ... 1_000)
         case "strategy.paper_latency_ms": paper.latency = Int64(try setting.integer(0 ... 60_000)) * 1_000_000
-        case "strategy.paper_maker_fee":
-            guard let fee = try? FixedDecimal(parsing: value) else { throw setting.invalid("\(value) is not a decimal", fix: "write a rate, e.g. 0.0002 (negative for a rebate)") }
+        case "strategy.maker_fee", "strategy.paper_maker_fee":
+            guard let fee = try? FixedDecimal(parsing: value), fee.doubleValue > -0.01, fee.doubleValue < 0.01 else {
+                throw setting.invalid("\(value) is not a fee rate", fix: "write a rate between -0.01 and 0.01, e.g. 0.0002 (2 bp; negative for a rebate)")
+            }
             paper.makerFeeRate = fee
+        case "strategy.taker_fee":
+            guard let fee = try? FixedDecimal(parsing: value), fee.doubleValue > -0.01, fee.doubleValue < 0.01 else {
+                throw setting.invalid("\(value) is not a fee rate", fix: "write a rate between -0.01 and 0.01, e.g. 0.00055")
+            }
+            paper.takerFeeRate = fee
+        case "strategy.min_edge_bps": model.minEdgeBps = try setting.number(0 ... 10_000)
         case "strategy.adopt_orders": adoptOrders = try setting.bool()
         case "risk.max_position": risk.maxPosition = try optionalDecimal()
         case "risk.max_notional": risk.maxNotional = try optionalDecimal()
@@ -148,6 +156,8 @@ public struct TradingSettings: Sendable {
         var policy = MarketMakingStrategy.Policy()
         policy.enabled = enabled
         policy.model = model
+        // The model quotes with the fee its venue charges: the paper venue's here (a live venue's from its fills).
+        policy.model.makerFee = paper.makerFeeRate.doubleValue
         policy.orderSize = orderSize
         policy.levelSizes = levelSizes
         policy.orderLevels = orderLevels
@@ -162,6 +172,19 @@ public struct TradingSettings: Sendable {
         policy.context = context
         policy.volatilitySource = volatilitySource
         return policy
+    }
+
+    /// What only makes sense together: a fixed spread must pay its round trip's fees and edge.
+    public func validate() throws(ConnectorSettings.Invalid) {
+        var fees = model
+        fees.makerFee = paper.makerFeeRate.doubleValue
+        let floor = QuoteModel(parameters: fees).floorBps
+        if model.mode == .fixed && model.fixedSpreadBps < floor {
+            throw ConnectorSettings.Invalid(
+                key: "strategy.fixed_spread_bps",
+                problem: "\(model.fixedSpreadBps) bp is inside the round trip's fees: 2 × strategy.maker_fee \(paper.makerFeeRate) + strategy.min_edge_bps \(model.minEdgeBps) = \(floor) bp",
+                fix: "set strategy.fixed_spread_bps to at least \(floor), or lower strategy.min_edge_bps")
+        }
     }
 
     /// The instrument grid the strategy quotes on.
@@ -188,7 +211,8 @@ public struct TradingSettings: Sendable {
             ("strategy.qty_step", "\(qtyStep)"), ("strategy.min_qty", "\(minQty)"), ("strategy.refresh_tolerance_ticks", "\(refreshToleranceTicks)"),
             ("strategy.max_order_age", "\(maxOrderAge)"), ("strategy.quote_interval_ms", "\(quoteIntervalMilliseconds)"),
             ("strategy.orders_per_second", "\(ordersPerSecond)"), ("strategy.paper_latency_ms", "\(paper.latency / 1_000_000)"),
-            ("strategy.paper_maker_fee", "\(paper.makerFeeRate)"), ("strategy.adopt_orders", "\(adoptOrders)"),
+            ("strategy.maker_fee", "\(paper.makerFeeRate)"), ("strategy.taker_fee", "\(paper.takerFeeRate)"),
+            ("strategy.min_edge_bps", "\(model.minEdgeBps)"), ("strategy.adopt_orders", "\(adoptOrders)"),
             ("risk.max_position", text(risk.maxPosition)), ("risk.max_notional", text(risk.maxNotional)), ("risk.max_order_qty", text(risk.maxOrderQty)),
             ("risk.enable_kill_switch", "\(risk.enableKillSwitch)"), ("risk.max_drawdown", text(risk.maxDrawdown)), ("risk.max_loss", text(risk.maxLoss)),
             ("risk.max_consecutive_losses", "\(risk.maxConsecutiveLosses)"), ("limits.max_active_per_side", "\(maxActivePerSide)"),
