@@ -37,6 +37,10 @@ public struct MarketMakingStrategy: Sendable {
         /// `strategy.volatility_source`: σ for the quote model from the book's mid (`book`), or the realised
         /// volatility of the last hour's 1m candles (`candles_1m`; the book's until an hour of candles exists).
         public var volatilitySource = VolatilitySource.book
+        /// `strategy.fair_value`: the price the quotes are centred on (mid, microprice, imbalance).
+        public var fairValue = FairValue.Parameters()
+        /// `strategy.imbalance_levels`: the book imbalance's levels a side.
+        public var imbalanceLevels = 5
 
         public init() {}
     }
@@ -89,6 +93,9 @@ public struct MarketMakingStrategy: Sendable {
     public private(set) var lastDepths: QuoteModel.Depths?
     public private(set) var lastInventory = 0.0
     public private(set) var lastLadder = QuoteLadder()
+    /// The price the last quotes were centred on.
+    public private(set) var lastFair: Price?
+    public private(set) var fair: FairValue
     /// The ladder rung each order of ours stands for.
     public private(set) var levels: [String: Int] = [:]
     /// Client ids are `<prefix><n>`; `n` may not pass `idsAvailableThrough` (ids the shell made durable).
@@ -109,6 +116,10 @@ public struct MarketMakingStrategy: Sendable {
         risk = RiskManager(limits: policy.risk)
         context = SymbolContext(instrument: instrument, configuration: policy.context)
         model = QuoteModel(parameters: policy.model)
+        fair = FairValue(parameters: policy.fairValue)
+        var inputsConfiguration = MarketInputs.Configuration()
+        inputsConfiguration.imbalanceDepth = policy.imbalanceLevels
+        inputs = MarketInputs(configuration: inputsConfiguration)
         budget = RateBudget(limit: policy.ordersPerSecond)
     }
 
@@ -124,6 +135,8 @@ public struct MarketMakingStrategy: Sendable {
             // next update): the inputs keep what the decision reads, the touch among them.
             bookValid = true
             inputs.onBook(depth.book, time: time)
+            let tick = instrument.tickSize.doubleValue
+            fair.observe(imbalance: inputs.snapshot.imbalance, midTicks: inputs.snapshot.mid.map { $0.doubleValue / tick }, time: time)
         case .trade(var trade):
             // Candles are keyed by the exchange's time of each trade; the inputs run on event time.
             context.onTrade(trade)
@@ -153,7 +166,10 @@ public struct MarketMakingStrategy: Sendable {
         let inventory = ledger.position.doubleValue / max(policy.orderSize.doubleValue, 1e-12)
         let tick = instrument.tickSize.doubleValue
         let (bestBid, bestAsk) = (inputs.snapshot.bestBid, inputs.snapshot.bestAsk)
-        let touch = bestBid.flatMap { bid in bestAsk.map { ask in ((mid - bid).doubleValue / tick, (ask - mid).doubleValue / tick) } }
+        // The quotes are centred on the fair price; the depths (and the inventory skew) apply from it.
+        let center = fair.price(mid: mid, microprice: inputs.snapshot.microprice, imbalance: inputs.snapshot.imbalance,
+                                tick: instrument.tickSize) ?? mid
+        let touch = bestBid.flatMap { bid in bestAsk.map { ask in ((center - bid).doubleValue / tick, (ask - center).doubleValue / tick) } }
         let sigma = policy.volatilitySource == .candles1m ? context.realisedVolatility(minutes: 60) ?? inputs.snapshot.volatility : inputs.snapshot.volatility
         let depths = model.depths(mid: mid.doubleValue, tick: tick, volatility: sigma,
                                   intensity: intensity.estimate(at: time), inventory: inventory, touch: touch)
@@ -162,11 +178,12 @@ public struct MarketMakingStrategy: Sendable {
         shape.spacingTicks = policy.levelSpacingTicks
         shape.maxOrderQty = policy.risk.maxOrderQty
         shape.maxPosition = policy.risk.maxPosition
-        let ladder = QuoteLadder.build(depths: depths, mid: mid, bestBid: bestBid, bestAsk: bestAsk,
+        let ladder = QuoteLadder.build(depths: depths, mid: center, bestBid: bestBid, bestAsk: bestAsk,
                                        instrument: instrument, shape: shape, position: ledger.position,
                                        sides: risk.allowedSides(position: ledger.position))
         forgetLevels(notIn: live, time: time)
         lastDepths = depths
+        lastFair = center
         lastInventory = inventory
         lastLadder = ladder
         decision.intents += refresh(ladder, live: live, time: time)

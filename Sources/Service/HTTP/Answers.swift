@@ -149,6 +149,10 @@ public struct StrategyStatus: Encodable, Sendable {
         var makerFee: Double?
         var feeTicks: Double?
         var floorBps: Double?
+        /// `strategy.fair_value`, the price the last quotes were centred on, and the imbalance coefficient in use (ticks).
+        var fairValue: String?
+        var fair: String?
+        var imbalanceCoefficient: Double?
     }
 
     struct Quote: Encodable, Sendable {

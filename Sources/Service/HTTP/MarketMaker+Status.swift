@@ -37,6 +37,9 @@ extension MarketMaker {
         var model = StrategyStatus.Model(mode: settings.model.mode.rawValue, gamma: settings.model.gamma)
         model.makerFee = strategy.makerFee
         model.floorBps = strategy.floorBps
+        model.fairValue = strategy.policy.fairValue.mode.rawValue
+        model.fair = strategy.lastFair.map { "\($0)" }
+        model.imbalanceCoefficient = strategy.fair.coefficient
         if let depths = strategy.lastDepths {
             func measure(_ value: Double) -> Double { (value * 1e6).rounded() / 1e6 }
             model.bidDepthTicks = measure(depths.bidTicks)

@@ -41,6 +41,9 @@ public struct TradingSettings: Sendable {
     /// `context.*`: how the market context is kept.
     public var context = ContextConfiguration()
     public var volatilitySource = MarketMakingStrategy.VolatilitySource.book
+    /// `strategy.fair_value`, `strategy.imbalance_coefficient`, `strategy.imbalance_levels`.
+    public var fairValue = FairValue.Parameters()
+    public var imbalanceLevels = 5
     /// `context.backfill`: seconds of 1m candles fetched over REST at start (0: none).
     public var backfill = 86_400.0
     /// `context.require_backfill`: no quoting until the backfill is done.
@@ -59,6 +62,7 @@ public struct TradingSettings: Sendable {
         "strategy.level_spacing_ticks", "strategy.tick_size", "strategy.qty_step", "strategy.min_qty", "strategy.refresh_tolerance_ticks",
         "strategy.max_order_age", "strategy.quote_interval_ms", "strategy.orders_per_second", "strategy.paper_latency_ms",
         "strategy.paper_maker_fee", "strategy.maker_fee", "strategy.taker_fee", "strategy.min_edge_bps", "strategy.adopt_orders",
+        "strategy.fair_value", "strategy.imbalance_coefficient", "strategy.imbalance_levels",
         "risk.max_position", "risk.max_notional", "risk.max_order_qty", "risk.enable_kill_switch", "risk.max_drawdown", "risk.max_loss",
         "risk.max_consecutive_losses", "limits.max_active_per_side",
         "strategy.volatility_source", "context.vwap_window", "context.profile_window", "context.profile_row_ticks", "context.value_area",
@@ -123,6 +127,12 @@ public struct TradingSettings: Sendable {
             }
             paper.takerFeeRate = fee
         case "strategy.min_edge_bps": model.minEdgeBps = try setting.number(0 ... 10_000)
+        case "strategy.fair_value":
+            guard let mode = FairValue.Mode(rawValue: value.lowercased()) else { throw setting.invalid("\(value) is not a fair value", fix: "use mid, microprice or imbalance") }
+            fairValue.mode = mode
+        case "strategy.imbalance_coefficient":
+            fairValue.coefficient = setting.isAbsent(["auto"]) ? nil : try setting.number(-1_000 ... 1_000)
+        case "strategy.imbalance_levels": imbalanceLevels = try setting.integer(1 ... 50)
         case "strategy.adopt_orders": adoptOrders = try setting.bool()
         case "risk.max_position": risk.maxPosition = try optionalDecimal()
         case "risk.max_notional": risk.maxNotional = try optionalDecimal()
@@ -171,6 +181,8 @@ public struct TradingSettings: Sendable {
         policy.staleAfter = Int64(staleAfterSeconds * 1e9)
         policy.context = context
         policy.volatilitySource = volatilitySource
+        policy.fairValue = fairValue
+        policy.imbalanceLevels = imbalanceLevels
         return policy
     }
 
@@ -212,7 +224,8 @@ public struct TradingSettings: Sendable {
             ("strategy.max_order_age", "\(maxOrderAge)"), ("strategy.quote_interval_ms", "\(quoteIntervalMilliseconds)"),
             ("strategy.orders_per_second", "\(ordersPerSecond)"), ("strategy.paper_latency_ms", "\(paper.latency / 1_000_000)"),
             ("strategy.maker_fee", "\(paper.makerFeeRate)"), ("strategy.taker_fee", "\(paper.takerFeeRate)"),
-            ("strategy.min_edge_bps", "\(model.minEdgeBps)"), ("strategy.adopt_orders", "\(adoptOrders)"),
+            ("strategy.min_edge_bps", "\(model.minEdgeBps)"), ("strategy.fair_value", fairValue.mode.rawValue),
+            ("strategy.imbalance_coefficient", fairValue.coefficient.map { "\($0)" } ?? "auto"), ("strategy.imbalance_levels", "\(imbalanceLevels)"), ("strategy.adopt_orders", "\(adoptOrders)"),
             ("risk.max_position", text(risk.maxPosition)), ("risk.max_notional", text(risk.maxNotional)), ("risk.max_order_qty", text(risk.maxOrderQty)),
             ("risk.enable_kill_switch", "\(risk.enableKillSwitch)"), ("risk.max_drawdown", text(risk.maxDrawdown)), ("risk.max_loss", text(risk.maxLoss)),
             ("risk.max_consecutive_losses", "\(risk.maxConsecutiveLosses)"), ("limits.max_active_per_side", "\(maxActivePerSide)"),
