@@ -1,4 +1,6 @@
+import Foundation
 import Market
+import Strategy
 
 /// `report.html`: one self-contained page (no script, no network) with the price, our quotes and our
 /// fills; the position; the PnL; and the summary table. The charts are SVG drawn here.
@@ -54,6 +56,11 @@ public struct BacktestReport {
          ("unrealised PnL", "\(summary.unrealised)"), ("fees", "\(summary.fees)"), ("net PnL", "\(summary.net)"),
          ("max drawdown", "\(summary.maxDrawdown)"), ("round trips", "\(summary.roundTrips)"), ("halts", "\(summary.halts)"),
          ("quote uptime", "\(Int((summary.quoteUptime * 1000).rounded()) / 10).\(Int((summary.quoteUptime * 1000).rounded()) % 10) %")]
+            + summary.markouts.enumerated().map { index, figures in
+                ("markout \(Markouts.name(Markouts.horizons[index]))",
+                 figures.all.map { String(format: "%+.2f bp (buy %@, sell %@)", $0, figures.buy.map { String(format: "%+.2f", $0) } ?? "–",
+                                          figures.sell.map { String(format: "%+.2f", $0) } ?? "–") } ?? "–")
+            }
     }
 
     // MARK: Drawing

@@ -1,4 +1,5 @@
 import Market
+import Strategy
 
 /// What a backtest did, as `keel backtest` prints it (one JSON object, the last line).
 public struct BacktestSummary: Sendable, Equatable {
@@ -23,6 +24,8 @@ public struct BacktestSummary: Sendable, Equatable {
     /// Event time covered, and the part of it with a working quote on both sides, ns.
     public var observed: Int64 = 0
     public var quotedBothSides: Int64 = 0
+    /// Markouts of the fills at 1, 5 and 30 s (`Markouts.horizons`), since start.
+    public var markouts: [Markouts.Figures] = []
 
     public init() {}
 
@@ -60,8 +63,26 @@ public struct BacktestSummary: Sendable, Equatable {
         out.field("round_trips", roundTrips)
         out.field("halts", halts)
         out.field("quote_uptime", (quoteUptime * 1_000_000).rounded() / 1_000_000)
+        out.key("markouts")
+        Self.write(markouts, to: &out)
         out.endObject()
         return out.string
+    }
+
+    /// `{"1s": {"all", "buy", "sell", "fills"}, …}` in bp (positive: good for us), null where no fill.
+    public static func write(_ markouts: [Markouts.Figures], to out: inout JSONWriter) {
+        out.beginObject()
+        for (index, figures) in markouts.enumerated() where index < Markouts.horizons.count {
+            out.key(Markouts.name(Markouts.horizons[index]))
+            out.beginObject()
+            for (name, value) in [("all", figures.all), ("buy", figures.buy), ("sell", figures.sell)] {
+                out.key(name)
+                if let value { out.double((value * 100).rounded() / 100) } else { out.null() }
+            }
+            out.field("fills", figures.count)
+            out.endObject()
+        }
+        out.endObject()
     }
 }
 

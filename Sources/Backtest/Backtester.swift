@@ -45,6 +45,9 @@ public struct Backtester {
         /// The shell's conditions over time (a paper run's order log, for `--parity`): each from its time on,
         /// not ready before the first. Empty: always ready.
         public var conditions: [(time: Int64, conditions: MarketMakingStrategy.Conditions)] = []
+        /// Fills of another run on the same market (a paper run's, for `--parity`), in time order: their
+        /// markouts are measured on the replay's mids, beside the backtest's own.
+        public var shadowFills: [(id: String, time: Int64, side: Side, price: Price)] = []
 
         public init(exchange: Exchange, policy: MarketMakingStrategy.Policy, tickSize: Price, qtyStep: Quantity, minQty: Quantity,
                     venue: PaperExchange.Configuration) {
@@ -84,6 +87,9 @@ public struct Backtester {
     private var skew: Int64?
     private var conditions = MarketMakingStrategy.Conditions()
     private var nextCondition = 0
+    private var nextShadow = 0
+    /// The markouts of `options.shadowFills`.
+    public private(set) var shadowMarkouts = Markouts()
     private var lastPrune: Int64 = 0
 
     public init(options: Options, output: @escaping (Output) -> Void = { _ in }) {
@@ -113,7 +119,10 @@ public struct Backtester {
     public mutating func finish() {
         guard let time = lastTime else { return }
         sample(time: time, force: true)
-        if let strategy, let account { summary.close(ledger: account.ledger, mark: strategy.inputs.snapshot.mid) }
+        if let strategy, let account {
+            summary.close(ledger: account.ledger, mark: strategy.inputs.snapshot.mid)
+            summary.markouts = strategy.markouts.sinceStart
+        }
     }
 
     // MARK: Inside
@@ -155,6 +164,14 @@ public struct Backtester {
         }
         apply(venue.onMarket(event, time: venueTime), time: local)
         strategy!.onMarket(event, time: local)
+        if case .depth = event, !options.shadowFills.isEmpty, let mid = strategy!.inputs.snapshot.mid {
+            while nextShadow < options.shadowFills.count, options.shadowFills[nextShadow].time <= local {
+                let fill = options.shadowFills[nextShadow]
+                shadowMarkouts.fill(id: fill.id, side: fill.side, price: fill.price, time: fill.time)
+                nextShadow += 1
+            }
+            shadowMarkouts.mid(mid, time: local)
+        }
         if case .depth = event {
             carryOut(strategy!.decide(time: local, ledger: account!.ledger, live: account!.live, conditions: conditions), time: local)
         }
@@ -189,6 +206,7 @@ public struct Backtester {
             case .fill(let fill):
                 summary.fills += 1
                 if fill.isMaker { summary.makerFills += 1 }
+                strategy!.onFill(id: fill.executionId, side: fill.side, price: fill.price, time: time)
                 fills.add(fill)
                 output(.fill(fill, mid: strategy?.inputs.snapshot.mid))
             case .roundTrip(let pnl):

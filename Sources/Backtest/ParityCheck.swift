@@ -1,4 +1,5 @@
 import Market
+import Strategy
 import Storage
 
 /// A paper run against its replay, fill by fill: a fill matches when the other side has one of the same
@@ -24,6 +25,9 @@ public struct ParityCheck: Sendable {
     public var backtestOrders = 0
     public var paper: [Trade] = []
     public var backtest: [Trade] = []
+    /// Markouts of each side's fills on the same replayed mids.
+    public var paperMarkouts: [Markouts.Figures] = []
+    public var backtestMarkouts: [Markouts.Figures] = []
     public let tolerance: Int64
 
     public init(tolerance: Int64) {
@@ -96,6 +100,10 @@ public struct ParityCheck: Sendable {
         out.field("match_ratio", denominator > 0 ? (Double(result.matched) / Double(denominator) * 10_000).rounded() / 10_000 : 1)
         out.field("position_paper", number: Self.position(paper))
         out.field("position_backtest", number: Self.position(backtest))
+        out.key("markouts_paper")
+        BacktestSummary.write(paperMarkouts, to: &out)
+        out.key("markouts_backtest")
+        BacktestSummary.write(backtestMarkouts, to: &out)
         out.key("first_differences")
         out.beginArray()
         for fill in result.unmatchedPaper.prefix(limit) { out.string("paper only: " + fill.text) }

@@ -2,6 +2,7 @@ import Foundation
 import MarketContext
 import Prometheus
 import Storage
+import Strategy
 import Supervisor
 
 /// The bot's Prometheus metrics (swift-prometheus), brought up to date from the supervisor's health
@@ -190,6 +191,17 @@ extension BotMetrics {
             BotMetrics.counter(registry, "keel_backfill_chunks_total", "Chunks (REST requests) the symbol's kline backfills take.", labels: labels).increment(by: Int64(planned))
         }
         BotMetrics.gauge(registry, "keel_backfill_chunks_done", "Chunks of the symbol's kline backfills received, or ended.", labels: labels).set(Double(done))
+    }
+
+    /// Markouts by horizon, over the last fills and since start, all sides (positive: good for us).
+    func markouts(recent: [Markouts.Figures], sinceStart: [Markouts.Figures]) {
+        for (index, horizon) in Markouts.horizons.enumerated() {
+            for (window, figures) in [("recent", recent[index]), ("start", sinceStart[index])] {
+                guard let value = figures.all else { continue }
+                BotMetrics.gauge(registry, "keel_markout_bps", "Mean markout of our fills: the mid's move after the horizon, signed good-for-us, bp.",
+                                 labels: [("horizon", Markouts.name(horizon)), ("window", window)]).set(value)
+            }
+        }
     }
 
     func trading(position: Double, realised: Double, unrealised: Double, fees: Double, state: String) {

@@ -96,6 +96,10 @@ public struct MarketMakingStrategy: Sendable {
     /// The price the last quotes were centred on.
     public private(set) var lastFair: Price?
     public private(set) var fair: FairValue
+    /// Markouts of our fills at 1, 5 and 30 s (adverse selection).
+    public private(set) var markouts = Markouts()
+    /// Markouts resolved since the shell last took them (for storage); the oldest go past 1,000.
+    private var resolvedMarkouts: [Markouts.Resolved] = []
     /// The ladder rung each order of ours stands for.
     public private(set) var levels: [String: Int] = [:]
     /// Client ids are `<prefix><n>`; `n` may not pass `idsAvailableThrough` (ids the shell made durable).
@@ -137,6 +141,10 @@ public struct MarketMakingStrategy: Sendable {
             inputs.onBook(depth.book, time: time)
             let tick = instrument.tickSize.doubleValue
             fair.observe(imbalance: inputs.snapshot.imbalance, midTicks: inputs.snapshot.mid.map { $0.doubleValue / tick }, time: time)
+            if let mid = inputs.snapshot.mid {
+                resolvedMarkouts += markouts.mid(mid, time: time)
+                if resolvedMarkouts.count > 1_000 { resolvedMarkouts.removeFirst(resolvedMarkouts.count - 1_000) }
+            }
         case .trade(var trade):
             // Candles are keyed by the exchange's time of each trade; the inputs run on event time.
             context.onTrade(trade)
@@ -194,6 +202,19 @@ public struct MarketMakingStrategy: Sendable {
     public mutating func tick(time: Int64, ledger: PositionLedger, live: [TrackedOrder], conditions: Conditions) -> Decision {
         context.advance(to: time - policy.context.tickLateness)
         return evaluate(time: time, ledger: ledger, live: live, conditions: conditions)
+    }
+
+    // MARK: Fills
+
+    /// A fill of ours (its execution id), at its event time: its markouts start.
+    public mutating func onFill(id: String, side: Side, price: Price, time: Int64) {
+        markouts.fill(id: id, side: side, price: price, time: time)
+    }
+
+    /// The markouts resolved since the last call.
+    public mutating func takeResolvedMarkouts() -> [Markouts.Resolved] {
+        defer { resolvedMarkouts = [] }
+        return resolvedMarkouts
     }
 
     // MARK: History

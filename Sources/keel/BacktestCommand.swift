@@ -106,6 +106,8 @@ struct BacktestCommand: AsyncParsableCommand {
             }
             var parityCheck = ParityCheck(tolerance: max(trading.paper.latency, 1_000_000))
             parityCheck.read(entries, symbol: traded)
+            // The paper run's fills, measured on the replay's mids beside the backtest's own.
+            options.shadowFills = parityCheck.paper.enumerated().map { ("paper-\($0.offset)", $0.element.time, $0.element.side, $0.element.price) }
             check = parityCheck
         }
 
@@ -151,6 +153,8 @@ struct BacktestCommand: AsyncParsableCommand {
         if var check {
             check.backtest = backtestFills
             check.backtestOrders = backtester.summary.orders
+            check.paperMarkouts = backtester.shadowMarkouts.sinceStart
+            check.backtestMarkouts = backtester.summary.markouts
             print(check.json())
         }
         fflushStdout()

@@ -38,6 +38,10 @@ struct BacktestCommandTests {
             #expect(summary[key] != nil, "\(key) missing from \(last)")
         }
         #expect(summary["symbol"] as? String == "BTCUSDT")
+        // Markouts of the fills at 1, 5 and 30 s.
+        let markouts = try #require(summary["markouts"] as? [String: [String: Any]], "\(last)")
+        #expect(Set(markouts.keys) == ["1s", "5s", "30s"])
+        #expect((markouts["1s"]?["fills"] as? Int ?? 0) > 0 && markouts["1s"]?["all"] is Double)
         #expect((summary["fills"] as? Int ?? 0) > 10 && (summary["quote_uptime"] as? Double ?? 0) > 0.1)
         let fills = try String(contentsOfFile: out + "/fills.csv", encoding: .utf8).split(separator: "\n")
         #expect(fills.first == "time,client_id,side,price,qty,fee,maker,mid" && fills.count == (summary["fills"] as! Int) + 1)

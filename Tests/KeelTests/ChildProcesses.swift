@@ -237,10 +237,11 @@ func simYAML(_ port: Int, extra: String = "", exchange: [String] = [], monitorin
 
 /// A paper bot against `sim` with recording on (flushed every second) into `directory/rec`: the bot, the
 /// recordings' directory and the configuration it ran with.
-/// `extra`: more sections (e.g. `context:`).
-func startRecordingPaperBot(_ sim: SimChildProcess, in directory: URL, extra: String = "") async throws -> (bot: Bot, recordings: String, yaml: String) {
+/// `strategy`: more `key: value` lines of its section; `extra`: more sections (e.g. `context:`).
+func startRecordingPaperBot(_ sim: SimChildProcess, in directory: URL, strategy: [String] = [], extra: String = "") async throws -> (bot: Bot, recordings: String, yaml: String) {
     let recordings = directory.appendingPathComponent("rec").path
-    let yaml = simYAML(sim.port, extra: "strategy:\n  paper_trading: true\nrecording:\n  enabled: true\n  path: \(recordings)\n  flush_interval: 1\n" + extra)
+    let lines = (["paper_trading: true"] + strategy).map { "  " + $0 }.joined(separator: "\n")
+    let yaml = simYAML(sim.port, extra: "strategy:\n\(lines)\nrecording:\n  enabled: true\n  path: \(recordings)\n  flush_interval: 1\n" + extra)
     return (try await startBot(yaml, in: directory), recordings, yaml)
 }
 

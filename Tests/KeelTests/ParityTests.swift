@@ -10,7 +10,8 @@ struct ParityTests {
         defer { sim.stop() }
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let (bot, recordings, yaml) = try await startRecordingPaperBot(sim, in: directory)
+        // Fee-free (no fee floor): quoting near the touch, so a minute and a half brings enough fills to compare.
+        let (bot, recordings, yaml) = try await startRecordingPaperBot(sim, in: directory, strategy: ["maker_fee: 0", "min_edge_bps: 0"])
         // Wait for some fills of the paper run, then stop it.
         let logged = try await waitFor(.seconds(90)) {
             let text = (try? String(contentsOfFile: OrderLogFiles.first(in: recordings) ?? "", encoding: .utf8)) ?? ""
@@ -29,6 +30,10 @@ struct ParityTests {
         #expect(paperFills >= 5, "\(last)")
         #expect((parity["match_ratio"] as? Double ?? 0) >= 0.9, "\(last)")
         #expect((parity["paper_orders"] as? Int ?? 0) > 0 && (parity["backtest_orders"] as? Int ?? 0) > 0, "\(last)")
+        // Both runs' markouts, measured on the same replayed mids.
+        let paperMarkouts = try #require(parity["markouts_paper"] as? [String: [String: Any]], "\(last)")
+        #expect((paperMarkouts["1s"]?["fills"] as? Int ?? 0) > 0, "\(last)")
+        #expect(parity["markouts_backtest"] is [String: Any])
     }
 }
 

@@ -114,6 +114,15 @@ struct StrategyRunTests {
             return true
         }
         #expect(skewChecked, "no fill in a minute of paper quoting")
+        // Each fill's markout a second later, in the status (and in storage, below).
+        var markouts: [String: Any] = [:]
+        #expect(try await waitFor(.seconds(20)) {
+            guard let current = try? await status(bot), let view = current["markouts"] as? [String: Any],
+                  let one = (view["1s"] as? [String: Any])?["since_start"] as? [String: Any], (one["fills"] as? Int ?? 0) > 0 else { return false }
+            markouts = view
+            return one["all"] is Double
+        }, "no 1 s markout in the status")
+        #expect(Set(markouts.keys) == ["1s", "5s", "30s"])
         let orders = try await status(bot)["orders"] as? [String: Int] ?? [:]
         print("strategy test (paper): orders \(orders)")
 
@@ -127,6 +136,10 @@ struct StrategyRunTests {
         configuration.path = directory.appendingPathComponent("keel.sqlite").path
         let store = try #require(try await TradingStore.open(configuration, logger: Logger(label: "test")))
         try await Self.checkStorage(store, sentAtLeast: orders["sent"] ?? 1, fillsAtLeast: orders["fills"] ?? 1)
+        #expect(try await store.count("markouts") > 0)
+        let fill = try #require(try await store.fills().first)
+        let stored = try await store.markouts(executionId: fill.executionId)
+        #expect(stored.first?.horizon == 1, "\(stored)")
         await store.close()
     }
 

@@ -24,11 +24,11 @@ struct TradingStoreTests {
     @Test("migrations apply once, in order, and are recorded", arguments: TestDatabases.backends)
     func migrationsApplyOnce(backend: StorageConfiguration.Backend) async throws {
         let store = try await TestDatabases.open(backend)
-        #expect(try await store.schemaVersions() == [1, 2, 3])
+        #expect(try await store.schemaVersions() == [1, 2, 3, 4])
         let again = try await store.migrate()
         #expect(again.isEmpty)
         let counts = try await store.counts()
-        #expect(counts.count == 9)
+        #expect(counts.count == 10)
         #expect(counts.values.allSatisfy { $0 == 0 })
         await store.close()
     }

@@ -176,6 +176,18 @@ public struct StrategyStatus: Encodable, Sendable {
         var level: Int
     }
 
+    struct MarkoutView: Encodable, Sendable {
+        struct Figures: Encodable, Sendable {
+            var all: Double?
+            var buy: Double?
+            var sell: Double?
+            var fills: Int
+        }
+
+        var sinceStart: Figures
+        var lastFills: Figures
+    }
+
     struct Decision: Encodable, Sendable {
         var time: Int64
         var text: String
@@ -198,6 +210,8 @@ public struct StrategyStatus: Encodable, Sendable {
     var liveOrders: [LiveOrder]
     var orders: [String: Int]
     var decisions: [Decision]
+    /// Markouts of our fills by horizon (`1s`, `5s`, `30s`): since start and over the last fills.
+    var markouts: [String: MarkoutView]
     /// The REST backfill of the context (`context.backfill`).
     var backfill: ContextReport.Backfill
     /// Whether quotes may go out now, and why not (the gate of `/ready`).

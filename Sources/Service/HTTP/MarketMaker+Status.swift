@@ -1,6 +1,7 @@
 import Foundation
 import Market
 import MarketContext
+import Strategy
 
 /// The trading loop as `/ready` and `/strategy/status` show it.
 extension MarketMaker {
@@ -20,6 +21,20 @@ extension MarketMaker {
         var report = ContextReport(strategy.context)
         report.backfill = backfillReport
         return report
+    }
+
+    /// The markouts in bp, rounded to a hundredth, by horizon.
+    func markoutView() -> [String: StrategyStatus.MarkoutView] {
+        let start = strategy.markouts.sinceStart, recent = strategy.markouts.lastFills
+        func view(_ figures: Markouts.Figures) -> StrategyStatus.MarkoutView.Figures {
+            func round(_ value: Double?) -> Double? { value.map { ($0 * 100).rounded() / 100 } }
+            return .init(all: round(figures.all), buy: round(figures.buy), sell: round(figures.sell), fills: figures.count)
+        }
+        var out: [String: StrategyStatus.MarkoutView] = [:]
+        for (index, horizon) in Markouts.horizons.enumerated() {
+            out[Markouts.name(horizon)] = .init(sinceStart: view(start[index]), lastFills: view(recent[index]))
+        }
+        return out
     }
 
     /// `/strategy/status`, as JSON.
@@ -74,6 +89,6 @@ extension MarketMaker {
             },
             orders: counts,
             decisions: notes.suffix(20).map { .init(time: $0.time, text: $0.text) },
-            backfill: backfillReport, tradingAllowed: trading.allowed, tradingReason: trading.reason)
+            markouts: markoutView(), backfill: backfillReport, tradingAllowed: trading.allowed, tradingReason: trading.reason)
     }
 }

@@ -22,6 +22,7 @@ extension MarketMaker {
                                                   run: Self.run(of: fill.clientId) ?? runId, symbol: fill.symbol, side: fill.side,
                                                   price: fill.price, qty: fill.qty, fee: fill.fee, isMaker: fill.isMaker, time: fill.time)))
                 metrics.fill(maker: fill.isMaker)
+                strategy.onFill(id: fill.executionId, side: fill.side, price: fill.price, time: now)
                 count("fills")
                 note(now, "fill \(fill.side.rawValue) \(fill.qty) @ \(fill.price) → position \(account.ledger.position)")
                 snapshot(now: now)
@@ -35,6 +36,17 @@ extension MarketMaker {
                 break
             }
         }
+    }
+
+    /// Markouts the strategy resolved: stored, and the metrics brought up to date.
+    func recordMarkouts(now: Int64) {
+        let resolved = strategy.takeResolvedMarkouts()
+        guard !resolved.isEmpty else { return }
+        for markout in resolved {
+            storage?.enqueue(.markout(executionId: markout.id, side: markout.side, horizonSeconds: Int(markout.horizon / 1_000_000_000),
+                                      bps: markout.bps, time: now))
+        }
+        metrics.markouts(recent: strategy.markouts.lastFills, sinceStart: strategy.markouts.sinceStart)
     }
 
     func snapshot(now: Int64) {

@@ -145,6 +145,7 @@ public actor MarketMaker {
                                                         book: current.book, depthLimit: depth.depth))
             logConditions(time: time)
             strategy.onMarket(market, time: time)
+            recordMarkouts(now: time)
             if paper != nil { await apply(paper!.onMarket(market, time: time), now: time) }
             await decide(time: time)
         case .trade(let trade) where trade.symbol == symbol:

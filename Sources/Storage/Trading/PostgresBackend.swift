@@ -108,6 +108,7 @@ public final class PostgresBackend: SQLBackend {
             switch value {
             case .text(let text): binds.append(text)
             case .integer(let number): binds.append(number)
+            case .real(let number): binds.append(number)
             case .null: binds.appendNull()
             }
         }

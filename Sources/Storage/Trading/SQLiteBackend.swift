@@ -66,6 +66,7 @@ extension SQLValue {
         switch self {
         case .text(let text): text.databaseValue
         case .integer(let value): value.databaseValue
+        case .real(let value): value.databaseValue
         case .null: .null
         }
     }

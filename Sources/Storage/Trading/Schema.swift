@@ -35,6 +35,8 @@ public enum SQLDialect: String, Sendable {
 public enum SQLValue: Sendable, Equatable {
     case text(String)
     case integer(Int64)
+    /// A derived statistic (a markout), never money.
+    case real(Double)
     case null
 
     static func decimal(_ value: FixedDecimal?) -> SQLValue { value.map { .text("\($0)") } ?? .null }
@@ -117,9 +119,18 @@ enum Schema {
                 """,
             ]
         },
+        Migration(version: 4, name: "markouts") { d in
+            [
+                """
+                CREATE TABLE markouts (execution_id TEXT NOT NULL, horizon_s INTEGER NOT NULL, side TEXT NOT NULL,
+                  bps \(d == .sqlite ? "REAL" : "DOUBLE PRECISION") NOT NULL, time BIGINT NOT NULL, PRIMARY KEY (execution_id, horizon_s))
+                """,
+            ]
+        },
     ]
 
-    static let tables = ["runs", "client_id_blocks", "orders", "order_events", "fills", "positions", "pnl_snapshots", "risk_events", "candles"]
+    static let tables = ["runs", "client_id_blocks", "orders", "order_events", "fills", "positions", "pnl_snapshots", "risk_events", "candles",
+                         "markouts"]
 
     static func statement(for record: TradingRecord, _ dialect: SQLDialect) -> SQLStatement {
         func make(_ sql: String, _ values: [SQLValue]) -> SQLStatement { SQLStatement(sql: dialect.placeholders(sql), values: values) }
@@ -161,6 +172,9 @@ enum Schema {
         case .risk(let r):
             return make("INSERT INTO risk_events (run_id, time, from_state, to_state, reasons) VALUES (?, ?, ?, ?, ?)",
                         [.text(r.run), .integer(r.time), .text(r.from), .text(r.to), .text(r.reasons)])
+        case .markout(let executionId, let side, let horizon, let bps, let time):
+            return make("INSERT INTO markouts (execution_id, horizon_s, side, bps, time) VALUES (?, ?, ?, ?, ?) ON CONFLICT (execution_id, horizon_s) DO NOTHING",
+                        [.text(executionId), .integer(Int64(horizon)), .text(side.rawValue), .real(bps), .integer(time)])
         case .candle(let exchange, let symbol, let c):
             let split = c.takerSplit
             return make("""

@@ -18,6 +18,8 @@ public enum TradingRecord: Sendable, Equatable {
     /// A closed 1-minute candle of an exchange's symbol (a backfill's or the live context's); the same
     /// minute again replaces it.
     case candle(exchange: String, symbol: String, Candle)
+    /// A fill's markout: the mid's move `horizon_s` after it, signed good-for-us, in bp.
+    case markout(executionId: String, side: Side, horizonSeconds: Int, bps: Double, time: Int64)
 
     /// Snapshots may be dropped when the writer's queue is full; everything else is always kept.
     public var isSnapshot: Bool {
@@ -38,6 +40,7 @@ public enum TradingRecord: Sendable, Equatable {
         case .pnl: "pnl_snapshots"
         case .risk: "risk_events"
         case .candle: "candles"
+        case .markout: "markouts"
         }
     }
 }

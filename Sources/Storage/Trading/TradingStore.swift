@@ -244,6 +244,16 @@ public struct TradingStore: Sendable {
         }
     }
 
+    /// A fill's markouts: (horizon in seconds, bp), shortest first.
+    public func markouts(executionId: String) async throws -> [(horizon: Int, bps: Double)] {
+        try await backend.rows(SQLStatement(sql: dialect.placeholders("""
+            SELECT CAST(horizon_s AS TEXT), CAST(bps AS TEXT) FROM markouts WHERE execution_id = ? ORDER BY horizon_s
+            """), values: [.text(executionId)])).compactMap { r in
+            guard let horizon = r[0].flatMap({ Int($0) }), let bps = r[1].flatMap({ Double($0) }) else { return nil }
+            return (horizon, bps)
+        }
+    }
+
     /// The stored 1-minute candles of `symbol` on `exchange` starting at or after `since` (ns), oldest first.
     public func candles(exchange: String, symbol: String, since: Int64) async throws -> [Candle] {
         try await backend.rows(SQLStatement(sql: dialect.placeholders("""

@@ -1,0 +1,119 @@
+import Foundation
+import Market
+
+/// Markouts, the measure of adverse selection: for every fill of ours, the move of the mid `horizon`
+/// after it, signed so that positive is good for us, in bp of the fill price:
+///   buy: (mid_h − price) / price · 10⁴        sell: (price − mid_h) / price · 10⁴
+/// mid_h is the first trusted mid at or after fill time + horizon (a book that is reset or broken
+/// meanwhile gives no mid until it is trusted again; the first one after counts). Averages per side and
+/// overall, since start and over the last `recent` fills of each side. Pure: fills and mids come with
+/// their event times.
+public struct Markouts: Sendable, Equatable {
+    /// 1 s, 5 s, 30 s.
+    public static let horizons: [Int64] = [1_000_000_000, 5_000_000_000, 30_000_000_000]
+
+    public static func name(_ horizon: Int64) -> String { "\(horizon / 1_000_000_000)s" }
+
+    /// One resolved markout.
+    public struct Resolved: Sendable, Equatable {
+        public var id: String
+        public var side: Side
+        public var horizon: Int64
+        public var bps: Double
+    }
+
+    /// Averages of one horizon; nil where there is no fill yet.
+    public struct Figures: Sendable, Equatable {
+        public var all: Double?
+        public var buy: Double?
+        public var sell: Double?
+        public var count = 0
+    }
+
+    private struct Pending: Sendable, Equatable {
+        var id: String
+        var side: Side
+        var price: Double
+        var time: Int64
+        /// Index of the next horizon to resolve.
+        var next = 0
+    }
+
+    private struct Sum: Sendable, Equatable {
+        var total = 0.0
+        var count = 0
+        var average: Double? { count > 0 ? total / Double(count) : nil }
+    }
+
+    public let recent: Int
+    private var pending: [Pending] = []
+    /// [horizon][side]: since start.
+    private var sums: [[Side: Sum]] = Array(repeating: [:], count: Markouts.horizons.count)
+    /// [horizon][side]: the last `recent` values.
+    private var windows: [[Side: [Double]]] = Array(repeating: [:], count: Markouts.horizons.count)
+
+    public init(recent: Int = 50) {
+        self.recent = max(recent, 1)
+    }
+
+    /// A fill of ours at `price`, at `time`.
+    public mutating func fill(id: String, side: Side, price: Price, time: Int64) {
+        let value = price.doubleValue
+        guard value > 0 else { return }
+        pending.append(Pending(id: id, side: side, price: value, time: time))
+    }
+
+    /// A trusted mid at `time`: the markouts whose horizon it reaches, resolved.
+    @discardableResult
+    public mutating func mid(_ mid: Price, time: Int64) -> [Resolved] {
+        guard !pending.isEmpty else { return [] }
+        let value = mid.doubleValue
+        var resolved: [Resolved] = []
+        var index = 0
+        while index < pending.count {
+            var fill = pending[index]
+            while fill.next < Markouts.horizons.count, time >= fill.time + Markouts.horizons[fill.next] {
+                let sign = fill.side == .buy ? 1.0 : -1.0
+                let bps = sign * (value - fill.price) / fill.price * 10_000
+                record(bps, side: fill.side, horizon: fill.next)
+                resolved.append(Resolved(id: fill.id, side: fill.side, horizon: Markouts.horizons[fill.next], bps: bps))
+                fill.next += 1
+            }
+            if fill.next == Markouts.horizons.count {
+                pending.remove(at: index)
+            } else {
+                pending[index] = fill
+                index += 1
+            }
+        }
+        return resolved
+    }
+
+    private mutating func record(_ bps: Double, side: Side, horizon: Int) {
+        sums[horizon][side, default: Sum()].total += bps
+        sums[horizon][side, default: Sum()].count += 1
+        windows[horizon][side, default: []].append(bps)
+        if windows[horizon][side]!.count > recent { windows[horizon][side]!.removeFirst() }
+    }
+
+    /// Since start, for each horizon.
+    public var sinceStart: [Figures] {
+        sums.map { bySide in
+            let buy = bySide[.buy] ?? Sum(), sell = bySide[.sell] ?? Sum()
+            let count = buy.count + sell.count
+            return Figures(all: count > 0 ? (buy.total + sell.total) / Double(count) : nil, buy: buy.average, sell: sell.average, count: count)
+        }
+    }
+
+    /// Over the last `recent` fills of each side, for each horizon.
+    public var lastFills: [Figures] {
+        windows.map { bySide in
+            let buy = bySide[.buy] ?? [], sell = bySide[.sell] ?? []
+            func average(_ values: [Double]) -> Double? { values.isEmpty ? nil : values.reduce(0, +) / Double(values.count) }
+            return Figures(all: average(buy + sell), buy: average(buy), sell: average(sell), count: buy.count + sell.count)
+        }
+    }
+
+    /// Fills still waiting for a horizon.
+    public var waiting: Int { pending.count }
+}
