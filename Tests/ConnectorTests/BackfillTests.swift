@@ -115,7 +115,7 @@ struct BackfillTests {
             let exchange = sim.server.exchange
             let done = try await StandaloneBackfill.run(exchange: .binanceUSDM, symbol: "BTCUSDT", from: from, to: now, rest: RestConfiguration(baseURL: sim.restURL),
                                                         configuration: configuration, logger: SimHarness.quiet, emit: emitted.append) { chunk in
-                if chunk == 2 { try? await exchange.apply(SimFault(kind: .rateLimit, seconds: 0.5), now: WallClock.nanoseconds()) }
+                if chunk == 2 { try? await exchange.apply(SimFault(kind: .rateLimit, seconds: 2), now: WallClock.nanoseconds()) }
             }
             #expect(done)
             let window = KlineWindow.minuteStart(from)..<KlineWindow.minuteStart(now)
