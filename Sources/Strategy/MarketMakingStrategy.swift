@@ -41,6 +41,8 @@ public struct MarketMakingStrategy: Sendable {
         public var fairValue = FairValue.Parameters()
         /// `strategy.imbalance_levels`: the book imbalance's levels a side.
         public var imbalanceLevels = 5
+        /// `strategy.toxicity_*`: widen or pull a side whose recent markouts are worse than a threshold.
+        public var toxicity = Toxicity.Parameters()
 
         public init() {}
     }
@@ -71,6 +73,8 @@ public struct MarketMakingStrategy: Sendable {
     public struct Decision: Sendable, Equatable {
         public var intents: [OrderIntent] = []
         public var transition: RiskManager.Transition?
+        /// Sides that became toxic, or clean again (the shell logs `keel_toxicity`).
+        public var toxicity: [Toxicity.Change] = []
 
         public init() {}
     }
@@ -98,6 +102,7 @@ public struct MarketMakingStrategy: Sendable {
     public private(set) var fair: FairValue
     /// Markouts of our fills at 1, 5 and 30 s (adverse selection).
     public private(set) var markouts = Markouts()
+    public private(set) var toxicity: Toxicity
     /// Markouts resolved since the shell last took them (for storage); the oldest go past 1,000.
     private var resolvedMarkouts: [Markouts.Resolved] = []
     /// The ladder rung each order of ours stands for.
@@ -121,6 +126,7 @@ public struct MarketMakingStrategy: Sendable {
         context = SymbolContext(instrument: instrument, configuration: policy.context)
         model = QuoteModel(parameters: policy.model)
         fair = FairValue(parameters: policy.fairValue)
+        toxicity = Toxicity(parameters: policy.toxicity)
         var inputsConfiguration = MarketInputs.Configuration()
         inputsConfiguration.imbalanceDepth = policy.imbalanceLevels
         inputs = MarketInputs(configuration: inputsConfiguration)
@@ -170,6 +176,7 @@ public struct MarketMakingStrategy: Sendable {
         guard time - lastDecision >= policy.quoteInterval else { return Decision() }
         lastDecision = time
         var decision = evaluate(time: time, ledger: ledger, live: live, conditions: conditions)
+        decision.toxicity = toxicity.update(markouts: markouts, time: time)
         guard quoting, policy.enabled, risk.state != .halted, bookValid, let mid = inputs.snapshot.mid else { return decision }
         let inventory = ledger.position.doubleValue / max(policy.orderSize.doubleValue, 1e-12)
         let tick = instrument.tickSize.doubleValue
@@ -179,16 +186,20 @@ public struct MarketMakingStrategy: Sendable {
                                 tick: instrument.tickSize) ?? mid
         let touch = bestBid.flatMap { bid in bestAsk.map { ask in ((center - bid).doubleValue / tick, (ask - center).doubleValue / tick) } }
         let sigma = policy.volatilitySource == .candles1m ? context.realisedVolatility(minutes: 60) ?? inputs.snapshot.volatility : inputs.snapshot.volatility
-        let depths = model.depths(mid: mid.doubleValue, tick: tick, volatility: sigma,
+        var depths = model.depths(mid: mid.doubleValue, tick: tick, volatility: sigma,
                                   intensity: intensity.estimate(at: time), inventory: inventory, touch: touch)
+        // Toxic flow: that side further away, or not quoted for a while.
+        let widen = toxicity.widening(ticksPerBp: mid.doubleValue / 10_000 / tick)
+        depths.bidTicks += widen.bid
+        depths.askTicks += widen.ask
+        let sides = risk.allowedSides(position: ledger.position).subtracting(toxicity.pulled(at: time))
         var shape = QuoteLadder.Shape(sizes: policy.levelSizes.isEmpty ? [policy.orderSize] : policy.levelSizes)
         shape.levels = policy.orderLevels
         shape.spacingTicks = policy.levelSpacingTicks
         shape.maxOrderQty = policy.risk.maxOrderQty
         shape.maxPosition = policy.risk.maxPosition
         let ladder = QuoteLadder.build(depths: depths, mid: center, bestBid: bestBid, bestAsk: bestAsk,
-                                       instrument: instrument, shape: shape, position: ledger.position,
-                                       sides: risk.allowedSides(position: ledger.position))
+                                       instrument: instrument, shape: shape, position: ledger.position, sides: sides)
         forgetLevels(notIn: live, time: time)
         lastDepths = depths
         lastFair = center

@@ -114,6 +114,9 @@ public struct Markouts: Sendable, Equatable {
         }
     }
 
+    /// Markouts of `side` at the horizon `index` since start.
+    public func fills(side: Side, horizon index: Int) -> Int { sums[index][side]?.count ?? 0 }
+
     /// Fills still waiting for a horizon.
     public var waiting: Int { pending.count }
 }

@@ -153,6 +153,9 @@ public struct StrategyStatus: Encodable, Sendable {
         var fairValue: String?
         var fair: String?
         var imbalanceCoefficient: Double?
+        /// Sides judged toxic now (`strategy.toxicity_bps`), and a pulled side's return time (Unix ns).
+        var toxic: [String]?
+        var pulledUntil: [String: Int64]?
     }
 
     struct Quote: Encodable, Sendable {

@@ -55,6 +55,8 @@ extension MarketMaker {
         model.fairValue = strategy.policy.fairValue.mode.rawValue
         model.fair = strategy.lastFair.map { "\($0)" }
         model.imbalanceCoefficient = strategy.fair.coefficient
+        model.toxic = strategy.toxicity.toxic.map(\.rawValue).sorted()
+        model.pulledUntil = Dictionary(uniqueKeysWithValues: strategy.toxicity.pausedUntil.map { ($0.key.rawValue, $0.value) })
         if let depths = strategy.lastDepths {
             func measure(_ value: Double) -> Double { (value * 1e6).rounded() / 1e6 }
             model.bidDepthTicks = measure(depths.bidTicks)

@@ -368,6 +368,13 @@ public actor MarketMaker {
     @discardableResult
     func conclude(_ decision: MarketMakingStrategy.Decision, time: Int64) async -> Int {
         if let transition = decision.transition { logTransition(transition, now: time) }
+        for change in decision.toxicity {
+            let markout = change.markoutBps.map { String(format: "%.2f", $0) } ?? "none"
+            logger.warning("keel_toxicity", metadata: ["symbol": "\(symbol)", "side": "\(change.side.rawValue)", "toxic": "\(change.toxic)",
+                                                       "markout_bps": "\(markout)", "action": "\(change.action.rawValue)"])
+            note(time, change.toxic ? "\(change.side.rawValue) side toxic (recent markout \(markout) bp): \(change.action == .widen ? "widened" : "pulled")"
+                                    : "\(change.side.rawValue) side clean again (recent markout \(markout) bp)")
+        }
         let sent = await carryOut(decision.intents, time: time)
         if let transition = decision.transition, transition.to == .halted, venue == .live,
            decision.intents.contains(where: { if case .cancelAll = $0 { true } else { false } }) {

@@ -44,6 +44,8 @@ public struct TradingSettings: Sendable {
     /// `strategy.fair_value`, `strategy.imbalance_coefficient`, `strategy.imbalance_levels`.
     public var fairValue = FairValue.Parameters()
     public var imbalanceLevels = 5
+    /// `strategy.toxicity_*`.
+    public var toxicity = Toxicity.Parameters()
     /// `context.backfill`: seconds of 1m candles fetched over REST at start (0: none).
     public var backfill = 86_400.0
     /// `context.require_backfill`: no quoting until the backfill is done.
@@ -63,6 +65,8 @@ public struct TradingSettings: Sendable {
         "strategy.max_order_age", "strategy.quote_interval_ms", "strategy.orders_per_second", "strategy.paper_latency_ms",
         "strategy.paper_maker_fee", "strategy.maker_fee", "strategy.taker_fee", "strategy.min_edge_bps", "strategy.adopt_orders",
         "strategy.fair_value", "strategy.imbalance_coefficient", "strategy.imbalance_levels",
+        "strategy.toxicity_bps", "strategy.toxicity_horizon", "strategy.toxicity_min_fills", "strategy.toxicity_action",
+        "strategy.toxicity_widen_bps", "strategy.toxicity_pause",
         "risk.max_position", "risk.max_notional", "risk.max_order_qty", "risk.enable_kill_switch", "risk.max_drawdown", "risk.max_loss",
         "risk.max_consecutive_losses", "limits.max_active_per_side",
         "strategy.volatility_source", "context.vwap_window", "context.profile_window", "context.profile_row_ticks", "context.value_area",
@@ -133,6 +137,18 @@ public struct TradingSettings: Sendable {
         case "strategy.imbalance_coefficient":
             fairValue.coefficient = setting.isAbsent(["auto"]) ? nil : try setting.number(-1_000 ... 1_000)
         case "strategy.imbalance_levels": imbalanceLevels = try setting.integer(1 ... 50)
+        case "strategy.toxicity_bps": toxicity.thresholdBps = setting.isAbsent(["none", "off"]) ? nil : try setting.number(-10_000 ... 10_000)
+        case "strategy.toxicity_horizon":
+            guard let index = Markouts.horizons.map(Markouts.name).firstIndex(of: value) else {
+                throw setting.invalid("\(value) is not a markout horizon", fix: "use 1s, 5s or 30s")
+            }
+            toxicity.horizon = index
+        case "strategy.toxicity_min_fills": toxicity.minimumFills = try setting.integer(1 ... 10_000)
+        case "strategy.toxicity_action":
+            guard let action = Toxicity.Action(rawValue: value) else { throw setting.invalid("\(value) is not a toxicity action", fix: "use widen or pause") }
+            toxicity.action = action
+        case "strategy.toxicity_widen_bps": toxicity.widenBps = try setting.number(0 ... 10_000)
+        case "strategy.toxicity_pause": toxicity.pause = Int64(try setting.seconds(example: "30") * 1e9)
         case "strategy.adopt_orders": adoptOrders = try setting.bool()
         case "risk.max_position": risk.maxPosition = try optionalDecimal()
         case "risk.max_notional": risk.maxNotional = try optionalDecimal()
@@ -183,6 +199,7 @@ public struct TradingSettings: Sendable {
         policy.volatilitySource = volatilitySource
         policy.fairValue = fairValue
         policy.imbalanceLevels = imbalanceLevels
+        policy.toxicity = toxicity
         return policy
     }
 
@@ -225,7 +242,11 @@ public struct TradingSettings: Sendable {
             ("strategy.orders_per_second", "\(ordersPerSecond)"), ("strategy.paper_latency_ms", "\(paper.latency / 1_000_000)"),
             ("strategy.maker_fee", "\(paper.makerFeeRate)"), ("strategy.taker_fee", "\(paper.takerFeeRate)"),
             ("strategy.min_edge_bps", "\(model.minEdgeBps)"), ("strategy.fair_value", fairValue.mode.rawValue),
-            ("strategy.imbalance_coefficient", fairValue.coefficient.map { "\($0)" } ?? "auto"), ("strategy.imbalance_levels", "\(imbalanceLevels)"), ("strategy.adopt_orders", "\(adoptOrders)"),
+            ("strategy.imbalance_coefficient", fairValue.coefficient.map { "\($0)" } ?? "auto"), ("strategy.imbalance_levels", "\(imbalanceLevels)"),
+            ("strategy.toxicity_bps", toxicity.thresholdBps.map { "\($0)" } ?? "none"),
+            ("strategy.toxicity_horizon", Markouts.name(Markouts.horizons[toxicity.horizon])), ("strategy.toxicity_min_fills", "\(toxicity.minimumFills)"),
+            ("strategy.toxicity_action", toxicity.action.rawValue), ("strategy.toxicity_widen_bps", "\(toxicity.widenBps)"),
+            ("strategy.toxicity_pause", "\(Double(toxicity.pause) / 1e9)"), ("strategy.adopt_orders", "\(adoptOrders)"),
             ("risk.max_position", text(risk.maxPosition)), ("risk.max_notional", text(risk.maxNotional)), ("risk.max_order_qty", text(risk.maxOrderQty)),
             ("risk.enable_kill_switch", "\(risk.enableKillSwitch)"), ("risk.max_drawdown", text(risk.maxDrawdown)), ("risk.max_loss", text(risk.maxLoss)),
             ("risk.max_consecutive_losses", "\(risk.maxConsecutiveLosses)"), ("limits.max_active_per_side", "\(maxActivePerSide)"),
