@@ -44,7 +44,13 @@ public struct FillIntensity: Sendable {
         guard trades >= minimumTrades else { return nil }
         var copy = self
         copy.decay(to: time)
-        let points = copy.rates.enumerated().filter { $0.element > 1e-9 }.map { (x: Double($0.offset), y: log($0.element)) }
+        return FillIntensity.fit(rates: copy.rates)
+    }
+
+    /// The least-squares line through ln λ(δ) of the rates reaching δ = 0, 1, …: A and k; nil with fewer
+    /// than three buckets with data, or when it does not decay.
+    public static func fit(rates: [Double]) -> Estimate? {
+        let points = rates.enumerated().filter { $0.element > 1e-9 }.map { (x: Double($0.offset), y: log($0.element)) }
         guard points.count >= 3 else { return nil }
         let n = Double(points.count)
         let meanX = points.map(\.x).reduce(0, +) / n
