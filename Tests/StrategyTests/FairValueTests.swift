@@ -1,6 +1,7 @@
 import Market
 import Strategy
 import Testing
+import TestSupport
 
 /// The fair price on hand-built books, and the imbalance coefficient's estimate on a scripted sequence.
 struct FairValueTests {
@@ -67,11 +68,7 @@ struct FairValueTests {
             policy.imbalanceLevels = 1
             let instrument = Instrument(symbol: "X", tickSize: tick, qtyStep: d("0.001"), minQty: d("0.001"))
             var mm = MarketMakingStrategy(symbol: "X", instrument: instrument, policy: policy, clientIdPrefix: "f-")
-            let update = DepthUpdate(symbol: "X", kind: .snapshot, bids: [PriceLevel(price: d("100.0"), qty: d("3"))],
-                                     asks: [PriceLevel(price: d("100.4"), qty: d("1"))], exchangeTime: 1, receiveTime: 1)
-            var book = OrderBook()
-            try! book.apply(update)
-            mm.onMarket(.depth(TrustedDepth(update: update, cause: .snapshot, book: book, depthLimit: 50)), time: 1)
+            mm.onMarket(ScriptedBook.depth("X", bid: "100.0", ask: "100.4", bidQty: "3", askQty: "1", time: 1), time: 1)
             let placed = mm.decide(time: 1, ledger: PositionLedger(), live: [], conditions: .init()).intents.compactMap {
                 if case .place(let request, _) = $0 { request } else { nil }
             }

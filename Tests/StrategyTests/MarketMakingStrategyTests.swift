@@ -23,11 +23,7 @@ struct MarketMakingStrategyTests {
     }
 
     private func depth(bid: String, ask: String, time: Int64) -> MarketEvent {
-        let update = DepthUpdate(symbol: "BTCUSDT", kind: .snapshot, bids: [PriceLevel(price: d(bid), qty: d("1"))],
-                                 asks: [PriceLevel(price: d(ask), qty: d("1"))], exchangeTime: time, receiveTime: time)
-        var book = OrderBook()
-        try! book.apply(update)
-        return .depth(TrustedDepth(update: update, cause: .snapshot, book: book, depthLimit: 50))
+        ScriptedBook.depth("BTCUSDT", bid: bid, ask: ask, time: time)
     }
 
     /// What a venue would leave after these intents: placed orders working.

@@ -1,6 +1,7 @@
 import Market
 import Strategy
 import Testing
+import TestSupport
 
 /// Markouts on scripted fills and mid paths, by hand.
 struct MarkoutsTests {
@@ -38,13 +39,7 @@ struct MarkoutsTests {
         policy.quoteInterval = 0
         let instrument = Instrument(symbol: "X", tickSize: d("0.1"), qtyStep: d("0.001"), minQty: d("0.001"))
         var mm = MarketMakingStrategy(symbol: "X", instrument: instrument, policy: policy, clientIdPrefix: "m-")
-        func book(_ bid: String, _ ask: String, at time: Int64) -> MarketEvent {
-            let update = DepthUpdate(symbol: "X", kind: .snapshot, bids: [PriceLevel(price: d(bid), qty: d("1"))],
-                                     asks: [PriceLevel(price: d(ask), qty: d("1"))], exchangeTime: time, receiveTime: time)
-            var book = OrderBook()
-            try! book.apply(update)
-            return .depth(TrustedDepth(update: update, cause: .snapshot, book: book, depthLimit: 50))
-        }
+        func book(_ bid: String, _ ask: String, at time: Int64) -> MarketEvent { ScriptedBook.depth("X", bid: bid, ask: ask, time: time) }
         mm.onMarket(book("99.9", "100.1", at: 0), time: 0)
         mm.onFill(id: "f1", side: .sell, price: d("100.1"), time: 0)
         mm.onMarket(.bookInvalid(BookInvalid(symbol: "X", fault: .crossed, exchangeTime: second / 2, receiveTime: second / 2)), time: second / 2)

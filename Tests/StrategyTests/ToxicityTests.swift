@@ -1,6 +1,7 @@
 import Market
 import Strategy
 import Testing
+import TestSupport
 
 /// The response to toxic flow on scripted sequences: fills whose mid then runs against them.
 struct ToxicityTests {
@@ -25,12 +26,7 @@ struct ToxicityTests {
     }
 
     private func book(mid: String, at time: Int64) -> MarketEvent {
-        let m = d(mid)
-        let update = DepthUpdate(symbol: "X", kind: .snapshot, bids: [PriceLevel(price: m - d("0.1"), qty: d("1"))],
-                                 asks: [PriceLevel(price: m + d("0.1"), qty: d("1"))], exchangeTime: time, receiveTime: time)
-        var book = OrderBook()
-        try! book.apply(update)
-        return .depth(TrustedDepth(update: update, cause: .snapshot, book: book, depthLimit: 50))
+        ScriptedBook.depth("X", bid: "\(d(mid) - d("0.1"))", ask: "\(d(mid) + d("0.1"))", time: time)
     }
 
     private func quotes(_ decision: MarketMakingStrategy.Decision) -> (bid: Price?, ask: Price?) {
