@@ -73,13 +73,26 @@ struct BackfillTests {
             let emitted = Emitted()
             let exchange = sim.server.exchange
             let before = await exchange.stats.restRequests
+            // Between the chunks: REST answers 503, then the IP limit (403). Each fault holds until it has been
+            // met (two 503s retried; one 403 waited out), then the test lifts it (a window that ends at once):
+            // a loaded machine cannot slip past a fault that only time would end.
+            configuration.attempts = 20
+            let faultsOn = Flag()
+            let lifting = Task {
+                while !Task.isCancelled, !faultsOn.isSet { try? await Task.sleep(for: .milliseconds(10)) }
+                while !Task.isCancelled, await exchange.stats.restRequests - before < 3 { try? await Task.sleep(for: .milliseconds(10)) }
+                try? await exchange.apply(SimFault(kind: .restError, seconds: 0.001), now: WallClock.nanoseconds())
+                while !Task.isCancelled, !emitted.progress.contains(where: { $0.state == .waiting }) { try? await Task.sleep(for: .milliseconds(10)) }
+                try? await exchange.apply(SimFault(kind: .rateLimit, seconds: 0.001), now: WallClock.nanoseconds())
+            }
+            defer { lifting.cancel() }
             let done = try await StandaloneBackfill.run(exchange: .bybit, symbol: "BTCUSDT", from: from, to: now, rest: RestConfiguration(baseURL: sim.restURL),
                                                         configuration: configuration, logger: SimHarness.quiet, emit: emitted.append) { chunk in
                 guard chunk == 1 else { return }
-                // Between the chunks: REST answers 503 for a while, then the IP limit (403) a while longer.
                 let at = WallClock.nanoseconds()
-                try? await exchange.apply(SimFault(kind: .restError, seconds: 1), now: at)
-                try? await exchange.apply(SimFault(kind: .rateLimit, seconds: 3), now: at)
+                try? await exchange.apply(SimFault(kind: .restError, seconds: 300), now: at)
+                try? await exchange.apply(SimFault(kind: .rateLimit, seconds: 300), now: at)
+                faultsOn.set()
             }
             #expect(done)
             let candles = emitted.candles
@@ -103,6 +116,14 @@ struct BackfillTests {
         }
     }
 
+    /// A one-way flag between tasks.
+    final class Flag: @unchecked Sendable {
+        private let lock = NSLock()
+        private var value = false
+        func set() { lock.withLock { value = true } }
+        var isSet: Bool { lock.withLock { value } }
+    }
+
     @Test("Binance: forwards in chunks with the taker split, waiting out 429 by its Retry-After")
     func binanceThroughRateLimit() async throws {
         try await SimHarness.with({ $0.venue = .binanceUSDM; $0.historyMinutes = 1_440 }) { sim in
@@ -113,9 +134,15 @@ struct BackfillTests {
             configuration.backoff = .milliseconds(50)
             let emitted = Emitted()
             let exchange = sim.server.exchange
+            // The 429s hold until one has been waited out, then the test lifts them.
+            let lifting = Task {
+                while !Task.isCancelled, !emitted.progress.contains(where: { $0.state == .waiting }) { try? await Task.sleep(for: .milliseconds(10)) }
+                try? await exchange.apply(SimFault(kind: .rateLimit, seconds: 0.001), now: WallClock.nanoseconds())
+            }
+            defer { lifting.cancel() }
             let done = try await StandaloneBackfill.run(exchange: .binanceUSDM, symbol: "BTCUSDT", from: from, to: now, rest: RestConfiguration(baseURL: sim.restURL),
                                                         configuration: configuration, logger: SimHarness.quiet, emit: emitted.append) { chunk in
-                if chunk == 2 { try? await exchange.apply(SimFault(kind: .rateLimit, seconds: 2), now: WallClock.nanoseconds()) }
+                if chunk == 2 { try? await exchange.apply(SimFault(kind: .rateLimit, seconds: 300), now: WallClock.nanoseconds()) }
             }
             #expect(done)
             let window = KlineWindow.minuteStart(from)..<KlineWindow.minuteStart(now)
