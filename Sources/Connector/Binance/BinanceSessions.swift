@@ -56,10 +56,8 @@ struct BinanceSessions: ExchangeSessions {
     }
 
     func backfill(_ symbol: String, since: Int64, id: String?) async {
-        let to = KlineWindow.minuteStart(WallClock.nanoseconds())
-        let pager = BinanceKlinePager(symbol: symbol, from: KlineWindow.minuteStart(since), to: to, limit: options.backfill.chunkLimit ?? 1_500)
-        await KlineBackfill(transport: session.rest, configuration: options.backfill, rules: .binance, logger: logger, logPrefix: logPrefix)
-            .run(pager, symbol: symbol, id: id, emit: writer.write)
+        await KlineBackfill.run(.binanceUSDM, transport: session.rest, configuration: options.backfill, logger: logger, symbol: symbol,
+                                from: since, to: WallClock.nanoseconds(), id: id, emit: writer.write)
     }
 
     /// `instrument` from `/fapi/v1/exchangeInfo`: tick from `PRICE_FILTER`, step and limits from

@@ -1,4 +1,3 @@
-import Bybit
 import ConnectorWire
 import Foundation
 import Logging
@@ -149,10 +148,8 @@ struct BybitSessions: ExchangeSessions {
                                          reason: "no REST client (see the connector's log)")))
             return
         }
-        let to = KlineWindow.minuteStart(WallClock.nanoseconds())
-        let pager = BybitKlinePager(symbol: symbol, from: KlineWindow.minuteStart(since), to: to, limit: options.backfill.chunkLimit ?? 1_000)
-        await KlineBackfill(transport: market.transport, configuration: options.backfill, rules: .bybit, logger: logger, logPrefix: logPrefix)
-            .run(pager, symbol: symbol, id: id, emit: writer.write)
+        await KlineBackfill.run(.bybit, transport: market.transport, configuration: options.backfill, logger: logger, symbol: symbol,
+                                from: since, to: WallClock.nanoseconds(), id: id, emit: writer.write)
     }
 
     func instrument(_ symbol: String, id: String?) async -> ConnectorEvent {

@@ -182,20 +182,31 @@ public enum StandaloneBackfill {
         var rest = rest
         rest.preWarmedConnections = 0
         let transport = try RestTransport(configuration: rest)
+        let done = await KlineBackfill.run(exchange, transport: transport, configuration: configuration, logger: logger, symbol: symbol,
+                                           from: from, to: to, id: nil, emit: emit, onChunk: onChunk)
+        await transport.shutdown()
+        return done
+    }
+}
+
+extension KlineBackfill {
+    /// `exchange`'s pager and limits over `transport`, for the closed 1m candles of `[from, to)` (ns,
+    /// floored to minutes): the connector's `backfill` command and `keel backfill` alike.
+    @discardableResult
+    static func run(_ exchange: StandaloneBackfill.Exchange, transport: RestTransport, configuration: BackfillConfiguration, logger: Logger,
+                    symbol: String, from: Int64, to: Int64, id: String?, emit: @Sendable (ConnectorEvent) -> Void,
+                    onChunk: @Sendable (Int) async -> Void = { _ in }) async -> Bool {
         let start = KlineWindow.minuteStart(from)
         let end = KlineWindow.minuteStart(to)
-        let done: Bool
         switch exchange {
         case .bybit:
             let runner = KlineBackfill(transport: transport, configuration: configuration, rules: .bybit, logger: logger, logPrefix: "bybit")
-            done = await runner.run(BybitKlinePager(symbol: symbol, from: start, to: end, limit: configuration.chunkLimit ?? 1_000),
-                                    symbol: symbol, id: nil, emit: emit, onChunk: onChunk)
+            return await runner.run(BybitKlinePager(symbol: symbol, from: start, to: end, limit: configuration.chunkLimit ?? 1_000),
+                                    symbol: symbol, id: id, emit: emit, onChunk: onChunk)
         case .binanceUSDM:
             let runner = KlineBackfill(transport: transport, configuration: configuration, rules: .binance, logger: logger, logPrefix: "binance")
-            done = await runner.run(BinanceKlinePager(symbol: symbol, from: start, to: end, limit: configuration.chunkLimit ?? 1_500),
-                                    symbol: symbol, id: nil, emit: emit, onChunk: onChunk)
+            return await runner.run(BinanceKlinePager(symbol: symbol, from: start, to: end, limit: configuration.chunkLimit ?? 1_500),
+                                    symbol: symbol, id: id, emit: emit, onChunk: onChunk)
         }
-        await transport.shutdown()
-        return done
     }
 }
