@@ -2,7 +2,6 @@ import ArgumentParser
 import Backtest
 import Foundation
 import Market
-import Storage
 
 /// `keel calibrate`: what the strategy and the sim need, estimated from a recording.
 struct CalibrateCommand: ParsableCommand {
@@ -45,15 +44,7 @@ struct CalibrateCommand: ParsableCommand {
     func run() throws {
         var calibration = Calibration(tickSize: try FixedDecimal(parsing: tickSize), qtyStep: try FixedDecimal(parsing: qtyStep),
                                       symbol: symbol?.uppercased())
-        try exchange.withFeed { feed in
-            for file in files {
-                let end = try RecordingReader.forEachLine(path: file) { line in
-                    let recorded = RecordedLine(line)
-                    feed.ingest(recorded.message, receiveTime: recorded.receiveTime) { calibration.ingest($0) }
-                }
-                if case .truncated(let reason) = end { printError("keel calibrate: warning: \(file): \(reason); read every line before the cut") }
-            }
-        }
+        try exchange.replay(files, command: "keel calibrate") { calibration.ingest($0) }
         guard let chosen = calibration.symbol, calibration.seconds > 0 else {
             throw ValidationError("no trades in \(files.joined(separator: ", "))\(symbol.map { " for \($0)" } ?? "")")
         }

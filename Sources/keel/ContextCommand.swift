@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import Market
 import MarketContext
-import Storage
 
 /// `keel context`: the market context of a recording — candles, VWAP, volume profile, CVD, volatility.
 struct ContextCommand: ParsableCommand {
@@ -59,16 +58,8 @@ struct ContextCommand: ParsableCommand {
     func run() throws {
         // The trades first (the tick size may come from them), then the context.
         var trades: [TradeTick] = []
-        try exchange.withFeed { feed in
-            for file in files {
-                let end = try RecordingReader.forEachLine(path: file) { line in
-                    let recorded = RecordedLine(line)
-                    feed.ingest(recorded.message, receiveTime: recorded.receiveTime) { event in
-                        if case .trade(let trade) = event, symbol == nil || trade.symbol == symbol?.uppercased() { trades.append(trade) }
-                    }
-                }
-                if case .truncated(let reason) = end { printError("keel context: warning: \(file): \(reason); read every line before the cut") }
-            }
+        try exchange.replay(files, command: "keel context") { event in
+            if case .trade(let trade) = event, symbol == nil || trade.symbol == symbol?.uppercased() { trades.append(trade) }
         }
         let chosen = symbol?.uppercased() ?? trades.first?.symbol
         guard let chosen else { throw ValidationError("no trades in \(files.joined(separator: ", "))\(symbol.map { " for \($0)" } ?? "")") }

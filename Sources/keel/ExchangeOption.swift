@@ -2,6 +2,7 @@ import ArgumentParser
 import Binance
 import Bybit
 import Market
+import Storage
 
 /// The exchanges whose recordings Keel reads, as the command line spells them.
 enum ExchangeOption: String, ExpressibleByArgument, CaseIterable {
@@ -16,5 +17,19 @@ enum ExchangeOption: String, ExpressibleByArgument, CaseIterable {
         case .binanceUSDM: feed = BinanceFeed()
         }
         return try body(&feed)
+    }
+
+    /// Every market event of `files`, in order, through one fresh feed of this exchange. A recording cut
+    /// by a crash is read up to the cut, with a warning naming `command`.
+    func replay(_ files: [String], command: String, _ body: (MarketEvent) -> Void) throws {
+        try withFeed { feed in
+            for file in files {
+                let end = try RecordingReader.forEachLine(path: file) { line in
+                    let recorded = RecordedLine(line)
+                    feed.ingest(recorded.message, receiveTime: recorded.receiveTime, body)
+                }
+                if case .truncated(let reason) = end { printError("\(command): warning: \(file): \(reason); read every line before the cut") }
+            }
+        }
     }
 }
