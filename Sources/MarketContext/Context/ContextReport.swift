@@ -57,7 +57,8 @@ public struct ContextReport: Encodable, Sendable {
 
     public struct CVD: Encodable, Sendable {
         var session: String
-        /// Where it starts: the session's first trade seen (no REST backfill yet).
+        /// Where it starts: the session's first trade seen, the session's start (backfilled minutes with a
+        /// taker split), or live trades only (backfilled minutes without one).
         var since: String
     }
 

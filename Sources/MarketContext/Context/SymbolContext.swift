@@ -90,15 +90,7 @@ public struct SymbolContext: Sendable {
         for interval in CandleInterval.allCases { candles[interval]!.add(price: trade.price, qty: trade.qty, aggressor: trade.aggressor, time: time) }
         session.add(price: trade.price, qty: trade.qty)
         rolling.add(price: trade.price, qty: trade.qty, time: time)
-        sessionProfile.add(price: trade.price, qty: trade.qty)
-        if configuration.profileWindow != nil {
-            let minute = CandleInterval.m1.start(of: time)
-            if profileMinutes.last?.minute != minute {
-                profileMinutes.append((minute, VolumeProfile(tickSize: instrument.tickSize, rowTicks: configuration.profileRowTicks)))
-            }
-            profileMinutes[profileMinutes.count - 1].profile.add(price: trade.price, qty: trade.qty)
-            windowProfile.add(price: trade.price, qty: trade.qty)
-        }
+        addToProfiles(price: trade.price, qty: trade.qty, minute: CandleInterval.m1.start(of: time))
         sessionCVD += trade.aggressor == .buy ? trade.qty : -trade.qty
         trades += 1
     }
@@ -137,9 +129,16 @@ public struct SymbolContext: Sendable {
         for trade in waiting where trade.exchangeTime >= covered { onTrade(trade) }
     }
 
-    /// The backfill ended without candles: the trades that waited are applied as they came.
-    public mutating func abandonBackfill() {
-        finishBackfill([])
+    /// Volume at `price` into the session's profile and, with a rolling `profileWindow`, into the
+    /// minute's profile (a new minute starts a new one) and the window's sum.
+    private mutating func addToProfiles(price: Price, qty: Quantity, minute: Int64) {
+        sessionProfile.add(price: price, qty: qty)
+        guard configuration.profileWindow != nil else { return }
+        if profileMinutes.last?.minute != minute {
+            profileMinutes.append((minute, VolumeProfile(tickSize: instrument.tickSize, rowTicks: configuration.profileRowTicks)))
+        }
+        profileMinutes[profileMinutes.count - 1].profile.add(price: price, qty: qty)
+        windowProfile.add(price: price, qty: qty)
     }
 
     private mutating func add(minute: Candle) {
@@ -147,16 +146,7 @@ public struct SymbolContext: Sendable {
         for interval in CandleInterval.allCases where interval != .s1 { candles[interval]!.add(minute: minute) }
         session.add(candle: minute)
         rolling.add(candle: minute)
-        if minute.volume.signum > 0 {
-            let price = minute.vwap ?? minute.close
-            sessionProfile.add(price: price, qty: minute.volume)
-            if configuration.profileWindow != nil {
-                var profile = VolumeProfile(tickSize: instrument.tickSize, rowTicks: configuration.profileRowTicks)
-                profile.add(price: price, qty: minute.volume)
-                profileMinutes.append((minute.start, profile))
-                windowProfile.add(price: price, qty: minute.volume)
-            }
-        }
+        if minute.volume.signum > 0 { addToProfiles(price: minute.vwap ?? minute.close, qty: minute.volume, minute: minute.start) }
         if minute.takerSplit { sessionCVD += minute.delta } else { cvdFromLiveTradesOnly = true }
         trades += minute.trades
     }
