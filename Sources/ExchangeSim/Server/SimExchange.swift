@@ -73,24 +73,21 @@ public actor SimExchange {
         self.configuration = configuration
         self.logger = logger
         engine = MatchingEngine(instruments: configuration.instruments, seed: configuration.seed)
+        let historyStart = KlineWindow.minuteStart(WallClock.nanoseconds())
         for (index, instrument) in configuration.instruments.enumerated() {
             let parameters = configuration.flow[instrument.symbol] ?? FlowParameters(startPrice: 100)
-            flows[instrument.symbol] = FlowGenerator(instrument: instrument, parameters: parameters,
-                                                     seed: configuration.seed &+ UInt64(index) &* 1_000_003)
+            let seed = configuration.seed &+ UInt64(index) &* 1_000_003
+            flows[instrument.symbol] = FlowGenerator(instrument: instrument, parameters: parameters, seed: seed)
+            // The seeded past ends where this flow's live market starts.
+            if configuration.historyMinutes > 0 && configuration.replay == nil {
+                candles[instrument.symbol] = SimHistory.candles(instrument: instrument, parameters: parameters, stepMilliseconds: configuration.stepMilliseconds,
+                                                                start: historyStart, minutes: configuration.historyMinutes, seed: seed)
+            }
             for (depth, _) in SimExchange.bookDepths {
                 let topic = BybitBookTopic(symbol: instrument.symbol, depth: depth)
                 publishers[topic] = BookTopicPublisher(topic: topic)
             }
             if configuration.venue == .binanceUSDM { binanceBooks[instrument.symbol] = BinanceDepthPublisher(symbol: instrument.symbol) }
-        }
-        if configuration.historyMinutes > 0 && configuration.replay == nil {
-            let start = KlineWindow.minuteStart(WallClock.nanoseconds())
-            for (index, instrument) in configuration.instruments.enumerated() {
-                candles[instrument.symbol] = SimHistory.candles(
-                    instrument: instrument, parameters: configuration.flow[instrument.symbol] ?? FlowParameters(startPrice: 100),
-                    stepMilliseconds: configuration.stepMilliseconds, start: start, minutes: configuration.historyMinutes,
-                    seed: configuration.seed &+ UInt64(index) &* 1_000_003)
-            }
         }
         if let replay = configuration.replay {
             replayMarket = ReplayMarket(source: replay.source)

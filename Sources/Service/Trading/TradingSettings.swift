@@ -80,6 +80,12 @@ public struct TradingSettings: Sendable {
         func optionalNumber() throws(ConnectorSettings.Invalid) -> Double? {
             setting.isAbsent(["auto"]) ? nil : try setting.number(1e-9 ... 1e9)
         }
+        func feeRate(example: String) throws(ConnectorSettings.Invalid) -> FixedDecimal {
+            guard let fee = try? FixedDecimal(parsing: value), fee.doubleValue > -0.01, fee.doubleValue < 0.01 else {
+                throw setting.invalid("\(value) is not a fee rate", fix: "write a rate between -0.01 and 0.01, e.g. \(example)")
+            }
+            return fee
+        }
         func optionalDecimal() throws(ConnectorSettings.Invalid) -> FixedDecimal? {
             setting.isAbsent(["none"]) ? nil : try setting.decimal()
         }
@@ -120,16 +126,8 @@ public struct TradingSettings: Sendable {
         case "strategy.quote_interval_ms": quoteIntervalMilliseconds = Int64(try setting.integer(1 ... 60_000))
         case "strategy.orders_per_second": ordersPerSecond = try setting.integer(1 ... 1_000)
         case "strategy.paper_latency_ms": paper.latency = Int64(try setting.integer(0 ... 60_000)) * 1_000_000
-        case "strategy.maker_fee", "strategy.paper_maker_fee":
-            guard let fee = try? FixedDecimal(parsing: value), fee.doubleValue > -0.01, fee.doubleValue < 0.01 else {
-                throw setting.invalid("\(value) is not a fee rate", fix: "write a rate between -0.01 and 0.01, e.g. 0.0002 (2 bp; negative for a rebate)")
-            }
-            paper.makerFeeRate = fee
-        case "strategy.taker_fee":
-            guard let fee = try? FixedDecimal(parsing: value), fee.doubleValue > -0.01, fee.doubleValue < 0.01 else {
-                throw setting.invalid("\(value) is not a fee rate", fix: "write a rate between -0.01 and 0.01, e.g. 0.00055")
-            }
-            paper.takerFeeRate = fee
+        case "strategy.maker_fee", "strategy.paper_maker_fee": paper.makerFeeRate = try feeRate(example: "0.0002 (2 bp; negative for a rebate)")
+        case "strategy.taker_fee": paper.takerFeeRate = try feeRate(example: "0.00055")
         case "strategy.min_edge_bps": model.minEdgeBps = try setting.number(0 ... 10_000)
         case "strategy.fair_value":
             guard let mode = FairValue.Mode(rawValue: value.lowercased()) else { throw setting.invalid("\(value) is not a fair value", fix: "use mid, microprice or imbalance") }
@@ -205,9 +203,8 @@ public struct TradingSettings: Sendable {
 
     /// What only makes sense together: a fixed spread must pay its round trip's fees and edge.
     public func validate() throws(ConnectorSettings.Invalid) {
-        var fees = model
-        fees.makerFee = paper.makerFeeRate.doubleValue
-        let floor = QuoteModel(parameters: fees).floorBps
+        // The model as the strategy gets it: with the venue's maker fee.
+        let floor = QuoteModel(parameters: policy(staleAfterSeconds: 0).model).floorBps
         if model.mode == .fixed && model.fixedSpreadBps < floor {
             throw ConnectorSettings.Invalid(
                 key: "strategy.fixed_spread_bps",
