@@ -7,6 +7,7 @@ import Testing
 import TestSupport
 
 /// The backtester on the shared Binance USD-M capture and on scripted streams.
+@Suite(.offThePool)
 struct BacktesterTests {
     private func d(_ text: String) -> FixedDecimal { try! FixedDecimal(parsing: text) }
 

@@ -79,6 +79,7 @@ private func referenceBook(_ lines: [String]) -> (bids: [(Decimal, String)], ask
     return (bids.sorted { $0.key > $1.key }, asks.sorted { $0.key < $1.key }, lastId, gaps)
 }
 
+@Suite(.offThePool)
 struct BinanceFeedTests {
     @Test func captureReplaysWithoutGapsIntoTheReferenceBook() throws {
         var feed = BinanceFeed()
@@ -131,7 +132,10 @@ struct BinanceFeedTests {
         #expect(last?.update.symbol == "BTCUSDT")
     }
 
-    private var snapshotIndex: Int { captureLines.firstIndex { $0.contains("lastUpdateId") }! }
+    /// Where the capture's REST snapshot is (looked up once: a computed index inside a filter rescans the capture
+    /// for every line).
+    private static let snapshotIndex: Int = captureLines.firstIndex { $0.contains("lastUpdateId") }!
+    private var snapshotIndex: Int { Self.snapshotIndex }
 
     @Test func removedDiffIsAGapThatInvalidatesTheBook() throws {
         var lines = captureLines

@@ -2,10 +2,12 @@ import Bybit
 import ExchangeSim
 import Market
 import Testing
+import TestSupport
 
 private func d(_ text: String) -> FixedDecimal { try! FixedDecimal(parsing: text) }
 private let btc = Instrument(symbol: "BTCUSDT", tickSize: d("0.10"), qtyStep: d("0.001"), minQty: d("0.001"))
 
+@Suite(.offThePool)
 struct BookTopicPublisherTests {
     /// Publishes a simulated market through the publisher, applies what it sends with the client's
     /// own Bybit book sync, and compares with the engine's truth after every step.

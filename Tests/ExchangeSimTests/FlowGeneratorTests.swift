@@ -2,11 +2,13 @@ import ExchangeSim
 import Foundation
 import Market
 import Testing
+import TestSupport
 
 private func d(_ text: String) -> FixedDecimal { try! FixedDecimal(parsing: text) }
 
 private let btc = Instrument(symbol: "BTCUSDT", tickSize: d("0.10"), qtyStep: d("0.001"), minQty: d("0.001"))
 
+@Suite(.offThePool)
 struct FlowGeneratorTests {
     private func run(seed: UInt64, steps: Int, check: (MatchingEngine, EngineEvents) -> Void = { _, _ in }) -> (MatchingEngine, FlowGenerator, Int) {
         var engine = MatchingEngine(instruments: [btc], seed: seed)
@@ -72,6 +74,7 @@ struct FlowGeneratorTests {
     }
 }
 
+@Suite(.offThePool)
 struct FlowAroundAccountOrdersTests {
     /// An account's bid far below the market must never trade: the flow builds its depth near the
     /// touch, not beyond the worst resting order.

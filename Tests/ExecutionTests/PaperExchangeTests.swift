@@ -6,6 +6,7 @@ import Testing
 import TestSupport
 
 /// The paper exchange's queue model, by hand and on a recorded day of Binance BTCUSDT.
+@Suite(.offThePool)
 struct PaperExchangeTests {
     private func d(_ text: String) -> FixedDecimal { try! FixedDecimal(parsing: text) }
 

@@ -22,13 +22,13 @@ struct BacktestCommandTests {
       queue_power: 2
     """
 
-    @Test func theSharedCaptureGivesASummaryCSVsAndASelfContainedReport() throws {
+    @Test func theSharedCaptureGivesASummaryCSVsAndASelfContainedReport() async throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let config = directory.appendingPathComponent("bot.yaml")
         try Data(Self.config.utf8).write(to: config)
         let out = directory.appendingPathComponent("out").path
-        let run = try runKeel(["backtest", "--exchange", "binance-usdm", "--config", config.path, "--out", out,
+        let run = try await runKeel(["backtest", "--exchange", "binance-usdm", "--config", config.path, "--out", out,
                             SharedData.path("binance-usdm/btcusdt_20240808.gz")])
         #expect(run.status == 0, "\(run.stderr)")
         let last = try #require(run.stdout.split(separator: "\n").last)
@@ -53,12 +53,12 @@ struct BacktestCommandTests {
         #expect(!report.contains("<script") && !report.contains("src=") && !report.contains("href="))
     }
 
-    @Test func aBadBacktestKeyNamesTheKeyAndTheFix() throws {
+    @Test func aBadBacktestKeyNamesTheKeyAndTheFix() async throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let config = directory.appendingPathComponent("bot.yaml")
         try Data("backtest:\n  queue_model: optimistic\n".utf8).write(to: config)
-        let run = try runKeel(["backtest", "--exchange", "bybit", "--config", config.path, SharedData.path("bybit/recorded-sample.txt")])
+        let run = try await runKeel(["backtest", "--exchange", "bybit", "--config", config.path, SharedData.path("bybit/recorded-sample.txt")])
         #expect(run.status == 2 && run.stderr.contains("backtest.queue_model") && run.stderr.contains("risk_averse or probabilistic"))
     }
 }

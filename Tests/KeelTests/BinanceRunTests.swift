@@ -43,8 +43,8 @@ struct BinanceRunTests {
 
     @Test(arguments: [["--symbols", ""], ["--symbols", "BTCUSDT", "--depth-speed", "7ms"], ["--symbols", "BTCUSDT", "--public-url", "http://x"],
                       ["--symbols", "BTCUSDT", "--rotate-after", "soon"], ["--config", "/nonexistent.yaml"]])
-    func badConfigurationIsOneLineNamingTheKeyAndExitTwo(arguments: [String]) throws {
-        let (status, _, text) = try runKeel(["connector", "binance-usdm"] + arguments)
+    func badConfigurationIsOneLineNamingTheKeyAndExitTwo(arguments: [String]) async throws {
+        let (status, _, text) = try await runKeel(["connector", "binance-usdm"] + arguments)
         #expect(status == 2)
         #expect(text.split(separator: "\n").count == 1, "\(text)")
         let named = ["exchange.symbols", "exchange.binance.depth_speed", "exchange.binance.public_url", "exchange.binance.rotate_after", "--config"]

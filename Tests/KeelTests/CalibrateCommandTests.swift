@@ -5,6 +5,7 @@ import TestSupport
 
 /// `keel calibrate` on the shared Binance capture against an independent computation written here:
 /// the raw `trade` events read with JSONSerialization, summed in `Double`.
+@Suite(.offThePool)
 struct CalibrateCommandTests {
     struct Trade { var time: Int64; var price: Double; var qty: Double; var buy: Bool }
 
@@ -22,8 +23,8 @@ struct CalibrateCommandTests {
         return trades
     }
 
-    @Test func sigmaArrivalRatesAndSizeQuantilesEqualAnIndependentComputation() throws {
-        let run = try runKeel(["calibrate", "--exchange", "binance-usdm", SharedData.path("binance-usdm/btcusdt_20240808.gz")])
+    @Test func sigmaArrivalRatesAndSizeQuantilesEqualAnIndependentComputation() async throws {
+        let run = try await runKeel(["calibrate", "--exchange", "binance-usdm", SharedData.path("binance-usdm/btcusdt_20240808.gz")])
         #expect(run.status == 0, "\(run.stderr)")
         let first = try #require(run.stdout.split(separator: "\n").first)
         let output = try #require(try JSONSerialization.jsonObject(with: Data(first.utf8)) as? [String: Any])

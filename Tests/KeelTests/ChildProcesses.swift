@@ -22,10 +22,16 @@ func keelURL() throws -> URL {
     return found
 }
 
-/// Runs `keel` with these arguments to the end, as a user would; its exit status, stdout and stderr.
-func runKeel(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+/// Runs `keel` with these arguments to the end, as a user would; its exit status, stdout and stderr. The wait
+/// is off the cooperative pool (``offThePool(_:)``): a backtest or a replay takes seconds.
+func runKeel(_ arguments: [String]) async throws -> (status: Int32, stdout: String, stderr: String) {
+    let url = try keelURL()
+    return try await offThePool { try runToEnd(url, arguments) }
+}
+
+private func runToEnd(_ url: URL, _ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
     let process = Process()
-    process.executableURL = try keelURL()
+    process.executableURL = url
     process.arguments = arguments
     let out = Pipe()
     let err = Pipe()

@@ -80,8 +80,8 @@ struct ConnectorProcessTests {
     @Test(arguments: [["--symbols", ""], ["--symbols", "BTCUSDT", "--depth", "7"], ["--symbols", "BTCUSDT", "--public-url", "http://x"],
                       ["--symbols", "BTCUSDT", "--ca-file", "/nonexistent.pem"], ["--symbols", "BTCUSDT", "--submit-timeout", "0"],
                       ["--config", "/nonexistent.yaml"], ["--symbols", "BTCUSDT", "--reconnect-base-ms", "900", "--reconnect-cap-ms", "100"]])
-    func badConfigurationIsOneLineAndExitTwo(arguments: [String]) throws {
-        let (status, _, text) = try runKeel(["connector", "bybit"] + arguments)
+    func badConfigurationIsOneLineAndExitTwo(arguments: [String]) async throws {
+        let (status, _, text) = try await runKeel(["connector", "bybit"] + arguments)
         #expect(status == 2)
         #expect(text.split(separator: "\n").count == 1, "\(text)")
     }

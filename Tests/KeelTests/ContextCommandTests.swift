@@ -29,7 +29,7 @@ struct ContextCommandTests {
         #expect(try await get(bot.base + "/context/ETHUSDT").0 == 404)
         bot.stop()
         let file = try #require(try FileManager.default.contentsOfDirectory(atPath: recordings).first { $0.hasPrefix("BTCUSDT_") })
-        let run = try runKeel(["context", "--exchange", "bybit", "--tick-size", "0.1", "--interval", "1m", recordings + "/" + file])
+        let run = try await runKeel(["context", "--exchange", "bybit", "--tick-size", "0.1", "--interval", "1m", recordings + "/" + file])
         #expect(run.status == 0, "\(run.stderr)")
         let replayed = try json(run.stdout)
 

@@ -3,8 +3,8 @@ import Testing
 import TestSupport
 
 struct KeelBookCommandTests {
-    @Test func binanceCaptureGivesTheExactFinalBook() throws {
-        let result = try runKeel(["book", "--exchange", "binance-usdm", "--depth", "3", SharedData.path("binance-usdm/btcusdt_20240808.gz")])
+    @Test func binanceCaptureGivesTheExactFinalBook() async throws {
+        let result = try await runKeel(["book", "--exchange", "binance-usdm", "--depth", "3", SharedData.path("binance-usdm/btcusdt_20240808.gz")])
         #expect(result.status == 0, "\(result.stderr)")
         let lines = result.stdout.split(separator: "\n")
         #expect(lines.count == 1)
@@ -27,14 +27,14 @@ struct KeelBookCommandTests {
         #expect(lines[0].hasPrefix(#"{"exchange":"binance-usdm","symbol":"BTCUSDT","messages":93954,"errors":0,"snapshots":1,"deltas":6551,"trades":21313,"gaps":0,"valid":true,"last_update_id":5123135475514,"bid_levels":5018,"ask_levels":4578,"bids":"#))
     }
 
-    @Test func bybitSampleReportsTheValidTopic() throws {
-        let result = try runKeel(["book", "--exchange", "bybit", SharedData.path("bybit/recorded-sample.txt")])
+    @Test func bybitSampleReportsTheValidTopic() async throws {
+        let result = try await runKeel(["book", "--exchange", "bybit", SharedData.path("bybit/recorded-sample.txt")])
         #expect(result.status == 0)
         #expect(result.stdout == #"{"exchange":"bybit","symbol":"BTCUSDT","messages":3,"errors":0,"snapshots":1,"deltas":1,"trades":1,"gaps":0,"valid":true,"last_update_id":14869255,"bid_levels":1,"ask_levels":1,"bids":[["109378.80","1.273"]],"asks":[["109378.90","6.278"]]}"# + "\n")
     }
 
-    @Test func unreadableFileIsAOneLineErrorAndNonZeroExit() throws {
-        let result = try runKeel(["book", "--exchange", "bybit", "/nonexistent/capture.gz"])
+    @Test func unreadableFileIsAOneLineErrorAndNonZeroExit() async throws {
+        let result = try await runKeel(["book", "--exchange", "bybit", "/nonexistent/capture.gz"])
         #expect(result.status != 0)
         #expect(result.stdout.isEmpty)
         let errorLines = result.stderr.split(separator: "\n")
@@ -42,14 +42,14 @@ struct KeelBookCommandTests {
         #expect(result.stderr.contains("/nonexistent/capture.gz"))
     }
 
-    @Test func unknownExchangeNamesTheAllowedValues() throws {
-        let result = try runKeel(["book", "--exchange", "kraken", SharedData.path("bybit/recorded-sample.txt")])
+    @Test func unknownExchangeNamesTheAllowedValues() async throws {
+        let result = try await runKeel(["book", "--exchange", "kraken", SharedData.path("bybit/recorded-sample.txt")])
         #expect(result.status != 0)
         #expect(result.stderr.contains("bybit") && result.stderr.contains("binance-usdm"))
     }
 
-    @Test func benchFeedPrintsAJSONSummaryLast() throws {
-        let result = try runKeel(["bench", "feed", "--exchange", "bybit", "--iterations", "2", SharedData.path("bybit/recorded-sample.txt")])
+    @Test func benchFeedPrintsAJSONSummaryLast() async throws {
+        let result = try await runKeel(["bench", "feed", "--exchange", "bybit", "--iterations", "2", SharedData.path("bybit/recorded-sample.txt")])
         #expect(result.status == 0, "\(result.stderr)")
         let last = try #require(result.stdout.split(separator: "\n").last)
         let summary = try #require(try JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any])

@@ -21,7 +21,7 @@ struct ParityTests {
         #expect(logged, "the paper run made too few fills: \(bot.stderr.text.suffix(2_000))")
         let config = directory.appendingPathComponent("parity.yaml")
         try Data(yaml.utf8).write(to: config)
-        let run = try runKeel(["backtest", "--parity", recordings, "--config", config.path])
+        let run = try await runKeel(["backtest", "--parity", recordings, "--config", config.path])
         #expect(run.status == 0, "\(run.stderr)")
         let text = run.stdout
         let last = try #require(text.split(separator: "\n").last)

@@ -24,8 +24,8 @@ struct RecordCommandTests {
         }
     }
 
-    private func book(_ file: String, symbol: String) throws -> (status: Int32, json: [String: Any], stderr: String) {
-        let run = try runKeel(["book", "--exchange", "bybit", "--symbol", symbol, "--depth", "50", file])
+    private func book(_ file: String, symbol: String) async throws -> (status: Int32, json: [String: Any], stderr: String) {
+        let run = try await runKeel(["book", "--exchange", "bybit", "--symbol", symbol, "--depth", "50", file])
         let json = (try? JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any]) ?? [:]
         return (run.status, json, run.stderr)
     }
@@ -57,13 +57,13 @@ struct RecordCommandTests {
             try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] })
         #expect((summary["frames"] as? Int ?? 0) > 100 && summary["files"] as? Int == 2 && summary["dropped"] as? Int == 0)
 
-        let replayed = try book(try dayFile(out, "BTCUSDT"), symbol: "BTCUSDT")
+        let replayed = try await book(try dayFile(out, "BTCUSDT"), symbol: "BTCUSDT")
         #expect(replayed.status == 0 && replayed.json["valid"] as? Bool == true && replayed.json["gaps"] as? Int == 0)
         #expect(replayed.json["bids"] as? [[String]] == truth["bids"] as? [[String]])
         #expect(replayed.json["asks"] as? [[String]] == truth["asks"] as? [[String]])
         let topics = try #require(truth["topics"] as? [String: Any])
         #expect((replayed.json["last_update_id"] as? NSNumber)?.int64Value == (topics["orderbook.50.BTCUSDT"] as? NSNumber)?.int64Value)
-        #expect(try book(try dayFile(out, "ETHUSDT"), symbol: "ETHUSDT").json["valid"] as? Bool == true)
+        #expect(try await book(try dayFile(out, "ETHUSDT"), symbol: "ETHUSDT").json["valid"] as? Bool == true)
     }
 
     /// Binance USD-M: the combined-stream frames and the REST snapshots go in as received; a `pu` break
@@ -103,7 +103,7 @@ struct RecordCommandTests {
         #expect((summary["frames"] as? Int ?? 0) > 100 && summary["dropped"] as? Int == 0)
 
         let file = try dayFile(out, "BTCUSDT")
-        let run = try runKeel(["book", "--exchange", "binance-usdm", "--symbol", "BTCUSDT", "--depth", "50", file])
+        let run = try await runKeel(["book", "--exchange", "binance-usdm", "--symbol", "BTCUSDT", "--depth", "50", file])
         let replayed = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any], "\(run.stderr)")
         #expect(run.status == 0 && replayed["valid"] as? Bool == true)
         #expect((replayed["snapshots"] as? Int ?? 0) >= 3, "\(replayed)")
@@ -113,7 +113,7 @@ struct RecordCommandTests {
 
         let config = out.appendingPathComponent("bot.yaml")
         try Data("strategy:\n  order_levels: 1\n".utf8).write(to: config)
-        let backtest = try runKeel(["backtest", "--exchange", "binance-usdm", "--config", config.path, file])
+        let backtest = try await runKeel(["backtest", "--exchange", "binance-usdm", "--config", config.path, file])
         #expect(backtest.status == 0, "\(backtest.stderr)")
         let result = try #require(backtest.stdout.split(separator: "\n").last.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] })
         #expect((result["events"] as? Int ?? 0) > 100 && result["symbol"] as? String == "BTCUSDT")
@@ -129,7 +129,7 @@ struct RecordCommandTests {
         try await Task.sleep(for: .seconds(3))
         kill(recorder.process.processIdentifier, SIGKILL)
         recorder.process.waitUntilExit()
-        let replayed = try book(try dayFile(out, "BTCUSDT"), symbol: "BTCUSDT")
+        let replayed = try await book(try dayFile(out, "BTCUSDT"), symbol: "BTCUSDT")
         #expect(replayed.status == 0, "\(replayed.stderr)")
         // Three seconds of flow at a 0.5 s flush: most of it is in finished members.
         #expect((replayed.json["messages"] as? Int ?? 0) > 50 && replayed.json["errors"] as? Int == 0)
@@ -139,12 +139,12 @@ struct RecordCommandTests {
 
     @Test(arguments: [(["--duration", "soon"], "write e.g. 90s, 10m or 24h"), (["--flush-interval", "0"], "--flush-interval must be a positive number"),
                       (["--public-url", "http://x"], "exchange.binance.public_url"), (["--exchange", "kraken"], "binance-usdm")])
-    func badArgumentsAreRefusedWithTheFix(arguments: [String], fix: String) throws {
+    func badArgumentsAreRefusedWithTheFix(arguments: [String], fix: String) async throws {
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("keel-record-bad-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: out) }
         var command = ["record", "--exchange", "binance-usdm", "--symbols", "BTCUSDT", "--out", out, "--duration", "1s"]
         command += arguments
-        let run = try runKeel(command)
+        let run = try await runKeel(command)
         #expect(run.status != 0 && run.stderr.contains(fix), "\(run.stderr)")
     }
 }

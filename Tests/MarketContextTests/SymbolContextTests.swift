@@ -56,6 +56,7 @@ private struct Reference {
 
 private func decimal(_ value: FixedDecimal) -> Decimal { Decimal(string: value.description)! }
 
+@Suite(.offThePool)
 struct SymbolContextTests {
     @Test func candlesVWAPAndCVDOfTheSharedCaptureEqualAnIndependentReference() throws {
         let context = try captureContext()

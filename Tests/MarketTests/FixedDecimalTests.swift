@@ -3,6 +3,7 @@ import Market
 import Testing
 import TestSupport
 
+@Suite(.offThePool)
 struct FixedDecimalTests {
     @Test(arguments: [
         ("30247.20", 3_024_720, 2), ("0.000", 0, 3), ("6203", 6203, 0), ("-0.5", -5, 1),

@@ -98,7 +98,7 @@ struct TradingStoreTests {
         #expect(before.queued == 600 + 33, "orders and fills are kept beyond the size; snapshots only while there was room")
         #expect(before.dropped == 267)
         let task = Task { await writer.run() }
-        #expect(await writer.flush(timeout: .seconds(30)))
+        #expect(await writer.flush(timeout: .seconds(120)))
         writer.close()
         await task.value
         #expect(try await store.count("orders") == 300)
@@ -115,7 +115,7 @@ struct TradingStoreTests {
         let writer = StorageWriter(store: TradingStore(backend: flaky), queueSize: 100, batchSize: 10, logger: Logger(label: "test"))
         let task = Task { await writer.run() }
         for i in 0..<25 { writer.enqueue(.order(order("k\(i)", status: "new", at: Int64(i)))) }
-        #expect(await writer.flush(timeout: .seconds(30)))
+        #expect(await writer.flush(timeout: .seconds(120)))
         writer.close()
         await task.value
         #expect(writer.stats.failures == 3)
@@ -131,7 +131,7 @@ struct TradingStoreTests {
                                    isolateAfter: 3, logger: recorder.logger)
         let task = Task { await writer.run() }
         for i in 0..<25 { writer.enqueue(.order(order(i == 12 ? "poison" : "k\(i)", status: "new", at: Int64(i)))) }
-        #expect(await writer.flush(timeout: .seconds(30)))
+        #expect(await writer.flush(timeout: .seconds(120)))
         writer.close()
         await task.value
         let stored = try await store.orders().map(\.clientId).sorted()
@@ -155,7 +155,7 @@ struct TradingStoreTests {
         let failuresWhileDown = writer.stats.failures
         #expect(failuresWhileDown >= 3)
         down.recover()
-        #expect(await writer.flush(timeout: .seconds(30)))
+        #expect(await writer.flush(timeout: .seconds(120)))
         writer.close()
         await task.value
         #expect(writer.stats.rejected == 0 && writer.stats.written == 25)
@@ -179,7 +179,7 @@ struct TradingStoreTests {
             if i == 4 { record.reason = "venue said \u{0}" }
             writer.enqueue(.order(record))
         }
-        #expect(await writer.flush(timeout: .seconds(30)))
+        #expect(await writer.flush(timeout: .seconds(120)))
         writer.close()
         await task.value
         #expect(try await store.count("orders") == 14)

@@ -23,10 +23,24 @@ public struct SimHarness: Sendable {
         _ configure: (inout SimConfiguration) -> Void = { _ in },
         _ body: (SimHarness) async throws -> T
     ) async throws -> T {
+        // Waiting for a slot comes before the sim is configured and started, so no bound a test sets (nor a clock
+        // it starts in `configure`) is spent in the queue.
+        await InProcessSims.slots.acquire()
         var configuration = SimConfiguration()
         configuration.port = 0
         configuration.seed = 42
         configure(&configuration)
+        do {
+            let result = try await serve(configuration, body)
+            await InProcessSims.slots.release()
+            return result
+        } catch {
+            await InProcessSims.slots.release()
+            throw error
+        }
+    }
+
+    private static func serve<T: Sendable>(_ configuration: SimConfiguration, _ body: (SimHarness) async throws -> T) async throws -> T {
         let server = SimServer(configuration: configuration, logger: quiet)
         let (readyStream, ready) = AsyncStream.makeStream(of: SimPorts.self)
         let task = Task { try await server.run { ports in ready.yield(ports) } }
@@ -166,5 +180,31 @@ extension SimHarness {
         for (name, value) in http.allHeaderFields { headers[String(describing: name).lowercased()] = String(describing: value) }
         let json = (try? JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:]
         return (http.statusCode, json, headers)
+    }
+}
+
+/// The sims of the test process step on its cooperative pool (one thread per core): a dozen suites each
+/// stepping one at once leave every sim stepping late and their tests failing bounds for a reason that is not
+/// theirs. Three at a time; the rest wait for a slot before they start.
+enum InProcessSims {
+    static let slots = Slots(3)
+
+    actor Slots {
+        private var free: Int
+        private var waiting: [CheckedContinuation<Void, Never>] = []
+
+        init(_ count: Int) { free = count }
+
+        func acquire() async {
+            if free > 0 {
+                free -= 1
+                return
+            }
+            await withCheckedContinuation { waiting.append($0) }
+        }
+
+        func release() {
+            if waiting.isEmpty { free += 1 } else { waiting.removeFirst().resume() }
+        }
     }
 }
