@@ -4,12 +4,16 @@
 # 20 ms order latency, risk-averse queue, maker 0.0002 / taker 0.00055 (the defaults), 0.001 a quote,
 # position within ±0.05, no halts on losing streaks (the table compares the quotes, not the kill switch).
 # Prints a Markdown table (README's evidence) and, last, one JSON object with every variant's summary.
-#   bench/strategy-variants.sh [--exchange binance-usdm|bybit] [FILE...]
+# --hftbacktest adds hftbacktest's published GLFT example on the same file, venue and fees
+# (bench/hftbacktest_glft.py; Binance USD-M, one file; installs hftbacktest into bench/.venv).
+#   bench/strategy-variants.sh [--hftbacktest] [--exchange binance-usdm|bybit] [FILE...]
 #     (default: binance-usdm ../shared/data/binance-usdm/btcusdt_20240808.gz)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
 exchange=binance-usdm
+peer=false
+if [ "${1:-}" = "--hftbacktest" ]; then peer=true; shift; fi
 if [ "${1:-}" = "--exchange" ]; then exchange=$2; shift 2; fi
 files=("$@")
 [ ${#files[@]} -gt 0 ] || files=("$root/../shared/data/binance-usdm/btcusdt_20240808.gz")
@@ -46,10 +50,21 @@ YAML
   "$keel" backtest --exchange "$exchange" --config "$work/$variant.yaml" "${files[@]}" 2>/dev/null | tail -n 1 > "$work/$variant.json"
 done
 
+if $peer; then
+  [ "$exchange" = binance-usdm ] && [ ${#files[@]} -eq 1 ] || { echo "strategy-variants: --hftbacktest takes one Binance USD-M file" >&2; exit 2; }
+  venv="$here/.venv"
+  [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check hftbacktest
+  "$venv/bin/python" "$here/hftbacktest_glft.py" "${files[0]}" 2>/dev/null | tail -n 1 > "$work/hftbacktest GLFT example.json"
+  variants+=("hftbacktest GLFT example")
+fi
+
 python3 - "$work" "${variants[@]}" <<'PY'
 import json, sys
 work, variants = sys.argv[1], sys.argv[2:]
 rows = {v: json.load(open(f"{work}/{v}.json")) for v in variants}
+for s in rows.values():
+    s.setdefault("maker_fills", round(s["fills"] * s.get("maker_share", 1)))
 def mark(s, h):
     value = s.get("markouts", {}).get(h, {}).get("all")
     return "–" if value is None else f"{value:+.2f}"
