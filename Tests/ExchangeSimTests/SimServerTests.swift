@@ -224,9 +224,15 @@ struct SimTickerKlineTests {
         try await SimHarness.with { sim in
             let frames = Frames()
             try await WebSocketClient.connect(url: sim.publicURL, logger: SimHarness.quiet) { inbound, outbound, _ in
-                let reader = Task { for try await message in inbound.messages(maxSize: 1 << 22) { if case .text(let text) = message { await frames.add(text) } } }
                 try await outbound.write(.text(BybitEncode.subscribe(requestId: "t", topics: ["tickers.BTCUSDT", "kline.1.BTCUSDT", "kline.M.BTCUSDT"])))
-                #expect(try await waitUntil(.seconds(30)) { (await frames.topic("kline.1.BTCUSDT")).count >= 2 })
+                // Read in this task until two kline pushes (one a second) and some tickers have come, or 30 s.
+                let deadline = ContinuousClock.now + .seconds(30)
+                for try await message in inbound.messages(maxSize: 1 << 22) {
+                    if case .text(let text) = message { await frames.add(text) }
+                    if await frames.topic("kline.1.BTCUSDT").count >= 2, await frames.topic("tickers.BTCUSDT").count > 3 { break }
+                    if ContinuousClock.now > deadline { break }
+                }
+                #expect(await frames.topic("kline.1.BTCUSDT").count >= 2)
                 let tickers = await frames.topic("tickers.BTCUSDT")
                 #expect(tickers.first?["type"] as? String == "snapshot")
                 #expect(tickers.dropFirst().allSatisfy { $0["type"] as? String == "delta" })
@@ -245,7 +251,6 @@ struct SimTickerKlineTests {
                 let answer = (await frames.all()).first { $0["op"] as? String == "subscribe" }
                 #expect(answer?["success"] as? Bool == false)   // kline.M is not simulated
                 #expect((answer?["ret_msg"] as? String)?.contains("kline.M.BTCUSDT") == true)
-                reader.cancel()
                 try await outbound.close(.normalClosure, reason: nil)
             }
         }
