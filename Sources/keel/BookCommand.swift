@@ -1,6 +1,5 @@
 import ArgumentParser
 import Market
-import Storage
 
 /// `keel book`: replays a recording into an order book and prints the result as one JSON object.
 struct BookCommand: ParsableCommand {
@@ -34,19 +33,10 @@ struct BookCommand: ParsableCommand {
     }
 
     func run() throws {
-        var end = RecordingEnd.complete
-        let report = try exchange.withFeed { feed in
-            end = try RecordingReader.forEachLine(path: file) { line in
-                let recorded = RecordedLine(line)
-                feed.ingest(recorded.message, receiveTime: recorded.receiveTime)
-            }
+        let report = try exchange.replay([file], command: "keel book", events: { _ in }) { feed in
             let chosen = symbol ?? feed.symbols.first
             return BookReport(exchange: exchange.rawValue, stats: feed.stats,
                               state: chosen.flatMap { feed.bookState(symbol: $0) }, depth: depth)
-        }
-        if case .truncated(let reason) = end {
-            // A recorder killed between flushes: everything before the cut is in the book.
-            printError("keel book: warning: \(file): \(reason); read every line before the cut")
         }
         if let symbol, report.state == nil {
             printError("keel book: warning: no book for symbol \(symbol) in \(file)")
