@@ -157,6 +157,6 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
-        .testTarget(name: "KeelTests", dependencies: ["keel", "Supervisor", "Service", "Connector", "ConnectorWire", "Runtime", "Market", "Storage", "TestSupport"]),
+        .testTarget(name: "KeelTests", dependencies: ["keel", "ExchangeSim", "Supervisor", "Service", "Connector", "ConnectorWire", "Runtime", "Market", "Storage", "TestSupport"]),
     ]
 )

@@ -8,8 +8,8 @@ import Strategy
 ///
 /// - σ per √s: of the 1 s log returns of the last trade price as of each whole second (`trade`), and of
 ///   the mid (`mid`, the trusted book's), √(Σ r² / n).
-/// - Trades per side: count, rate per second over the first-to-last trade span, sizes (mean, and
-///   quantiles by nearest rank: the ⌈q·n⌉-th smallest).
+/// - Trades per side and both together: count, rate per second over the first-to-last trade span, sizes
+///   (mean, and quantiles by nearest rank: the ⌈q·n⌉-th smallest).
 /// - Fill intensity λ(δ) = A·e^(−kδ): the rate of trades reaching δ ticks from the mid at their time,
 ///   fitted as the strategy fits it (`FillIntensity.fit`).
 /// - The imbalance → next-second mid move coefficient, as `strategy.fair_value: imbalance` estimates it.
@@ -20,7 +20,7 @@ public struct Calibration: Sendable {
         public var count = 0
         public var perSecond = 0.0
         public var meanSize = 0.0
-        public var p50 = 0.0, p90 = 0.0, p99 = 0.0, max = 0.0
+        public var p50 = 0.0, p90 = 0.0, p99 = 0.0, p999 = 0.0, max = 0.0
     }
 
     public let tickSize: Price
@@ -126,13 +126,17 @@ public struct Calibration: Sendable {
     /// The recording's span of trades, seconds.
     public var seconds: Double { Double((lastTrade ?? 0) - (firstTrade ?? 0)) / 1e9 }
 
-    public func side(_ side: Side) -> SideFigures {
-        let values = (sizes[side] ?? []).sorted()
+    public func side(_ side: Side) -> SideFigures { Self.figures((sizes[side] ?? []).sorted(), seconds: seconds) }
+
+    /// Both sides' trades together.
+    public var allTrades: SideFigures { Self.figures(((sizes[.buy] ?? []) + (sizes[.sell] ?? [])).sorted(), seconds: seconds) }
+
+    private static func figures(_ values: [Double], seconds: Double) -> SideFigures {
         guard !values.isEmpty else { return SideFigures() }
         func quantile(_ q: Double) -> Double { values[Swift.max(0, Int((q * Double(values.count)).rounded(.up)) - 1)] }
         return SideFigures(count: values.count, perSecond: seconds > 0 ? Double(values.count) / seconds : 0,
                            meanSize: values.reduce(0, +) / Double(values.count), p50: quantile(0.5), p90: quantile(0.9), p99: quantile(0.99),
-                           max: values.last!)
+                           p999: quantile(0.999), max: values.last!)
     }
 
     public var sigmaTrade: Double? { Self.rms(tradeReturns) }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Backtest
+import ExchangeSim
 import Foundation
 import Market
 
@@ -69,12 +70,11 @@ struct CalibrateCommand: ParsableCommand {
         out.endObject()
         out.key("trades")
         out.beginObject()
-        for side in [Side.buy, .sell] {
-            let f = c.side(side)
-            out.key(side.rawValue)
+        for (name, f) in [("buy", c.side(.buy)), ("sell", c.side(.sell)), ("all", c.allTrades)] {
+            out.key(name)
             out.beginObject()
             out.field("count", f.count)
-            for (name, value) in [("per_second", f.perSecond), ("mean_size", f.meanSize), ("p50", f.p50), ("p90", f.p90), ("p99", f.p99), ("max", f.max)] {
+            for (name, value) in [("per_second", f.perSecond), ("mean_size", f.meanSize), ("p50", f.p50), ("p90", f.p90), ("p99", f.p99), ("p999", f.p999), ("max", f.max)] {
                 out.key(name)
                 out.double(round(value)!)
             }
@@ -110,19 +110,33 @@ struct CalibrateCommand: ParsableCommand {
     }
 
     /// `strategy:` keys and the sim's `flow` for this market.
+    ///
+    /// The flow: σ per step = σ per √s · √(step); market orders per step = trades per second · step; the
+    /// informed share = 2 · own-way share − 1 (clamped to 0…1): informed trades are followed by a move their
+    /// way, noise trades by one either way at even odds; the informed horizon = the own-way measure's 1 s;
+    /// sizes lognormal with the median of all trades, log-σ = ln(p99 / p50) / z₀.₉₉ (z₀.₉₉ = 2.3263), capped
+    /// at p99.9 — all in lots; the makers' impact per trade from σ, the rate, the share and those sizes
+    /// (`FlowParameters.impactBps`); the depth at the touch and the next prices, both sides' mean, in lots.
     static func fragments(_ c: Calibration, symbol: String, stepMs: Int) -> String {
         let sigma = c.sigmaMid ?? c.sigmaTrade ?? 0
-        let buy = c.side(.buy), sell = c.side(.sell)
+        let all = c.allTrades
         let steps = 1_000.0 / Double(stepMs)
         let lot = c.qtyStep.doubleValue
-        let count = Double(buy.count + sell.count)
-        let meanSize = count > 0 ? (buy.meanSize * Double(buy.count) + sell.meanSize * Double(sell.count)) / count : 0
         var strategy = "# strategy: (keel run / keel backtest)\nstrategy:\n  volatility_bps: \(round(sigma * 10_000, 1e4)!)\n"
         if let estimate = c.intensity { strategy += "  fill_a: \(round(estimate.a, 1e4)!)\n  fill_k: \(round(estimate.k, 1e4)!)\n" }
         if let coefficient = c.imbalanceCoefficient { strategy += "  imbalance_coefficient: \(round(coefficient, 1e4)!)\n" }
+        let informed = Swift.min(1, Swift.max(0, 2 * (c.ownWayShare ?? 0.5) - 1))
+        let sizeSigma = all.p50 > 0 && all.p99 > all.p50 ? log(all.p99 / all.p50) / 2.3263 : 0
+        let medianLots = all.p50 / lot, maxLots = all.p999 / lot
+        let impact = FlowParameters.impactBps(sigmaBps: sigma * 10_000, tradesPerSecond: all.perSecond, informedShare: informed,
+                                              medianLots: medianLots, sizeSigma: sizeSigma, maxLots: maxLots)
+        let depthLots = zip(c.depth(.buy), c.depth(.sell)).map { "\(round(($0 + $1) / 2 / lot, 1e3)!)" }.joined(separator: ", ")
         let flow = """
         {"flow": {"\(symbol)": {"start_price": \(round(c.lastMid ?? 0, 1e2)!), "volatility_per_step": \(round(sigma / steps.squareRoot(), 1e9)!), \
-        "market_orders_per_step": \(round((buy.perSecond + sell.perSecond) / steps, 1e6)!), "mean_lots": \(round(meanSize / lot / 3, 1e3)!)}}}
+        "market_orders_per_step": \(round(all.perSecond / steps, 1e6)!), "informed_share": \(round(informed, 1e5)!), \
+        "informed_horizon_steps": \(Int(steps.rounded())), "impact_bps": \(round(impact, 1e4)!), \
+        "market_median_lots": \(round(medianLots, 1e3)!), "market_size_sigma": \(round(sizeSigma, 1e3)!), \
+        "max_market_lots": \(round(maxLots, 1e3)!), "depth_lots": [\(depthLots)]}}}
         """
         return strategy + "# keel sim --config (its flow, for --step-ms \(stepMs)):\n" + flow
     }

@@ -350,12 +350,16 @@ struct SimConfigFileTests {
         {"seed": 7, "step_ms": 10, "order_rate_limit": 5,
          "accounts": [{"api_key": "k1", "secret": "s1", "balance": "5000"}],
          "instruments": [{"symbol": "SOLUSDT", "tick_size": "0.01", "qty_step": "0.1", "min_qty": "0.1", "start_price": 150}],
-         "flow": {"BTCUSDT": {"volatility_per_step": 0.00005}}}
+         "flow": {"BTCUSDT": {"volatility_per_step": 0.00005, "informed_share": 0.25, "impact_bps": 0.2, "depth_lots": [100, 50],
+                              "market_size_sigma": 1.5}}}
         """)
         #expect(configuration.seed == 7 && configuration.stepMilliseconds == 10 && configuration.orderRateLimit == 5)
         #expect(configuration.accounts == [SimAccountConfig(apiKey: "k1", secret: "s1", balance: FixedDecimal(5_000))])
         #expect(configuration.instruments.map(\.symbol) == ["BTCUSDT", "ETHUSDT", "SOLUSDT"])
         #expect(configuration.flow["BTCUSDT"]?.volatilityPerStep == 0.00005)
+        #expect(configuration.flow["BTCUSDT"]?.informedShare == 0.25 && configuration.flow["BTCUSDT"]?.impactBps == 0.2)
+        #expect(configuration.flow["BTCUSDT"]?.depthLots == [100, 50] && configuration.flow["BTCUSDT"]?.marketSizeSigma == 1.5)
+        #expect(configuration.flow["BTCUSDT"]?.marketMedianLots == FlowParameters.calibrated.marketMedianLots)
         #expect(configuration.flow["BTCUSDT"]?.startPrice == 60_000)
         #expect(configuration.flow["SOLUSDT"]?.startPrice == 150)
     }
@@ -365,6 +369,8 @@ struct SimConfigFileTests {
         (#"{"accounts": [{"api_key": "k1"}]}"#, "accounts[0].secret"),
         (#"{"flow": {"DOGEUSDT": {"mean_lots": 3}}}"#, "flow.DOGEUSDT"),
         (#"{"flow": {"BTCUSDT": {"garch_alpha": 0.5, "garch_beta": 0.6}}}"#, "garch_alpha + garch_beta"),
+        (#"{"flow": {"BTCUSDT": {"informed_share": 1.5}}}"#, "flow.BTCUSDT: informed_share must be between 0 and 1"),
+        (#"{"flow": {"BTCUSDT": {"impact_bps": -1}}}"#, "flow.BTCUSDT: impact_bps"),
         (#"{"step_ms": 0}"#, "step_ms"),
         ("not json", "not valid JSON"),
     ])

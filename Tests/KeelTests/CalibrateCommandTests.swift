@@ -1,3 +1,4 @@
+import ExchangeSim
 import Foundation
 import Storage
 import Testing
@@ -75,5 +76,29 @@ struct CalibrateCommandTests {
         // The fragments: a strategy section and the sim's flow, in the sim's units.
         #expect(run.stdout.contains("strategy:\n  volatility_bps: ") && run.stdout.contains(#"{"flow": {"BTCUSDT": {"#))
         #expect((output["fill_intensity"] as? [String: Any])?["k"] as? Double ?? 0 > 0)
+
+        // The sim's defaults are what this command prints for the capture: `keel calibrate` drives them.
+        let flowLine = try #require(run.stdout.split(separator: "\n").last { $0.hasPrefix(#"{"flow""#) })
+        let flow = try #require(((try JSONSerialization.jsonObject(with: Data(flowLine.utf8)) as? [String: Any])?["flow"]
+            as? [String: Any])?["BTCUSDT"] as? [String: Any])
+        let defaults = FlowParameters.calibrated
+        for (key, value) in [("volatility_per_step", defaults.volatilityPerStep), ("market_orders_per_step", defaults.marketOrdersPerStep),
+                             ("informed_share", defaults.informedShare), ("impact_bps", defaults.impactBps),
+                             ("market_median_lots", defaults.marketMedianLots), ("market_size_sigma", defaults.marketSizeSigma),
+                             ("max_market_lots", defaults.maxMarketLots)] {
+            #expect(flow[key] as? Double == value, "\(key): printed \(flow[key] ?? "nothing"), the sim's default \(value)")
+        }
+        #expect(flow["informed_horizon_steps"] as? Int == defaults.informedHorizonSteps)
+        #expect(flow["depth_lots"] as? [Double] == defaults.depthLots)
+        // The share from the own-way measure, and the impact from its formula, computed here again.
+        let ownWay = try #require(output["own_way_share_1s"] as? Double)
+        #expect(abs(defaults.informedShare - (2 * ownWay - 1)) < 1e-5)
+        let all = try #require(sides["all"])
+        let p50 = try #require(all["p50"] as? Double), p99 = try #require(all["p99"] as? Double), p999 = try #require(all["p999"] as? Double)
+        let sizeSigma = log(p99 / p50) / 2.3263, cap = p999 / p50
+        func phi(_ x: Double) -> Double { 0.5 * erfc(-x / 2.0.squareRoot()) }
+        let meanRatio = exp(sizeSigma * sizeSigma / 2) * phi((log(cap) - sizeSigma * sizeSigma) / sizeSigma) + cap * (1 - phi(log(cap) / sizeSigma))
+        let impact = mid * 10_000 / ((2 * ownWay - 1) * ((all["per_second"] as? Double ?? 0) * meanRatio).squareRoot())
+        #expect(abs(impact - defaults.impactBps) < 1e-3, "impact \(impact) bp")
     }
 }

@@ -6,7 +6,7 @@ import Market
 ///     {"seed": 7, "step_ms": 20,
 ///      "accounts": [{"api_key": "k1", "secret": "s1", "balance": "50000"}],
 ///      "instruments": [{"symbol": "SOLUSDT", "tick_size": "0.01", "qty_step": "0.1", "min_qty": "0.1", "start_price": 150}],
-///      "flow": {"BTCUSDT": {"volatility_per_step": 0.00005, "market_orders_per_step": 1.2}},
+///      "flow": {"BTCUSDT": {"volatility_per_step": 0.00005, "market_orders_per_step": 1.2, "informed_share": 0.3}},
 ///      "order_rate_limit": 10, "ip_request_limit": 600, "send_buffer_limit": 20000, "max_connections": 500}
 ///
 /// Instruments are added to (or replace, by symbol) the defaults; accounts replace the demo account.
@@ -40,6 +40,43 @@ public struct SimConfigFile: Decodable, Sendable {
         var depthDecayTicks: Double?
         var minLevels: Int?
         var maxDistanceTicks: Int64?
+        var informedShare: Double?
+        var informedHorizonSteps: Int?
+        var informedSizeMultiple: Double?
+        var marketMedianLots: Double?
+        var marketSizeSigma: Double?
+        var maxMarketLots: Double?
+        var impactBps: Double?
+        var depthLots: [Double]?
+        var staleCancelProbability: Double?
+        var replenishProbability: Double?
+
+        func apply(to parameters: inout FlowParameters) {
+            func set<Value>(_ key: WritableKeyPath<FlowParameters, Value>, _ value: Value?) {
+                if let value { parameters[keyPath: key] = value }
+            }
+            set(\.startPrice, startPrice)
+            set(\.volatilityPerStep, volatilityPerStep)
+            set(\.garchAlpha, garchAlpha)
+            set(\.garchBeta, garchBeta)
+            set(\.limitOrdersPerStep, limitOrdersPerStep)
+            set(\.marketOrdersPerStep, marketOrdersPerStep)
+            set(\.cancelProbability, cancelProbability)
+            set(\.meanLots, meanLots)
+            set(\.depthDecayTicks, depthDecayTicks)
+            set(\.minLevels, minLevels)
+            set(\.maxDistanceTicks, maxDistanceTicks)
+            set(\.informedShare, informedShare)
+            set(\.informedHorizonSteps, informedHorizonSteps)
+            set(\.informedSizeMultiple, informedSizeMultiple)
+            set(\.marketMedianLots, marketMedianLots)
+            set(\.marketSizeSigma, marketSizeSigma)
+            set(\.maxMarketLots, maxMarketLots)
+            set(\.impactBps, impactBps)
+            set(\.depthLots, depthLots)
+            set(\.staleCancelProbability, staleCancelProbability)
+            set(\.replenishProbability, replenishProbability)
+        }
     }
 
     var seed: UInt64?
@@ -122,20 +159,8 @@ public struct SimConfigFile: Decodable, Sendable {
                 throw LoadError(description: "config key flow.\(symbol): no such instrument (add it under instruments)")
             }
             var parameters = configuration.flow[symbol] ?? FlowParameters(startPrice: overrides.startPrice ?? 100)
-            if let value = overrides.startPrice { parameters.startPrice = value }
-            if let value = overrides.volatilityPerStep { parameters.volatilityPerStep = value }
-            if let value = overrides.garchAlpha { parameters.garchAlpha = value }
-            if let value = overrides.garchBeta { parameters.garchBeta = value }
-            if let value = overrides.limitOrdersPerStep { parameters.limitOrdersPerStep = value }
-            if let value = overrides.marketOrdersPerStep { parameters.marketOrdersPerStep = value }
-            if let value = overrides.cancelProbability { parameters.cancelProbability = value }
-            if let value = overrides.meanLots { parameters.meanLots = value }
-            if let value = overrides.depthDecayTicks { parameters.depthDecayTicks = value }
-            if let value = overrides.minLevels { parameters.minLevels = value }
-            if let value = overrides.maxDistanceTicks { parameters.maxDistanceTicks = value }
-            guard parameters.garchAlpha + parameters.garchBeta < 1, parameters.garchAlpha >= 0, parameters.garchBeta >= 0 else {
-                throw LoadError(description: "config key flow.\(symbol): garch_alpha + garch_beta must be below 1 (both ≥ 0)")
-            }
+            overrides.apply(to: &parameters)
+            if let problem = parameters.problem() { throw LoadError(description: "config key flow.\(symbol): \(problem)") }
             configuration.flow[symbol] = parameters
         }
         if let accounts, !accounts.isEmpty {

@@ -79,8 +79,11 @@ public struct SimConfiguration: Sendable {
     public static let defaultFlow: [String: FlowParameters] = [
         "BTCUSDT": FlowParameters(startPrice: 60_000),
         "ETHUSDT": {
+            // No ETHUSDT capture to calibrate from: BTCUSDT's market, with half the sizes in ETH's lots.
             var parameters = FlowParameters(startPrice: 3_000)
             parameters.meanLots = 20
+            parameters.marketMedianLots /= 2
+            parameters.maxMarketLots /= 2
             return parameters
         }(),
     ]
