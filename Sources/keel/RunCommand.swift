@@ -108,7 +108,7 @@ struct DemoCommand: AsyncParsableCommand {
               bot readiness   http://127.0.0.1:\(port)/ready
               bot metrics     http://127.0.0.1:\(port)/metrics
               strategy        http://127.0.0.1:\(port)/strategy/status   (paper mode: quotes, fills, PnL, risk)
-              storage         \(storagePath)   (SQLite: orders, order_events, fills, positions, pnl_snapshots, risk_events)
+              storage         \(storagePath)   (SQLite: runs, orders, order_events, fills, markouts, positions, pnl_snapshots, risk_events, candles)
               exchange (sim)  ws://127.0.0.1:\(ports.main)/v5/public/linear, control http://127.0.0.1:\(ports.control)/sim/stats
             """)
             fflush(nil)
