@@ -310,8 +310,16 @@ public actor MarketMaker {
             }
         }
         let deadline = ContinuousClock.now + timeout
+        // An order placed just before the cancel-all can be acknowledged after it and stay live: every second
+        // that orders remain, cancel all again rather than wait out the whole bound.
+        var again = ContinuousClock.now + .seconds(1)
         while ContinuousClock.now < deadline {
             if account.live.isEmpty { return true }
+            if ContinuousClock.now >= again {
+                again = ContinuousClock.now + .seconds(1)
+                await carryOut([.cancelAll(symbol: symbol, reason: "shutdown: \(account.live.count) orders still live after the cancel")],
+                               time: max(strategy.lastMarketTime ?? start, start))
+            }
             try? await Task.sleep(for: .milliseconds(50))
         }
         return account.live.isEmpty
