@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The strategy variants of issue 17 side by side on one recording, with `keel backtest`: fixed spread, GLFT,
-# GLFT + fair value from the book's imbalance, GLFT + fair value + toxicity response. Same venue for all:
+# GLFT + fair value from the book's imbalance, GLFT + fair value + toxicity response; and the last of these
+# again on an account with a 0.005 % maker rebate instead of the 0.02 % fee (what a market-maker programme
+# pays: the same quotes, another fee schedule). Same venue for all:
 # 20 ms order latency, risk-averse queue, maker 0.0002 / taker 0.00055 (the defaults), 0.001 a quote,
 # position within ±0.05, no halts on losing streaks (the table compares the quotes, not the kill switch).
 # Prints a Markdown table (README's evidence) and, last, one JSON object with every variant's summary.
@@ -25,13 +27,14 @@ keel="$root/.build/release/keel"
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-variants=(fixed glft glft+fair_value glft+fair_value+toxicity)
+variants=(fixed glft glft+fair_value glft+fair_value+toxicity glft+fair_value+toxicity,_maker_rebate_0.005%)
 for variant in "${variants[@]}"; do
   case $variant in
     fixed) model=$'  model: fixed\n  fixed_spread_bps: 6' ;;
     glft) model=$'  model: glft' ;;
     glft+fair_value) model=$'  model: glft\n  fair_value: imbalance' ;;
     glft+fair_value+toxicity) model=$'  model: glft\n  fair_value: imbalance\n  toxicity_bps: -1\n  toxicity_action: widen' ;;
+    *maker_rebate*) model=$'  model: glft\n  fair_value: imbalance\n  toxicity_bps: -1\n  toxicity_action: widen\n  maker_fee: -0.00005' ;;
   esac
   cat > "$work/$variant.yaml" <<YAML
 strategy:
