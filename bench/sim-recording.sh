@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Records the sim's default (calibrated) market the way a real one is recorded, for the README's evidence:
+# `keel sim --exchange binance-usdm --seed SEED` on a free loopback port, `keel record --exchange binance-usdm`
+# against it for DURATION, the sim stopped. Prints the recording's path on stdout (its keel record summary
+# on stderr). Then, for the table: bench/strategy-variants.sh --hftbacktest PATH; for the market's own figures
+# beside the capture's: keel calibrate --exchange binance-usdm PATH.
+#   bench/sim-recording.sh [--duration 30m] [--seed 1] [--out DIR]   (default out: a new temporary directory)
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(dirname "$here")
+duration=30m
+seed=1
+out=""
+while [ $# -gt 0 ]; do
+  case $1 in
+    --duration) duration=$2; shift 2 ;;
+    --seed) seed=$2; shift 2 ;;
+    --out) out=$2; shift 2 ;;
+    *) echo "sim-recording: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+[ -n "$out" ] || out=$(mktemp -d)
+mkdir -p "$out"
+
+echo "building keel (release)…" >&2
+(cd "$root" && swift build -c release --product keel >&2)
+keel="$root/.build/release/keel"
+
+log=$(mktemp -d)
+sim=""
+cleanup() {
+  [ -n "$sim" ] && { kill -TERM "$sim" 2>/dev/null || true; wait "$sim" 2>/dev/null || true; }
+  rm -rf "$log"
+}
+trap cleanup EXIT
+
+"$keel" sim --exchange binance-usdm --port 0 --seed "$seed" >"$log/sim.out" 2>"$log/sim.err" &
+sim=$!
+for _ in $(seq 1 150); do
+  grep -q sim_listening "$log/sim.out" 2>/dev/null && break
+  sleep 0.2
+done
+grep -q sim_listening "$log/sim.out" || { echo "sim-recording: keel sim did not start:" >&2; cat "$log/sim.err" >&2; exit 1; }
+port=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["port"])' "$log/sim.out")
+
+echo "recording keel sim (seed $seed) on 127.0.0.1:$port for $duration into $out…" >&2
+"$keel" record --exchange binance-usdm --symbols BTCUSDT --out "$out" --public-url "ws://127.0.0.1:$port" \
+  --rest-url "http://127.0.0.1:$port" --duration "$duration" 2>"$log/record.err" | tail -n 1 >&2
+ls "$out"/BTCUSDT_*.gz
