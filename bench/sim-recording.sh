@@ -25,6 +25,7 @@ mkdir -p "$out"
 echo "building keel (release)…" >&2
 (cd "$root" && swift build -c release --product keel >&2)
 keel="$root/.build/release/keel"
+. "$root/scripts/start-sim.sh"
 
 log=$(mktemp -d)
 sim=""
@@ -34,14 +35,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$keel" sim --exchange binance-usdm --port 0 --seed "$seed" >"$log/sim.out" 2>"$log/sim.err" &
-sim=$!
-for _ in $(seq 1 150); do
-  grep -q sim_listening "$log/sim.out" 2>/dev/null && break
-  sleep 0.2
-done
-grep -q sim_listening "$log/sim.out" || { echo "sim-recording: keel sim did not start:" >&2; cat "$log/sim.err" >&2; exit 1; }
-port=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["port"])' "$log/sim.out")
+start_sim "$keel" "$log" --exchange binance-usdm --seed "$seed" || exit 1
+port=$sim_port
 
 echo "recording keel sim (seed $seed) on 127.0.0.1:$port for $duration into $out…" >&2
 "$keel" record --exchange binance-usdm --symbols BTCUSDT --out "$out" --public-url "ws://127.0.0.1:$port" \

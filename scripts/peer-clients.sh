@@ -6,6 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 keel=${KEEL:-.build/debug/keel}
+. scripts/start-sim.sh
 [ -x "$keel" ] || { echo "peer-clients: no keel binary at $keel (run swift build first)" >&2; exit 2; }
 
 if [ ! -x .venv/bin/python ]; then
@@ -25,16 +26,8 @@ trap cleanup EXIT
 run_against() {
   local name=$1 script=$2
   shift 2
-  "$keel" sim --port 0 "$@" >"$log/sim.out" 2>"$log/sim.err" &
-  sim=$!
-  for _ in $(seq 1 150); do
-    grep -q sim_listening "$log/sim.out" 2>/dev/null && break
-    sleep 0.2
-  done
-  grep -q sim_listening "$log/sim.out" || { echo "peer-clients: keel sim $* did not start:" >&2; cat "$log/sim.err" >&2; exit 1; }
-  local port control
-  port=$(.venv/bin/python -c 'import json,sys; print(json.load(open(sys.argv[1]))["port"])' "$log/sim.out")
-  control=$(.venv/bin/python -c 'import json,sys; print(json.load(open(sys.argv[1]))["control_port"])' "$log/sim.out")
+  start_sim "$keel" "$log" "$@" || exit 1
+  local port=$sim_port control=$sim_control_port
   echo "==> $name against keel sim $* on 127.0.0.1:$port (control $control)"
   timeout 180 .venv/bin/python "$script" "127.0.0.1:$port" "127.0.0.1:$control"
   kill -TERM "$sim" 2>/dev/null || true
