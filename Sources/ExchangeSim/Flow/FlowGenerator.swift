@@ -47,9 +47,9 @@ public struct FlowParameters: Sendable, Codable, Equatable {
     /// Levels the flow keeps on each side at least.
     public var minLevels: Int = 60
     public var maxDistanceTicks: Int64 = 2_000
-    /// Chance per step that a flow order the latent mid has passed (a bid above it, an ask below) is withdrawn.
+    /// Chance per step that a flow order the makers' anchor has passed (a bid above it, an ask below) is withdrawn.
     public var staleCancelProbability: Double = 1
-    /// The depth, in lots, makers keep at the touch and the next prices out (one entry a price level).
+    /// The depth, in lots, makers keep at the first prices next to their anchor (one entry a price level).
     public var depthLots: [Double] = FlowParameters.calibrated.depthLots
     /// Chance per step that a level short of its `depthLots` is topped up.
     public var replenishProbability: Double = 1
@@ -159,15 +159,16 @@ public struct FlowGenerator: Sendable {
 
     public var restingOrderCount: Int { resting.count }
 
-    /// One step of the market: the takers trade on the book as it was published, then the latent mid
-    /// moves and the makers follow it (cancel what it left behind, place, refill, top up).
+    /// One step of the market: the takers trade on the book as it was published (moving the makers' anchor),
+    /// then the latent value moves and the makers follow their anchor (cancel what it left behind, place,
+    /// refill, top up).
     public mutating func step(_ engine: inout MatchingEngine, now: Int64) -> EngineEvents {
         var events = EngineEvents()
         let p = parameters
         let bookMid = midTicks(engine)
         for _ in 0..<random.poisson(p.marketOrdersPerStep) {
             if random.unit() < p.informedShare {
-                // Towards where the mid will be, at no worse than that price: an IOC limit there.
+                // Towards the value `informedHorizonSteps` ahead, at no worse than that price: an IOC limit there.
                 guard let bookMid else { continue }
                 let target = ahead.last ?? latentMid
                 let side: Side = target > bookMid ? .buy : .sell
@@ -208,7 +209,7 @@ public struct FlowGenerator: Sendable {
         return events
     }
 
-    /// Keeps at least `minLevels` levels on each side within `maxDistanceTicks` of the latent mid,
+    /// Keeps at least `minLevels` levels on each side within `maxDistanceTicks` of the anchor,
     /// filling the nearest empty prices outward from the touch — never beyond a far-away order
     /// (an account's resting bid 50 % below the market must not become the flow's frontier).
     private mutating func refill(_ engine: inout MatchingEngine, now: Int64, events: inout EngineEvents) {
@@ -219,24 +220,20 @@ public struct FlowGenerator: Sendable {
                abs(Double(worst) - anchor) <= Double(parameters.maxDistanceTicks) {
                 continue
             }
-            let oppositeBest = engine.depth(instrument.symbol, side: side.opposite, limit: 1).first.flatMap { ticks($0.price) }
-            // Start at the latent mid, but never through the other side's touch.
-            let anchor = side == .buy
-                ? Swift.min(Int64(anchor.rounded(.down)), (oppositeBest ?? .max) - 1)
-                : Swift.max(Int64(anchor.rounded(.up)), (oppositeBest ?? .min) + 1)
+            let start = nearest(side, engine)
             let band = parameters.maxDistanceTicks
             var occupied = Set<Int64>()
             for level in engine.depth(instrument.symbol, side: side, limit: parameters.minLevels * 4) {
-                guard let t = ticks(level.price), abs(t - anchor) <= band else { continue }
+                guard let t = ticks(level.price), abs(t - start) <= band else { continue }
                 occupied.insert(t)
             }
-            var price = anchor
+            var price = start
             var attempts = 0
             while occupied.count < parameters.minLevels && attempts < parameters.minLevels * 4 {
                 attempts += 1
                 let gap = 1 + Int64(random.exponential(mean: 2))
                 price = side == .buy ? price - gap : price + gap
-                guard abs(price - anchor) <= band, price > 0 else { break }
+                guard abs(price - start) <= band, price > 0 else { break }
                 if occupied.contains(price) { continue }
                 placeLimit(side: side, ticks: price, &engine, now: now, events: &events)
                 occupied.insert(price)
@@ -244,16 +241,22 @@ public struct FlowGenerator: Sendable {
         }
     }
 
-    /// Tops up the first `depthLots.count` prices next to the latent mid towards their depth.
+    /// The price next to the anchor a maker of `side` quotes first: at or below it for bids, at or above for
+    /// asks, never through the other side's touch.
+    private func nearest(_ side: Side, _ engine: MatchingEngine) -> Int64 {
+        let oppositeBest = engine.depth(instrument.symbol, side: side.opposite, limit: 1).first.flatMap { ticks($0.price) }
+        return side == .buy
+            ? Swift.min(Int64(anchor.rounded(.down)), (oppositeBest ?? .max) - 1)
+            : Swift.max(Int64(anchor.rounded(.up)), (oppositeBest ?? .min) + 1)
+    }
+
+    /// Tops up the first `depthLots.count` prices next to the anchor towards their depth.
     private mutating func replenish(_ engine: inout MatchingEngine, now: Int64, events: inout EngineEvents) {
         let targets = parameters.depthLots
         guard !targets.isEmpty else { return }
         let step = instrument.qtyStep.isZero ? FixedDecimal(1) : instrument.qtyStep
         for side in [Side.buy, .sell] {
-            let oppositeBest = engine.depth(instrument.symbol, side: side.opposite, limit: 1).first.flatMap { ticks($0.price) }
-            let best = side == .buy
-                ? Swift.min(Int64(anchor.rounded(.down)), (oppositeBest ?? .max) - 1)
-                : Swift.max(Int64(anchor.rounded(.up)), (oppositeBest ?? .min) + 1)
+            let best = nearest(side, engine)
             let levels = engine.depth(instrument.symbol, side: side, limit: targets.count * 4)
             for (index, target) in targets.enumerated() where random.unit() < parameters.replenishProbability {
                 let price = side == .buy ? best - Int64(index) : best + Int64(index)
@@ -300,24 +303,25 @@ public struct FlowGenerator: Sendable {
 
     /// A taker's order; what it traded moves the makers' anchor its way.
     private mutating func take(_ request: PlaceRequest, _ engine: inout MatchingEngine, now: Int64, events: inout EngineEvents) {
-        guard let (order, produced) = try? engine.place(request, owner: .flow, now: now) else { return }
-        events.merge(produced)
+        guard let order = send(request, &engine, now: now, events: &events) else { return }
         let filled = order.filledQty.doubleValue / (instrument.qtyStep.isZero ? 1 : instrument.qtyStep.doubleValue)
         guard filled > 0 else { return }
         let move = parameters.informedShare * parameters.impactBps / 10_000 * anchor
             * (filled / Swift.max(1, parameters.marketMedianLots)).squareRoot()
         anchor += request.side == .buy ? move : -move
-        let finished = Set(produced.orders.lazy.filter { $0.owner == .flow && !$0.status.isOpen }.map(\.orderId))
-        if !finished.isEmpty { resting.removeAll { finished.contains($0.id) } }
     }
 
-    private mutating func send(_ request: PlaceRequest, _ engine: inout MatchingEngine, now: Int64, events: inout EngineEvents) {
-        guard let (order, produced) = try? engine.place(request, owner: .flow, now: now) else { return }
+    /// Places a flow order; a maker's that rests is tracked for the cancel sweep, makers it filled
+    /// completely are forgotten. The order as the engine left it, nil when refused.
+    @discardableResult
+    private mutating func send(_ request: PlaceRequest, _ engine: inout MatchingEngine, now: Int64, events: inout EngineEvents) -> SimOrder? {
+        guard let (order, produced) = try? engine.place(request, owner: .flow, now: now) else { return nil }
         events.merge(produced)
         if order.status.isOpen, let ticks = ticks(order.price) { resting.append((order.orderId, order.side, ticks)) }
         // Flow makers that filled completely leave the book.
         let filled = Set(produced.orders.lazy.filter { $0.owner == .flow && !$0.status.isOpen }.map(\.orderId))
         if !filled.isEmpty { resting.removeAll { filled.contains($0.id) } }
+        return order
     }
 
     /// A quantity of at least one lot and at least the minimum, exponential around `mean` lots.
