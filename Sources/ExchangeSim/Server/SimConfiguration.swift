@@ -84,6 +84,7 @@ public struct SimConfiguration: Sendable {
             parameters.meanLots = 20
             parameters.marketMedianLots /= 2
             parameters.maxMarketLots /= 2
+            parameters.depthLots = parameters.depthLots.map { $0 / 2 }
             return parameters
         }(),
     ]
