@@ -46,6 +46,22 @@ struct NoQuoteOnInvalidBookTests {
         await feed(valid: false, steps: 50)
         let again = await maker.sentOrders
         #expect(again == afterwards)
+        // Valid, quoting; then halted: every part of the status says the same thing.
+        await feed(valid: true, steps: 20)
+        func status() async throws -> [String: Any] {
+            try JSONSerialization.jsonObject(with: await maker.statusJSON()) as? [String: Any] ?? [:]
+        }
+        let quoting = try await status()
+        #expect(quoting["quoting"] as? Bool == true && quoting["trading_allowed"] as? Bool == true)
+        func quotes(_ status: [String: Any], _ side: String) -> Int { ((status["quotes"] as? [String: Any])?[side] as? [Any])?.count ?? -1 }
+        #expect(quotes(quoting, "bids") > 0 && quotes(quoting, "asks") > 0)
+        await maker.halt(reason: "test: halt", now: time)
+        await feed(valid: true, steps: 5)
+        let halted = try await status()
+        #expect((halted["risk"] as? [String: Any])?["state"] as? String == "HALTED")
+        #expect(halted["quoting"] as? Bool == false && halted["trading_allowed"] as? Bool == false)
+        #expect(quotes(halted, "bids") == 0 && quotes(halted, "asks") == 0)
+        #expect((halted["live_orders"] as? [Any])?.isEmpty == true)
     }
 }
 

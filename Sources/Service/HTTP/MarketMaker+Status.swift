@@ -70,7 +70,7 @@ extension MarketMaker {
             model.feeTicks = measure(depths.feeTicks)
         }
         return StrategyStatus(
-            mode: venue.rawValue, symbol: symbol, quoting: strategy.quoting && settings.enabled, reconciled: reconciled,
+            mode: venue.rawValue, symbol: symbol, quoting: trading.allowed, reconciled: reconciled,
             instrument: .init(tickSize: "\(instrument.tickSize)", qtyStep: "\(instrument.qtyStep)", minQty: "\(instrument.minQty)",
                               maxQty: .decimal(instrument.maxQty), minNotional: .decimal(instrument.minNotional),
                               confirmedByExchange: instrumentConfirmed && instrumentAskedAt != nil),
@@ -83,8 +83,12 @@ extension MarketMaker {
                           volatility: .measure(inputs.volatility), tradeIntensity: .measure(inputs.tradeIntensity),
                           imbalance: .measure(inputs.imbalance)),
             model: model,
-            quotes: .init(bids: strategy.lastLadder.bids.map { .init(price: "\($0.price)", qty: "\($0.qty)") },
-                          asks: strategy.lastLadder.asks.map { .init(price: "\($0.price)", qty: "\($0.qty)") }),
+            // What is being quoted now: nothing while quoting is not allowed (halted, waiting, stopped), whatever
+            // the last ladder was.
+            quotes: trading.allowed
+                ? .init(bids: strategy.lastLadder.bids.map { .init(price: "\($0.price)", qty: "\($0.qty)") },
+                        asks: strategy.lastLadder.asks.map { .init(price: "\($0.price)", qty: "\($0.qty)") })
+                : .init(bids: [], asks: []),
             liveOrders: account.live.map { order in
                 .init(clientId: order.clientId, side: order.side.rawValue, price: "\(order.price)", qty: "\(order.qty)",
                       filled: "\(order.filledQty)", status: order.status.rawValue, level: strategy.levels[order.clientId] ?? -1)
