@@ -90,11 +90,19 @@ public struct BotService: Sendable {
 
     /// Runs until SIGTERM / SIGINT (or cancellation); `onListening` gets the HTTP port.
     public func run(onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        // Hummingbird's own "Server started and listening" line is not ours: its logger says warnings only, and
+        // the bot logs keel_http_listening / keel_metrics_listening itself.
+        var serverLogger = logger
+        serverLogger.logLevel = .warning
         let application = Application(
             router: HTTPAPI(service: self).router(),
             configuration: .init(address: .hostname(settings.httpHost, port: settings.httpPort), serverName: "keel"),
-            onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
-            logger: logger)
+            onServerRunning: { [logger, settings] channel in
+                let port = channel.localAddress?.port ?? 0
+                logger.info("keel_http_listening", metadata: ["url": "http://\(settings.httpHost):\(port)"])
+                await onListening(port)
+            },
+            logger: serverLogger)
         let core = BotCore(service: self)
         let guardian = ShutdownGuard(deadline: ConnectorSettings.duration(settings.shutdownTimeout), source: source, logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: guardian), .init(service: application)]
@@ -106,7 +114,7 @@ public struct BotService: Sendable {
                 router: metricsOnly, configuration: .init(address: .hostname(settings.httpHost, port: port), serverName: "keel-metrics"),
                 onServerRunning: { [logger] channel in
                     logger.info("keel_metrics_listening", metadata: ["url": "http://\(settings.httpHost):\(channel.localAddress?.port ?? 0)/metrics"])
-                }, logger: logger)))
+                }, logger: serverLogger)))
         }
         // The core is listed last so it stops first: the connector is down before the HTTP servers close.
         services.append(.init(service: core))

@@ -40,9 +40,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         let storage = try await openStorage(settings, logger: logger)
         let service = BotService(settings: settings, executable: currentExecutable(), storage: storage, logger: logger)
-        try await service.run { port in
-            logger.info("keel_http_listening", metadata: ["url": "http://\(settings.httpHost):\(port)"])
-        }
+        try await service.run()
     }
 }
 
@@ -103,13 +101,16 @@ struct DemoCommand: AsyncParsableCommand {
         defer { simTask.cancel() }
         try await service.run { port in
             print("""
-            keel demo is running (Ctrl-C to stop):
-              bot health      http://127.0.0.1:\(port)/ws/health
-              bot readiness   http://127.0.0.1:\(port)/ready
-              bot metrics     http://127.0.0.1:\(port)/metrics
+            keel demo is running (Ctrl-C to stop). To open:
               strategy        http://127.0.0.1:\(port)/strategy/status   (paper mode: quotes, fills, PnL, risk)
+              health          http://127.0.0.1:\(port)/health
+              feed health     http://127.0.0.1:\(port)/ws/health
+              readiness       http://127.0.0.1:\(port)/ready
+              metrics         http://127.0.0.1:\(port)/metrics
+              sim stats       http://127.0.0.1:\(ports.control)/sim/stats
+            Also:
               storage         \(storagePath)   (SQLite: runs, orders, order_events, fills, markouts, positions, pnl_snapshots, risk_events, candles)
-              exchange (sim)  ws://127.0.0.1:\(ports.main)/v5/public/linear, control http://127.0.0.1:\(ports.control)/sim/stats
+              sim exchange    ws://127.0.0.1:\(ports.main)/v5/public/linear   (for a WebSocket client, not a browser)
             """)
             fflush(nil)
         }

@@ -102,6 +102,15 @@ final class Collector: @unchecked Sendable {
     }
 
     /// The text once the pipe has closed (the writer exited); waits up to 5 s for the reader to drain it.
+    /// The text once the writer's end has closed (the child exited and its last bytes are read), waiting at
+    /// most `timeout`: a check made after a child's exit reads this, or it races the reader thread.
+    @discardableResult
+    func drained(_ timeout: Duration = .seconds(5)) async -> String {
+        let deadline = ContinuousClock.now + timeout
+        while !done, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(5)) }
+        return text
+    }
+
     func finished() -> String {
         let deadline = Date().addingTimeInterval(5)
         while !done, Date() < deadline { Thread.sleep(forTimeInterval: 0.005) }
@@ -214,6 +223,8 @@ func startBot(_ yaml: String, in directory: URL, environment extra: [String: Str
         if bot.isRunning { bot.terminate() }
         throw BotDidNotStart(stderr: stderr.text)
     }
+    // The bot's own line, not the HTTP library's.
+    #expect(!stderr.text.contains("Server started and listening"), "\(stderr.text.prefix(2_000))")
     return Bot(process: bot, stdout: stdout, stderr: stderr, base: base)
 }
 

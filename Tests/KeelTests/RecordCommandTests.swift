@@ -53,6 +53,7 @@ struct RecordCommandTests {
         recorder.process.interrupt()
         recorder.process.waitUntilExit()
         #expect(recorder.process.terminationStatus == 0)
+        await recorder.stdout.drained()
         let summary = try #require(recorder.stdout.text.split(separator: "\n").last.flatMap {
             try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] })
         #expect((summary["frames"] as? Int ?? 0) > 100 && summary["files"] as? Int == 2 && summary["dropped"] as? Int == 0)
@@ -99,6 +100,7 @@ struct RecordCommandTests {
         recorder.interrupt()
         recorder.waitUntilExit()
         #expect(recorder.terminationStatus == 0)
+        await stdout.drained()
         let summary = try #require(stdout.text.split(separator: "\n").last.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] })
         #expect((summary["frames"] as? Int ?? 0) > 100 && summary["dropped"] as? Int == 0)
 

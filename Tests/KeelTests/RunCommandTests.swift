@@ -78,6 +78,7 @@ struct RunCommandTests {
         #expect(try await waitFor(.seconds(40)) { !bot.isRunning })
         #expect(ContinuousClock.now - stoppedAt < .seconds(40))
         #expect(bot.terminationStatus == 0)
+        await stderr.drained()
         #expect(!FileManager.default.fileExists(atPath: "/proc/\(connectorPid)"))
         #expect(stderr.text.contains("bybit_connector_subprocess_exited"))
         #expect(stderr.text.contains(#""count":"0","event":"keel_children_at_exit""#), "the bot left a child behind")
@@ -116,6 +117,7 @@ struct RunCommandTests {
         bot.process.terminate()
         #expect(try await waitFor(.seconds(20)) { !bot.process.isRunning })
         #expect(bot.process.terminationStatus == 0)
+        await bot.stderr.drained()
         #expect(bot.stderr.text.contains(#""phase":"done","seconds""#) && bot.stderr.text.contains(#""step":"all""#))
     }
 
@@ -139,6 +141,7 @@ struct RunCommandTests {
         var took = ContinuousClock.now - stoppedAt
         print("run test: graceful stop with a frozen connector took \(took)")
         #expect(bot.process.terminationStatus == 0)
+        await bot.stderr.drained()
         #expect(took < .seconds(15))
         #expect(bot.stderr.text.contains("bybit_connector_cleanup_error"))
         #expect(ProcessTable.entry(pid) == nil)
@@ -155,6 +158,7 @@ struct RunCommandTests {
         took = ContinuousClock.now - stoppedAt
         print("run test: forced exit \(took) after the second signal")
         #expect(bot.process.terminationStatus == 128 + SIGINT)
+        await bot.stderr.drained()
         #expect(took < .seconds(2))
         #expect(bot.stderr.text.contains("keel_forced_exit"))
         #expect(try await waitFor(.seconds(5)) { ProcessTable.entry(pid) == nil }, "the frozen connector was killed with its group")
@@ -169,6 +173,7 @@ struct RunCommandTests {
         took = ContinuousClock.now - stoppedAt
         print("run test: deadline exit after \(took)")
         #expect(bot.process.terminationStatus == 1)
+        await bot.stderr.drained()
         #expect(took < .seconds(3))
         #expect(bot.stderr.text.contains("longer than 1.0 s"))
         #expect(try await waitFor(.seconds(5)) { ProcessTable.entry(pid) == nil })

@@ -129,6 +129,7 @@ struct StrategyRunTests {
         bot.process.terminate()
         #expect(try await waitFor(.seconds(20)) { !bot.process.isRunning })
         #expect(bot.process.terminationStatus == 0)
+        await bot.stderr.drained()
         #expect(bot.stderr.text.contains("keel_orders_cancelled"))
 
         // The SQLite file holds every order the run sent and every fill it counted, and every order ended.
@@ -216,6 +217,7 @@ struct StrategyRunTests {
         // The shutdown's own log lines (cancel-all, the exchange's list) say where a slow stop spent its time.
         #expect(ContinuousClock.now - stoppedAt < .seconds(10), "\(bot.stderr.text.split(separator: "\n").suffix(30).joined(separator: "\n"))")
         #expect(bot.process.terminationStatus == 0)
+        await bot.stderr.drained()
         #expect(try await simOrders(sim, key: key).isEmpty, "SIGTERM left orders on the exchange")
         #expect(bot.stderr.text.contains("keel_orders_verified_closed"), "shutdown did not check the exchange's open orders")
 
@@ -273,6 +275,7 @@ struct StrategyRunTests {
         bot.process.terminate()
         #expect(try await waitFor(.seconds(20)) { !bot.process.isRunning })
         #expect(bot.process.terminationStatus == 0)
+        await bot.stderr.drained()
         #expect(bot.stderr.text.contains("keel_storage_flushed"))
         #expect(try await simOrders(sim, key: key).isEmpty)
 
