@@ -206,10 +206,15 @@ public final class ConnectorRunner: @unchecked Sendable {
         }
     }
 
-    /// Logs each stderr line.
+    /// Logs each stderr line: the connector's JSON log lines as the bot's own records (``ConnectorLogLine``),
+    /// anything else whole.
     private func readErrors(_ output: SubprocessOutputSequence) async {
         await readLines(output, failure: "\(configuration.logPrefix)_connector_stderr_read_error") { bytes in
-            logger.info("\(configuration.logPrefix)_connector_subprocess_stderr", metadata: ["line": "\(String(decoding: bytes, as: UTF8.self))"])
+            if let record = ConnectorLogLine(bytes) {
+                logger.log(level: record.level, "\(record.event)", metadata: record.metadata)
+            } else {
+                logger.info("\(configuration.logPrefix)_connector_subprocess_stderr", metadata: ["line": "\(String(decoding: bytes, as: UTF8.self))"])
+            }
         }
     }
 

@@ -81,6 +81,9 @@ struct RunCommandTests {
         await stderr.drained()
         #expect(!FileManager.default.fileExists(atPath: "/proc/\(connectorPid)"))
         #expect(stderr.text.contains("bybit_connector_subprocess_exited"))
+        // The connector's JSON log lines are the bot's own records (`source: connector`), not strings inside `line`.
+        #expect(stderr.text.contains(#""source":"connector""#))
+        #expect(!stderr.text.contains(#"\"event\":"#), "a connector log line logged as a string")
         #expect(stderr.text.contains(#""count":"0","event":"keel_children_at_exit""#), "the bot left a child behind")
 
         // Every log line, HTTP answer and byte stored (the SQLite file and its WAL): no key, no secret.
