@@ -154,9 +154,9 @@ public enum LogRedactor {
         return tokenEnd
     }
 
-    private static func isEmail(_ token: ArraySlice<UInt8>, at at: Int) -> Bool {
-        let local = token[token.startIndex ..< at]
-        let domain = token[(at + 1)...].prefix { isWord($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") }
+    private static func isEmail(_ token: ArraySlice<UInt8>, at sign: Int) -> Bool {
+        let local = token[token.startIndex ..< sign]
+        let domain = token[(sign + 1)...].prefix { isWord($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") }
         guard !local.isEmpty, let dot = domain.lastIndex(of: UInt8(ascii: ".")) else { return false }
         let top = domain[(dot + 1)...]
         return top.count >= 2 && top.allSatisfy { isLetter($0) } && dot > domain.startIndex

@@ -39,7 +39,7 @@ public final class RotatingLogFile: Sendable {
         self.policy = policy
         let directory = (path as NSString).deletingLastPathComponent
         if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
-        if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
+        if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
         guard let handle = FileHandle(forWritingAtPath: path) else {
             throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: path])
         }
@@ -104,7 +104,7 @@ public final class RotatingLogFile: Sendable {
         } else {
             try? manager.removeItem(atPath: path)
         }
-        manager.createFile(atPath: path, contents: nil)
+        _ = manager.createFile(atPath: path, contents: nil)
         state.handle = FileHandle(forWritingAtPath: path)
         if state.handle == nil { state.failures += 1 }
         state.size = 0

@@ -174,7 +174,7 @@ final class BacktestFiles: @unchecked Sendable {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         func open(_ name: String, header: String) throws -> FileHandle {
             let path = directory + "/" + name
-            FileManager.default.createFile(atPath: path, contents: Data((header + "\n").utf8))
+            _ = FileManager.default.createFile(atPath: path, contents: Data((header + "\n").utf8))
             guard let handle = FileHandle(forWritingAtPath: path) else { throw CocoaError(.fileWriteNoPermission) }
             handle.seekToEndOfFile()
             return handle

@@ -184,8 +184,8 @@ final class SoakRun: @unchecked Sendable {
             guard earlier.contains(String(base)) else { continue }
             try? FileManager.default.removeItem(at: self.out.appendingPathComponent(name))
         }
-        FileManager.default.createFile(atPath: self.out.appendingPathComponent("resources.jsonl").path, contents: nil)
-        FileManager.default.createFile(atPath: self.out.appendingPathComponent("events.jsonl").path, contents: nil)
+        _ = FileManager.default.createFile(atPath: self.out.appendingPathComponent("resources.jsonl").path, contents: nil)
+        _ = FileManager.default.createFile(atPath: self.out.appendingPathComponent("events.jsonl").path, contents: nil)
         resourceLog = FileHandle(forWritingAtPath: self.out.appendingPathComponent("resources.jsonl").path)
         eventLog = FileHandle(forWritingAtPath: self.out.appendingPathComponent("events.jsonl").path)
     }

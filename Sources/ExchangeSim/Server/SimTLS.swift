@@ -26,7 +26,7 @@ public enum SimTLS: Sendable, Equatable {
         case .files(let certificatePath, let keyPath):
             return TLSConfiguration.makeServerConfiguration(
                 certificateChain: try NIOSSLCertificate.fromPEMFile(certificatePath).map { .certificate($0) },
-                privateKey: .file(keyPath))
+                privateKey: .privateKey(try NIOSSLPrivateKey(file: keyPath, format: .pem)))
         }
     }
 
