@@ -171,6 +171,19 @@ struct SimServerTests {
         }
     }
 
+    @Test func theTruthsBookHasADefaultDepthAndRefusesABadOne() async throws {
+        try await SimHarness.with { sim in
+            let (status, data) = try await sim.control("GET", "/sim/book?symbol=BTCUSDT")
+            #expect(status == 200)
+            let book = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+            let bids = try #require(book["bids"] as? [Any]), asks = try #require(book["asks"] as? [Any])
+            #expect(bids.count == 50 && asks.count == 50, "the default depth is 50: \(bids.count) / \(asks.count)")
+            for depth in ["0", "10001", "abc"] {
+                #expect(try await sim.control("GET", "/sim/book?symbol=BTCUSDT&depth=\(depth)").0 == 400, "depth=\(depth)")
+            }
+        }
+    }
+
     @Test func stallFaultStopsDataButStillAnswersPings() async throws {
         try await SimHarness.with { sim in
             let follower = StreamFollower()
