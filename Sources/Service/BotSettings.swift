@@ -210,6 +210,15 @@ public struct BotSettings: Sendable {
                   ("recording.flush_interval", "\(c.recordingFlushInterval)"), ("recording.max_bytes", "\(c.recordingMaxBytes)"),
                   ("recording.min_free_bytes", "\(c.recordingMinFreeBytes)")]
         lines += trading.report
-        return lines.map { "\($0.0): \($0.1)" }.joined(separator: "\n")
+        // One block per section (exchange, monitoring, …), in the order the sections first appear; the keys keep
+        // their order inside it.
+        var order: [String] = []
+        var sections: [String: [String]] = [:]
+        for (key, value) in lines {
+            let section = String(key.prefix { $0 != "." })
+            if sections[section] == nil { order.append(section) }
+            sections[section, default: []].append("\(key): \(value)")
+        }
+        return order.map { sections[$0]!.joined(separator: "\n") }.joined(separator: "\n\n")
     }
 }

@@ -125,6 +125,14 @@ struct BotSettingsTests {
         #expect(settings.storage.snapshotInterval == 2.5)
         let report = settings.report(credentials: nil)
         #expect(report.contains("storage.postgres_url: <redacted>"))
+        // Grouped by section: each section's keys together, blocks apart.
+        let blocks = report.components(separatedBy: "\n\n")
+        let sections = blocks.map { $0.prefix { $0 != "." } }
+        #expect(Set(sections).count == sections.count, "a section in two blocks: \(sections)")
+        for block in blocks {
+            let names = Set(block.split(separator: "\n").map { $0.prefix { $0 != "." } })
+            #expect(names.count == 1, "\(block)")
+        }
         #expect(!report.contains(password))
         // STORAGE_BACKEND wins over the file.
         let sqlite = try await BotSettings.load(file: path, environment: ["STORAGE_BACKEND": "sqlite"])
