@@ -103,8 +103,9 @@ public struct BotService: Sendable {
                 await onListening(port)
             },
             logger: serverLogger)
-        let core = BotCore(service: self)
-        let guardian = ShutdownGuard(deadline: ConnectorSettings.duration(settings.shutdownTimeout), source: source, logger: logger)
+        let times = StopTimes()
+        let core = BotCore(service: self, times: times)
+        let guardian = ShutdownGuard(deadline: ConnectorSettings.duration(settings.shutdownTimeout), source: source, logger: logger, times: times)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: guardian), .init(service: application)]
         if settings.enablePrometheus, let port = settings.metricsPort, port != settings.httpPort || port == 0 {
             let metricsOnly = Router()
@@ -122,12 +123,14 @@ public struct BotService: Sendable {
             services: services,
             gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger))
         try await group.run()
+        times.log(logger)
     }
 
     /// The source's lifetime as a service: connect, move events into the state; on shutdown the
     /// steps in order, each bounded.
     struct BotCore: ServiceLifecycle.Service {
         let service: BotService
+        let times: StopTimes
 
         func run() async throws {
             let source = service.source
@@ -157,16 +160,20 @@ public struct BotService: Sendable {
                 }
             }
             try? await gracefulShutdown()
+            times.mark(\.steps)
             let steps = ShutdownSequence(logger: service.logger)
             if let maker {
                 await steps.run("stop quoting", timeout: .seconds(2)) { await maker.stopQuoting(now: WallClock.nanoseconds()) }
                 await steps.run("cancel all orders", timeout: .seconds(12)) {
+                    let live = await maker.liveOrderIds
                     let clean = await maker.cancelAllAndWait(timeout: .seconds(10))
                     let left = await maker.liveOrders
+                    // What was live when the step began, so the line says what the cancel did, not only what is left.
+                    let cancelled: Logger.Metadata = ["cancelled": "\(live.count - left)", "client_ids": "\(live.joined(separator: ","))"]
                     if clean {
-                        service.logger.info("keel_orders_cancelled", metadata: ["live_orders": "0"])
+                        service.logger.info("keel_orders_cancelled", metadata: cancelled.merging(["live_orders": "0"]) { $1 })
                     } else {
-                        service.logger.error("keel_orders_left_open", metadata: ["live_orders": "\(left)"])
+                        service.logger.error("keel_orders_left_open", metadata: cancelled.merging(["live_orders": "\(left)"]) { $1 })
                     }
                 }
                 // The exchange's own list, over REST: cancel again and re-check while anything is open.
@@ -207,7 +214,42 @@ public struct BotService: Sendable {
                 }
             }
             steps.finished()
+            times.mark(\.stepsDone)
         }
+    }
+}
+
+/// The moments of a stop, so the whole of it is accounted for: the first signal, the start and end of the
+/// shutdown steps, and (logged by ``log(_:)`` once the service group has ended) the rest — the HTTP servers
+/// closing their connections.
+final class StopTimes: Sendable {
+    struct Moments {
+        var signal: ContinuousClock.Instant?
+        var steps: ContinuousClock.Instant?
+        var stepsDone: ContinuousClock.Instant?
+    }
+
+    private let moments = Mutex(Moments())
+
+    func mark(_ moment: WritableKeyPath<Moments, ContinuousClock.Instant?> & Sendable) {
+        moments.withLock { if $0[keyPath: moment] == nil { $0[keyPath: moment] = .now } }
+    }
+
+    /// `keel_stopped`: `seconds` from the signal (or from the steps' start without one) to now, split into
+    /// `before_steps` (the signal reaching the core), `steps` and `after_steps` (the servers closing).
+    func log(_ logger: Logger) {
+        let end = ContinuousClock.now
+        let m = moments.withLock { $0 }
+        func seconds(_ from: ContinuousClock.Instant?, _ to: ContinuousClock.Instant?) -> String? {
+            guard let from, let to else { return nil }
+            return "\(((to - from).inSeconds * 1_000).rounded() / 1_000)"
+        }
+        var metadata: Logger.Metadata = [:]
+        if let value = seconds(m.signal ?? m.steps, end) { metadata["seconds"] = "\(value)" }
+        if let value = seconds(m.signal, m.steps) { metadata["before_steps"] = "\(value)" }
+        if let value = seconds(m.steps, m.stepsDone) { metadata["steps"] = "\(value)" }
+        if let value = seconds(m.stepsDone, end) { metadata["after_steps"] = "\(value)" }
+        logger.info("keel_stopped", metadata: metadata)
     }
 }
 
@@ -269,6 +311,7 @@ struct ShutdownGuard: ServiceLifecycle.Service {
     let deadline: Duration
     let source: any MarketSource
     let logger: Logger
+    let times: StopTimes
 
     func run() async throws {
         let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint)
@@ -277,6 +320,8 @@ struct ShutdownGuard: ServiceLifecycle.Service {
         for await signal in signals.cancelOnGracefulShutdown() {
             guard first != nil else {
                 first = signal
+                times.mark(\.signal)
+                logger.info("keel_shutdown_signal", metadata: ["signal": "\(signal)"])
                 let (deadline, source, logger) = (self.deadline, self.source, self.logger)
                 timer.withLock { $0 = Task.detached {
                     try? await Task.sleep(for: deadline)

@@ -130,7 +130,15 @@ struct StrategyRunTests {
         #expect(try await waitFor(.seconds(20)) { !bot.process.isRunning })
         #expect(bot.process.terminationStatus == 0)
         await bot.stderr.drained()
-        #expect(bot.stderr.text.contains("keel_orders_cancelled"))
+        // The cancel says what it cancelled (paper quoting has orders live at the stop), and the whole stop is
+        // accounted for: signal → steps → servers closed, adding up to the total.
+        let lines = bot.stderr.text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        let cancelled = try #require(lines.first { $0["event"] as? String == "keel_orders_cancelled" })
+        #expect(Int(cancelled["cancelled"] as? String ?? "") ?? 0 > 0 && !(cancelled["client_ids"] as? String ?? "").isEmpty, "\(cancelled)")
+        let stopped = try #require(lines.first { $0["event"] as? String == "keel_stopped" })
+        let parts = ["before_steps", "steps", "after_steps"].map { Double(stopped[$0] as? String ?? "") ?? -1 }
+        let total = Double(stopped["seconds"] as? String ?? "") ?? -1
+        #expect(parts.allSatisfy { $0 >= 0 } && abs(parts.reduce(0, +) - total) < 0.01, "\(stopped)")
 
         // The SQLite file holds every order the run sent and every fill it counted, and every order ended.
         var configuration = StorageConfiguration()

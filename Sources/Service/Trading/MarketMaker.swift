@@ -327,6 +327,9 @@ public actor MarketMaker {
 
     public var liveOrders: Int { account.live.count }
 
+    /// The client ids of the live orders, oldest first.
+    public var liveOrderIds: [String] { account.live.map(\.clientId) }
+
     /// Orders sent so far (placed, not amended).
     public var sentOrders: Int { counts["sent", default: 0] }
 
