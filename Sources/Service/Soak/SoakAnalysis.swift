@@ -84,11 +84,14 @@ public struct SoakAnalysis: Sendable, Codable, Equatable {
         public var name: String
         public var passed: Bool
         public var detail: String
+        /// True when the run cannot judge this (it does not fail the run, and says so).
+        public var inconclusive: Bool?
 
-        public init(name: String, passed: Bool, detail: String) {
+        public init(name: String, passed: Bool, detail: String, inconclusive: Bool? = nil) {
             self.name = name
             self.passed = passed
             self.detail = detail
+            self.inconclusive = inconclusive
         }
     }
 
@@ -121,6 +124,11 @@ public struct SoakAnalysis: Sendable, Codable, Equatable {
     public var passed: Bool
 
     static let keel: Set<String> = ["bot", "connector"]
+
+    /// How long the bot's and its connector's memory take to settle after a start (allocator arenas, caches,
+    /// code first run): a shorter run's memory slope says nothing about a leak, and is reported as
+    /// inconclusive rather than judged.
+    public static let memorySettleSeconds = 300.0
 
     public static func analyse(_ samples: [SoakSample], faults: [SoakFault], thresholds: SoakThresholds) -> SoakAnalysis {
         let duration = samples.last?.t ?? 0
@@ -156,11 +164,17 @@ public struct SoakAnalysis: Sendable, Codable, Equatable {
         let disk = samples.last?.diskBytes ?? 0
         let cpuMean = cpu.isEmpty ? 0 : cpu.reduce(0, +) / Double(cpu.count)
         let recovered = faults.filter(\.recovered).count
+        // A leak is a slope significantly above the threshold: the verdict fails when even the low end of the
+        // 95 % interval is at or above it (a short run's wide interval cannot convict, nor acquit). A run
+        // shorter than the memory's settling time cannot judge it at all.
+        let slopeDetail = String(format: "%.3f MB/h, 95%% CI %@; low end < %.3g MB/h", memory.mbPerHour, interval(memory), thresholds.memorySlopeMBPerHour)
+        let memoryVerdict = duration < memorySettleSeconds
+            ? Verdict(name: "memory slope", passed: true,
+                      detail: String(format: "inconclusive: a %.0f s run is shorter than the memory's %.0f s settling time (%@)",
+                                     duration, memorySettleSeconds, slopeDetail), inconclusive: true)
+            : Verdict(name: "memory slope", passed: (memory.ci95Low ?? memory.mbPerHour) < thresholds.memorySlopeMBPerHour, detail: slopeDetail)
         var verdicts = [
-            // A leak is a slope significantly above the threshold: the verdict fails when even the low end of
-            // the 95 % interval is at or above it (a short run's wide interval cannot convict, nor acquit).
-            Verdict(name: "memory slope", passed: (memory.ci95Low ?? memory.mbPerHour) < thresholds.memorySlopeMBPerHour,
-                    detail: String(format: "%.3f MB/h, 95%% CI %@; low end < %.3g MB/h", memory.mbPerHour, interval(memory), thresholds.memorySlopeMBPerHour)),
+            memoryVerdict,
             Verdict(name: "cpu mean", passed: cpuMean < thresholds.cpuMeanPercent,
                     detail: String(format: "%.1f %% of a core < %.0f %%", cpuMean, thresholds.cpuMeanPercent)),
             Verdict(name: "disk", passed: disk < thresholds.diskCapBytes,
@@ -256,7 +270,9 @@ public struct SoakAnalysis: Sendable, Codable, Equatable {
             lines.append("  \(kind): \(values.count)×, \(f(sorted.first)) / \(f(Self.percentile(sorted, 0.5))) / \(f(sorted.last)) s")
         }
         lines.append("")
-        for verdict in verdicts { lines.append("\(verdict.passed ? "PASS" : "FAIL")  \(verdict.name): \(verdict.detail)") }
+        for verdict in verdicts {
+            lines.append("\(verdict.inconclusive == true ? "INCONCLUSIVE" : verdict.passed ? "PASS" : "FAIL")  \(verdict.name): \(verdict.detail)")
+        }
         return lines.joined(separator: "\n") + "\n"
     }
 }
