@@ -27,18 +27,10 @@ echo "building keel (release)…" >&2
 keel="$root/.build/release/keel"
 . "$root/scripts/start-sim.sh"
 
-log=$(mktemp -d)
-sim=""
-cleanup() {
-  [ -n "$sim" ] && { kill -TERM "$sim" 2>/dev/null || true; wait "$sim" 2>/dev/null || true; }
-  rm -rf "$log"
-}
-trap cleanup EXIT
-
-start_sim "$keel" "$log" --exchange binance-usdm --seed "$seed" || exit 1
+start_sim "$keel" --exchange binance-usdm --seed "$seed" || exit 1
 port=$sim_port
 
 echo "recording keel sim (seed $seed) on 127.0.0.1:$port for $duration into $out…" >&2
 "$keel" record --exchange binance-usdm --symbols BTCUSDT --out "$out" --public-url "ws://127.0.0.1:$port" \
-  --rest-url "http://127.0.0.1:$port" --duration "$duration" 2>"$log/record.err" | tail -n 1 >&2
+  --rest-url "http://127.0.0.1:$port" --duration "$duration" 2>"$sim_log/record.err" | tail -n 1 >&2
 ls "$out"/BTCUSDT_*.gz

@@ -14,25 +14,15 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/pip install --quiet --disable-pip-version-check pybit binance-sdk-derivatives-trading-usds-futures
 
-log=$(mktemp -d)
-sim=""
-cleanup() {
-  [ -n "$sim" ] && { kill -TERM "$sim" 2>/dev/null || true; wait "$sim" 2>/dev/null || true; }
-  rm -rf "$log"
-}
-trap cleanup EXIT
-
 # run_against NAME SCRIPT [sim arguments…]: a fresh sim, the client's script against it, the sim stopped.
 run_against() {
   local name=$1 script=$2
   shift 2
-  start_sim "$keel" "$log" "$@" || exit 1
+  start_sim "$keel" "$@" || exit 1
   local port=$sim_port control=$sim_control_port
   echo "==> $name against keel sim $* on 127.0.0.1:$port (control $control)"
   timeout 180 .venv/bin/python "$script" "127.0.0.1:$port" "127.0.0.1:$control"
-  kill -TERM "$sim" 2>/dev/null || true
-  wait "$sim" 2>/dev/null || true
-  sim=""
+  stop_sim
 }
 
 run_against pybit Tests/Compatibility/pybit_against_sim.py
