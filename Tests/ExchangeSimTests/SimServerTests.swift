@@ -173,11 +173,18 @@ struct SimServerTests {
 
     @Test func theTruthsBookHasADefaultDepthAndRefusesABadOne() async throws {
         try await SimHarness.with { sim in
-            let (status, data) = try await sim.control("GET", "/sim/book?symbol=BTCUSDT")
-            #expect(status == 200)
-            let book = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
-            let bids = try #require(book["bids"] as? [Any]), asks = try #require(book["asks"] as? [Any])
-            #expect(bids.count == 50 && asks.count == 50, "the default depth is 50: \(bids.count) / \(asks.count)")
+            // The flow keeps 60 levels a side once it has stepped: ask until it has (a fresh sim's book is empty).
+            var levels = (bids: 0, asks: 0)
+            let started = ContinuousClock.now
+            while ContinuousClock.now - started < .seconds(20) {
+                let (status, data) = try await sim.control("GET", "/sim/book?symbol=BTCUSDT")
+                #expect(status == 200)
+                let book = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+                levels = ((book["bids"] as? [Any])?.count ?? -1, (book["asks"] as? [Any])?.count ?? -1)
+                if levels.bids > 0 && levels.asks > 0 { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(levels.bids == 50 && levels.asks == 50, "the default depth is 50: \(levels)")
             for depth in ["0", "10001", "abc"] {
                 #expect(try await sim.control("GET", "/sim/book?symbol=BTCUSDT&depth=\(depth)").0 == 400, "depth=\(depth)")
             }
