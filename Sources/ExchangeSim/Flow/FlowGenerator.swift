@@ -167,28 +167,25 @@ public struct FlowGenerator: Sendable {
         let p = parameters
         let bookMid = midTicks(engine)
         for _ in 0..<random.poisson(p.marketOrdersPerStep) {
-            if random.unit() < p.informedShare {
+            let informed = random.unit() < p.informedShare
+            guard let bookMid else { continue }
+            let side: Side, limit: Int64, median: Double
+            if informed {
                 // Towards the value `informedHorizonSteps` ahead, at no worse than that price: an IOC limit there.
-                guard let bookMid else { continue }
                 let target = ahead.last ?? latentMid
-                let side: Side = target > bookMid ? .buy : .sell
-                let limit = side == .buy ? Int64(target.rounded(.down)) : Int64(target.rounded(.up))
-                guard limit > 0 else { continue }
-                let price = Price(mantissa: limit * instrument.tickSize.mantissa, scale: instrument.tickSize.scale)
-                let qty = marketLots(median: p.marketMedianLots * p.informedSizeMultiple)
-                take(PlaceRequest(symbol: instrument.symbol, side: side, type: .limit, qty: qty, price: price, timeInForce: .ioc),
-                     &engine, now: now, events: &events)
+                side = target > bookMid ? .buy : .sell
+                limit = side == .buy ? Int64(target.rounded(.down)) : Int64(target.rounded(.up))
+                median = p.marketMedianLots * p.informedSizeMultiple
             } else {
                 // A market order, within the exchange's price protection: no fill beyond `maxDistanceTicks`.
-                guard let bookMid else { continue }
-                let side: Side = random.unit() < 0.5 ? .buy : .sell
+                side = random.unit() < 0.5 ? .buy : .sell
                 let band = Double(p.maxDistanceTicks)
-                let limit = side == .buy ? Int64((bookMid + band).rounded(.down)) : Int64((bookMid - band).rounded(.up))
-                guard limit > 0 else { continue }
-                let price = Price(mantissa: limit * instrument.tickSize.mantissa, scale: instrument.tickSize.scale)
-                take(PlaceRequest(symbol: instrument.symbol, side: side, type: .limit, qty: marketLots(median: p.marketMedianLots),
-                                  price: price, timeInForce: .ioc), &engine, now: now, events: &events)
+                limit = side == .buy ? Int64((bookMid + band).rounded(.down)) : Int64((bookMid - band).rounded(.up))
+                median = p.marketMedianLots
             }
+            guard limit > 0 else { continue }
+            take(PlaceRequest(symbol: instrument.symbol, side: side, type: .limit, qty: marketLots(median: median),
+                              price: instrument.price(ticks: limit), timeInForce: .ioc), &engine, now: now, events: &events)
         }
         if ahead.isEmpty {
             latentMid = nextLatent(after: latentMid)
@@ -254,19 +251,16 @@ public struct FlowGenerator: Sendable {
     private mutating func replenish(_ engine: inout MatchingEngine, now: Int64, events: inout EngineEvents) {
         let targets = parameters.depthLots
         guard !targets.isEmpty else { return }
-        let step = instrument.qtyStep.isZero ? FixedDecimal(1) : instrument.qtyStep
         for side in [Side.buy, .sell] {
             let best = nearest(side, engine)
             let levels = engine.depth(instrument.symbol, side: side, limit: targets.count * 4)
             for (index, target) in targets.enumerated() where random.unit() < parameters.replenishProbability {
                 let price = side == .buy ? best - Int64(index) : best + Int64(index)
-                let have = levels.first { ticks($0.price) == price }.map { $0.qty.doubleValue / step.doubleValue } ?? 0
+                let have = levels.first { ticks($0.price) == price }.map { $0.qty.doubleValue / lot.doubleValue } ?? 0
                 let missing = Int64((target - have).rounded(.down))
                 guard missing >= 1, price > 0 else { continue }
-                let qty = Swift.max(FixedDecimal(mantissa: missing * step.mantissa, scale: step.scale), instrument.minQty)
-                let request = PlaceRequest(symbol: instrument.symbol, side: side, type: .limit, qty: qty,
-                                           price: Price(mantissa: price * instrument.tickSize.mantissa, scale: instrument.tickSize.scale),
-                                           timeInForce: .postOnly)
+                let request = PlaceRequest(symbol: instrument.symbol, side: side, type: .limit, qty: quantity(lots: missing),
+                                           price: instrument.price(ticks: price), timeInForce: .postOnly)
                 send(request, &engine, now: now, events: &events)
             }
         }
@@ -294,7 +288,7 @@ public struct FlowGenerator: Sendable {
 
     private mutating func placeLimit(side: Side, ticks: Int64, _ engine: inout MatchingEngine, now: Int64, events: inout EngineEvents) {
         guard ticks > 0 else { return }
-        let price = Price(mantissa: ticks * instrument.tickSize.mantissa, scale: instrument.tickSize.scale)
+        let price = instrument.price(ticks: ticks)
         // Post-only: the flow's makers never take; a price through the other side's touch is not placed.
         let request = PlaceRequest(symbol: instrument.symbol, side: side, type: .limit, qty: lots(mean: parameters.meanLots), price: price,
                                    timeInForce: .postOnly)
@@ -304,7 +298,7 @@ public struct FlowGenerator: Sendable {
     /// A taker's order; what it traded moves the makers' anchor its way.
     private mutating func take(_ request: PlaceRequest, _ engine: inout MatchingEngine, now: Int64, events: inout EngineEvents) {
         guard let order = send(request, &engine, now: now, events: &events) else { return }
-        let filled = order.filledQty.doubleValue / (instrument.qtyStep.isZero ? 1 : instrument.qtyStep.doubleValue)
+        let filled = order.filledQty.doubleValue / lot.doubleValue
         guard filled > 0 else { return }
         let move = parameters.informedShare * parameters.impactBps / 10_000 * anchor
             * (filled / Swift.max(1, parameters.marketMedianLots)).squareRoot()
@@ -326,21 +320,23 @@ public struct FlowGenerator: Sendable {
 
     /// A quantity of at least one lot and at least the minimum, exponential around `mean` lots.
     private mutating func lots(mean: Double) -> Quantity {
-        let step = instrument.qtyStep.isZero ? FixedDecimal(1) : instrument.qtyStep
-        let count = Int64(1 + random.exponential(mean: mean))
-        let qty = FixedDecimal(mantissa: count * step.mantissa, scale: step.scale)
-        return Swift.max(qty, instrument.minQty)
+        quantity(lots: Int64(1 + random.exponential(mean: mean)))
     }
 
     /// A market order's quantity: lognormal around `median` lots, at least one lot and the minimum, at most
     /// `maxMarketLots`.
     private mutating func marketLots(median: Double) -> Quantity {
-        let step = instrument.qtyStep.isZero ? FixedDecimal(1) : instrument.qtyStep
         let drawn = median * exp(parameters.marketSizeSigma * random.normal())
-        let count = Int64(Swift.min(Swift.max(drawn.rounded(), 1), Swift.max(parameters.maxMarketLots, 1)))
-        let qty = FixedDecimal(mantissa: count * step.mantissa, scale: step.scale)
-        return Swift.max(qty, instrument.minQty)
+        return quantity(lots: Int64(Swift.min(Swift.max(drawn.rounded(), 1), Swift.max(parameters.maxMarketLots, 1))))
     }
+
+    /// `count` lots, at least the instrument's minimum.
+    private func quantity(lots count: Int64) -> Quantity {
+        Swift.max(FixedDecimal(mantissa: count * lot.mantissa, scale: lot.scale), instrument.minQty)
+    }
+
+    /// The lot sizes count in: the qty step (1 for an instrument without one).
+    private var lot: FixedDecimal { instrument.qtyStep.isZero ? FixedDecimal(1) : instrument.qtyStep }
 
     private func ticks(_ price: Price) -> Int64? {
         price.divided(by: instrument.tickSize, scale: 0, rounding: .halfEven)?.mantissa
@@ -350,5 +346,12 @@ public struct FlowGenerator: Sendable {
         guard let bid = engine.depth(instrument.symbol, side: .buy, limit: 1).first.flatMap({ ticks($0.price) }),
               let ask = engine.depth(instrument.symbol, side: .sell, limit: 1).first.flatMap({ ticks($0.price) }) else { return nil }
         return Double(bid + ask) / 2
+    }
+}
+
+extension Instrument {
+    /// The price `ticks` ticks above zero, on this instrument's grid.
+    func price(ticks: Int64) -> Price {
+        Price(mantissa: ticks * tickSize.mantissa, scale: tickSize.scale)
     }
 }

@@ -81,7 +81,7 @@ public struct ReplayMarket: Sendable {
         }
         for side in [Side.buy, .sell] {
             for (ticks, qty) in wanted[side]!.sorted(by: { side == .buy ? $0.key > $1.key : $0.key < $1.key }) where current[side]![ticks] == nil {
-                let price = Price(mantissa: ticks * instrument.tickSize.mantissa, scale: instrument.tickSize.scale)
+                let price = instrument.price(ticks: ticks)
                 guard let (order, produced) = try? engine.place(PlaceRequest(symbol: symbol, side: side, type: .limit, qty: qty, price: price),
                                                                 owner: .flow, now: now) else { continue }
                 events.merge(produced)

@@ -49,6 +49,9 @@ extension MarketMaker {
         let risk = strategy.risk
         let instrument = strategy.instrument
         let trading = tradingAllowed()
+        // What is being quoted now: nothing while quoting is not allowed (halted, waiting, stopped), whatever the
+        // last ladder was.
+        let quoted = trading.allowed ? strategy.lastLadder : QuoteLadder()
         var model = StrategyStatus.Model(mode: settings.model.mode.rawValue, gamma: settings.model.gamma)
         model.makerFee = strategy.makerFee
         model.floorBps = strategy.floorBps
@@ -83,12 +86,8 @@ extension MarketMaker {
                           volatility: .measure(inputs.volatility), tradeIntensity: .measure(inputs.tradeIntensity),
                           imbalance: .measure(inputs.imbalance)),
             model: model,
-            // What is being quoted now: nothing while quoting is not allowed (halted, waiting, stopped), whatever
-            // the last ladder was.
-            quotes: trading.allowed
-                ? .init(bids: strategy.lastLadder.bids.map { .init(price: "\($0.price)", qty: "\($0.qty)") },
-                        asks: strategy.lastLadder.asks.map { .init(price: "\($0.price)", qty: "\($0.qty)") })
-                : .init(bids: [], asks: []),
+            quotes: .init(bids: quoted.bids.map { .init(price: "\($0.price)", qty: "\($0.qty)") },
+                          asks: quoted.asks.map { .init(price: "\($0.price)", qty: "\($0.qty)") }),
             liveOrders: account.live.map { order in
                 .init(clientId: order.clientId, side: order.side.rawValue, price: "\(order.price)", qty: "\(order.qty)",
                       filled: "\(order.filledQty)", status: order.status.rawValue, level: strategy.levels[order.clientId] ?? -1)
