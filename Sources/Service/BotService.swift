@@ -160,6 +160,8 @@ public struct BotService: Sendable {
                 }
             }
             try? await gracefulShutdown()
+            // The service group and the guard each see the signal; whichever notices first begins the stop.
+            times.mark(\.begun)
             times.mark(\.steps)
             let steps = ShutdownSequence(logger: service.logger)
             if let maker {
@@ -219,12 +221,12 @@ public struct BotService: Sendable {
     }
 }
 
-/// The moments of a stop, so the whole of it is accounted for: the first signal, the start and end of the
-/// shutdown steps, and (logged by ``log(_:)`` once the service group has ended) the rest — the HTTP servers
-/// closing their connections.
+/// The moments of a stop, so the whole of it is accounted for: its beginning (the first signal, as the guard
+/// or the core sees it first), the start and end of the shutdown steps, and (logged by ``log(_:)`` once the
+/// service group has ended) the rest — the HTTP servers closing their connections.
 final class StopTimes: Sendable {
     struct Moments {
-        var signal: ContinuousClock.Instant?
+        var begun: ContinuousClock.Instant?
         var steps: ContinuousClock.Instant?
         var stepsDone: ContinuousClock.Instant?
     }
@@ -235,8 +237,8 @@ final class StopTimes: Sendable {
         moments.withLock { if $0[keyPath: moment] == nil { $0[keyPath: moment] = .now } }
     }
 
-    /// `keel_stopped`: `seconds` from the signal (or from the steps' start without one) to now, split into
-    /// `before_steps` (the signal reaching the core), `steps` and `after_steps` (the servers closing).
+    /// `keel_stopped`: `seconds` from the beginning to now, split into `before_steps` (the signal reaching the
+    /// core), `steps` and `after_steps` (the servers closing).
     func log(_ logger: Logger) {
         let end = ContinuousClock.now
         let m = moments.withLock { $0 }
@@ -245,8 +247,8 @@ final class StopTimes: Sendable {
             return "\(((to - from).inSeconds * 1_000).rounded() / 1_000)"
         }
         var metadata: Logger.Metadata = [:]
-        if let value = seconds(m.signal ?? m.steps, end) { metadata["seconds"] = "\(value)" }
-        if let value = seconds(m.signal, m.steps) { metadata["before_steps"] = "\(value)" }
+        if let value = seconds(m.begun, end) { metadata["seconds"] = "\(value)" }
+        if let value = seconds(m.begun, m.steps) { metadata["before_steps"] = "\(value)" }
         if let value = seconds(m.steps, m.stepsDone) { metadata["steps"] = "\(value)" }
         if let value = seconds(m.stepsDone, end) { metadata["after_steps"] = "\(value)" }
         logger.info("keel_stopped", metadata: metadata)
@@ -320,7 +322,7 @@ struct ShutdownGuard: ServiceLifecycle.Service {
         for await signal in signals.cancelOnGracefulShutdown() {
             guard first != nil else {
                 first = signal
-                times.mark(\.signal)
+                times.mark(\.begun)
                 logger.info("keel_shutdown_signal", metadata: ["signal": "\(signal)"])
                 let (deadline, source, logger) = (self.deadline, self.source, self.logger)
                 timer.withLock { $0 = Task.detached {
