@@ -74,6 +74,7 @@ let package = Package(
             dependencies: [
                 "Supervisor", "ConnectorWire", "Runtime", "Market", "MarketContext", "Strategy", "Execution", "Storage",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

@@ -7,8 +7,9 @@ cd "$(dirname "$0")/.."
 
 # zlib: reading .gz recordings (Storage); gzip: test fixtures; python3-venv: the peer-client venv;
 # prometheus: its promtool checks the bot's scraped /metrics (a test requires it: KEEL_REQUIRE_PROMTOOL);
-# libsqlite3-dev: SQLite storage (GRDB); postgresql: a throwaway server for the PostgreSQL storage tests.
-packages=(zlib1g-dev gzip python3-venv prometheus libsqlite3-dev postgresql)
+# libsqlite3-dev: SQLite storage (GRDB); postgresql: a throwaway server for the PostgreSQL storage tests;
+# chromium, chromium-driver: the dashboard in a real browser (scripts/browser-test.sh, Selenium from PyPI).
+packages=(zlib1g-dev gzip python3-venv prometheus libsqlite3-dev postgresql chromium chromium-driver)
 if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
 echo "==> installing Debian packages: ${packages[*]}"
 $sudo apt-get update -qq
@@ -50,6 +51,11 @@ KEEL_REQUIRE_PROMTOOL=1 swift test --traits Postgres --skip "ChaosTests|Supervis
 # other suites starting sims and bots (there a first connection took over 30 s).
 echo "==> swift test --traits Postgres --filter \"ChaosTests|SupervisorTests\""
 swift test --traits Postgres --filter "ChaosTests|SupervisorTests"
+
+# The live dashboard in headless chromium against keel demo: connected, the ladder equals the bot's books, a
+# kill -9 of the connector seen and recovered within 3 s, Halt and Resume; screenshots in artifacts/browser.
+echo "==> the dashboard in a real browser (scripts/browser-test.sh)"
+bash scripts/browser-test.sh artifacts/browser
 
 # Five minutes of the soak: faults every 20 s (kill -9 of the connector, stalls, drops, gaps, restarts,
 # REST errors, rate limits, refused connections, malformed frames, latency, close codes), resources sampled

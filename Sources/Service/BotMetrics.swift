@@ -11,6 +11,7 @@ final class BotMetrics: @unchecked Sendable {
     let registry: PrometheusCollectorRegistry
     private let lock = NSLock()
     private var reported: [String: Int] = [:]
+    private var tickToQuoteWindow: [Int64] = []
     private let reconnectAttempts: Counter
     private let maxReconnectReached: Counter
     private let reconnectDelay: Gauge
@@ -220,6 +221,21 @@ extension BotMetrics {
 
     func tickToQuote(nanoseconds: Int64) {
         tickToQuote.recordNanoseconds(max(0, nanoseconds))
+        lock.withLock {
+            tickToQuoteWindow.append(max(0, nanoseconds))
+            if tickToQuoteWindow.count > Self.recentLatencies { tickToQuoteWindow.removeFirst(tickToQuoteWindow.count - Self.recentLatencies) }
+        }
+    }
+
+    /// How many of the last tick-to-quote latencies the dashboard's p50 / p99 are taken over.
+    static let recentLatencies = 1_000
+
+    /// The p50 and p99 of the last tick-to-quote latencies in seconds (nearest rank); nil before the first quote.
+    func recentTickToQuote() -> (p50: Double, p99: Double, count: Int)? {
+        let sorted = lock.withLock { tickToQuoteWindow }.sorted()
+        guard !sorted.isEmpty else { return nil }
+        func rank(_ q: Double) -> Double { Double(sorted[min(sorted.count - 1, Int((q * Double(sorted.count)).rounded(.up)) - 1)]) / 1e9 }
+        return (rank(0.5), rank(0.99), sorted.count)
     }
 }
 

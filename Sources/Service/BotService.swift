@@ -94,8 +94,10 @@ public struct BotService: Sendable {
         // the bot logs keel_http_listening / keel_metrics_listening itself.
         var serverLogger = logger
         serverLogger.logLevel = .warning
+        let api = HTTPAPI(service: self)
         let application = Application(
-            router: HTTPAPI(service: self).router(),
+            router: api.router(),
+            server: .http1WebSocketUpgrade(webSocketRouter: api.webSocketRouter()),
             configuration: .init(address: .hostname(settings.httpHost, port: settings.httpPort), serverName: "keel"),
             onServerRunning: { [logger, settings] channel in
                 let port = channel.localAddress?.port ?? 0
@@ -109,7 +111,6 @@ public struct BotService: Sendable {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: guardian), .init(service: application)]
         if settings.enablePrometheus, let port = settings.metricsPort, port != settings.httpPort || port == 0 {
             let metricsOnly = Router()
-            let api = HTTPAPI(service: self)
             metricsOnly.get("/metrics") { _, _ in await api.metricsResponse() }
             services.append(.init(service: Application(
                 router: metricsOnly, configuration: .init(address: .hostname(settings.httpHost, port: port), serverName: "keel-metrics"),

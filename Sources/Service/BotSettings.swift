@@ -24,6 +24,10 @@ public struct BotSettings: Sendable {
     public var fallbackAfter = 30.0
     public var httpHost = "127.0.0.1"
     public var httpPort = 8000
+    /// `monitoring.api_token` (or `MONITORING_API_TOKEN`, its `_FILE`, `/run/secrets/monitoring_api_token`):
+    /// when set, every `POST` (Halt, Resume) needs it in `Authorization: Bearer …`; a non-loopback
+    /// `http_host` is refused without it.
+    public var apiToken: String?
     public var healthCheckInterval = 5.0
     public var staleThreshold = 60.0
     public var staleGrace = 30.0
@@ -44,7 +48,7 @@ public struct BotSettings: Sendable {
 
     /// The bot's own keys.
     public static let keys = [
-        "exchange.data_source", "exchange.fallback", "exchange.fallback_after", "monitoring.http_host", "monitoring.http_port", "monitoring.health_check_interval",
+        "exchange.data_source", "exchange.fallback", "exchange.fallback_after", "monitoring.http_host", "monitoring.http_port", "monitoring.api_token", "monitoring.health_check_interval",
         "monitoring.stale_threshold", "monitoring.stale_grace", "monitoring.health_log_interval", "monitoring.shutdown_timeout",
         "monitoring.enable_prometheus", "monitoring.metrics_port", "limits.queue_size",
         "monitoring.log_file", "monitoring.log_max_bytes", "monitoring.log_keep", "monitoring.log_total_cap",
@@ -73,6 +77,14 @@ public struct BotSettings: Sendable {
         case "exchange.fallback_after": fallbackAfter = try setting.seconds(example: "30")
         case "monitoring.http_host": httpHost = value
         case "monitoring.http_port": httpPort = try setting.port()
+        case "monitoring.api_token":
+            // A secret: registered before anything can log it; never echoed.
+            LogRedactor.register(value)
+            guard value.count >= 16, !value.contains(where: \.isWhitespace) else {
+                throw ConnectorSettings.Invalid(key: key, problem: "too short or has spaces (value not shown: it is a secret)",
+                                                fix: "use at least 16 characters without spaces, e.g. the output of `openssl rand -hex 24`")
+            }
+            apiToken = value
         case "monitoring.health_check_interval": healthCheckInterval = try setting.seconds(example: "5")
         case "monitoring.stale_threshold": staleThreshold = try setting.seconds(example: "5")
         case "monitoring.stale_grace": staleGrace = try setting.seconds(example: "5")
@@ -132,6 +144,13 @@ public struct BotSettings: Sendable {
         } catch {
             throw ConnectorSettings.Invalid(key: "storage.postgres_url", problem: error.description, fix: "point STORAGE_POSTGRES_URL_FILE at a readable file")
         }
+        do {
+            if let token = try Credentials.secret("MONITORING_API_TOKEN", environment: environment) {
+                values.append(("monitoring.api_token", token, "MONITORING_API_TOKEN"))
+            }
+        } catch {
+            throw ConnectorSettings.Invalid(key: "monitoring.api_token", problem: error.description, fix: "point MONITORING_API_TOKEN_FILE at a readable file")
+        }
         if let backend = environment["STORAGE_BACKEND"], !backend.isEmpty { values.append(("storage.backend", backend, "STORAGE_BACKEND")) }
         values += overrides.map { ($0.key, $0.value, nil) }
         for (key, value, variable) in values {
@@ -145,11 +164,20 @@ public struct BotSettings: Sendable {
         }
         try settings.connector.validate()
         try settings.trading.validate()
+        if settings.apiToken == nil, !Self.isLoopback(settings.httpHost) {
+            throw ConnectorSettings.Invalid(key: "monitoring.http_host", problem: "\(settings.httpHost) is not a loopback address and monitoring.api_token is not set: anyone who reaches the port could halt or resume trading",
+                                            fix: "set monitoring.api_token (or MONITORING_API_TOKEN_FILE), or listen on 127.0.0.1")
+        }
         if settings.fallback.contains(settings.dataSource) {
             throw ConnectorSettings.Invalid(key: "exchange.fallback", problem: "lists the primary source \(settings.dataSource.rawValue)",
                                             fix: "list only other sources, e.g. [binance_ws, stub] for bybit_connector")
         }
         return settings
+    }
+
+    /// Whether `host` is a loopback address (127.0.0.0/8, ::1, localhost): only this machine reaches it.
+    public static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
     }
 
     /// The connector child's arguments: its config file and every value that came from elsewhere.
@@ -191,6 +219,7 @@ public struct BotSettings: Sendable {
             ("exchange.api_key", credentials == nil ? "(none: public data only)" : "<redacted>"),
             ("exchange.api_secret", credentials == nil ? "(none: public data only)" : "<redacted>"),
             ("monitoring.http_host", httpHost), ("monitoring.http_port", "\(httpPort)"),
+            ("monitoring.api_token", apiToken == nil ? "(none: POSTs need no token on loopback)" : "<redacted>"),
             ("monitoring.health_check_interval", "\(healthCheckInterval)"), ("monitoring.stale_threshold", "\(staleThreshold)"),
             ("monitoring.stale_grace", "\(staleGrace)"), ("monitoring.health_log_interval", "\(healthLogInterval)"),
             ("monitoring.shutdown_timeout", "\(shutdownTimeout)"), ("monitoring.enable_prometheus", "\(enablePrometheus)"),

@@ -98,6 +98,14 @@ public actor FallbackSource: MarketSource {
         for source in running.values { await source.kill() }
     }
 
+    public func sources(now: Int64) async -> [SourceHealth] {
+        var answer: [SourceHealth] = []
+        for (index, source) in chain.enumerated() {
+            answer.append(SourceHealth(name: source.name, health: await running[index]?.health(now: now), active: index == active))
+        }
+        return answer
+    }
+
     public func dataSource() -> DataSourceView? {
         DataSourceView(active: chain[active].name, primary: chain[0].name, fallbackSince: active == 0 ? nil : activeSince, reason: active == 0 ? nil : reason)
     }

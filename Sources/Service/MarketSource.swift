@@ -19,10 +19,21 @@ public protocol MarketSource: Sendable {
     func kill() async
     /// With `exchange.fallback`: which source leads now; nil for a single source.
     func dataSource() async -> DataSourceView?
+    /// Each data source's health, the primary first: a source that is not running has none. A single
+    /// source answers its own, unnamed (the configured `exchange.data_source` is its name).
+    func sources(now: Int64) async -> [SourceHealth]
+}
+
+/// One data source as the dashboard shows it.
+public struct SourceHealth: Sendable {
+    public var name: String?
+    public var health: ConnectorHealth?
+    public var active: Bool
 }
 
 extension MarketSource {
     public func dataSource() async -> DataSourceView? { nil }
+    public func sources(now: Int64) async -> [SourceHealth] { [SourceHealth(name: nil, health: await health(now: now), active: true)] }
 }
 
 extension ConnectorSupervisor: MarketSource {}

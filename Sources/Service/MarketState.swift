@@ -12,6 +12,8 @@ public actor MarketState {
         public var bids: Int
         public var asks: Int
         public var lastUpdateId: Int64
+        public var bestBid: Price?
+        public var bestAsk: Price?
     }
 
     private var books: [String: OrderBook] = [:]
@@ -19,6 +21,12 @@ public actor MarketState {
     private var lastUpdate: [String: Int64] = [:]
     private(set) var eventsByType: [String: Int] = [:]
     private var latencies: [Int64] = []
+    /// The last public trades of each symbol, newest last (the dashboard's tape).
+    private var tape: [String: [TradeTick]] = [:]
+    static let tapeLength = 30
+    /// Connector statuses by kind since start (reconnects, resyncs…), and the resyncs that mended a gap.
+    private(set) var statuses: [ConnectorEvent.StatusKind: Int] = [:]
+    private(set) var gaps = 0
     private let onLatency: @Sendable (Int64) -> Void
 
     public init(onLatency: @escaping @Sendable (Int64) -> Void = { _ in }) {
@@ -28,6 +36,11 @@ public actor MarketState {
     public func apply(_ event: ConnectorEvent, now: Int64) {
         let type = ConnectorEvent.typeName(event)
         eventsByType[type, default: 0] += 1
+        if case .status(let status) = event {
+            statuses[status.status, default: 0] += 1
+            // Every resync but an exchange's restart mends a book whose sequence broke: a gap.
+            if status.status == .resynced, status.reason?.contains("exchange restart") != true { gaps += 1 }
+        }
         switch event {
         case .depth(let depth):
             let update = depth.update
@@ -44,6 +57,8 @@ public actor MarketState {
             lastUpdate[update.symbol] = update.lastUpdateId
         case .trade(let trade):
             onLatency(now - trade.receiveTime)
+            tape[trade.symbol, default: []].append(trade)
+            if tape[trade.symbol]!.count > Self.tapeLength { tape[trade.symbol]!.removeFirst() }
         case .status(let status) where status.status == .connectorStarted && status.session != "inactive":
             invalidateAll()
         case .status(let status) where status.status == .dataSource:
@@ -70,12 +85,20 @@ public actor MarketState {
         var result: [String: BookSummary] = [:]
         for (symbol, book) in books {
             result[symbol] = BookSummary(valid: valid[symbol] ?? false, bids: book.levels(.bid).count, asks: book.levels(.ask).count,
-                                         lastUpdateId: lastUpdate[symbol] ?? 0)
+                                         lastUpdateId: lastUpdate[symbol] ?? 0, bestBid: book.bestBid?.price, bestAsk: book.bestAsk?.price)
         }
         return result
     }
 
     public func counts() -> [String: Int] { eventsByType }
+
+    /// The connector's reconnects (its sessions' `reconnecting`), resyncs, and the resyncs that mended a gap, since start.
+    public func incidents() -> (reconnects: Int, resyncs: Int, gaps: Int) {
+        (statuses[.reconnecting] ?? 0, statuses[.resynced] ?? 0, gaps)
+    }
+
+    /// The last public trades of `symbol`, newest last.
+    public func trades(_ symbol: String) -> [TradeTick] { tape[symbol] ?? [] }
 
     /// The book of `symbol` and whether it can be trusted.
     public func book(_ symbol: String) -> (book: OrderBook, valid: Bool)? {

@@ -102,6 +102,7 @@ struct DemoCommand: AsyncParsableCommand {
         try await service.run { port in
             print("""
             keel demo is running (Ctrl-C to stop). To open:
+              dashboard       http://127.0.0.1:\(port)/   (live: book, our quotes, position, PnL, health; Halt / Resume)
               strategy        http://127.0.0.1:\(port)/strategy/status   (paper mode: quotes, fills, PnL, risk)
               health          http://127.0.0.1:\(port)/health
               feed health     http://127.0.0.1:\(port)/ws/health

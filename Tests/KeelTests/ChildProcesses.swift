@@ -179,12 +179,13 @@ func get(_ url: String) async throws -> (Int, String) {
     return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
 }
 
-func post(_ url: String, body: String) async throws -> (Int, String) {
+func post(_ url: String, body: String, headers: [String: String] = [:]) async throws -> (Int, String) {
     var request = URLRequest(url: URL(string: url)!)
     request.timeoutInterval = 30
     request.httpMethod = "POST"
     request.httpBody = Data(body.utf8)
     request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+    for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
     let (data, response) = try await URLSession.shared.data(for: request)
     return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
 }

@@ -26,11 +26,11 @@ struct DemoCommandTests {
 
         #expect(try await waitFor(.seconds(60)) { stdout.text.contains("sim exchange") || !demo.isRunning }, "\(stderr.text.suffix(2_000))")
         let banner = stdout.text
-        // The URLs to open come before "Also:", the strategy's first; each is for a browser (http).
+        // The URLs to open come before "Also:", the dashboard's first; each is for a browser (http).
         let toOpen = banner.split(separator: "\n").prefix { !$0.hasPrefix("Also:") }
             .compactMap { line in line.split(separator: " ").first { $0.hasPrefix("http://") }.map(String.init) }
-        #expect(toOpen.count == 6, "\(banner)")
-        #expect(toOpen.first?.hasSuffix("/strategy/status") == true)
+        #expect(toOpen.count == 7, "\(banner)")
+        #expect(toOpen.first?.hasSuffix("/") == true && toOpen.first?.split(separator: "/").count == 2, "\(banner)")
         #expect(toOpen.contains { $0.hasSuffix("/health") } && toOpen.contains { $0.hasSuffix("/sim/stats") })
         #expect(!banner.split(separator: "\n").prefix { !$0.hasPrefix("Also:") }.contains { $0.contains("ws://") })
         // Ready (connected, books valid) within a minute, then every URL answers 200.
@@ -41,7 +41,7 @@ struct DemoCommandTests {
             #expect(status == 200, "\(url) answered \(status)")
         }
         // It quotes (after its backfill) within two minutes.
-        let strategy = try #require(toOpen.first)
+        let strategy = try #require(toOpen.first { $0.hasSuffix("/strategy/status") })
         #expect(try await waitFor(.seconds(120)) {
             guard let body = try? await get(strategy).1,
                   let status = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any] else { return false }

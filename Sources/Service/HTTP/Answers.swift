@@ -93,6 +93,8 @@ struct WSHealthAnswer: Encodable, Sendable {
         var bidLevels: Int
         var askLevels: Int
         var lastUpdateId: Int64
+        var bestBid: OrNull<String>
+        var bestAsk: OrNull<String>
     }
 
     var connector: Connector

@@ -1,7 +1,37 @@
 import Foundation
 import Hummingbird
+import HummingbirdWebSocket
+import ServiceLifecycle
 import Market
 import Runtime
+
+/// What `/ready` answers: ready once the connector is up and every book is valid; whether quotes may go
+/// out, and why not.
+struct Readiness {
+    var ready: Bool
+    var reasons: [String]
+    var connected: Bool
+    var trading: (allowed: Bool, reason: String)
+    var dataSource: DataSourceAnswer
+
+    static func of(_ service: BotService, now: Int64) async -> Readiness {
+        let health = await service.source.health(now: now)
+        let books = await service.state.summary()
+        var reasons: [String] = []
+        if !health.connected { reasons.append("connector not connected") }
+        for symbol in service.settings.connector.symbols {
+            if let book = books[symbol] {
+                if !book.valid { reasons.append("book \(symbol) invalid (waiting for a snapshot)") }
+            } else {
+                reasons.append("no book for \(symbol) yet")
+            }
+        }
+        var trading = (allowed: false, reason: "strategy.enabled is false")
+        if let maker = service.maker { trading = await maker.tradingAllowed() }
+        let source = DataSourceAnswer(await service.source.dataSource(), configured: service.settings.dataSource.rawValue)
+        return Readiness(ready: reasons.isEmpty, reasons: reasons, connected: health.connected, trading: trading, dataSource: source)
+    }
+}
 
 /// The HTTP API on `monitoring.http_host:monitoring.http_port`: health, readiness, the connector's
 /// health, the strategy's status and controls, and the Prometheus metrics. Every JSON answer is a type
@@ -12,27 +42,20 @@ struct HTTPAPI {
     func router() -> Router<BasicRequestContext> {
         let router = Router()
         let service = self.service
+        router.add(middleware: TokenMiddleware(token: service.settings.apiToken))
+        router.get("/") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
+                     body: .init(byteBuffer: ByteBuffer(string: DashboardPage.html)))
+        }
         router.get("/health") { _, _ in
             answer(HealthAnswer())
         }
         router.get("/ready") { _, _ in
-            let health = await service.source.health(now: WallClock.nanoseconds())
-            let books = await service.state.summary()
-            var reasons: [String] = []
-            if !health.connected { reasons.append("connector not connected") }
-            for symbol in service.settings.connector.symbols {
-                if let book = books[symbol] {
-                    if !book.valid { reasons.append("book \(symbol) invalid (waiting for a snapshot)") }
-                } else {
-                    reasons.append("no book for \(symbol) yet")
-                }
-            }
-            var trading = (allowed: false, reason: "strategy.enabled is false")
-            if let maker = service.maker { trading = await maker.tradingAllowed() }
-            let source = DataSourceAnswer(await service.source.dataSource(), configured: service.settings.dataSource.rawValue)
-            return answer(ReadyAnswer(ready: reasons.isEmpty, reasons: reasons, connected: health.connected,
-                                      tradingAllowed: trading.allowed, tradingReason: trading.reason, dataSource: source.active),
-                          status: reasons.isEmpty ? .ok : .serviceUnavailable)
+            let readiness = await Readiness.of(service, now: WallClock.nanoseconds())
+            return answer(ReadyAnswer(ready: readiness.ready, reasons: readiness.reasons, connected: readiness.connected,
+                                      tradingAllowed: readiness.trading.allowed, tradingReason: readiness.trading.reason,
+                                      dataSource: readiness.dataSource.active),
+                          status: readiness.ready ? .ok : .serviceUnavailable)
         }
         router.get("/ws/health") { _, _ in
             let now = WallClock.nanoseconds()
@@ -45,7 +68,10 @@ struct HTTPAPI {
                 connectorHealth: process, restarts: health.restarts, deaths: health.deaths, staleRestarts: health.staleRestarts,
                 secondsSinceLastEvent: OrNull(health.secondsSinceLastEvent.map { ($0 * 1_000).rounded() / 1_000 }),
                 droppedEvents: health.droppedEvents,
-                books: books.mapValues { .init(valid: $0.valid, bidLevels: $0.bids, askLevels: $0.asks, lastUpdateId: $0.lastUpdateId) })
+                books: books.mapValues {
+                    .init(valid: $0.valid, bidLevels: $0.bids, askLevels: $0.asks, lastUpdateId: $0.lastUpdateId,
+                          bestBid: .decimal($0.bestBid), bestAsk: .decimal($0.bestAsk))
+                })
             return answer(WSHealthAnswer(connector: connector,
                                          dataSource: DataSourceAnswer(await service.source.dataSource(), configured: service.settings.dataSource.rawValue)))
         }
@@ -76,6 +102,18 @@ struct HTTPAPI {
         return router
     }
 
+    /// `/ws/dashboard`: the dashboard's updates, pushed (see `DashboardFeed`). A graceful stop ends it.
+    func webSocketRouter() -> Router<BasicWebSocketRequestContext> {
+        let router = Router(context: BasicWebSocketRequestContext.self)
+        let feed = DashboardFeed(service: service)
+        router.ws("/ws/dashboard") { inbound, outbound, _ in
+            await cancelWhenGracefulShutdown {
+                await feed.serve(inbound: inbound, outbound: outbound)
+            }
+        }
+        return router
+    }
+
     /// Prometheus text (404 when `monitoring.enable_prometheus` is false).
     func metricsResponse() async -> Response {
         guard service.settings.enablePrometheus else { return answer(ErrorAnswer(error: "monitoring.enable_prometheus is false"), status: .notFound) }
@@ -83,5 +121,28 @@ struct HTTPAPI {
         let text = service.metrics.render(health: health, books: await service.state.summary(), counts: await service.state.counts(),
                                           storage: service.storage?.stats)
         return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+}
+
+/// With `monitoring.api_token` set, every `POST` needs it: `Authorization: Bearer <token>` (compared in
+/// constant time); 401 otherwise, saying what is missing and never echoing what came.
+struct TokenMiddleware<Context: RequestContext>: RouterMiddleware {
+    let token: String?
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard let token, request.method == .post else { return try await next(request, context) }
+        let given = request.headers[.authorization].flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : nil } ?? ""
+        guard Self.same(Array(given.utf8), Array(token.utf8)) else {
+            return answer(ErrorAnswer(error: "this POST needs monitoring.api_token: send it as Authorization: Bearer <token>"), status: .unauthorized)
+        }
+        return try await next(request, context)
+    }
+
+    /// Equal bytes, in time that depends only on the lengths.
+    static func same(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        guard a.count == b.count else { return false }
+        var difference: UInt8 = 0
+        for (x, y) in zip(a, b) { difference |= x ^ y }
+        return difference == 0
     }
 }

@@ -16,6 +16,12 @@ extension MarketMaker {
         return (false, "risk \(strategy.risk.state.rawValue): \(strategy.risk.reasons.joined(separator: "; "))")
     }
 
+    /// What the dashboard shows of the trading loop: the status, the last fills, the PnL curve, and the
+    /// context's figures as last published.
+    func dashboard() -> (status: StrategyStatus, fills: [Fill], curve: [(time: Int64, net: Double)], context: SymbolContext.Snapshot?) {
+        (status(), recentFills, pnlCurve.points, contextSnapshot)
+    }
+
     /// `GET /context/{symbol}`: the quoted symbol's market context.
     public func contextReport() -> ContextReport {
         var report = ContextReport(strategy.context)

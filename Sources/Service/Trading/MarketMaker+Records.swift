@@ -24,6 +24,8 @@ extension MarketMaker {
                 metrics.fill(maker: fill.isMaker)
                 strategy.onFill(id: fill.executionId, side: fill.side, price: fill.price, time: now)
                 count("fills")
+                recentFills.append(fill)
+                if recentFills.count > 20 { recentFills.removeFirst(recentFills.count - 20) }
                 note(now, "fill \(fill.side.rawValue) \(fill.qty) @ \(fill.price) → position \(account.ledger.position)")
                 snapshot(now: now)
             case .roundTrip(let pnl):
@@ -85,7 +87,10 @@ extension MarketMaker {
         let now = WallClock.nanoseconds()
         if now - lastContextPublished >= 1_000_000_000 {
             lastContextPublished = now
-            metrics.context(symbol: symbol, strategy.context.snapshot)
+            let context = strategy.context.snapshot
+            contextSnapshot = context
+            metrics.context(symbol: symbol, context)
+            pnlCurve.add(time: now, net: ledger.netPnl(mark: mid).doubleValue)
         }
     }
 }

@@ -52,6 +52,11 @@ public actor MarketMaker {
     var commandSequence = 0
     var lastBookReceive: Int64 = 0
     var notes: [Note] = []
+    /// The dashboard's: the last fills, newest last, and net PnL since start, sampled once a second.
+    var recentFills: [Fill] = []
+    var pnlCurve = PnLCurve()
+    /// The context's figures as last published (once a second).
+    var contextSnapshot: SymbolContext.Snapshot?
     var counts: [String: Int] = [:]
     /// Orders, their events, fills, snapshots and risk transitions go here (nil: storage.backend none).
     let storage: StorageWriter?
