@@ -15,6 +15,10 @@ echo "==> installing Debian packages: ${packages[*]}"
 $sudo apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${packages[@]}" >/dev/null
 
+# The tree and its history hold no key-shaped string but the documented test values (scripts/secret-scan-allow.txt).
+echo "==> scanning the tracked files and the git history for secrets (scripts/secret-scan.py)"
+python3 scripts/secret-scan.py
+
 if [ ! -d ../shared/data ]; then
   echo "error: ../shared/data not found beside the checkout; the tests read the shared captures from there" >&2
   exit 2
@@ -39,6 +43,12 @@ if [ -n "$own_warnings" ]; then
   echo "$own_warnings" >&2
   exit 1
 fi
+
+# The deployment files (deploy/): every variable one Keel reads, secrets from files, targets and ports agreeing.
+echo "==> the deployment files (Tests/Deploy/check_deploy.py)"
+[ -x .venv/bin/python ] || python3 -m venv .venv
+.venv/bin/pip install --quiet --disable-pip-version-check pyyaml
+.venv/bin/python Tests/Deploy/check_deploy.py .build/debug/keel
 
 # Clients nobody here wrote: Bybit's and Binance's official SDKs against the simulator.
 bash scripts/peer-clients.sh

@@ -41,6 +41,9 @@ final class BotMetrics: @unchecked Sendable {
             _ = BotMetrics.counter(registry, "ws_reconnect_attempts_total", BotMetrics.reconnectHelp,
                                    labels: [("exchange", exchange), ("ws_type", session)])
         }
+        // At zero from the start, so an alert's increase() sees the first one.
+        _ = BotMetrics.counter(registry, "keel_foreign_orders_total", BotMetrics.foreignHelp)
+        for liquidity in ["maker", "taker"] { _ = BotMetrics.counter(registry, "keel_fills_total", BotMetrics.fillsHelp, labels: [("liquidity", liquidity)]) }
         maxReconnectReached = BotMetrics.counter(registry, "ws_max_reconnect_reached_total", "Times reconnecting gave up (never: it backs off up to its cap and keeps trying).", labels: labels)
         reconnectDelay = BotMetrics.gauge(registry, "ws_reconnect_delay_seconds", BotMetrics.delayHelp, labels: labels)
         restarts = BotMetrics.counter(registry, "keel_connector_restarts_total", "Connector child processes started after the first.")
@@ -69,6 +72,8 @@ final class BotMetrics: @unchecked Sendable {
 
     static let reconnectHelp = "Reconnects: connector restarts (ws_type connector) and each WebSocket session's reconnect attempts (public, private, trade)."
     static let delayHelp = "The last reconnect delay chosen by the backoff."
+    static let fillsHelp = "Executions counted (duplicates excluded)."
+    static let foreignHelp = "Open orders found on the exchange that this run did not send (left by an earlier run)."
 
     /// A session of the connector reconnecting (its `status` `reconnecting`): counted per WebSocket type
     /// (`public`, `private`, `trade`) beside the connector restarts (`ws_type="connector"`).
@@ -102,9 +107,14 @@ final class BotMetrics: @unchecked Sendable {
         reported[name] = max(previous, total)
     }
 
-    func render(health: ConnectorHealth, books: [String: MarketState.BookSummary], counts: [String: Int], storage: StorageWriter.Stats? = nil) -> String {
+    func render(health: ConnectorHealth, books: [String: MarketState.BookSummary], counts: [String: Int],
+                incidents: (reconnects: Int, resyncs: Int, gaps: Int) = (0, 0, 0), storage: StorageWriter.Stats? = nil) -> String {
         lock.lock()
         defer { lock.unlock() }
+        advance(BotMetrics.counter(registry, "keel_connector_errors_total", "Errors the connector reported (its error events)."), "errors", to: health.errorCount)
+        advance(BotMetrics.counter(registry, "keel_connector_resyncs_total", "Books rebuilt from a fresh snapshot after a fault or an exchange restart."),
+                "resyncs", to: incidents.resyncs)
+        advance(BotMetrics.counter(registry, "keel_connector_gaps_total", "Resyncs that mended a broken sequence (a gap)."), "gaps", to: incidents.gaps)
         advance(reconnectAttempts, "reconnects", to: health.restarts)
         advance(restarts, "restarts", to: health.restarts)
         advance(deaths, "deaths", to: health.deaths)
@@ -162,7 +172,7 @@ extension BotMetrics {
     }
 
     func fill(maker: Bool) {
-        BotMetrics.counter(registry, "keel_fills_total", "Executions counted (duplicates excluded).", labels: [("liquidity", maker ? "maker" : "taker")]).increment()
+        BotMetrics.counter(registry, "keel_fills_total", BotMetrics.fillsHelp, labels: [("liquidity", maker ? "maker" : "taker")]).increment()
     }
 
     /// The market context of the quoted symbol; a figure not known yet is left as it was.
@@ -205,14 +215,23 @@ extension BotMetrics {
         }
     }
 
-    func trading(position: Double, realised: Double, unrealised: Double, fees: Double, state: String) {
+    func trading(position: Double, maxPosition: Double?, liveOrders: Int, realised: Double, unrealised: Double, fees: Double, state: String) {
         BotMetrics.gauge(registry, "keel_position", "Signed position of the quoted symbol.").set(position)
+        if let maxPosition {
+            BotMetrics.gauge(registry, "keel_risk_max_position", "risk.max_position: the position's limit either way.").set(maxPosition)
+        }
+        BotMetrics.gauge(registry, "keel_live_orders", "Our orders open on the venue now.").set(Double(liveOrders))
         for (kind, value) in [("realised", realised), ("unrealised", unrealised), ("fees", fees), ("net", realised + unrealised - fees)] {
             BotMetrics.gauge(registry, "keel_pnl", "PnL in quote currency, by kind.", labels: [("kind", kind)]).set(value)
         }
         for candidate in ["ACTIVE", "REDUCING", "HALTED"] {
             BotMetrics.gauge(registry, "keel_risk_state", "1 for the risk manager's current state.", labels: [("state", candidate)]).set(candidate == state ? 1.0 : 0.0)
         }
+    }
+
+    /// An open order this run did not send, found on the exchange (left by an earlier run's stop).
+    func foreignOrder() {
+        BotMetrics.counter(registry, "keel_foreign_orders_total", BotMetrics.foreignHelp).increment()
     }
 
     func riskTransition(to state: String) {

@@ -119,6 +119,7 @@ struct HTTPAPI {
         guard service.settings.enablePrometheus else { return answer(ErrorAnswer(error: "monitoring.enable_prometheus is false"), status: .notFound) }
         let health = await service.source.health(now: WallClock.nanoseconds())
         let text = service.metrics.render(health: health, books: await service.state.summary(), counts: await service.state.counts(),
+                                          incidents: await service.state.incidents(),
                                           storage: service.storage?.stats)
         return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: text)))
     }

@@ -81,7 +81,8 @@ extension MarketMaker {
     func publish() {
         let mid = strategy.inputs.snapshot.mid
         let ledger = account.ledger
-        metrics.trading(position: ledger.position.doubleValue, realised: ledger.realisedPnl.doubleValue,
+        metrics.trading(position: ledger.position.doubleValue, maxPosition: settings.risk.maxPosition?.doubleValue, liveOrders: account.live.count,
+                        realised: ledger.realisedPnl.doubleValue,
                         unrealised: ledger.unrealisedPnl(mark: mid).doubleValue, fees: ledger.fees.doubleValue, state: strategy.risk.state.rawValue)
         // The context's figures walk its candles and profile rows (a day of them after a backfill): once a second is enough.
         let now = WallClock.nanoseconds()

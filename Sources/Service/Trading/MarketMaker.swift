@@ -441,6 +441,7 @@ public actor MarketMaker {
     }
 
     func foreign(_ order: OrderUpdate, now: Int64) async {
+        metrics.foreignOrder()
         if settings.adoptOrders {
             record(account.adopt(order, time: now), now: now)
             note(now, "adopted open order \(order.clientId) \(order.side.rawValue) \(order.qty) @ \(order.price)")
