@@ -65,104 +65,40 @@ public struct BacktestReport {
 
     // MARK: Drawing
 
-    private let width = 960.0, height = 260.0, left = 70.0, right = 12.0, top = 10.0, bottom = 24.0
-
-    private struct Frame {
-        var t0: Int64, t1: Int64, y0: Double, y1: Double
-        let width: Double, height: Double, left: Double, right: Double, top: Double, bottom: Double
-        func x(_ t: Int64) -> Double { left + (width - left - right) * (t1 > t0 ? Double(t - t0) / Double(t1 - t0) : 0) }
-        func y(_ v: Double) -> Double { top + (height - top - bottom) * (y1 > y0 ? 1 - (v - y0) / (y1 - y0) : 0.5) }
+    /// x: ns since the curve's first point (exact in a Double for 104 days); ticks as UTC time of day.
+    private var chart: SVGChart {
+        let t0 = curve.first?.time ?? 0
+        return SVGChart { x in String(UTCTime.formatISO8601(t0 + Int64(x)).dropFirst(11).prefix(8)) }
     }
 
-    private func frame(values: [Double]) -> Frame {
-        let t0 = curve.first?.time ?? 0, t1 = curve.last?.time ?? 1
-        var y0 = values.min() ?? 0, y1 = values.max() ?? 1
-        if y1 - y0 < 1e-12 { y0 -= 1; y1 += 1 }
-        let pad = (y1 - y0) * 0.05
-        return Frame(t0: t0, t1: t1, y0: y0 - pad, y1: y1 + pad, width: width, height: height, left: left, right: right, top: top, bottom: bottom)
-    }
+    private func x(_ time: Int64) -> Double { Double(time - (curve.first?.time ?? 0)) }
 
-    private func axes(_ f: Frame) -> String {
-        var svg = ""
-        for i in 0...4 {
-            let v = f.y0 + (f.y1 - f.y0) * Double(i) / 4
-            let y = f.y(v)
-            svg += "<line x1=\"\(fmt(left))\" x2=\"\(fmt(width - right))\" y1=\"\(fmt(y))\" y2=\"\(fmt(y))\" stroke=\"#e3e6ea\"/>"
-            svg += "<text x=\"\(fmt(left - 6))\" y=\"\(fmt(y + 4))\" font-size=\"11\" text-anchor=\"end\" fill=\"#59636e\">\(label(v))</text>"
-        }
-        for i in 0...4 {
-            let t = f.t0 + (f.t1 - f.t0) / 4 * Int64(i)
-            let text = UTCTime.formatISO8601(t).dropFirst(11).prefix(8)
-            let anchor = i == 0 ? "start" : i == 4 ? "end" : "middle"
-            svg += "<text x=\"\(fmt(f.x(t)))\" y=\"\(fmt(height - 6))\" font-size=\"11\" text-anchor=\"\(anchor)\" fill=\"#59636e\">\(text)</text>"
-        }
-        return svg
-    }
-
-    private func path(_ points: [(Int64, Double)], _ f: Frame, step: Bool) -> String {
-        var d = ""
-        var previous: Double?
-        for (t, v) in points {
-            let x = fmt(f.x(t)), y = fmt(f.y(v))
-            if d.isEmpty { d = "M\(x) \(y)" } else if step, let previous { d += " L\(x) \(fmt(f.y(previous))) L\(x) \(y)" } else { d += " L\(x) \(y)" }
-            previous = v
-        }
-        return d
-    }
+    private var span: (x0: Double, x1: Double) { (0, curve.last.map { x($0.time) } ?? 1) }
 
     private func lineChart(_ series: [(color: String, points: [(Int64, Double)])], step: Bool) -> String {
-        let f = frame(values: series.flatMap { $0.points.map(\.1) })
-        var svg = "<svg viewBox=\"0 0 \(fmt(width)) \(fmt(height))\" width=\"100%\" xmlns=\"http://www.w3.org/2000/svg\">"
-        svg += axes(f)
-        for line in series where !line.points.isEmpty {
-            svg += "<path d=\"\(path(line.points, f, step: step))\" fill=\"none\" stroke=\"\(line.color)\" stroke-width=\"1.5\"/>"
-        }
-        return svg + "</svg>\n"
+        chart.lines(series.map { line in SVGChart.Series(color: line.color, points: line.points.map { (x($0.0), $0.1) }, step: step) },
+                    x0: span.x0, x1: span.x1)
     }
 
     private func priceChart() -> String {
-        let mids = curve.compactMap { point in point.mid.map { (point.time, $0.doubleValue) } }
-        let bids = curve.compactMap { point in point.ourBid.map { (point.time, $0.doubleValue) } }
-        let asks = curve.compactMap { point in point.ourAsk.map { (point.time, $0.doubleValue) } }
-        let f = frame(values: mids.map(\.1) + bids.map(\.1) + asks.map(\.1) + fills.map(\.price.doubleValue))
-        var svg = "<svg viewBox=\"0 0 \(fmt(width)) \(fmt(height))\" width=\"100%\" xmlns=\"http://www.w3.org/2000/svg\">"
-        svg += axes(f)
-        if !bids.isEmpty { svg += "<path d=\"\(path(bids, f, step: true))\" fill=\"none\" stroke=\"#1f7a3a\" stroke-width=\"1\" stroke-dasharray=\"2 2\"/>" }
-        if !asks.isEmpty { svg += "<path d=\"\(path(asks, f, step: true))\" fill=\"none\" stroke=\"#b42318\" stroke-width=\"1\" stroke-dasharray=\"2 2\"/>" }
-        if !mids.isEmpty { svg += "<path d=\"\(path(mids, f, step: false))\" fill=\"none\" stroke=\"#1b1f24\" stroke-width=\"1.2\"/>" }
+        let mids = curve.compactMap { point in point.mid.map { (x: x(point.time), y: $0.doubleValue) } }
+        let bids = curve.compactMap { point in point.ourBid.map { (x: x(point.time), y: $0.doubleValue) } }
+        let asks = curve.compactMap { point in point.ourAsk.map { (x: x(point.time), y: $0.doubleValue) } }
+        let chart = self.chart
+        let f = chart.frame(x0: span.x0, x1: span.x1, values: mids.map(\.y) + bids.map(\.y) + asks.map(\.y) + fills.map(\.price.doubleValue))
+        let fmt = SVGChart.fmt
+        var svg = chart.open + chart.axes(f)
+        if !bids.isEmpty { svg += "<path d=\"\(chart.path(bids, f, step: true))\" fill=\"none\" stroke=\"#1f7a3a\" stroke-width=\"1\" stroke-dasharray=\"2 2\"/>" }
+        if !asks.isEmpty { svg += "<path d=\"\(chart.path(asks, f, step: true))\" fill=\"none\" stroke=\"#b42318\" stroke-width=\"1\" stroke-dasharray=\"2 2\"/>" }
+        if !mids.isEmpty { svg += "<path d=\"\(chart.path(mids, f, step: false))\" fill=\"none\" stroke=\"#1b1f24\" stroke-width=\"1.2\"/>" }
         for fill in fills {
-            let x = f.x(fill.time), y = f.y(fill.price.doubleValue)
-            let points = fill.side == .buy ? "\(fmt(x)),\(fmt(y - 5)) \(fmt(x - 4)),\(fmt(y + 3)) \(fmt(x + 4)),\(fmt(y + 3))"
-                : "\(fmt(x)),\(fmt(y + 5)) \(fmt(x - 4)),\(fmt(y - 3)) \(fmt(x + 4)),\(fmt(y - 3))"
+            let px = f.x(x(fill.time)), py = f.y(fill.price.doubleValue)
+            let points = fill.side == .buy ? "\(fmt(px)),\(fmt(py - 5)) \(fmt(px - 4)),\(fmt(py + 3)) \(fmt(px + 4)),\(fmt(py + 3))"
+                : "\(fmt(px)),\(fmt(py + 5)) \(fmt(px - 4)),\(fmt(py - 3)) \(fmt(px + 4)),\(fmt(py - 3))"
             svg += "<polygon points=\"\(points)\" fill=\"\(fill.side == .buy ? "#1f7a3a" : "#b42318")\"><title>\(fill.side.rawValue) \(fill.qty) @ \(fill.price)</title></polygon>"
         }
         return svg + "</svg>\n"
     }
 
-    private func fmt(_ value: Double) -> String {
-        let scaled = (value * 10).rounded() / 10
-        return scaled == scaled.rounded() ? String(Int(scaled)) : String(scaled)
-    }
-
-    private func label(_ value: Double) -> String {
-        let magnitude = abs(value)
-        let digits = magnitude >= 1000 ? 1 : magnitude >= 1 ? 3 : 6
-        var factor = 1.0
-        for _ in 0..<digits { factor *= 10 }
-        return String((value * factor).rounded() / factor)
-    }
-
-    private func escape(_ text: String) -> String {
-        var out = ""
-        for character in text {
-            switch character {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            default: out.append(character)
-            }
-        }
-        return out
-    }
+    private func escape(_ text: String) -> String { SVGChart.escape(text) }
 }
