@@ -87,7 +87,7 @@ public struct BacktestReport {
         let chart = self.chart
         let f = chart.frame(x0: span.x0, x1: span.x1, values: mids.map(\.y) + bids.map(\.y) + asks.map(\.y) + fills.map(\.price.doubleValue))
         let fmt = SVGChart.fmt
-        var svg = chart.open + chart.axes(f)
+        var svg = chart.open() + chart.axes(f)
         if !bids.isEmpty { svg += "<path d=\"\(chart.path(bids, f, step: true))\" fill=\"none\" stroke=\"#1f7a3a\" stroke-width=\"1\" stroke-dasharray=\"2 2\"/>" }
         if !asks.isEmpty { svg += "<path d=\"\(chart.path(asks, f, step: true))\" fill=\"none\" stroke=\"#b42318\" stroke-width=\"1\" stroke-dasharray=\"2 2\"/>" }
         if !mids.isEmpty { svg += "<path d=\"\(chart.path(mids, f, step: false))\" fill=\"none\" stroke=\"#1b1f24\" stroke-width=\"1.2\"/>" }

@@ -11,7 +11,7 @@ import Supervisor
 
 /// `keel soak`: the sim and the bot (paper quoting, the connector supervised) for a bounded time under a
 /// fault schedule, sampling every process of the tree; writes `resources.jsonl`, `events.jsonl`,
-/// `resources.analysis.json` and `summary.txt`, and exits 1 when a verdict fails.
+/// `resources.analysis.json`, `summary.txt` and `resources.svg`, and exits 1 when a verdict fails.
 struct SoakCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "soak",
@@ -83,7 +83,7 @@ struct SoakCommand: AsyncParsableCommand {
                               thresholds: thresholds(warmup: warmup ?? min(300, seconds / 5)), paper: !live)
         let analysis = try await run.run()
         print(analysis.summary())
-        print("written: \(out)/resources.jsonl, events.jsonl, resources.analysis.json, summary.txt")
+        print("written: \(out)/resources.jsonl, events.jsonl, resources.analysis.json, summary.txt, resources.svg")
         if !analysis.passed { throw ExitCode(1) }
     }
 
@@ -268,6 +268,8 @@ final class SoakRun: @unchecked Sendable {
                         exitCode: exitCode, stopSeconds: stopSeconds, leftovers: leftovers.count, zombies: zombies)
         }
         try Self.write(analysis, to: out)
+        try lock.withLock { SoakPicture.svg(samples: samples, faults: faults) }
+            .write(to: out.appendingPathComponent("resources.svg"), atomically: true, encoding: .utf8)
         return analysis
     }
 
@@ -313,8 +315,9 @@ final class SoakRun: @unchecked Sendable {
             case "fault_applied": applied = (t, event["detail"] as? String ?? "")
             case "recovered", "not_recovered":
                 let seconds = (event["seconds"] as? NSNumber)?.doubleValue
-                faults.append(SoakFault(at: applied?.t ?? t, kind: event["kind"] as? String ?? "", recovered: event["event"] as? String == "recovered",
-                                        recoverySeconds: seconds, detail: applied?.detail ?? ""))
+                let recovered = event["event"] as? String == "recovered"
+                faults.append(SoakFault(at: applied?.t ?? t, kind: event["kind"] as? String ?? "", recovered: recovered,
+                                        recoverySeconds: seconds, detail: applied?.detail ?? "", recoveredAt: recovered ? t : nil))
             case "bot_died": died = (event["how"] as? String ?? "", t)
             case "bot_stopped":
                 let code = (event["exit_code"] as? NSNumber)?.int32Value ?? -1
@@ -328,6 +331,7 @@ final class SoakRun: @unchecked Sendable {
         let analysis = judged(SoakAnalysis.analyse(samples, faults: faults, thresholds: thresholds), died: died, exitCode: exitCode,
                               stopSeconds: stopSeconds, leftovers: leftovers, zombies: zombies)
         try write(analysis, to: directory)
+        try SoakPicture.svg(samples: samples, faults: faults).write(to: directory.appendingPathComponent("resources.svg"), atomically: true, encoding: .utf8)
         return analysis
     }
 
@@ -439,8 +443,10 @@ final class SoakRun: @unchecked Sendable {
         let seconds = recovered.map { $0 + 0.3 }
         event(["event": recovered == nil ? "not_recovered" : "recovered", "kind": step.kind,
                "seconds": seconds.map { ($0 * 1_000).rounded() / 1_000 } ?? NSNull()])
+        let recoveredAt = recovered == nil ? nil : elapsed
         lock.withLock {
-            faults.append(SoakFault(at: appliedAt, kind: step.kind, recovered: recovered != nil, recoverySeconds: seconds, detail: detail))
+            faults.append(SoakFault(at: appliedAt, kind: step.kind, recovered: recovered != nil, recoverySeconds: seconds, detail: detail,
+                                    recoveredAt: recoveredAt))
         }
     }
 

@@ -61,8 +61,12 @@ public struct SVGChart: Sendable {
         return Frame(x0: x0, x1: x1, y0: y0 - pad, y1: y1 + pad, chart: self)
     }
 
-    /// The opening tag, sized to the chart.
-    public var open: String { "<svg viewBox=\"0 0 \(Self.fmt(width)) \(Self.fmt(height))\" width=\"100%\" xmlns=\"http://www.w3.org/2000/svg\">" }
+    /// The opening tag, sized to the chart: to fill a page's width, or placed at `y` inside a larger picture.
+    public func open(at y: Double? = nil) -> String {
+        let box = "viewBox=\"0 0 \(Self.fmt(width)) \(Self.fmt(height))\""
+        guard let y else { return "<svg \(box) width=\"100%\" xmlns=\"http://www.w3.org/2000/svg\">" }
+        return "<svg x=\"0\" y=\"\(Self.fmt(y))\" width=\"\(Self.fmt(width))\" height=\"\(Self.fmt(height))\" \(box)>"
+    }
 
     /// Five grid lines with their values, five x ticks with their labels.
     public func axes(_ f: Frame) -> String {
@@ -93,11 +97,12 @@ public struct SVGChart: Sendable {
         return d
     }
 
-    /// A whole chart: axes, the lines, the markers; x spans the points (or `x0...x1` when given).
-    public func lines(_ series: [Series], markers: [Marker] = [], x0: Double? = nil, x1: Double? = nil) -> String {
+    /// A whole chart: axes, the lines, the markers; x spans the points (or `x0...x1` when given); placed at
+    /// `y` inside a larger picture when given.
+    public func lines(_ series: [Series], markers: [Marker] = [], x0: Double? = nil, x1: Double? = nil, at y: Double? = nil) -> String {
         let xs = series.flatMap { $0.points.map(\.x) }
         let f = frame(x0: x0 ?? xs.min() ?? 0, x1: x1 ?? xs.max() ?? 1, values: series.flatMap { $0.points.map(\.y) })
-        var svg = open + axes(f)
+        var svg = open(at: y) + axes(f)
         for marker in markers {
             let x = Self.fmt(f.x(marker.x))
             svg += "<line x1=\"\(x)\" x2=\"\(x)\" y1=\"\(Self.fmt(top))\" y2=\"\(Self.fmt(height - bottom))\" stroke=\"\(marker.color)\" stroke-dasharray=\"3 3\">"

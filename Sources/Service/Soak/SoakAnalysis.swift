@@ -40,13 +40,16 @@ public struct SoakFault: Sendable, Codable, Equatable {
     /// From the fault's end (its `seconds` after it was applied) to the bot healthy again.
     public var recoverySeconds: Double?
     public var detail: String
+    /// When the bot was healthy again, seconds since the soak started.
+    public var recoveredAt: Double?
 
-    public init(at: Double, kind: String, recovered: Bool, recoverySeconds: Double?, detail: String) {
+    public init(at: Double, kind: String, recovered: Bool, recoverySeconds: Double?, detail: String, recoveredAt: Double? = nil) {
         self.at = at
         self.kind = kind
         self.recovered = recovered
         self.recoverySeconds = recoverySeconds
         self.detail = detail
+        self.recoveredAt = recoveredAt
     }
 }
 
