@@ -73,6 +73,17 @@ struct DashboardTests {
         #expect(halted == 200 && answer.contains(#""state":"HALTED""#), "\(answer)")
         // GETs need no token: reading is open (the server is on loopback by default).
         #expect(try await get(bot.base + "/strategy/status").0 == 200)
+        // Every answer agrees: not ready (the data is), not quoting, nothing quoted, the page the same.
+        let (readyStatus, readyBody) = try await get(bot.base + "/ready")
+        let ready = try #require(try JSONSerialization.jsonObject(with: Data(readyBody.utf8)) as? [String: Any])
+        #expect(readyStatus == 503 && ready["ready"] as? Bool == false && ready["data_ready"] as? Bool == true, "\(readyBody)")
+        #expect((ready["reasons"] as? [String])?.contains { $0.hasPrefix("not quoting: risk HALTED") } == true, "\(readyBody)")
+        let halt = try #require(try JSONSerialization.jsonObject(with: Data(try await get(bot.base + "/strategy/status").1.utf8)) as? [String: Any])
+        #expect(halt["quoting"] as? Bool == false && halt["trading_allowed"] as? Bool == false)
+        #expect((halt["quotes"] as? [String: [Any]])?.values.allSatisfy(\.isEmpty) == true)
+        let pushed = try #require(try await webSocketTexts(url: ws, seconds: 0.3).last)
+        let view = try #require(try JSONSerialization.jsonObject(with: Data(pushed.text.utf8)) as? [String: Any])
+        #expect(view["ready"] as? Bool == false && ((view["strategy"] as? [String: Any])?["risk"] as? [String: Any])?["state"] as? String == "HALTED")
 
         // The token is nowhere a reader could see it.
         let later = try await webSocketTexts(url: ws, seconds: 0.5)

@@ -38,9 +38,11 @@ struct ErrorAnswer: Encodable, Sendable {
     var error: String
 }
 
-/// `/ready`: 200 once the connector is up and every book is valid; why not, otherwise.
+/// `/ready`: 200 once the connector is up, every book is valid and the strategy may quote (or there is
+/// none); why not, otherwise. `data_ready`: the market data alone.
 struct ReadyAnswer: Encodable, Sendable {
     var ready: Bool
+    var dataReady: Bool
     var reasons: [String]
     var connected: Bool
     var tradingAllowed: Bool

@@ -5,10 +5,12 @@ import ServiceLifecycle
 import Market
 import Runtime
 
-/// What `/ready` answers: ready once the connector is up and every book is valid; whether quotes may go
-/// out, and why not.
+/// What `/ready` answers. The data is ready once the connector is up and every book is valid; the bot is
+/// ready when, besides, its strategy may quote (or it has none) — a halted or waiting bot is not ready, and
+/// its reasons say why, so `/ready`, `/strategy/status` and the dashboard never disagree.
 struct Readiness {
     var ready: Bool
+    var dataReady: Bool
     var reasons: [String]
     var connected: Bool
     var trading: (allowed: Bool, reason: String)
@@ -26,10 +28,14 @@ struct Readiness {
                 reasons.append("no book for \(symbol) yet")
             }
         }
+        let dataReady = reasons.isEmpty
         var trading = (allowed: false, reason: "strategy.enabled is false")
-        if let maker = service.maker { trading = await maker.tradingAllowed() }
+        if let maker = service.maker {
+            trading = await maker.tradingAllowed()
+            if !trading.allowed { reasons.append("not quoting: \(trading.reason)") }
+        }
         let source = DataSourceAnswer(await service.source.dataSource(), configured: service.settings.dataSource.rawValue)
-        return Readiness(ready: reasons.isEmpty, reasons: reasons, connected: health.connected, trading: trading, dataSource: source)
+        return Readiness(ready: reasons.isEmpty, dataReady: dataReady, reasons: reasons, connected: health.connected, trading: trading, dataSource: source)
     }
 }
 
@@ -52,7 +58,7 @@ struct HTTPAPI {
         }
         router.get("/ready") { _, _ in
             let readiness = await Readiness.of(service, now: WallClock.nanoseconds())
-            return answer(ReadyAnswer(ready: readiness.ready, reasons: readiness.reasons, connected: readiness.connected,
+            return answer(ReadyAnswer(ready: readiness.ready, dataReady: readiness.dataReady, reasons: readiness.reasons, connected: readiness.connected,
                                       tradingAllowed: readiness.trading.allowed, tradingReason: readiness.trading.reason,
                                       dataSource: readiness.dataSource.active),
                           status: readiness.ready ? .ok : .serviceUnavailable)
