@@ -343,7 +343,7 @@ final class SoakRun: @unchecked Sendable {
     }
 
     private func startBot(port: Int, key: String, secret: String) throws -> Bot {
-        let http = Self.freePort()
+        let http = freeLoopbackPort()
         let yaml = """
         exchange:
           symbols: [BTCUSDT, ETHUSDT]
@@ -396,19 +396,6 @@ final class SoakRun: @unchecked Sendable {
             if data.isEmpty { handle.readabilityHandler = nil } else { log.write(Array(data)) }
         }
         return pipe
-    }
-
-    static func freePort() -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     /// The bot's connector: its one child that leads its own process group.

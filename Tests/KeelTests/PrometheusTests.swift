@@ -2,9 +2,7 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
-#if canImport(Glibc)
-import Glibc
-#endif
+import Runtime
 import Testing
 import TestSupport
 
@@ -82,7 +80,7 @@ struct PrometheusTests {
             static_configs:
               - targets: ["\(botAddress)"]
         """.utf8).write(to: directory.appendingPathComponent("prometheus.yml"))
-        let port = try Self.freePort()
+        let port = freeLoopbackPort()
         let server = Process()
         server.executableURL = URL(fileURLWithPath: prometheus)
         server.arguments = ["--config.file=\(directory.appendingPathComponent("prometheus.yml").path)",
@@ -143,21 +141,5 @@ struct PrometheusTests {
         #expect(fired, "KeelFeedStale never fired")
         let resolved = try await waitFor(.seconds(40)) { await staleAlert() == "none" }
         #expect(resolved, "KeelFeedStale never resolved")
-    }
-
-    /// A free TCP port on 127.0.0.1 (bound, read, released).
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw POSIXError(.EMFILE) }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-        guard bound == 0 else { throw POSIXError(.EADDRINUSE) }
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 }
