@@ -108,15 +108,17 @@ public struct BotService: Sendable {
         let times = StopTimes()
         let core = BotCore(service: self, times: times)
         let guardian = ShutdownGuard(deadline: ConnectorSettings.duration(settings.shutdownTimeout), source: source, logger: logger, times: times)
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: guardian), .init(service: application)]
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: guardian), .init(service: BoundedStop(application, name: "http", logger: logger)),
+        ]
         if settings.enablePrometheus, let port = settings.metricsPort, port != settings.httpPort || port == 0 {
             let metricsOnly = Router()
             metricsOnly.get("/metrics") { _, _ in await api.metricsResponse() }
-            services.append(.init(service: Application(
+            services.append(.init(service: BoundedStop(Application(
                 router: metricsOnly, configuration: .init(address: .hostname(settings.httpHost, port: port), serverName: "keel-metrics"),
                 onServerRunning: { [logger] channel in
                     logger.info("keel_metrics_listening", metadata: ["url": "http://\(settings.httpHost):\(channel.localAddress?.port ?? 0)/metrics"])
-                }, logger: serverLogger)))
+                }, logger: serverLogger), name: "metrics", logger: logger)))
         }
         // The core is listed last so it stops first: the connector is down before the HTTP servers close.
         services.append(.init(service: core))
@@ -291,10 +293,15 @@ public struct ShutdownSequence: Sendable {
 
     /// Whether `work` ends before `timeout`; never waits longer than that for it.
     static func race(_ work: Task<Void, Never>, timeout: Duration) async -> Bool {
+        await first(work, Task { try? await Task.sleep(for: timeout) })
+    }
+
+    /// Whether `one` ends before `other` (true) or after it (false); waits for the first only.
+    static func first(_ one: Task<Void, Never>, _ other: Task<Void, Never>) async -> Bool {
         await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
             let once = Once(continuation)
-            Task { await work.value; once.resume(true) }
-            Task { try? await Task.sleep(for: timeout); once.resume(false) }
+            Task { await one.value; once.resume(true) }
+            Task { await other.value; once.resume(false) }
         }
     }
 

@@ -1,16 +1,19 @@
 """The live dashboard in a real browser: Debian's chromium, headless, driven by Selenium.
 
-Against a running `keel demo` (its sim in-process, its connector a child process, the bot paper-quoting):
-the page loads, its socket connects, status reads Connected; the ladder's best bid and ask equal the bot's
-`/ws/health` books (with the sim's flow paused, so both are of one moment); a `kill -9` of the connector
-shows Reconnecting/Down and then Connected again within 3 s; Halt leads to risk HALTED and no live orders;
-Resume quotes again. Nothing secret reaches the page. Screenshots go to the artifacts directory.
+Against keel demo's setup — a `keel sim`, and `keel run` paper-quoting against it with the sim's demo account
+(its connector a child process) — started here so the bot can be restarted: the page loads, its socket
+connects, status reads Connected; the ladder's best bid and ask equal the bot's `/ws/health` books (with the
+sim's flow paused, so both are of one moment); a `kill -9` of the connector shows Reconnecting/Down and then
+Connected again within 3 s; Halt leads to risk HALTED and no live orders; Resume quotes again; a stopped bot
+shows as disconnected and the same page (no reload) is live again when it is back. Nothing secret reaches
+the page. Screenshots and the bot's log go to the artifacts directory.
 
-Usage: python dashboard_in_browser.py HTTP_PORT SIM_CONTROL_PORT ARTIFACTS_DIR
+Usage: python dashboard_in_browser.py KEEL CONFIG HTTP_PORT SIM_CONTROL_PORT ARTIFACTS_DIR
 """
 import json
 import os
 import signal
+import subprocess
 import sys
 import time
 import urllib.request
@@ -21,12 +24,34 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-http_port, control_port, artifacts = sys.argv[1], sys.argv[2], sys.argv[3]
+keel, config, http_port, control_port, artifacts = sys.argv[1:6]
 base = f"http://127.0.0.1:{http_port}"
 # The demo account's credentials (keel sim's documented demo values): they must never reach the page.
 SECRETS = ["keel-demo-key", "keel-demo-secret"]
 os.makedirs(artifacts, exist_ok=True)
 failures = []
+bot_log = open(os.path.join(artifacts, "bot.log"), "ab")
+
+
+def start_bot():
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BYBIT_")}
+    env.update({"BYBIT_API_KEY": SECRETS[0], "BYBIT_API_SECRET": SECRETS[1]})
+    bot = subprocess.Popen([keel, "run", "--config", config], stdout=bot_log, stderr=bot_log, stdin=subprocess.DEVNULL, env=env)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            get("/health")
+            return bot
+        except Exception:
+            if bot.poll() is not None:
+                raise SystemExit(f"keel run exited with {bot.returncode}; see {artifacts}/bot.log")
+            time.sleep(0.1)
+    raise SystemExit("keel run did not answer /health within 60 s")
+
+
+def stop_bot(bot):
+    bot.send_signal(signal.SIGINT)
+    return bot.wait(timeout=45)
 
 
 def get(path):
@@ -71,6 +96,7 @@ options = Options()
 for argument in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,1000", "--disable-gpu"]:
     options.add_argument(argument)
 options.binary_location = "/usr/bin/chromium"
+bot = start_bot()
 driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
 try:
     driver.get(base + "/")
@@ -138,7 +164,22 @@ try:
     check("Resume: ACTIVE and quoting again", bool(resumed), text("risk-state"))
     shot("5-resumed")
 
-    # 5. Position and PnL are shown; nothing secret is on the page.
+    # 5. The bot stops: the page says it is disconnected; the bot is back: the same page is live again.
+    driver.execute_script("window.keelSamePage = 42")
+    began = time.monotonic()
+    code = stop_bot(bot)
+    check("the bot stops cleanly with the page open, within 10 s", code == 0 and time.monotonic() - began < 10,
+          f"exit {code} in {time.monotonic() - began:.2f} s")
+    gone = wait_for(lambda: text("socket-state").startswith("disconnected"), 10)
+    check("a stopped bot shows as disconnected", bool(gone), text("socket-state"))
+    shot("6-bot-stopped")
+    bot = start_bot()
+    again = wait_for(lambda: text("socket-state") == "live" and text("connector-status").startswith("Connected"), 60)
+    check("the same page reconnects by itself when the bot is back", bool(again) and driver.execute_script("return window.keelSamePage") == 42,
+          f"{text('socket-state')}, {text('connector-status')}")
+    shot("7-bot-back")
+
+    # 6. Position and PnL are shown; nothing secret is on the page.
     check("position and net PnL shown", text("position") not in ("", "–") and text("pnl-net") not in ("", "–"),
           f"position {text('position')}, net {text('pnl-net')}")
     page = driver.page_source
@@ -149,6 +190,8 @@ try:
     check("no script errors in the console", not errors, "; ".join(errors[:3]))
 finally:
     driver.quit()
+    if bot.poll() is None:
+        stop_bot(bot)
 
 print(f"dashboard in chromium: {'FAILED: ' + ', '.join(failures) if failures else 'all passed'}")
 sys.exit(1 if failures else 0)

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -91,9 +94,33 @@ struct DashboardTests {
         for (name, text) in [("page", page), ("updates", later.map(\.text).joined()), ("metrics", metrics)] {
             #expect(!text.contains(Self.token), "the token is in the \(name)")
         }
-        bot.stop()
+        // A connection that never sends a request (a browser's preconnect) does not hold the stop: the HTTP
+        // server gets 2 s, then it is left to the exit; exit 0, well inside the 40 s bound.
+        let idle = try Self.openIdleConnection(to: bot.base)
+        defer { close(idle) }
+        let stopping = ContinuousClock.now
+        bot.process.interrupt()
+        #expect(try await waitFor(.seconds(20)) { !bot.process.isRunning })
+        let took = ContinuousClock.now - stopping
+        #expect(bot.process.terminationStatus == 0 && took < .seconds(8), "exit \(bot.process.terminationStatus) after \(took)")
         let log = await bot.stderr.drained()
+        #expect(log.contains("keel_http_stop_bounded") && !log.contains("keel_forced_exit"))
         #expect(!log.contains(Self.token), "the token is in the log")
+    }
+
+    /// A TCP connection to `base` (http://127.0.0.1:PORT) that sends nothing.
+    static func openIdleConnection(to base: String) throws -> Int32 {
+        let port = try #require(base.split(separator: ":").last.flatMap { UInt16($0) })
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = port.bigEndian
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        try #require(connected == 0, "could not connect to \(base)")
+        return fd
     }
 
     @Test func aHostBeyondLoopbackIsRefusedWithoutAToken() async throws {
