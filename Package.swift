@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "Bybit", targets: ["Bybit"]),
         .library(name: "Binance", targets: ["Binance"]),
         .library(name: "Storage", targets: ["Storage"]),
+        .library(name: "ConnectorWire", targets: ["ConnectorWire"]),
         .library(name: "ExchangeSim", targets: ["ExchangeSim"]),
     ],
     // PostgreSQL storage is opt-in: postgres-nio adds about two minutes to a clean build.
