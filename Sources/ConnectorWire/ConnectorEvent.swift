@@ -201,7 +201,11 @@ public enum ConnectorEvent: Sendable, Equatable {
 
     /// The NDJSON line (without its newline).
     public var line: [UInt8] {
-        var out = JSONWriter(capacity: 256)
+        // Room for the whole line at once: a depth event's levels are most of it (one allocation, not a
+        // doubling for every few levels).
+        var capacity = 256
+        if case .depth(let depth) = self { capacity += 48 * (depth.update.bids.count + depth.update.asks.count) }
+        var out = JSONWriter(capacity: capacity)
         out.beginObject()
         switch self {
         case .status(let status):

@@ -21,6 +21,23 @@ struct FixedDecimalTests {
         #expect(try FixedDecimal(parsing: text).description == text)
     }
 
+    /// The byte writer (JSON, the NDJSON wire) says what `description` says, to the widest values.
+    @Test func writesTheSameBytesAsItsDescription() {
+        var values = [FixedDecimal(mantissa: .max, scale: 0), FixedDecimal(mantissa: .min, scale: 18), FixedDecimal(mantissa: .min, scale: 0),
+                      FixedDecimal(mantissa: .max, scale: 18), FixedDecimal(mantissa: 0, scale: 0), FixedDecimal(mantissa: 0, scale: 18),
+                      FixedDecimal(mantissa: -1, scale: 18), FixedDecimal(mantissa: 5, scale: 3), FixedDecimal(mantissa: -120, scale: 1)]
+        var random = SeededRandom(seed: 7)
+        for _ in 0..<2_000 {
+            let mantissa = Int64(bitPattern: random.next()) >> Int64(random.next() % 63)
+            values.append(FixedDecimal(mantissa: mantissa, scale: UInt8(random.next() % 19)))
+        }
+        for value in values {
+            var bytes: [UInt8] = [UInt8(ascii: "x")]
+            value.write(to: &bytes)
+            #expect(String(decoding: bytes.dropFirst(), as: UTF8.self) == value.description, "\(value.mantissa) scale \(value.scale)")
+        }
+    }
+
     @Test(arguments: [
         ("", DecimalError.empty), ("-", .missingDigits), (".", .missingDigits), ("1.2.3", .invalidCharacter(offset: 3)),
         ("12a", .invalidCharacter(offset: 2)), ("1e", .missingDigits), ("1e5x", .invalidCharacter(offset: 3)),

@@ -168,26 +168,29 @@ extension FixedDecimal: CustomStringConvertible, LosslessStringConvertible {
 
     /// Appends the plain decimal form (as `description` spells it) to `bytes`, without a `String`.
     public func write(to bytes: inout [UInt8]) {
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var count = 0
+        // Right to left into a stack buffer (sign, digits, the point), then one append.
+        var text: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
         var magnitude = mantissa.magnitude
         let scale = Int(self.scale)
-        withUnsafeMutableBytes(of: &digits) { buffer in
-            // Least significant first; at least scale + 1 digits so "0.005" keeps its leading zero.
+        withUnsafeMutableBytes(of: &text) { buffer in
+            var start = buffer.count
+            var digits = 0
+            // At least scale + 1 digits, so "0.005" keeps its leading zero.
             repeat {
-                buffer[count] = UInt8(truncatingIfNeeded: magnitude % 10) &+ 48
+                if digits == scale && scale > 0 {
+                    start -= 1
+                    buffer[start] = UInt8(ascii: ".")
+                }
+                start -= 1
+                buffer[start] = UInt8(truncatingIfNeeded: magnitude % 10) &+ 48
                 magnitude /= 10
-                count += 1
-            } while magnitude > 0 || count <= scale
-            if mantissa < 0 { bytes.append(UInt8(ascii: "-")) }
-            var index = count - 1
-            while index >= 0 {
-                if index == scale - 1 { bytes.append(UInt8(ascii: ".")) }
-                bytes.append(buffer[index])
-                index -= 1
+                digits += 1
+            } while magnitude > 0 || digits <= scale
+            if mantissa < 0 {
+                start -= 1
+                buffer[start] = UInt8(ascii: "-")
             }
+            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[start...]))
         }
     }
 

@@ -11,6 +11,8 @@ extension JSONScanner {
     @inlinable
     public mutating func readPriceLevels(extraSizes: ExtraLevelSizes = .ignore) throws(JSONError) -> [PriceLevel] {
         var levels: [PriceLevel] = []
+        // One allocation for the whole list, not a doubling every few levels (a depth diff has dozens).
+        levels.reserveCapacity(estimatedLevelCount())
         var array = try beginArray()
         while try nextElement(in: &array) {
             let start = offset
@@ -34,4 +36,10 @@ extension JSONScanner {
         }
         return levels
     }
+
+    /// A capacity hint for the levels ahead: the bytes left in the message over 16, about the least a level
+    /// takes (`["61496.5","0.01"],`) — enough for this array, a few times too many at worst (the rest of the
+    /// message counted too); only a hint, so never a wrong result.
+    @inlinable
+    func estimatedLevelCount() -> Int { Swift.min((buffer.count - offset) / 16, 100_000) }
 }

@@ -92,18 +92,34 @@ extension JSONWriter {
     /// JSON numbers (`asNumbers`, the connector wire's way).
     public mutating func priceLevels(_ levels: some Sequence<PriceLevel>, asNumbers: Bool = false) {
         beginArray()
-        for level in levels {
-            beginArray()
-            if asNumbers {
-                decimalNumber(level.price)
-                decimalNumber(level.qty)
-            } else {
-                decimal(level.price)
-                decimal(level.qty)
-            }
-            endArray()
-        }
+        for level in levels { priceLevel(level, asNumbers: asNumbers) }
         endArray()
+    }
+
+    /// The same for an array: not generic, so a caller in another module runs no unspecialised iteration
+    /// (which allocated once a level).
+    public mutating func priceLevels(_ levels: [PriceLevel], asNumbers: Bool = false) {
+        beginArray()
+        for level in levels { priceLevel(level, asNumbers: asNumbers) }
+        endArray()
+    }
+
+    /// `[price,qty]` (or `["price","qty"]`) as one element, its bytes written directly.
+    private mutating func priceLevel(_ level: PriceLevel, asNumbers: Bool) {
+        separate()
+        bytes.append(UInt8(ascii: "["))
+        if asNumbers {
+            level.price.write(to: &bytes)
+            bytes.append(UInt8(ascii: ","))
+            level.qty.write(to: &bytes)
+        } else {
+            bytes.append(UInt8(ascii: "\""))
+            level.price.write(to: &bytes)
+            bytes.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ","), UInt8(ascii: "\"")])
+            level.qty.write(to: &bytes)
+            bytes.append(UInt8(ascii: "\""))
+        }
+        bytes.append(UInt8(ascii: "]"))
     }
 
     /// Writes already-encoded JSON as the next value (a result object inside an envelope).
