@@ -81,45 +81,23 @@ let benchmarks: @Sendable () -> Void = {
     let capture = Capture.shared
     let depth = capture.depthStream, bybit = capture.bybitStream, tickers = capture.bookTickers, trades = capture.trades
 
-    Benchmark("Binance depth diff decode + apply (\(depth.count) msgs)") { benchmark in
-        for _ in benchmark.scaledIterations {
-            var feed = BinanceFeed()
-            benchmark.startMeasurement()
-            replay(depth, into: &feed)
-            benchmark.stopMeasurement()
-            precondition(feed.stats.gaps == 0 && feed.stats.errors == 0, "\(feed.stats)")
+    /// A stream through a fresh feed per iteration (the feed's making not timed), then its counters checked.
+    func stream<Feed: MarketFeed>(_ name: String, _ messages: [[UInt8]], _ make: @escaping () -> Feed,
+                                  check: @escaping (FeedStats) -> Bool) {
+        Benchmark("\(name) (\(messages.count) msgs)") { benchmark in
+            for _ in benchmark.scaledIterations {
+                var feed = make()
+                benchmark.startMeasurement()
+                replay(messages, into: &feed)
+                benchmark.stopMeasurement()
+                precondition(check(feed.stats), "\(name): \(feed.stats)")
+            }
         }
     }
-
-    Benchmark("Bybit orderbook delta decode + apply (\(bybit.count) msgs)") { benchmark in
-        for _ in benchmark.scaledIterations {
-            var feed = BybitFeed()
-            benchmark.startMeasurement()
-            replay(bybit, into: &feed)
-            benchmark.stopMeasurement()
-            precondition(feed.stats.gaps == 0 && feed.stats.errors == 0 && feed.stats.deltas > 0, "\(feed.stats)")
-        }
-    }
-
-    Benchmark("Binance book ticker (\(tickers.count) msgs)") { benchmark in
-        for _ in benchmark.scaledIterations {
-            var feed = BinanceFeed()
-            benchmark.startMeasurement()
-            replay(tickers, into: &feed)
-            benchmark.stopMeasurement()
-            precondition(feed.stats.errors == 0, "\(feed.stats)")
-        }
-    }
-
-    Benchmark("Binance trade (\(trades.count) msgs)") { benchmark in
-        for _ in benchmark.scaledIterations {
-            var feed = BinanceFeed()
-            benchmark.startMeasurement()
-            replay(trades, into: &feed)
-            benchmark.stopMeasurement()
-            precondition(feed.stats.errors == 0 && feed.stats.trades > 0, "\(feed.stats)")
-        }
-    }
+    stream("Binance depth diff decode + apply", depth, { BinanceFeed() }) { $0.gaps == 0 && $0.errors == 0 }
+    stream("Bybit orderbook delta decode + apply", bybit, { BybitFeed() }) { $0.gaps == 0 && $0.errors == 0 && $0.deltas > 0 }
+    stream("Binance book ticker", tickers, { BinanceFeed() }) { $0.errors == 0 }
+    stream("Binance trade", trades, { BinanceFeed() }) { $0.errors == 0 && $0.trades > 0 }
 
     let prices = capture.depthUpdates.flatMap { $0.bids.map(\.price) + $0.asks.map(\.qty) }.prefix(10_000)
     Benchmark("FixedDecimal write (\(prices.count) values)") { benchmark in
