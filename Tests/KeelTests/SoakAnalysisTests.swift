@@ -92,16 +92,23 @@ struct SoakAnalysisTests {
     /// `resources.svg`: each process's memory and CPU as a line, every fault and recovery marked with its tooltip.
     @Test func thePictureDrawsEachProcessAndMarksFaultsAndRecoveries() {
         var samples: [SoakSample] = []
-        for i in 0...30 { samples.append(sample(Double(i) * 10, botRSS: (30 << 20) + Int64(i) * 4_096, cpu: Double(i) * 0.5, connectorPid: i < 12 ? 20 : 21)) }
+        for i in 0...30 {
+            var next = sample(Double(i) * 10, botRSS: (30 << 20) + Int64(i) * 4_096, cpu: Double(i) * 0.5, connectorPid: i < 12 ? 20 : 21)
+            for index in next.processes.indices where next.processes[index].role != "sim" {
+                next.processes[index].resources.anonBytes = next.processes[index].resources.rssBytes / 3
+            }
+            samples.append(next)
+        }
         let faults = [SoakFault(at: 100, kind: "kill_connector", recovered: true, recoverySeconds: 0.8, detail: "killed pid 20", recoveredAt: 101),
                       SoakFault(at: 200, kind: "stall", recovered: false, recoverySeconds: nil, detail: "sim answered 200")]
         let svg = SoakPicture.svg(samples: samples, faults: faults)
         #expect(svg.hasPrefix("<svg xmlns=\"http://www.w3.org/2000/svg\"") && svg.hasSuffix("</svg>\n"))
-        // Two charts (memory, CPU), a line per process in each.
-        #expect(svg.components(separatedBy: "<path d=").count - 1 == 6)
+        // Three charts: memory and CPU a line per process, anonymous memory (judged) for the bot and its connector.
+        #expect(svg.components(separatedBy: "<path d=").count - 1 == 8)
+        #expect(svg.contains("anonymous memory (MB): what the memory verdict judges"))
         for role in ["bot", "connector", "sim"] { #expect(svg.contains("— \(role)")) }
-        // Three marks (two faults, one recovery), drawn on both charts.
-        #expect(svg.components(separatedBy: "stroke-dasharray=\"3 3\"").count - 1 == 6)
+        // Three marks (two faults, one recovery), drawn on each chart.
+        #expect(svg.components(separatedBy: "stroke-dasharray=\"3 3\"").count - 1 == 9)
         #expect(svg.contains("<title>kill_connector at 100 s (killed pid 20): recovered 0.8 s after it ended</title>"))
         #expect(svg.contains("<title>stall at 200 s (sim answered 200): not recovered</title>"))
         #expect(svg.contains("<title>healthy again after kill_connector at 101 s</title>"))
