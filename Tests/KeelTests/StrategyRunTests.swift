@@ -28,7 +28,7 @@ struct StrategyRunTests {
     private static func strategy(paper: Bool) -> String {
         """
     strategy:
-      paper_trading: \(paper)
+      paper_trading: \(paper)\(paper ? "\n  maker_fee: 0           # fee-free: the quotes sit nearer the touch, so fills come within the minute" : "")
       order_levels: 2
       level_spacing_ticks: 10
       min_spread_bps: 1
