@@ -84,7 +84,7 @@ public actor MarketState {
     public func summary() -> [String: BookSummary] {
         var result: [String: BookSummary] = [:]
         for (symbol, book) in books {
-            result[symbol] = BookSummary(valid: valid[symbol] ?? false, bids: book.levels(.bid).count, asks: book.levels(.ask).count,
+            result[symbol] = BookSummary(valid: valid[symbol] ?? false, bids: book.bidCount, asks: book.askCount,
                                          lastUpdateId: lastUpdate[symbol] ?? 0, bestBid: book.bestBid?.price, bestAsk: book.bestAsk?.price)
         }
         return result
