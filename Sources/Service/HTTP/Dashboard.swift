@@ -158,7 +158,7 @@ struct DashboardFeed: Sendable {
             DashboardUpdate.Trade(time: $0.exchangeTime, side: $0.aggressor.rawValue, price: "\($0.price)", qty: "\($0.qty)")
         }
         var update = DashboardUpdate(
-            time: now, sources: sources, dataSource: DataSourceAnswer(await service.source.dataSource(), configured: settings.dataSource.rawValue),
+            time: now, sources: sources, dataSource: readiness.dataSource,
             reconnects: incidents.reconnects, gaps: incidents.gaps, resyncs: incidents.resyncs, ready: readiness.ready,
             readyReasons: readiness.reasons, book: OrNull(book), trades: Array(trades), strategy: OrNull(nil),
             maxPosition: .decimal(settings.trading.risk.maxPosition), fills: [], pnlCurve: [], latency: OrNull(nil), context: OrNull(nil),
@@ -182,26 +182,22 @@ struct DashboardFeed: Sendable {
         return update
     }
 
-    /// `/ws/dashboard`: an update on connect, then one every 1/`updatesPerSecond` s while it differs from
-    /// the last sent (it always does while the feed's age ticks), until the page goes.
+    /// `/ws/dashboard`: an update on connect, then one every 1/`updatesPerSecond` s (each differs from the
+    /// last: it carries its time and the feed's age), until a write fails because the page has gone.
     func serve(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async {
         let reader = Task {
-            // The page sends nothing; reading is how a close is seen.
+            // The page sends nothing; reading its frames lets the library answer its pings and its close.
             for try await _ in inbound {}
         }
         defer { reader.cancel() }
-        var last = Data()
         while !Task.isCancelled {
             let data = AnswerEncoder.data(await update(now: WallClock.nanoseconds()))
-            if data != last {
-                do {
-                    try await outbound.write(.text(String(decoding: data, as: UTF8.self)))
-                } catch {
-                    return
-                }
-                last = data
+            do {
+                try await outbound.write(.text(String(decoding: data, as: UTF8.self)))
+                try await Task.sleep(for: .milliseconds(1_000 / Self.updatesPerSecond))
+            } catch {
+                return
             }
-            do { try await Task.sleep(for: .milliseconds(1_000 / Self.updatesPerSecond)) } catch { return }
         }
     }
 }
