@@ -263,13 +263,12 @@ final class SoakRun: @unchecked Sendable {
             try? eventLog?.close()
         }
         let exitCode: Int32? = bot.process.isRunning ? nil : bot.process.terminationStatus
+        let (sampled, applied) = lock.withLock { (samples, faults) }
         let analysis = lock.withLock {
-            Self.judged(SoakAnalysis.analyse(samples, faults: faults, thresholds: thresholds), died: died,
+            Self.judged(SoakAnalysis.analyse(sampled, faults: applied, thresholds: thresholds), died: died,
                         exitCode: exitCode, stopSeconds: stopSeconds, leftovers: leftovers.count, zombies: zombies)
         }
-        try Self.write(analysis, to: out)
-        try lock.withLock { SoakPicture.svg(samples: samples, faults: faults) }
-            .write(to: out.appendingPathComponent("resources.svg"), atomically: true, encoding: .utf8)
+        try Self.write(analysis, samples: sampled, faults: applied, to: out)
         return analysis
     }
 
@@ -287,12 +286,14 @@ final class SoakRun: @unchecked Sendable {
         return analysis
     }
 
-    static func write(_ analysis: SoakAnalysis, to out: URL) throws {
+    /// What a run leaves beside its samples: `resources.analysis.json`, `summary.txt` and `resources.svg`.
+    static func write(_ analysis: SoakAnalysis, samples: [SoakSample], faults: [SoakFault], to out: URL) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         encoder.keyEncodingStrategy = .convertToSnakeCase
         try encoder.encode(analysis).write(to: out.appendingPathComponent("resources.analysis.json"))
         try analysis.summary().write(to: out.appendingPathComponent("summary.txt"), atomically: true, encoding: .utf8)
+        try SoakPicture.svg(samples: samples, faults: faults).write(to: out.appendingPathComponent("resources.svg"), atomically: true, encoding: .utf8)
     }
 
     /// `--analyse DIR`: the analysis again from `resources.jsonl` and `events.jsonl`, written back beside them.
@@ -330,8 +331,7 @@ final class SoakRun: @unchecked Sendable {
         }
         let analysis = judged(SoakAnalysis.analyse(samples, faults: faults, thresholds: thresholds), died: died, exitCode: exitCode,
                               stopSeconds: stopSeconds, leftovers: leftovers, zombies: zombies)
-        try write(analysis, to: directory)
-        try SoakPicture.svg(samples: samples, faults: faults).write(to: directory.appendingPathComponent("resources.svg"), atomically: true, encoding: .utf8)
+        try write(analysis, samples: samples, faults: faults, to: directory)
         return analysis
     }
 
