@@ -40,10 +40,11 @@ struct ControlRoutes {
         router.get("/sim/book") { request, context in
             let query = Query(request)
             guard let symbol = query.string("symbol") else { return RestAnswer.plain(.badRequest, "symbol is required") }
-            // No depth: 50. (`try?` would have flattened a missing depth into a bad one.)
-            let depth: Int
-            do { depth = try query.int("depth") ?? 50 } catch { return RestAnswer.plain(.badRequest, "depth must be 1–10000") }
-            guard (1...10_000).contains(depth) else { return RestAnswer.plain(.badRequest, "depth must be 1–10000") }
+            // No depth: 50; a depth that is not a number, or out of range, is refused. (The `try?` covers the
+            // default too, so a missing depth is not flattened into a bad one.)
+            guard let depth = try? query.int("depth") ?? 50, (1...10_000).contains(depth) else {
+                return RestAnswer.plain(.badRequest, "depth must be 1–10000")
+            }
             guard let bytes = await exchange.truthBook(symbol: symbol, depth: depth, now: WallClock.nanoseconds()) else {
                 return RestAnswer.plain(.notFound, "unknown symbol \(symbol)")
             }
