@@ -11,8 +11,8 @@ out=${1:-artifacts/browser}
 [ -x "$keel" ] || { echo "browser-test: no keel binary at $keel (run swift build first)" >&2; exit 2; }
 command -v chromium >/dev/null && command -v chromedriver >/dev/null \
   || { echo "browser-test: needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)" >&2; exit 2; }
-[ -x .venv/bin/python ] || python3 -m venv .venv
-.venv/bin/pip install --quiet --disable-pip-version-check selenium
+. scripts/venv.sh
+venv_install selenium
 . scripts/start-sim.sh
 
 mkdir -p "$out"

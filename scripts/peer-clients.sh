@@ -9,10 +9,8 @@ keel=${KEEL:-.build/debug/keel}
 . scripts/start-sim.sh
 [ -x "$keel" ] || { echo "peer-clients: no keel binary at $keel (run swift build first)" >&2; exit 2; }
 
-if [ ! -x .venv/bin/python ]; then
-  python3 -m venv .venv
-fi
-.venv/bin/pip install --quiet --disable-pip-version-check pybit binance-sdk-derivatives-trading-usds-futures
+. scripts/venv.sh
+venv_install pybit binance-sdk-derivatives-trading-usds-futures
 
 # run_against NAME SCRIPT [sim arguments…]: a fresh sim, the client's script against it, the sim stopped.
 run_against() {

@@ -46,8 +46,8 @@ fi
 
 # The deployment files (deploy/): every variable one Keel reads, secrets from files, targets and ports agreeing.
 echo "==> the deployment files (Tests/Deploy/check_deploy.py)"
-[ -x .venv/bin/python ] || python3 -m venv .venv
-.venv/bin/pip install --quiet --disable-pip-version-check pyyaml
+. scripts/venv.sh
+venv_install pyyaml
 .venv/bin/python Tests/Deploy/check_deploy.py .build/debug/keel
 
 # Clients nobody here wrote: Bybit's and Binance's official SDKs against the simulator.
@@ -62,8 +62,9 @@ KEEL_REQUIRE_PROMTOOL=1 swift test --traits Postgres --skip "ChaosTests|Supervis
 echo "==> swift test --traits Postgres --filter \"ChaosTests|SupervisorTests\""
 swift test --traits Postgres --filter "ChaosTests|SupervisorTests"
 
-# The live dashboard in headless chromium against keel demo: connected, the ladder equals the bot's books, a
-# kill -9 of the connector seen and recovered within 3 s, Halt and Resume; screenshots in artifacts/browser.
+# The live dashboard in headless chromium against keel run + keel sim (keel demo's setup): connected, the ladder
+# equals the bot's books, a kill -9 of the connector seen and recovered within 3 s, Halt and Resume, the bot
+# stopped and started again under the open page; screenshots in artifacts/browser.
 echo "==> the dashboard in a real browser (scripts/browser-test.sh)"
 bash scripts/browser-test.sh artifacts/browser
 
