@@ -4,27 +4,33 @@
 # against it for DURATION, the sim stopped. Prints the recording's path on stdout (its keel record summary
 # on stderr). Then, for the table: bench/strategy-variants.sh --hftbacktest PATH; for the market's own figures
 # beside the capture's: keel calibrate --exchange binance-usdm PATH.
-#   bench/sim-recording.sh [--duration 30m] [--seed 1] [--out DIR]   (default out: a new temporary directory)
+#   bench/sim-recording.sh [--duration 30m] [--seed 1] [--out DIR] [--keel BIN]
+# (default out: a new temporary directory; --keel: a keel binary to use instead of building one — a copy, so
+# a rebuild during a long recording does not replace the running program)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
 duration=30m
 seed=1
 out=""
+keel=""
 while [ $# -gt 0 ]; do
   case $1 in
     --duration) duration=$2; shift 2 ;;
     --seed) seed=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
+    --keel) keel=$2; shift 2 ;;
     *) echo "sim-recording: unknown argument $1" >&2; exit 2 ;;
   esac
 done
 [ -n "$out" ] || out=$(mktemp -d)
 mkdir -p "$out"
 
-echo "building keel (release)…" >&2
-(cd "$root" && swift build -c release --product keel >&2)
-keel="$root/.build/release/keel"
+if [ -z "$keel" ]; then
+  echo "building keel (release)…" >&2
+  (cd "$root" && swift build -c release --product keel >&2)
+  keel="$root/.build/release/keel"
+fi
 . "$root/scripts/start-sim.sh"
 
 start_sim "$keel" --exchange binance-usdm --seed "$seed" || exit 1

@@ -103,16 +103,25 @@ public struct Backtester {
         }
     }
 
-    /// One line of a recording (`<local_ns> <json>`, or bare JSON timed by the exchange).
-    public mutating func ingest(line: UnsafeRawBufferPointer) {
+    /// One line of a recording (`<local_ns> <json>`, or bare JSON timed by the exchange). `each` hears every
+    /// event the feed made of it, with the line's stamp, before it is processed (for a prepared recording).
+    public mutating func ingest(line: UnsafeRawBufferPointer, each: ((MarketEvent, Int64) -> Void)? = nil) {
         let recorded = RecordedLine(line)
         // The events go to a buffer this type owns between lines (the feed is part of self while it runs).
         var events = pending
         pending = []
         feed.ingest(recorded.message, receiveTime: recorded.receiveTime) { events.append($0) }
-        for event in events { process(event, stamp: recorded.receiveTime) }
+        for event in events {
+            each?(event, recorded.receiveTime)
+            process(event, stamp: recorded.receiveTime)
+        }
         events.removeAll(keepingCapacity: true)
         pending = events
+    }
+
+    /// One event as the feed made it from a line stamped `stamp` (a prepared recording's replay).
+    public mutating func ingest(event: MarketEvent, stamp: Int64) {
+        process(event, stamp: stamp)
     }
 
     /// The run's end: the last equity row, the final marks.

@@ -23,6 +23,9 @@ public struct OrderTracker: Sendable {
     }
 
     public private(set) var orders: [String: TrackedOrder] = [:]
+    /// The client ids of the live orders, in the order they were sent: `live` reads these few instead of
+    /// every order kept (terminal ones stay a minute for late reports).
+    private var liveIds: [String] = []
     private var executions: Set<String> = []
     private var executionOrder: [String] = []
     private let rememberedExecutions: Int
@@ -35,8 +38,27 @@ public struct OrderTracker: Sendable {
 
     /// Live orders, optionally of one side (and symbol).
     public func live(side: Side? = nil, symbol: String? = nil) -> [TrackedOrder] {
-        orders.values.filter { $0.isLive && (side == nil || $0.side == side) && (symbol == nil || $0.symbol == symbol) }
-            .sorted { $0.createdTime < $1.createdTime }
+        var live: [TrackedOrder] = []
+        live.reserveCapacity(liveIds.count)
+        for id in liveIds {
+            guard let order = orders[id], side == nil || order.side == side, symbol == nil || order.symbol == symbol else { continue }
+            live.append(order)
+        }
+        // Sent in time order already, unless a client id was sent again; a stable sort keeps the sending order on ties.
+        if !live.isEmpty, zip(live, live.dropFirst()).contains(where: { $0.createdTime > $1.createdTime }) {
+            live = live.enumerated().sorted { ($0.element.createdTime, $0.offset) < ($1.element.createdTime, $1.offset) }.map(\.element)
+        }
+        return live
+    }
+
+    /// Every write of an order goes through here, which keeps `liveIds` in step with the states.
+    private mutating func store(_ order: TrackedOrder) {
+        let wasLive = orders.updateValue(order, forKey: order.clientId)?.isLive ?? false
+        if wasLive, !order.isLive {
+            liveIds.removeAll { $0 == order.clientId }
+        } else if !wasLive, order.isLive {
+            liveIds.append(order.clientId)
+        }
     }
 
     /// Before the request goes out (its client id is already stored).
@@ -44,7 +66,7 @@ public struct OrderTracker: Sendable {
     public mutating func submitted(_ request: PlaceRequest, time: Int64) -> TrackedOrder {
         let order = TrackedOrder(clientId: request.orderLinkId, symbol: request.symbol, side: request.side, price: request.price ?? .zero,
                                  qty: request.qty, status: .pendingNew, createdTime: time, updatedTime: time)
-        orders[request.orderLinkId] = order
+        store(order)
         return order
     }
 
@@ -53,7 +75,7 @@ public struct OrderTracker: Sendable {
         guard var order = orders[clientId], order.isLive else { return false }
         if order.status != .unknown { order.status = .pendingCancel }
         order.updatedTime = time
-        orders[clientId] = order
+        store(order)
         return true
     }
 
@@ -61,7 +83,7 @@ public struct OrderTracker: Sendable {
         guard var order = orders[clientId], order.status == .new || order.status == .partiallyFilled else { return false }
         order.pendingAmend = (price, qty)
         order.updatedTime = time
-        orders[clientId] = order
+        store(order)
         return true
     }
 
@@ -81,7 +103,7 @@ public struct OrderTracker: Sendable {
             return order
         }
         order.updatedTime = time
-        orders[clientId] = order
+        store(order)
         return order
     }
 
@@ -105,7 +127,7 @@ public struct OrderTracker: Sendable {
         }
         order.reason = reason
         order.updatedTime = time
-        orders[clientId] = order
+        store(order)
         return order
     }
 
@@ -115,7 +137,7 @@ public struct OrderTracker: Sendable {
         order.status = .unknown
         order.reason = reason
         order.updatedTime = time
-        orders[clientId] = order
+        store(order)
         return order
     }
 
@@ -125,7 +147,7 @@ public struct OrderTracker: Sendable {
         if order.status.isTerminal {
             // Terminal stays terminal; a later report may still carry a larger filled quantity.
             if update.filledQty > order.filledQty { order.filledQty = update.filledQty; order.averagePrice = update.averagePrice ?? order.averagePrice }
-            orders[update.clientId] = order
+            store(order)
             return .ignored("\(order.clientId) is already \(order.status.rawValue)")
         }
         if update.updatedTime > 0, update.updatedTime < order.venueTime {
@@ -154,7 +176,7 @@ public struct OrderTracker: Sendable {
             }
         }
         order.updatedTime = max(order.updatedTime, update.updatedTime)
-        orders[update.clientId] = order
+        store(order)
         return .updated(order)
     }
 
@@ -177,7 +199,7 @@ public struct OrderTracker: Sendable {
             else if order.status == .new || order.status == .pendingNew { order.status = .partiallyFilled }
         }
         order.updatedTime = max(order.updatedTime, fill.time)
-        orders[fill.clientId] = order
+        store(order)
         return .counted(order)
     }
 

@@ -148,12 +148,18 @@ public struct PaperExchange: Sendable {
 
     /// Open orders of a symbol: best price first, then time priority.
     private func ordered(symbol: String) -> [String] {
-        resting.values.filter { $0.update.symbol == symbol }.sorted {
-            if $0.update.price != $1.update.price {
-                return $0.update.side == .buy ? $0.update.price > $1.update.price : $0.update.price < $1.update.price
-            }
+        guard !resting.isEmpty else { return [] }
+        // The few fields the order needs, not the orders (each copy of one retains its strings).
+        var open: [(clientId: String, side: Side, price: Price, sequence: Int)] = []
+        open.reserveCapacity(resting.count)
+        for order in resting.values where order.update.symbol == symbol {
+            open.append((order.update.clientId, order.update.side, order.update.price, order.sequence))
+        }
+        open.sort {
+            if $0.price != $1.price { return $0.side == .buy ? $0.price > $1.price : $0.price < $1.price }
             return $0.sequence < $1.sequence
-        }.map(\.update.clientId)
+        }
+        return open.map(\.clientId)
     }
 
     private mutating func perform(_ action: Action, at time: Int64) -> [VenueEvent] {

@@ -149,7 +149,8 @@ public struct MarketMakingStrategy: Sendable {
             fair.observe(imbalance: inputs.snapshot.imbalance, midTicks: inputs.snapshot.mid.map { $0.doubleValue / tick }, time: time)
             if let mid = inputs.snapshot.mid {
                 resolvedMarkouts += markouts.mid(mid, time: time)
-                if resolvedMarkouts.count > 1_000 { resolvedMarkouts.removeFirst(resolvedMarkouts.count - 1_000) }
+                // Cut back to 1,000 in bulk: one move per thousand markouts, not a thousand-element move per markout.
+                if resolvedMarkouts.count > 2_000 { resolvedMarkouts.removeFirst(resolvedMarkouts.count - 1_000) }
             }
         case .trade(var trade):
             // Candles are keyed by the exchange's time of each trade; the inputs run on event time.
@@ -225,7 +226,7 @@ public struct MarketMakingStrategy: Sendable {
     /// The markouts resolved since the last call.
     public mutating func takeResolvedMarkouts() -> [Markouts.Resolved] {
         defer { resolvedMarkouts = [] }
-        return resolvedMarkouts
+        return resolvedMarkouts.count > 1_000 ? Array(resolvedMarkouts.suffix(1_000)) : resolvedMarkouts
     }
 
     // MARK: History

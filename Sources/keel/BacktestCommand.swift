@@ -20,7 +20,8 @@ struct BacktestCommand: AsyncParsableCommand {
         configuration file: its strategy and risk sections, and a backtest section for the venue's models. The last \
         line on stdout is one JSON object: symbol, events, seconds, events_per_sec, orders, amends, cancels, fills, \
         maker_fills, rejected, position, realised_pnl, unrealised_pnl, fees, net_pnl, max_drawdown, round_trips, \
-        halts, quote_uptime. --out DIR also writes equity.csv, fills.csv and report.html. On a terminal a progress \
+        halts, quote_uptime. --cache DIR keeps a prepared binary form of the recordings (named by a hash of their \
+        paths, sizes, modification times and inodes) and replays it while they are unchanged. --out DIR also writes equity.csv, fills.csv and report.html. On a terminal a progress \
         bar runs on stderr. --parity DIR replays a paper run's own recording (`keel run` with recording.enabled) \
         and prints a second JSON object comparing its fills with the replay's: paper_orders, backtest_orders, \
         paper_fills, backtest_fills, matched_fills, match_ratio, position_paper, position_backtest, first_differences.
@@ -41,6 +42,9 @@ struct BacktestCommand: AsyncParsableCommand {
 
     @Option(help: "Symbol to trade (default strategy.symbol, else the first symbol with a book).")
     var symbol: String?
+
+    @Option(help: "Directory for a prepared binary form of the recordings (made when missing): the first run writes it, later runs on the same unchanged recordings replay it without gunzip, parsing or the sync rules.")
+    var cache: String?
 
     @Argument(help: "Recordings to replay, in order.")
     var files: [String] = []
@@ -122,17 +126,46 @@ struct BacktestCommand: AsyncParsableCommand {
         }
         let progress = ProgressBar(enabled: isatty(2) == 1, files: recordings.count)
         let started = ContinuousClock.now
-        for (index, file) in recordings.enumerated() {
+        var prepared: PreparedRecordingWriter?
+        var replayed = false
+        if let cache {
+            do {
+                try FileManager.default.createDirectory(atPath: cache, withIntermediateDirectories: true)
+            } catch {
+                throw refuse("--cache \(cache): cannot make the directory: \(error.localizedDescription)", command: "keel backtest")
+            }
+            // The feed's events depend on the recordings, the exchange and the symbol its snapshot goes to.
+            do throws(RecordingError) {
+                let identity = try PreparedRecording.identity(files: recordings, kind: "\(exchange.rawValue) \(options.symbol ?? "*")")
+                let path = PreparedRecording.path(directory: cache, identity: identity)
+                switch try PreparedRecordingReader.replay(path: path, identity: identity, { backtester.ingest(event: $0, stamp: $1) }) {
+                case .replayed(let events):
+                    replayed = true
+                    printError("keel backtest: replayed the prepared recording \(path) (\(events) events)")
+                case .unusable(let reason):
+                    printError("keel backtest: writing a prepared recording to \(path) (\(reason))")
+                    prepared = try PreparedRecordingWriter(path: path, identity: identity)
+                }
+            } catch {
+                throw refuse("--cache \(cache): \(error) (delete the file to have it written again)", command: "keel backtest")
+            }
+        }
+        for (index, file) in recordings.enumerated() where !replayed {
             let end: RecordingEnd
             do {
                 end = try RecordingReader.forEachLine(path: file, progress: { progress.update(file: index, read: $0, size: $1) }) { line in
-                    backtester.ingest(line: line)
+                    backtester.ingest(line: line, each: prepared.map { writer in { writer.append($0, stamp: $1) } })
                 }
             } catch {
                 progress.finish()
                 throw refuse("\(error)", command: "keel backtest")
             }
             if case .truncated(let reason) = end { printError("keel backtest: warning: \(file): \(reason); read every line before the cut") }
+        }
+        do throws(RecordingError) {
+            try prepared?.finish()
+        } catch {
+            printError("keel backtest: warning: --cache: \(error); the next run reads the recordings again")
         }
         backtester.finish()
         progress.finish()

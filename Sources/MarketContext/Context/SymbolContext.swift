@@ -28,7 +28,7 @@ public struct SymbolContext: Sendable {
     public let symbol: String
     public let configuration: ContextConfiguration
     public private(set) var instrument: Instrument
-    public private(set) var candles: [CandleInterval: CandleSeries] = [:]
+    public private(set) var candles: CandleSeriesSet
     /// The UTC day the session figures belong to (its start, ns).
     public private(set) var sessionStart: Int64?
     public private(set) var session = VWAPState()
@@ -67,9 +67,7 @@ public struct SymbolContext: Sendable {
         symbol = instrument.symbol
         self.instrument = instrument
         self.configuration = configuration
-        for interval in CandleInterval.allCases {
-            candles[interval] = CandleSeries(interval: interval, keep: configuration.keep[interval] ?? 100)
-        }
+        candles = CandleSeriesSet(keep: configuration.keep)
         rolling = RollingVWAP(window: configuration.vwapWindow)
         sessionProfile = VolumeProfile(tickSize: instrument.tickSize, rowTicks: configuration.profileRowTicks)
         windowProfile = sessionProfile
@@ -87,7 +85,7 @@ public struct SymbolContext: Sendable {
         let time = trade.exchangeTime
         roll(to: time)
         // Each series closes what the trade passed as it takes the trade.
-        for interval in CandleInterval.allCases { candles[interval]!.add(price: trade.price, qty: trade.qty, aggressor: trade.aggressor, time: time) }
+        for index in candles.series.indices { candles.series[index].add(price: trade.price, qty: trade.qty, aggressor: trade.aggressor, time: time) }
         session.add(price: trade.price, qty: trade.qty)
         rolling.add(price: trade.price, qty: trade.qty, time: time)
         addToProfiles(price: trade.price, qty: trade.qty, minute: CandleInterval.m1.start(of: time))
@@ -98,7 +96,7 @@ public struct SymbolContext: Sendable {
     /// A timer tick at `time`: candles close, windows age, a new UTC day starts a new session.
     public mutating func advance(to time: Int64) {
         guard deferred == nil, roll(to: time) else { return }
-        for interval in CandleInterval.allCases { candles[interval]!.advance(to: time) }
+        for index in candles.series.indices { candles.series[index].advance(to: time) }
     }
 
     // MARK: Backfill
@@ -143,7 +141,7 @@ public struct SymbolContext: Sendable {
 
     private mutating func add(minute: Candle) {
         roll(to: minute.start)
-        for interval in CandleInterval.allCases where interval != .s1 { candles[interval]!.add(minute: minute) }
+        for index in candles.series.indices where candles.series[index].interval != .s1 { candles.series[index].add(minute: minute) }
         session.add(candle: minute)
         rolling.add(candle: minute)
         if minute.volume.signum > 0 { addToProfiles(price: minute.vwap ?? minute.close, qty: minute.volume, minute: minute.start) }
