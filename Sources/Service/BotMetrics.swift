@@ -30,6 +30,9 @@ final class BotMetrics: @unchecked Sendable {
     private let cpuSeconds: Counter
     private var reportedCPU = 0.0
     private let openFileDescriptors: Gauge
+    private let handleLock = NSLock()
+    private var counters: [String: Counter] = [:]
+    private var gauges: [String: Gauge] = [:]
 
     /// `exchange`: the primary connector's (`bybit`, `binance-usdm`), the label of its restart counters.
     init(exchange: String = "bybit") {
@@ -81,9 +84,9 @@ final class BotMetrics: @unchecked Sendable {
         let labels = [("exchange", exchange), ("ws_type", session)]
         lock.lock()
         defer { lock.unlock() }
-        BotMetrics.counter(registry, "ws_reconnect_attempts_total", BotMetrics.reconnectHelp, labels: labels).increment()
+        counter("ws_reconnect_attempts_total", BotMetrics.reconnectHelp, labels: labels).increment()
         if let delayMilliseconds {
-            BotMetrics.gauge(registry, "ws_reconnect_delay_seconds", BotMetrics.delayHelp, labels: labels)
+            gauge("ws_reconnect_delay_seconds", BotMetrics.delayHelp, labels: labels)
                 .set(Double(delayMilliseconds) / 1_000)
         }
     }
@@ -94,6 +97,33 @@ final class BotMetrics: @unchecked Sendable {
 
     static func gauge(_ registry: PrometheusCollectorRegistry, _ name: String, _ help: String, labels: [(String, String)] = []) -> Gauge {
         registry.makeGauge(descriptor: MetricNameDescriptor(metricName: name, unitName: "", helpText: help), labels: labels)
+    }
+
+    /// The registry's counter of this name and labels, kept after its first use: the registry's own
+    /// `makeCounter` checks the help text and takes its lock every time, too slow for each decision.
+    func counter(_ name: String, _ help: String, labels: [(String, String)] = []) -> Counter {
+        let key = BotMetrics.handleKey(name, labels)
+        handleLock.lock()
+        defer { handleLock.unlock() }
+        if let counter = counters[key] { return counter }
+        let counter = BotMetrics.counter(registry, name, help, labels: labels)
+        counters[key] = counter
+        return counter
+    }
+
+    /// The registry's gauge of this name and labels, kept after its first use (as `counter`).
+    func gauge(_ name: String, _ help: String, labels: [(String, String)] = []) -> Gauge {
+        let key = BotMetrics.handleKey(name, labels)
+        handleLock.lock()
+        defer { handleLock.unlock() }
+        if let gauge = gauges[key] { return gauge }
+        let gauge = BotMetrics.gauge(registry, name, help, labels: labels)
+        gauges[key] = gauge
+        return gauge
+    }
+
+    private static func handleKey(_ name: String, _ labels: [(String, String)]) -> String {
+        labels.reduce(into: name) { key, label in key += "\u{0}\(label.0)=\(label.1)" }
     }
 
     func tickToBot(nanoseconds: Int64) {
@@ -111,10 +141,10 @@ final class BotMetrics: @unchecked Sendable {
                 incidents: (reconnects: Int, resyncs: Int, gaps: Int) = (0, 0, 0), storage: StorageWriter.Stats? = nil) -> String {
         lock.lock()
         defer { lock.unlock() }
-        advance(BotMetrics.counter(registry, "keel_connector_errors_total", "Errors the connector reported (its error events)."), "errors", to: health.errorCount)
-        advance(BotMetrics.counter(registry, "keel_connector_resyncs_total", "Books rebuilt from a fresh snapshot after a fault or an exchange restart."),
+        advance(counter("keel_connector_errors_total", "Errors the connector reported (its error events)."), "errors", to: health.errorCount)
+        advance(counter("keel_connector_resyncs_total", "Books rebuilt from a fresh snapshot after a fault or an exchange restart."),
                 "resyncs", to: incidents.resyncs)
-        advance(BotMetrics.counter(registry, "keel_connector_gaps_total", "Resyncs that mended a broken sequence (a gap)."), "gaps", to: incidents.gaps)
+        advance(counter("keel_connector_gaps_total", "Resyncs that mended a broken sequence (a gap)."), "gaps", to: incidents.gaps)
         advance(reconnectAttempts, "reconnects", to: health.restarts)
         advance(restarts, "restarts", to: health.restarts)
         advance(deaths, "deaths", to: health.deaths)
@@ -128,21 +158,21 @@ final class BotMetrics: @unchecked Sendable {
         connected.set(health.connected ? 1.0 : 0.0)
         processAlive.set(health.processAlive ? 1.0 : 0.0)
         for (type, total) in counts {
-            advance(BotMetrics.counter(registry, "keel_connector_events_total", "Connector events taken by the bot, by type.", labels: [("type", type)]),
+            advance(counter("keel_connector_events_total", "Connector events taken by the bot, by type.", labels: [("type", type)]),
                     "events." + type, to: total)
         }
         for (symbol, book) in books {
-            BotMetrics.gauge(registry, "keel_book_levels", "Levels in the bot's book.", labels: [("symbol", symbol), ("side", "bid")]).set(Double(book.bids))
-            BotMetrics.gauge(registry, "keel_book_levels", "Levels in the bot's book.", labels: [("symbol", symbol), ("side", "ask")]).set(Double(book.asks))
-            BotMetrics.gauge(registry, "keel_book_valid", "1 while the bot's book for the symbol is trustworthy.", labels: [("symbol", symbol)]).set(book.valid ? 1.0 : 0.0)
+            gauge("keel_book_levels", "Levels in the bot's book.", labels: [("symbol", symbol), ("side", "bid")]).set(Double(book.bids))
+            gauge("keel_book_levels", "Levels in the bot's book.", labels: [("symbol", symbol), ("side", "ask")]).set(Double(book.asks))
+            gauge("keel_book_valid", "1 while the bot's book for the symbol is trustworthy.", labels: [("symbol", symbol)]).set(book.valid ? 1.0 : 0.0)
         }
         if let storage {
-            BotMetrics.gauge(registry, "keel_storage_queue_size", "Trading records waiting for the storage writer.").set(Double(storage.queued))
-            advance(BotMetrics.counter(registry, "keel_storage_records_written_total", "Trading records written to storage."), "storage.written", to: storage.written)
-            advance(BotMetrics.counter(registry, "keel_storage_snapshots_dropped_total", "Position / PnL snapshots dropped because the storage queue was full."),
+            gauge("keel_storage_queue_size", "Trading records waiting for the storage writer.").set(Double(storage.queued))
+            advance(counter("keel_storage_records_written_total", "Trading records written to storage."), "storage.written", to: storage.written)
+            advance(counter("keel_storage_snapshots_dropped_total", "Position / PnL snapshots dropped because the storage queue was full."),
                     "storage.dropped", to: storage.dropped)
-            advance(BotMetrics.counter(registry, "keel_storage_write_errors_total", "Failed storage transactions (each retried)."), "storage.failures", to: storage.failures)
-            advance(BotMetrics.counter(registry, "keel_storage_records_rejected_total",
+            advance(counter("keel_storage_write_errors_total", "Failed storage transactions (each retried)."), "storage.failures", to: storage.failures)
+            advance(counter("keel_storage_records_rejected_total",
                                        "Records the database refused on their own while it answered (each logged whole as keel_storage_record_rejected)."),
                     "storage.rejected", to: storage.rejected)
         }
@@ -168,18 +198,18 @@ enum ProcessStats {
 /// The strategy's metrics: orders by kind, fills, position, PnL, risk state, tick-to-quote latency.
 extension BotMetrics {
     func order(_ kind: String) {
-        BotMetrics.counter(registry, "keel_orders_total", "Order commands and outcomes, by kind (sent, amended, cancelled, rejected).", labels: [("kind", kind)]).increment()
+        counter("keel_orders_total", "Order commands and outcomes, by kind (sent, amended, cancelled, rejected).", labels: [("kind", kind)]).increment()
     }
 
     func fill(maker: Bool) {
-        BotMetrics.counter(registry, "keel_fills_total", BotMetrics.fillsHelp, labels: [("liquidity", maker ? "maker" : "taker")]).increment()
+        counter("keel_fills_total", BotMetrics.fillsHelp, labels: [("liquidity", maker ? "maker" : "taker")]).increment()
     }
 
     /// The market context of the quoted symbol; a figure not known yet is left as it was.
     func context(symbol: String, _ snapshot: SymbolContext.Snapshot) {
         let labels = [("symbol", symbol)]
         func set(_ name: String, _ help: String, _ value: Double?, _ extra: [(String, String)] = []) {
-            if let value { BotMetrics.gauge(registry, name, help, labels: labels + extra).set(value) }
+            if let value { gauge(name, help, labels: labels + extra).set(value) }
         }
         lock.lock()
         defer { lock.unlock() }
@@ -199,9 +229,9 @@ extension BotMetrics {
     func backfill(symbol: String, planned: Int, done: Int) {
         let labels = [("symbol", symbol)]
         if planned > 0 {
-            BotMetrics.counter(registry, "keel_backfill_chunks_total", "Chunks (REST requests) the symbol's kline backfills take.", labels: labels).increment(by: Int64(planned))
+            counter("keel_backfill_chunks_total", "Chunks (REST requests) the symbol's kline backfills take.", labels: labels).increment(by: Int64(planned))
         }
-        BotMetrics.gauge(registry, "keel_backfill_chunks_done", "Chunks of the symbol's kline backfills received, or ended.", labels: labels).set(Double(done))
+        gauge("keel_backfill_chunks_done", "Chunks of the symbol's kline backfills received, or ended.", labels: labels).set(Double(done))
     }
 
     /// Markouts by horizon, over the last fills and since start, all sides (positive: good for us).
@@ -209,33 +239,33 @@ extension BotMetrics {
         for (index, horizon) in Markouts.horizons.enumerated() {
             for (window, figures) in [("recent", recent[index]), ("start", sinceStart[index])] {
                 guard let value = figures.all else { continue }
-                BotMetrics.gauge(registry, "keel_markout_bps", "Mean markout of our fills: the mid's move after the horizon, signed good-for-us, bp.",
+                gauge("keel_markout_bps", "Mean markout of our fills: the mid's move after the horizon, signed good-for-us, bp.",
                                  labels: [("horizon", Markouts.name(horizon)), ("window", window)]).set(value)
             }
         }
     }
 
     func trading(position: Double, maxPosition: Double?, liveOrders: Int, realised: Double, unrealised: Double, fees: Double, state: String) {
-        BotMetrics.gauge(registry, "keel_position", "Signed position of the quoted symbol.").set(position)
+        gauge("keel_position", "Signed position of the quoted symbol.").set(position)
         if let maxPosition {
-            BotMetrics.gauge(registry, "keel_risk_max_position", "risk.max_position: the position's limit either way.").set(maxPosition)
+            gauge("keel_risk_max_position", "risk.max_position: the position's limit either way.").set(maxPosition)
         }
-        BotMetrics.gauge(registry, "keel_live_orders", "Our orders open on the venue now.").set(Double(liveOrders))
+        gauge("keel_live_orders", "Our orders open on the venue now.").set(Double(liveOrders))
         for (kind, value) in [("realised", realised), ("unrealised", unrealised), ("fees", fees), ("net", realised + unrealised - fees)] {
-            BotMetrics.gauge(registry, "keel_pnl", "PnL in quote currency, by kind.", labels: [("kind", kind)]).set(value)
+            gauge("keel_pnl", "PnL in quote currency, by kind.", labels: [("kind", kind)]).set(value)
         }
         for candidate in ["ACTIVE", "REDUCING", "HALTED"] {
-            BotMetrics.gauge(registry, "keel_risk_state", "1 for the risk manager's current state.", labels: [("state", candidate)]).set(candidate == state ? 1.0 : 0.0)
+            gauge("keel_risk_state", "1 for the risk manager's current state.", labels: [("state", candidate)]).set(candidate == state ? 1.0 : 0.0)
         }
     }
 
     /// An open order this run did not send, found on the exchange (left by an earlier run's stop).
     func foreignOrder() {
-        BotMetrics.counter(registry, "keel_foreign_orders_total", BotMetrics.foreignHelp).increment()
+        counter("keel_foreign_orders_total", BotMetrics.foreignHelp).increment()
     }
 
     func riskTransition(to state: String) {
-        BotMetrics.counter(registry, "keel_risk_transitions_total", "Risk state changes, by the state entered.", labels: [("to", state)]).increment()
+        counter("keel_risk_transitions_total", "Risk state changes, by the state entered.", labels: [("to", state)]).increment()
     }
 
     func tickToQuote(nanoseconds: Int64) {
@@ -261,7 +291,7 @@ extension BotMetrics {
 /// The raw-data recorder's counts, from the connector's `stats` events (`recording.enabled`).
 extension BotMetrics {
     func recording(frames: Int, bytes: Int64) {
-        BotMetrics.gauge(registry, "keel_recording_frames", "Raw frames the connector has recorded since it started.").set(Double(frames))
-        BotMetrics.gauge(registry, "keel_recording_bytes", "Bytes the connector's recording files grew on disk since it started.").set(Double(bytes))
+        gauge("keel_recording_frames", "Raw frames the connector has recorded since it started.").set(Double(frames))
+        gauge("keel_recording_bytes", "Bytes the connector's recording files grew on disk since it started.").set(Double(bytes))
     }
 }

@@ -25,7 +25,10 @@ public struct BotService: Sendable {
     let metrics: BotMetrics
     let logger: Logger
 
-    public init(settings: BotSettings, executable: String, environment: [String: String] = [:], storage: StorageWriter? = nil, logger: Logger) {
+    /// `connectorArguments`: the child's arguments instead of the settings' `connector <exchange> …` (`keel bench bot`
+    /// starts a replaying peer in the connector's place).
+    public init(settings: BotSettings, executable: String, connectorArguments: [String]? = nil, environment: [String: String] = [:],
+                storage: StorageWriter? = nil, logger: Logger) {
         self.settings = settings
         self.logger = logger
         self.storage = storage
@@ -34,7 +37,7 @@ public struct BotService: Sendable {
             case .stub:
                 return StubSource(symbols: settings.connector.symbols)
             case .bybitConnector, .binanceWS:
-                var runner = RunnerConfiguration(executable: executable, arguments: settings.connectorArguments(for: kind))
+                var runner = RunnerConfiguration(executable: executable, arguments: connectorArguments ?? settings.connectorArguments(for: kind))
                 runner.environment = environment
                 runner.queueCapacity = settings.queueSize
                 runner.exchange = kind == .binanceWS ? "binance-usdm" : "bybit"
@@ -71,7 +74,7 @@ public struct BotService: Sendable {
             maker = MarketMaker(settings: settings.trading, symbol: symbol, staleAfterSeconds: settings.staleThreshold,
                                 logger: logger, metrics: metrics, storage: storage, storageSettings: settings.storage,
                                 askExchangeForInstrument: settings.dataSource != .stub, orderLog: orderLog,
-                                exchange: settings.dataSource == .binanceWS ? "binance-usdm" : "bybit") { line in await source.send(line) }
+                                exchange: settings.dataSource == .binanceWS ? "binance-usdm" : "bybit") { line in source.send(line) }
         } else {
             maker = nil
         }

@@ -4,6 +4,7 @@ import Logging
 import Market
 import Runtime
 import Supervisor
+import Synchronization
 
 /// Which market source the bot's prices come from now (`/ws/health`, `/ready`).
 public struct DataSourceView: Sendable, Equatable {
@@ -41,6 +42,8 @@ public actor FallbackSource: MarketSource {
     private let fallbackAfter: Int64
     private let logger: Logger
     private var running: [Int: any MarketSource] = [:]
+    /// `running[0]`, for `send` without a hop onto this actor.
+    private nonisolated let primary = Mutex<(any MarketSource)?>(nil)
     private var pumps: [Int: Task<Void, Never>] = [:]
     private var watcher: Task<Void, Never>?
     /// Index in `chain` of the source whose market data the bot gets.
@@ -90,8 +93,8 @@ public actor FallbackSource: MarketSource {
     }
 
     /// Commands go to the primary: orders and instruments are the primary venue's.
-    public func send(_ line: String) async -> Bool {
-        await running[0]?.send(line) ?? false
+    public nonisolated func send(_ line: String) -> Bool {
+        primary.withLock { $0 }?.send(line) ?? false
     }
 
     public func kill() async {
@@ -115,6 +118,7 @@ public actor FallbackSource: MarketSource {
     private func start(_ index: Int) async {
         let source = chain[index].make()
         running[index] = source
+        if index == 0 { primary.withLock { $0 = source } }
         await source.connect()
         pumps[index] = Task { [weak self] in
             for await event in source.events { await self?.forward(event, from: index) }
@@ -123,6 +127,7 @@ public actor FallbackSource: MarketSource {
 
     private func stop(_ index: Int) async {
         guard let source = running.removeValue(forKey: index) else { return }
+        if index == 0 { primary.withLock { $0 = nil } }
         await source.disconnect()
         pumps.removeValue(forKey: index)?.cancel()
         lastDepth[index] = nil

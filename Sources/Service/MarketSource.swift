@@ -13,8 +13,9 @@ public protocol MarketSource: Sendable {
     func connect() async
     func disconnect() async
     func health(now: Int64) async -> ConnectorHealth
-    /// One command line for the exchange side; false when nothing can take it.
-    func send(_ line: String) async -> Bool
+    /// One command line for the exchange side, written before it returns; false when nothing can take it.
+    /// Synchronous and nonisolated: an order decision reaches the connector's stdin without an actor hop.
+    nonisolated func send(_ line: String) -> Bool
     /// At once, no goodbye: for a forced exit (the connector's whole process group gets SIGKILL).
     func kill() async
     /// With `exchange.fallback`: which source leads now; nil for a single source.
@@ -77,7 +78,7 @@ public actor StubSource: MarketSource {
                         restartAttempt: 0, lastRestartDelaySeconds: 0)
     }
 
-    public func send(_ line: String) -> Bool { false }
+    public nonisolated func send(_ line: String) -> Bool { false }
 
     public func kill() { loop?.cancel() }
 

@@ -59,10 +59,10 @@ public final class ConnectorRunner: @unchecked Sendable {
     let logger: Logger
     private let lock = NSLock()
     private var pid: pid_t?
-    /// Lines for the child's stdin. Made with the runner, so a command sent before `run()` has started
-    /// the child (the bot answers `connector_started` at once) waits in order instead of being lost.
-    private var commands: AsyncStream<[UInt8]>.Continuation?
-    private let commandLines: AsyncStream<[UInt8]>
+    /// The child's stdin. Made with the runner, so a command sent before `run()` has started the child
+    /// (the bot answers `connector_started` at once) waits in order instead of being lost.
+    private let commands = CommandPipe()
+    private var hasRun = false
     private var exitStatus: ChildExit?
     private var lastEventNanoseconds: Int64?
     private var decodeErrors = 0
@@ -72,9 +72,6 @@ public final class ConnectorRunner: @unchecked Sendable {
         self.configuration = configuration
         self.logger = logger
         queue = EventQueue(capacity: configuration.queueCapacity)
-        let (lines, continuation) = AsyncStream.makeStream(of: [UInt8].self)
-        commandLines = lines
-        commands = continuation
     }
 
     /// The child's process id while it runs.
@@ -95,41 +92,54 @@ public final class ConnectorRunner: @unchecked Sendable {
     /// Sends one command line (a JSON object, no newline). False when the child is gone.
     @discardableResult
     public func send(_ line: String) -> Bool {
-        guard let commands = locked({ self.commands }) else { return false }
-        if case .terminated = commands.yield(Array(line.utf8) + [0x0A]) { return false }
-        return true
+        commands.send(Array(line.utf8) + [0x0A])
     }
 
     /// Runs the child until it exits; returns how it ended. The queue is finished afterwards.
     public func run() async -> ChildExit {
         var platform = PlatformOptions()
         platform.processGroupID = 0   // its own group: stop() signals the whole tree
-        let stream = commandLines
-        guard let continuation = locked({ commands }) else { return .failedToStart("the runner has already run") }
+        guard !locked({ defer { hasRun = true }; return hasRun }) else { return .failedToStart("the runner has already run") }
         var environment: [Environment.Key: String?] = [:]
         for (name, value) in configuration.environment {
             if let key = Environment.Key(rawValue: name) { environment[key] = value }
         }
+        // Its stdin and stdout are pipes of ours (close-on-exec: no other child inherits them): stdout read
+        // by a thread of its own, stdin written by the sender itself (`CommandPipe`).
+        var output: [Int32] = [-1, -1], input: [Int32] = [-1, -1]
+        guard pipe2(&output, O_CLOEXEC) == 0 else {
+            commands.close()
+            queue.finish()
+            return .failedToStart("pipe: \(String(cString: strerror(errno)))")
+        }
+        guard pipe2(&input, O_CLOEXEC) == 0 else {
+            Glibc.close(output[0]); Glibc.close(output[1])
+            commands.close()
+            queue.finish()
+            return .failedToStart("pipe: \(String(cString: strerror(errno)))")
+        }
+        let (stdoutRead, stdinWrite) = (output[0], input[1])
         let exit: ChildExit
+        var reading = false
         do {
             let result = try await Subprocess.run(
                 Configuration(executable: .path(FilePath(configuration.executable)), arguments: Arguments(configuration.arguments),
                               environment: .inherit.updating(environment), platformOptions: platform),
-                input: .inputWriter, output: .sequence, error: .sequence
+                input: .fileDescriptor(FileDescriptor(rawValue: input[0]), closeAfterSpawningProcess: true),
+                output: .fileDescriptor(FileDescriptor(rawValue: output[1]), closeAfterSpawningProcess: true),
+                error: .sequence
             ) { execution in
                 self.started(execution.processIdentifier.value)
+                self.commands.attach(stdinWrite)
+                reading = true
                 await withTaskGroup(of: Void.self) { group in
                     group.addTask {
-                        for await line in stream {
-                            do { _ = try await execution.standardInputWriter.write(line) } catch { break }
-                        }
-                        try? await execution.standardInputWriter.finish()
+                        await OutputReader.run(descriptor: stdoutRead, name: "\(self.configuration.logPrefix)-connector-out") { self.line($0) }
                     }
-                    group.addTask { await self.readEvents(execution.standardOutput) }
                     group.addTask { await self.readErrors(execution.standardError) }
                     // stdout closes when the child exits: then stop feeding its stdin.
                     await group.next()
-                    continuation.finish()
+                    self.commands.close()
                     await group.waitForAll()
                 }
             }
@@ -140,7 +150,12 @@ public final class ConnectorRunner: @unchecked Sendable {
         } catch {
             exit = .failedToStart("\(error)")
         }
-        continuation.finish()
+        commands.close()
+        // Never started: our ends of the pipes are still open (the reader closes stdout's when it ends).
+        if !reading {
+            Glibc.close(stdoutRead)
+            Glibc.close(stdinWrite)
+        }
         // The child is reaped; anything still in its group (a grandchild) goes too, before stop() returns.
         if let pid = processIdentifier {
             let left = ProcessTable.members(ofGroup: pid).filter { $0.state != "Z" }
@@ -150,10 +165,7 @@ public final class ConnectorRunner: @unchecked Sendable {
                     "reason": "processes left in the connector's group after it exited; killed", "pids": "\(left.map(\.pid))"])
             }
         }
-        locked {
-            exitStatus = exit
-            commands = nil
-        }
+        locked { exitStatus = exit }
         queue.finish()
         switch exit {
         case .exited(let code):
@@ -171,22 +183,16 @@ public final class ConnectorRunner: @unchecked Sendable {
         logger.info("\(configuration.logPrefix)_connector_subprocess_connected", metadata: ["pid": "\(pid)"])
     }
 
-    /// Decodes each stdout line into the queue.
-    private func readEvents(_ output: SubprocessOutputSequence) async {
-        await readLines(output, failure: "\(configuration.logPrefix)_connector_subprocess_error", reasonPrefix: "stdout: ", line)
-    }
-
     /// Splits a child's raw output buffers on `\n` (never `.strings()`), a line cut across buffers kept
     /// whole; a read failure is logged as `failure`.
-    private func readLines(_ output: SubprocessOutputSequence, failure: Logger.Message, reasonPrefix: String = "",
-                           _ body: (UnsafeRawBufferPointer) -> Void) async {
+    private func readLines(_ output: SubprocessOutputSequence, failure: Logger.Message, _ body: (UnsafeRawBufferPointer) -> Void) async {
         var lines = LineBuffer()
         do {
             for try await buffer in output {
                 buffer.withUnsafeBytes { lines.append($0, body) }
             }
         } catch {
-            logger.error(failure, metadata: ["reason": "\(reasonPrefix)\(error)"])
+            logger.error(failure, metadata: ["reason": "\(error)"])
         }
         lines.finish(body)
     }

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import Market
 import Runtime
+import Synchronization
 
 /// The earlier system's health loop, every interval configurable (tests use short ones).
 public struct SupervisorConfiguration: Sendable {
@@ -73,7 +74,11 @@ public actor ConnectorSupervisor {
     /// Every event of every connector child, in order.
     public nonisolated let events: AsyncStream<ConnectorEvent>
     private let sink: AsyncStream<ConnectorEvent>.Continuation
-    private var runner: ConnectorRunner?
+    private var runner: ConnectorRunner? {
+        didSet { current.withLock { [runner] in $0 = runner } }
+    }
+    /// `runner`, for `send` from any thread without a hop onto this actor (an order command goes out at once).
+    private nonisolated let current = Mutex<ConnectorRunner?>(nil)
     private var loop: Task<Void, Never>?
     private var running = false
     private var connected = false
@@ -134,7 +139,7 @@ public actor ConnectorSupervisor {
 
     /// Sends one command line to the current child; false when there is none.
     @discardableResult
-    public func send(_ line: String) -> Bool { runner?.send(line) ?? false }
+    public nonisolated func send(_ line: String) -> Bool { current.withLock { $0 }?.send(line) ?? false }
 
     /// The current child's process id.
     public var pid: Int32? { runner?.processIdentifier }

@@ -7,7 +7,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure Keel's hot paths on recorded data (use a release build).",
-        subcommands: [FeedBench.self, SimBench.self, ConnectorBench.self]
+        subcommands: [FeedBench.self, SimBench.self, ConnectorBench.self, BotBench.self, BotBenchPeer.self]
     )
 }
 

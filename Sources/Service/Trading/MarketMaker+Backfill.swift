@@ -96,7 +96,7 @@ extension MarketMaker {
         logger.info("keel_backfill_started", metadata: ["symbol": "\(symbol)", "since_ms": "\(from / 1_000_000)", "stored": "\(kept.count)",
                                                         "window_s": "\(settings.backfill)"])
         note(now, "backfill of \(symbol) asked from \(UTCTime.formatISO8601(from))" + (kept.isEmpty ? "" : " (\(kept.count) minutes from storage)"))
-        if !(await send(ConnectorCommand.backfill(id: id, symbol: symbol, since: from / 1_000_000).line)) {
+        if !send(ConnectorCommand.backfill(id: id, symbol: symbol, since: from / 1_000_000).line) {
             failBackfill("no connector to ask", now: now)
         }
     }

@@ -32,7 +32,8 @@ public actor MarketMaker {
     let logger: Logger
     let metrics: BotMetrics
     /// Live venue: one command line to the connector; false when it could not be sent.
-    let send: @Sendable (String) async -> Bool
+    /// Writes one command line to the connector (synchronously: no hop between the decision and the pipe).
+    let send: @Sendable (String) -> Bool
     let runId: String
     var strategy: MarketMakingStrategy
     var account: TradingAccount
@@ -77,7 +78,7 @@ public actor MarketMaker {
 
     init(settings: TradingSettings, symbol: String, staleAfterSeconds: Double, logger: Logger, metrics: BotMetrics,
          storage: StorageWriter? = nil, storageSettings: StorageConfiguration = StorageConfiguration(), askExchangeForInstrument: Bool = false,
-         orderLog: OrderLogWriter? = nil, exchange: String = "bybit", send: @escaping @Sendable (String) async -> Bool) {
+         orderLog: OrderLogWriter? = nil, exchange: String = "bybit", send: @escaping @Sendable (String) -> Bool) {
         self.settings = settings
         self.symbol = symbol
         venue = settings.paperTrading ? .paper : .live
@@ -249,7 +250,7 @@ public actor MarketMaker {
     func askForInstrument(now: Int64) async {
         instrumentAskedAt = now
         commandSequence += 1
-        _ = await send(ConnectorCommand.instrument(id: "\(Self.instrumentIdPrefix)\(runId)-\(commandSequence)", symbol: symbol).line)
+        _ = send(ConnectorCommand.instrument(id: "\(Self.instrumentIdPrefix)\(runId)-\(commandSequence)", symbol: symbol).line)
     }
 
     /// The exchange's grid replaces the configured one (logged when they differ); quoting may start once
@@ -347,7 +348,7 @@ public actor MarketMaker {
         for attempt in 1...max(attempts, 1) {
             commandSequence += 1
             let id = "open-orders-\(runId)-\(commandSequence)"
-            guard await send(ConnectorCommand.openOrders(id: id, symbol: symbol).line) else { return nil }
+            guard send(ConnectorCommand.openOrders(id: id, symbol: symbol).line) else { return nil }
             let deadline = ContinuousClock.now + answerTimeout
             while openOrderCounts[id] == nil, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(25)) }
             guard let count = openOrderCounts.removeValue(forKey: id) else {
@@ -420,7 +421,7 @@ public actor MarketMaker {
                 await apply(paper!.submit(intent, time: time), now: time)
             } else {
                 await apply(live!.submit(intent, time: time), now: time)
-                for line in live!.drain() where !(await send(line)) {
+                for line in live!.drain() where !send(line) {
                     if case .place(let request, _) = intent {
                         await apply([.refused(clientId: request.orderLinkId, command: .place, reason: "no connector to send to")], now: time)
                     }
@@ -455,7 +456,7 @@ public actor MarketMaker {
                                                       filledQty: order.filledQty, detail: order.orderId)))
         if live != nil {
             live!.cancelForeign(clientId: order.clientId, symbol: order.symbol)
-            for line in live!.drain() { _ = await send(line) }
+            for line in live!.drain() { _ = send(line) }
         }
     }
 
