@@ -68,10 +68,16 @@ public final class ConnectorRunner: @unchecked Sendable {
     private var decodeErrors = 0
     private var eventsRead = 0
 
-    public init(configuration: RunnerConfiguration, logger: Logger) {
+    /// Whether the queue is this runner's own (finished when the child ends) rather than its supervisor's.
+    private let ownsQueue: Bool
+
+    /// `queue`: where the events go; nil gives the runner one of its own, finished when the child ends (a
+    /// supervisor passes the one queue its consumer reads across restarts).
+    public init(configuration: RunnerConfiguration, logger: Logger, queue: EventQueue? = nil) {
         self.configuration = configuration
         self.logger = logger
-        queue = EventQueue(capacity: configuration.queueCapacity)
+        ownsQueue = queue == nil
+        self.queue = queue ?? EventQueue(capacity: configuration.queueCapacity)
     }
 
     /// The child's process id while it runs.
@@ -95,7 +101,7 @@ public final class ConnectorRunner: @unchecked Sendable {
         commands.send(Array(line.utf8) + [0x0A])
     }
 
-    /// Runs the child until it exits; returns how it ended. The queue is finished afterwards.
+    /// Runs the child until it exits; returns how it ended. A queue of its own is finished afterwards.
     public func run() async -> ChildExit {
         var platform = PlatformOptions()
         platform.processGroupID = 0   // its own group: stop() signals the whole tree
@@ -109,13 +115,13 @@ public final class ConnectorRunner: @unchecked Sendable {
         var output: [Int32] = [-1, -1], input: [Int32] = [-1, -1]
         guard pipe2(&output, O_CLOEXEC) == 0 else {
             commands.close()
-            queue.finish()
+            if ownsQueue { queue.finish() }
             return .failedToStart("pipe: \(String(cString: strerror(errno)))")
         }
         guard pipe2(&input, O_CLOEXEC) == 0 else {
             Glibc.close(output[0]); Glibc.close(output[1])
             commands.close()
-            queue.finish()
+            if ownsQueue { queue.finish() }
             return .failedToStart("pipe: \(String(cString: strerror(errno)))")
         }
         let (stdoutRead, stdinWrite) = (output[0], input[1])
@@ -166,7 +172,7 @@ public final class ConnectorRunner: @unchecked Sendable {
             }
         }
         locked { exitStatus = exit }
-        queue.finish()
+        if ownsQueue { queue.finish() }
         switch exit {
         case .exited(let code):
             logger.warning("\(configuration.logPrefix)_connector_subprocess_exited", metadata: ["exit_code": "\(code)", "pid": "\(processIdentifier ?? 0)"])

@@ -71,36 +71,58 @@ public struct ConnectorHealth: Sendable, Equatable {
 public actor ConnectorSupervisor {
     public let configuration: SupervisorConfiguration
     let logger: Logger
-    /// Every event of every connector child, in order.
+    /// Every event of every connector child, in order: read straight from the one bounded queue the children's
+    /// stdout readers fill (`limits.queue_size`), so an event wakes the consumer without a task between them.
     public nonisolated let events: AsyncStream<ConnectorEvent>
-    private let sink: AsyncStream<ConnectorEvent>.Continuation
+    private nonisolated let queue: EventQueue
+    /// What the consumer's side notes and the current child, shared with the consumer's task (see `Shared`).
+    private nonisolated let shared = Shared()
     private var runner: ConnectorRunner? {
-        didSet { current.withLock { [runner] in $0 = runner } }
+        didSet { shared.current.withLock { [runner] in $0 = runner } }
     }
-    /// `runner`, for `send` from any thread without a hop onto this actor (an order command goes out at once).
-    private nonisolated let current = Mutex<ConnectorRunner?>(nil)
     private var loop: Task<Void, Never>?
     private var running = false
-    private var connected = false
     private var subscriptions: [(channel: String, symbol: String)] = []
     private var policy: ReconnectPolicy
     private var random = SeededRandom(seed: UInt64(UInt32.random(in: 0 ... .max)))
     private var startedAt: Int64 = 0
-    private var lastMarketEvent: Int64?
-    private var errorEvents = 0
     private var restarts = 0
     private var deaths = 0
     private var staleRestarts = 0
     private var lastDelay: Duration = .zero
     private var cumulativeDecodeErrors = 0
-    private var cumulativeDropped = 0
     private var cumulativeEvents = 0
+
+    /// The consumer's notes: the last market event, whether market data flows, errors the connector reported,
+    /// statuses owed for depth the full queue dropped. Kept under a lock: the consumer's task writes them as it
+    /// takes each event, the supervisor's loop reads them.
+    struct Activity {
+        var lastMarketEvent: Int64?
+        var connected = false
+        /// When market data began to flow on the current child (the restart policy hears it on its next check).
+        var connectedAt: Int64?
+        var errorEvents = 0
+        var owed: [ConnectorEvent] = []
+    }
+
+    /// The state the consumer's task and any sender reach without a hop onto this actor.
+    final class Shared: Sendable {
+        let activity = Mutex(Activity())
+        /// `runner`, for `send` from any thread (an order command goes out at once).
+        let current = Mutex<ConnectorRunner?>(nil)
+    }
 
     public init(configuration: SupervisorConfiguration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
         policy = configuration.restart
-        (events, sink) = AsyncStream.makeStream(of: ConnectorEvent.self, bufferingPolicy: .unbounded)
+        let queue = EventQueue(capacity: configuration.runner.queueCapacity)
+        self.queue = queue
+        let shared = self.shared
+        let prefix = configuration.runner.logPrefix
+        events = AsyncStream(unfolding: {
+            await ConnectorSupervisor.next(from: queue, shared: shared, prefix: prefix, logger: logger)
+        })
     }
 
     // MARK: The handle
@@ -118,11 +140,11 @@ public actor ConnectorSupervisor {
         await runner?.stop()
         await loop?.value
         loop = nil
-        connected = false
-        sink.finish()
+        shared.activity.withLock { $0.connected = false }
+        queue.finish()
     }
 
-    public var isConnected: Bool { connected }
+    public var isConnected: Bool { shared.activity.withLock { $0.connected } }
 
     /// Kills the current child's process group at once and restarts nothing (a forced exit).
     public func kill() {
@@ -139,17 +161,17 @@ public actor ConnectorSupervisor {
 
     /// Sends one command line to the current child; false when there is none.
     @discardableResult
-    public nonisolated func send(_ line: String) -> Bool { current.withLock { $0 }?.send(line) ?? false }
+    public nonisolated func send(_ line: String) -> Bool { shared.current.withLock { $0 }?.send(line) ?? false }
 
     /// The current child's process id.
     public var pid: Int32? { runner?.processIdentifier }
 
     public func health(now: Int64 = WallClock.nanoseconds()) -> ConnectorHealth {
-        let last = lastMarketEvent
+        let (last, connected, errorEvents) = shared.activity.withLock { ($0.lastMarketEvent, $0.connected, $0.errorEvents) }
         return ConnectorHealth(
             connected: connected, processAlive: runner?.isAlive ?? false, pid: runner?.processIdentifier,
-            queueSize: runner?.queue.count ?? 0, errorCount: errorEvents + cumulativeDecodeErrors + (runner?.decodeErrorCount ?? 0),
-            decodeErrors: cumulativeDecodeErrors + (runner?.decodeErrorCount ?? 0), droppedEvents: cumulativeDropped + (runner?.queue.droppedCount ?? 0),
+            queueSize: queue.count, errorCount: errorEvents + cumulativeDecodeErrors + (runner?.decodeErrorCount ?? 0),
+            decodeErrors: cumulativeDecodeErrors + (runner?.decodeErrorCount ?? 0), droppedEvents: queue.droppedCount,
             events: cumulativeEvents + (runner?.eventCount ?? 0), lastEventTime: last,
             secondsSinceLastEvent: last.map { Double(now - $0) / 1e9 }, restarts: restarts, deaths: deaths, staleRestarts: staleRestarts,
             restartAttempt: policy.attempt, lastRestartDelaySeconds: lastDelay.inSeconds)
@@ -161,19 +183,18 @@ public actor ConnectorSupervisor {
 
     private func superviseLoop() async {
         while running && !Task.isCancelled {
-            let child = ConnectorRunner(configuration: configuration.runner, logger: logger)
+            let child = ConnectorRunner(configuration: configuration.runner, logger: logger, queue: queue)
             runner = child
             startedAt = WallClock.nanoseconds()
-            lastMarketEvent = nil
+            shared.activity.withLock { $0.lastMarketEvent = nil }
             // Every book the bot holds is from the old child: each waits for the new one's snapshot.
-            sink.yield(.status(.init(status: .connectorStarted, connector: configuration.runner.exchange, session: "supervisor", reason: restarts == 0 ? "first start" : "restart \(restarts)")))
+            queue.push(.status(.init(status: .connectorStarted, connector: configuration.runner.exchange, session: "supervisor", reason: restarts == 0 ? "first start" : "restart \(restarts)")))
             let process = Task { await child.run() }
-            let forward = Task { await self.forward(child) }
             for subscription in subscriptions {
                 child.send(ConnectorSupervisor.command("subscribe", channel: subscription.channel, symbol: subscription.symbol))
             }
             let ending = await watch(child)
-            connected = false
+            shared.activity.withLock { $0.connected = false; $0.connectedAt = nil }
             switch ending {
             case .died(let exit):
                 deaths += 1
@@ -192,9 +213,7 @@ public actor ConnectorSupervisor {
             // Clean up the old child: stopped and reaped before anything else starts.
             await child.stop()
             _ = await process.value
-            await forward.value
             cumulativeDecodeErrors += child.decodeErrorCount
-            cumulativeDropped += child.queue.droppedCount
             cumulativeEvents += child.eventCount
             checkChildren(after: child.processIdentifier)
             policy.disconnected(at: WallClock.nanoseconds())
@@ -241,6 +260,11 @@ public actor ConnectorSupervisor {
             guard running else { return .stopped }
             if let exit = child.exit { return .died(exit) }
             let now = WallClock.nanoseconds()
+            let (lastMarketEvent, connectedAt) = shared.activity.withLock { state in
+                defer { state.connectedAt = nil }
+                return (state.lastMarketEvent, state.connectedAt)
+            }
+            if let connectedAt { policy.connected(at: connectedAt) }
             let since = Double(now - (lastMarketEvent ?? startedAt)) / 1e9
             let staleAfter = configuration.staleAfter.inSeconds
             let grace = configuration.staleGrace.inSeconds
@@ -256,44 +280,55 @@ public actor ConnectorSupervisor {
         return .stopped
     }
 
-    /// Moves the child's events to `events`, noting what the health loop needs. A symbol whose depth
-    /// the full queue dropped gets a `depth_dropped` status (its book cannot be trusted) and is
-    /// resubscribed, so the connector sends a fresh snapshot. The dropped event was the oldest market
-    /// event queued, so it is seen here before any later depth of that symbol goes out.
-    private func forward(_ child: ConnectorRunner) async {
-        while let event = await child.queue.next() {
-            for symbol in child.queue.takeDroppedDepth().sorted() {
-                logger.warning("\(configuration.runner.logPrefix)_connector_depth_dropped", metadata: ["symbol": "\(symbol)", "queue_size": "\(child.queue.count)"])
-                sink.yield(.status(.init(status: .depthDropped, session: "supervisor", reason: "the bot's queue was full; resubscribing", topic: symbol)))
-                child.send(ConnectorSupervisor.command("unsubscribe", channel: "depth", symbol: symbol))
-                child.send(ConnectorSupervisor.command("subscribe", channel: "depth", symbol: symbol))
-            }
-            note(event)
-            sink.yield(event)
+    /// The consumer's next event, taken from the queue on the consumer's own task, noting what the health loop
+    /// needs. A symbol whose depth the full queue dropped gets a `depth_dropped` status first (its book cannot be
+    /// trusted) and is resubscribed, so the connector sends a fresh snapshot. The dropped event was the oldest
+    /// market event queued, so the status goes out before any later depth of that symbol. Nil once finished.
+    private static func next(from queue: EventQueue, shared: Shared, prefix: String, logger: Logger) async -> ConnectorEvent? {
+        if let owed = shared.activity.withLock({ $0.owed.isEmpty ? nil : $0.owed.removeFirst() }) {
+            return note(owed, shared: shared, prefix: prefix, logger: logger)
         }
+        guard let event = await queue.next() else { return nil }
+        let dropped = queue.takeDroppedDepth().sorted()
+        if !dropped.isEmpty {
+            let runner = shared.current.withLock { $0 }
+            for symbol in dropped {
+                logger.warning("\(prefix)_connector_depth_dropped", metadata: ["symbol": "\(symbol)", "queue_size": "\(queue.count)"])
+                runner?.send(ConnectorSupervisor.command("unsubscribe", channel: "depth", symbol: symbol))
+                runner?.send(ConnectorSupervisor.command("subscribe", channel: "depth", symbol: symbol))
+            }
+            let statuses = dropped.map { ConnectorEvent.status(.init(status: .depthDropped, session: "supervisor", reason: "the bot's queue was full; resubscribing", topic: $0)) }
+            shared.activity.withLock { $0.owed += statuses.dropFirst() + [event] }
+            return statuses[0]
+        }
+        return note(event, shared: shared, prefix: prefix, logger: logger)
+    }
+
+    private static func note(_ event: ConnectorEvent, shared: Shared, prefix: String, logger: Logger) -> ConnectorEvent {
+        switch event {
+        case .depth, .trade:
+            let now = WallClock.nanoseconds()
+            let began = shared.activity.withLock { state in
+                state.lastMarketEvent = now
+                guard !state.connected else { return false }
+                state.connected = true
+                state.connectedAt = now
+                return true
+            }
+            if began { logger.info("\(prefix)_connector_connected", metadata: ["symbol": "\(symbolOf(event))"]) }
+        case .error:
+            shared.activity.withLock { $0.errorEvents += 1 }
+        default:
+            break
+        }
+        return event
     }
 
     static func command(_ name: String, channel: String, symbol: String) -> String {
         #"{"command":"\#(name)","channel":"\#(channel)","symbol":"\#(symbol)"}"#
     }
 
-    private func note(_ event: ConnectorEvent) {
-        switch event {
-        case .depth, .trade:
-            lastMarketEvent = WallClock.nanoseconds()
-            if !connected {
-                connected = true
-                policy.connected(at: WallClock.nanoseconds())
-                logger.info("\(configuration.runner.logPrefix)_connector_connected", metadata: ["symbol": "\(symbolOf(event))"])
-            }
-        case .error:
-            errorEvents += 1
-        default:
-            break
-        }
-    }
-
-    private func symbolOf(_ event: ConnectorEvent) -> String {
+    private static func symbolOf(_ event: ConnectorEvent) -> String {
         switch event {
         case .depth(let depth): return depth.update.symbol
         case .trade(let trade): return trade.symbol

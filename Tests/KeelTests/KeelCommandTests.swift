@@ -56,4 +56,21 @@ struct KeelBookCommandTests {
         #expect(summary["messages"] as? Int == 3)
         for key in ["messages_per_sec", "mb_per_sec", "ns_per_message"] { #expect(summary[key] is NSNumber, "\(key)") }
     }
+
+    /// The bot of `keel run` against the replaying peer: order commands come back for book events, and the floor of
+    /// the same run (the peer's pipes through `cat`) is reported beside them.
+    @Test func benchBotTimesQuotesAgainstTheReplayedCaptureAndItsPipesFloor() async throws {
+        let result = try await runKeel(["bench", "bot", "--seconds", "2", "--rate", "200", SharedData.path("binance-usdm/btcusdt_20240808.gz")])
+        #expect(result.status == 0, "\(result.stderr)")
+        let last = try #require(result.stdout.split(separator: "\n").last)
+        let summary = try #require(try JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any])
+        let quotes = try #require(summary["quotes"] as? Int)
+        let books = try #require(summary["book_events"] as? Int)
+        #expect(books >= 300 && books <= 420, "\(summary)")
+        #expect(quotes > 0 && quotes <= books, "\(summary)")
+        for key in ["p50_us", "p99_us", "p999_us", "max_us", "baseline_p50_us", "baseline_p99_us"] {
+            #expect(((summary[key] as? NSNumber)?.doubleValue ?? 0) > 0, "\(key): \(summary)")
+        }
+        #expect((summary["p50_us"] as! NSNumber).doubleValue <= (summary["max_us"] as! NSNumber).doubleValue)
+    }
 }

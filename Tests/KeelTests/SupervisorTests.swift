@@ -2,6 +2,7 @@ import Connector
 import ConnectorWire
 import Foundation
 import Logging
+import Market
 import Runtime
 import Supervisor
 import Testing
@@ -64,6 +65,51 @@ struct SupervisorTests {
         #expect(answered, "the ping sent before the child started was lost")
         await runner.stop()
         _ = await running.value
+    }
+
+    /// A consumer that falls behind: the one bounded queue keeps `queueCapacity` events, drops the oldest market
+    /// data, says so with `depth_dropped` before any later depth of the symbol, and asks the child to resubscribe.
+    @Test func aConsumerBehindAFullQueueLosesOldestMarketDataAndIsToldBeforeTheNextDepth() async throws {
+        let lines = (1...3_000).map { index in
+            let update = DepthUpdate(symbol: "BTCUSDT", kind: .delta, bids: [PriceLevel(price: FixedDecimal(mantissa: 600_000 + Int64(index % 7), scale: 1),
+                                                                                      qty: FixedDecimal(mantissa: 5, scale: 3))],
+                                     firstUpdateId: Int64(index), lastUpdateId: Int64(index), exchangeTime: 1, receiveTime: Int64(index))
+            return String(decoding: ConnectorEvent.depth(.init(update: update, depth: 50)).line, as: UTF8.self)
+        } + [String(decoding: ConnectorEvent.pong(id: "last").line, as: UTF8.self)]
+        let file = try temporaryFile(lines.joined(separator: "\n") + "\n", suffix: ".ndjson")
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let commands = file + ".commands"
+        defer { try? FileManager.default.removeItem(atPath: commands) }
+        // The child floods its stdout, then keeps what it is sent (its stdout open meanwhile: the shell still holds it).
+        var runner = RunnerConfiguration(executable: "/bin/sh", arguments: ["-c", "cat '\(file)'; cat > '\(commands)'"])
+        runner.queueCapacity = 100
+        var configuration = SupervisorConfiguration(runner: runner)
+        configuration.staleAfter = .seconds(60)
+        configuration.staleGrace = .seconds(60)
+        let recorder = LogRecorder()
+        let supervisor = ConnectorSupervisor(configuration: configuration, logger: recorder.logger)
+        await supervisor.connect()
+        let deadline = ContinuousClock.now + .seconds(20)
+        while await supervisor.health().droppedEvents < 2_900, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        var events: [ConnectorEvent] = []
+        for await event in supervisor.events {
+            events.append(event)
+            if case .pong = event { break }
+        }
+        let dropped = await supervisor.health().droppedEvents
+        await supervisor.disconnect()
+        let depths = events.compactMap { if case .depth(let depth) = $0 { depth.update.lastUpdateId } else { nil } }
+        #expect(dropped >= 2_900, "\(dropped) dropped")
+        #expect(depths.count + dropped == 3_000, "\(depths.count) kept + \(dropped) dropped")
+        // The newest were kept, in order; the status came first.
+        #expect(depths == depths.sorted() && depths.last == 3_000)
+        let status = events.firstIndex { if case .status(let status) = $0 { status.status == .depthDropped && status.topic == "BTCUSDT" } else { false } }
+        let firstDepth = events.firstIndex { if case .depth = $0 { true } else { false } }
+        #expect(status != nil && firstDepth != nil && status! < firstDepth!, "\(events.prefix(3))")
+        let sent = (try? String(contentsOfFile: commands, encoding: .utf8)) ?? ""
+        #expect(sent.contains(#"{"command":"unsubscribe","channel":"depth","symbol":"BTCUSDT"}"#)
+                && sent.contains(#"{"command":"subscribe","channel":"depth","symbol":"BTCUSDT"}"#), "\(sent)")
+        #expect(!recorder.all("bybit_connector_depth_dropped").isEmpty)
     }
 
     @Test func aKilledConnectorIsReapedAndReplacedAndDataFlowsAgain() async throws {

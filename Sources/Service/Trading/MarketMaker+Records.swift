@@ -84,7 +84,13 @@ extension MarketMaker {
         metrics.trading(position: ledger.position.doubleValue, maxPosition: settings.risk.maxPosition?.doubleValue, liveOrders: account.live.count,
                         realised: ledger.realisedPnl.doubleValue,
                         unrealised: ledger.unrealisedPnl(mark: mid).doubleValue, fees: ledger.fees.doubleValue, state: strategy.risk.state.rawValue)
-        // The context's figures walk its candles and profile rows (a day of them after a backfill): once a second is enough.
+    }
+
+    /// The context's figures and the PnL curve: they walk the candles and profile rows (a day of them after a
+    /// backfill), so the timer does it, at most once a second, never an event on its way to a quote.
+    func publishContext() {
+        let mid = strategy.inputs.snapshot.mid
+        let ledger = account.ledger
         let now = WallClock.nanoseconds()
         if now - lastContextPublished >= 1_000_000_000 {
             lastContextPublished = now

@@ -231,6 +231,7 @@ public actor MarketMaker {
         await backfillTick(now: now)
         await conclude(strategy.tick(time: now, ledger: account.ledger, live: account.live, conditions: conditions), time: now)
         publish()
+        publishContext()
         if now - lastSnapshot >= snapshotInterval { snapshot(now: now) }
     }
 
@@ -420,9 +421,12 @@ public actor MarketMaker {
             if paper != nil {
                 await apply(paper!.submit(intent, time: time), now: time)
             } else {
-                await apply(live!.submit(intent, time: time), now: time)
-                for line in live!.drain() where !send(line) {
-                    if case .place(let request, _) = intent {
+                // On the wire first, then the books: the answer cannot overtake it (it comes through this actor).
+                let events = live!.submit(intent, time: time)
+                let unsent = live!.drain().filter { !send($0) }.count
+                await apply(events, now: time)
+                if case .place(let request, _) = intent {
+                    for _ in 0..<unsent {
                         await apply([.refused(clientId: request.orderLinkId, command: .place, reason: "no connector to send to")], now: time)
                     }
                 }
