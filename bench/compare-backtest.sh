@@ -4,12 +4,14 @@
 # constant order latency, risk-averse queue, no partial fills, maker 0.0002 / taker 0.00055, 0.001 a quote,
 # position within ±0.05. Two comparisons:
 #   end to end, from the raw recording: hftbacktest's converter + its backtest (timed after a warm-up run, so
-#     numba's JIT is not counted) against `keel backtest` on the raw file;
-#   backtest only: hftbacktest on its converted arrays against `keel backtest` on the raw file (Keel has no
-#     prepared form: it reads the recording directly).
-# Last line, one JSON object: keel_seconds, hftbacktest_seconds, ratio (end to end, hftbacktest ÷ keel),
-# keel_backtest_seconds, hftbacktest_backtest_seconds, backtest_ratio, keel_fills, hftbacktest_fills,
-# keel_position, hftbacktest_position.
+#     numba's JIT is not counted) against `keel backtest` on the raw file (no cache);
+#   backtest only, as a parameter sweep runs it: hftbacktest on its converted arrays against `keel backtest
+#     --cache DIR` replaying the prepared form its first run wrote (that first run is timed too: prepare).
+# Keel's times are the best of three runs after a warm-up; each run's own `seconds` (the replay, not the start).
+# Last line, one JSON object: keel_seconds, keel_events_per_sec, hftbacktest_seconds, ratio (end to end,
+# hftbacktest ÷ keel), keel_prepare_seconds, keel_backtest_seconds, keel_backtest_events_per_sec,
+# hftbacktest_backtest_seconds, hftbacktest_rows, hftbacktest_rows_per_sec, backtest_ratio, keel_events,
+# keel_fills, keel_fills_prepared, hftbacktest_fills, keel_position, hftbacktest_position.
 #   bench/compare-backtest.sh [FILE]   (default: ../shared/data/binance-usdm/btcusdt_20240808.gz)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -55,32 +57,46 @@ backtest:
 YAML
 peer_args='{"latency_ns": 20000000, "maker_fee": 0.0002, "taker_fee": 0.00055, "tick": 0.1, "lot": 0.001, "offset": 0, "qty": 0.001, "max_position": 0.05, "interval_ns": 100000000}'
 
-keel=("$root/.build/release/keel" backtest --exchange binance-usdm --config "$work/compare.yaml" "$file")
-"${keel[@]}" > /dev/null   # warm-up: the file in the page cache, as for the peer
-best=""
-for _ in 1 2 3; do
-  line=$("${keel[@]}" | tail -n 1)
-  seconds=$(printf '%s' "$line" | "$venv/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["seconds"])')
-  if [ -z "$best" ] || "$venv/bin/python" -c "import sys; sys.exit(0 if $seconds < $best else 1)"; then best=$seconds; keel_json=$line; fi
-done
+keel=("$root/.build/release/keel" backtest --exchange binance-usdm --config "$work/compare.yaml")
+# The best of three runs' own `seconds`; its summary line in best_json.
+best_of_three() {
+  local best="" line seconds
+  for _ in 1 2 3; do
+    line=$("$@" 2>/dev/null | tail -n 1)
+    seconds=$(printf '%s' "$line" | "$venv/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["seconds"])')
+    if [ -z "$best" ] || "$venv/bin/python" -c "import sys; sys.exit(0 if $seconds < $best else 1)"; then best=$seconds; best_json=$line; fi
+  done
+}
+"${keel[@]}" "$file" > /dev/null   # warm-up: the file in the page cache, as for the peer
+best_of_three "${keel[@]}" "$file"
+raw_json=$best_json
+prepare_json=$("${keel[@]}" --cache "$work/cache" "$file" 2>/dev/null | tail -n 1)   # writes the prepared form
+best_of_three "${keel[@]}" --cache "$work/cache" "$file"
+prepared_json=$best_json
 peer_json=$("$venv/bin/python" "$here/hftbacktest_backtest.py" "$file" "$peer_args" 2>/dev/null | tail -n 1)
 
-"$venv/bin/python" - "$keel_json" "$peer_json" <<'PY'
+"$venv/bin/python" - "$raw_json" "$prepare_json" "$prepared_json" "$peer_json" <<'PY'
 import json, sys
-keel, peer = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+raw, prepare, prepared, peer = (json.loads(argument) for argument in sys.argv[1:5])
 peer_total = peer["convert_seconds"] + peer["backtest_seconds"]
-print(f"keel backtest (raw file → feed → strategy → venue): {keel['seconds']*1e3:8.1f} ms  {keel['events']:,} events  "
-      f"{keel['fills']} fills  position {keel['position']}")
-print(f"hftbacktest convert:                                {peer['convert_seconds']*1e3:8.1f} ms  {peer['rows']:,} rows")
-print(f"hftbacktest backtest (converted arrays):            {peer['backtest_seconds']*1e3:8.1f} ms  "
-      f"{peer['fills']} fills  position {peer['position']}")
-print(f"end to end, hftbacktest ÷ keel: {peer_total / keel['seconds']:.2f}x;  backtest only: {peer['backtest_seconds'] / keel['seconds']:.2f}x")
+print(f"keel backtest, raw file (gunzip → feed → strategy → venue): {raw['seconds']*1e3:8.1f} ms  {raw['events']:,} events "
+      f"({raw['events_per_sec']:,.0f}/s)  {raw['fills']} fills  position {raw['position']}")
+print(f"keel backtest --cache, first run (also writes the form):   {prepare['seconds']*1e3:8.1f} ms")
+print(f"keel backtest --cache, prepared form:                      {prepared['seconds']*1e3:8.1f} ms  "
+      f"({prepared['events_per_sec']:,.0f} events/s)  {prepared['fills']} fills  position {prepared['position']}")
+print(f"hftbacktest convert:                                       {peer['convert_seconds']*1e3:8.1f} ms  {peer['rows']:,} rows")
+print(f"hftbacktest backtest (converted arrays):                   {peer['backtest_seconds']*1e3:8.1f} ms  "
+      f"({peer['rows'] / peer['backtest_seconds']:,.0f} rows/s)  {peer['fills']} fills  position {peer['position']}")
+print(f"end to end, hftbacktest ÷ keel: {peer_total / raw['seconds']:.2f}x;  "
+      f"backtest only (prepared form vs converted arrays): {peer['backtest_seconds'] / prepared['seconds']:.2f}x")
 print(json.dumps({
-    "keel_seconds": keel["seconds"], "hftbacktest_seconds": round(peer_total, 4),
-    "ratio": round(peer_total / keel["seconds"], 2),
-    "keel_backtest_seconds": keel["seconds"], "hftbacktest_backtest_seconds": peer["backtest_seconds"],
-    "backtest_ratio": round(peer["backtest_seconds"] / keel["seconds"], 3),
-    "keel_fills": keel["fills"], "hftbacktest_fills": peer["fills"],
-    "keel_position": keel["position"], "hftbacktest_position": peer["position"],
+    "keel_seconds": raw["seconds"], "keel_events_per_sec": raw["events_per_sec"], "hftbacktest_seconds": round(peer_total, 4),
+    "ratio": round(peer_total / raw["seconds"], 2),
+    "keel_prepare_seconds": prepare["seconds"], "keel_backtest_seconds": prepared["seconds"],
+    "keel_backtest_events_per_sec": prepared["events_per_sec"], "hftbacktest_backtest_seconds": peer["backtest_seconds"],
+    "hftbacktest_rows": peer["rows"], "hftbacktest_rows_per_sec": round(peer["rows"] / peer["backtest_seconds"]),
+    "backtest_ratio": round(peer["backtest_seconds"] / prepared["seconds"], 3),
+    "keel_events": raw["events"], "keel_fills": raw["fills"], "keel_fills_prepared": prepared["fills"], "hftbacktest_fills": peer["fills"],
+    "keel_position": raw["position"], "hftbacktest_position": peer["position"],
 }))
 PY
