@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Keel's backtester against hftbacktest's on the same recording, the same simple quoter and the same models,
-# in the same run: one order a side at the touch (re-quoted when it moves, at most every 100 ms), 20 ms
+# in the same run: one order a side at the touch (amended to the new touch when it moves, at most every 100 ms), 20 ms
 # constant order latency, risk-averse queue, no partial fills, maker 0.0002 / taker 0.00055, 0.001 a quote,
 # position within ±0.05. Two comparisons:
 #   end to end, from the raw recording: hftbacktest's converter + its backtest (timed after a warm-up run, so

@@ -1,8 +1,8 @@
 """hftbacktest's side of bench/compare-backtest.sh: the same simple quoter on the same recording.
 
 Converts the raw Binance USD-M file with hftbacktest's own converter, then backtests with its Rust
-backtester through its Python API: one order a side at the touch plus OFFSET ticks, re-quoted every
-INTERVAL ms when the touch moves, constant order latency, risk-averse queue, no partial fills, maker
+backtester through its Python API: one order a side at the touch plus OFFSET ticks, moved in place
+(`modify`, an amend, as Keel's quoter does) every INTERVAL ms when the touch moves, constant order latency, risk-averse queue, no partial fills, maker
 and taker fees as Keel's config. The strategy is compiled by numba: a warm-up run is made first and not
 timed. Prints one JSON line: convert_seconds, backtest_seconds, rows, fills, position.
 """
@@ -44,7 +44,10 @@ def quote_touch(hbt, offset, qty, max_position, interval):
                     have_ask = True
                 continue
             wanted = bid_tick if order.side == BUY else ask_tick
-            if order.status == NEW and round(order.price / tick) == wanted:
+            if order.status == NEW:
+                # Moved to the new touch in place (an amend), as Keel's quoter does: never two orders a side.
+                if round(order.price / tick) != wanted:
+                    hbt.modify(asset_no, order.order_id, wanted * tick, qty, False)
                 if order.side == BUY:
                     have_bid = True
                 else:
