@@ -35,8 +35,6 @@ public struct Markouts: Sendable, Equatable {
         var side: Side
         var price: Double
         var time: Int64
-        /// Index of the next horizon to resolve.
-        var next = 0
     }
 
     private struct Sum: Sendable, Equatable {
@@ -46,7 +44,11 @@ public struct Markouts: Sendable, Equatable {
     }
 
     public let recent: Int
+    /// Fills waiting for a horizon, in time order. `due[h]` is how many of them have resolved horizon `h`
+    /// (a fill resolves its horizons in order, so `due` never grows along the horizons): a mid visits only
+    /// the fills it resolves, however many are waiting. The resolved prefix is dropped in bulk.
     private var pending: [Pending] = []
+    private var due: [Int] = Array(repeating: 0, count: Markouts.horizons.count)
     /// [horizon][side]: since start.
     private var sums: [[Side: Sum]] = Array(repeating: [:], count: Markouts.horizons.count)
     /// [horizon][side]: the last `recent` values.
@@ -60,31 +62,35 @@ public struct Markouts: Sendable, Equatable {
     public mutating func fill(id: String, side: Side, price: Price, time: Int64) {
         let value = price.doubleValue
         guard value > 0 else { return }
-        pending.append(Pending(id: id, side: side, price: value, time: time))
+        let fill = Pending(id: id, side: side, price: value, time: time)
+        // In time order; one older than fills still waiting goes before them (never before a resolved one).
+        guard let last = pending.last, last.time > time else { pending.append(fill); return }
+        var index = pending.count
+        while index > due[0], pending[index - 1].time > time { index -= 1 }
+        pending.insert(fill, at: index)
     }
 
     /// A trusted mid at `time`: the markouts whose horizon it reaches, resolved.
     @discardableResult
     public mutating func mid(_ mid: Price, time: Int64) -> [Resolved] {
-        guard !pending.isEmpty else { return [] }
+        guard due[Markouts.horizons.count - 1] < pending.count else { return [] }
         let value = mid.doubleValue
         var resolved: [Resolved] = []
-        var index = 0
-        while index < pending.count {
-            var fill = pending[index]
-            while fill.next < Markouts.horizons.count, time >= fill.time + Markouts.horizons[fill.next] {
+        for horizon in Markouts.horizons.indices {
+            let length = Markouts.horizons[horizon]
+            while due[horizon] < pending.count, time >= pending[due[horizon]].time + length {
+                let fill = pending[due[horizon]]
                 let sign = fill.side == .buy ? 1.0 : -1.0
                 let bps = sign * (value - fill.price) / fill.price * 10_000
-                record(bps, side: fill.side, horizon: fill.next)
-                resolved.append(Resolved(id: fill.id, side: fill.side, horizon: Markouts.horizons[fill.next], bps: bps))
-                fill.next += 1
+                record(bps, side: fill.side, horizon: horizon)
+                resolved.append(Resolved(id: fill.id, side: fill.side, horizon: length, bps: bps))
+                due[horizon] += 1
             }
-            if fill.next == Markouts.horizons.count {
-                pending.remove(at: index)
-            } else {
-                pending[index] = fill
-                index += 1
-            }
+        }
+        let done = due[Markouts.horizons.count - 1]
+        if done > 256, done * 2 > pending.count {
+            pending.removeFirst(done)
+            for horizon in due.indices { due[horizon] -= done }
         }
         return resolved
     }
@@ -118,5 +124,5 @@ public struct Markouts: Sendable, Equatable {
     public func fills(side: Side, horizon index: Int) -> Int { sums[index][side]?.count ?? 0 }
 
     /// Fills still waiting for a horizon.
-    public var waiting: Int { pending.count }
+    public var waiting: Int { pending.count - due[Markouts.horizons.count - 1] }
 }

@@ -53,4 +53,49 @@ struct MarkoutsTests {
         #expect(mm.takeResolvedMarkouts().map(\.horizon) == [30 * second])
         #expect(mm.markouts.waiting == 0)
     }
+
+    /// Thousands of fills, some of them reported late (older than fills already waiting), against a reference that
+    /// checks every fill at every mid: the same averages and the same markouts, each horizon resolved exactly once.
+    @Test func manyFillsSomeLateResolveAsAReferenceThatChecksEveryFillAtEveryMid() {
+        var markouts = Markouts(recent: 20)
+        var random = SeededRandom(seed: 11)
+        struct Fill { var id: String; var buy: Bool; var price: Double; var time: Int64; var next = 0 }
+        var reference: [Fill] = []
+        var expected: [String: [Double]] = [:]
+        var got: [String: [Double]] = [:]
+        var time: Int64 = 0
+        for step in 0..<6_000 {
+            time += Int64(random.next() % 200) * 1_000_000
+            if random.next() % 3 == 0 {
+                // Now and then a fill reported late: up to 0.3 s older than the last one.
+                let late = step % 10 == 0 ? Int64(random.next() % 300) * 1_000_000 : 0
+                let fillTime = max(0, time - late)
+                let price = 100 + Double(random.next() % 100) / 10
+                let id = "f\(step)"
+                let buy = random.next() % 2 == 0
+                markouts.fill(id: id, side: buy ? .buy : .sell, price: FixedDecimal(mantissa: Int64((price * 10).rounded()), scale: 1), time: fillTime)
+                reference.append(Fill(id: id, buy: buy, price: price, time: fillTime))
+            }
+            let mid = 100 + Double(random.next() % 1_000) / 100
+            for resolved in markouts.mid(FixedDecimal(mantissa: Int64((mid * 100).rounded()), scale: 2), time: time) {
+                got[resolved.id, default: []].append(resolved.bps)
+            }
+            for index in reference.indices {
+                while reference[index].next < Markouts.horizons.count, time >= reference[index].time + Markouts.horizons[reference[index].next] {
+                    let fill = reference[index]
+                    expected[fill.id, default: []].append((fill.buy ? 1.0 : -1.0) * (mid - fill.price) / fill.price * 10_000)
+                    reference[index].next += 1
+                }
+            }
+        }
+        #expect(got.count > 1_000)
+        #expect(got.keys.sorted() == expected.keys.sorted())
+        let mismatched = got.filter { id, values in
+            guard let other = expected[id], other.count == values.count else { return true }
+            return zip(values, other).contains { abs($0 - $1) > 1e-9 }
+        }
+        #expect(mismatched.isEmpty, "\(mismatched.prefix(3))")
+        #expect(markouts.waiting == reference.filter { $0.next < Markouts.horizons.count }.count)
+    }
 }
+
