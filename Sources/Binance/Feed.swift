@@ -23,6 +23,9 @@ public struct BinanceFeed: MarketFeed, Sendable {
 
     public mutating func ingest(_ message: UnsafeRawBufferPointer, receiveTime: Int64, _ events: (MarketEvent) -> Void) {
         stats.messages += 1
+        // A book ticker on the combined stream: nothing downstream uses it (the exact book comes from the diffs),
+        // so it is known by its stream name and not parsed — on the shared capture, 47 % of the bytes.
+        if Self.isCombinedBookTicker(message) { return }
         let decoded: BinanceMessage
         do throws(JSONError) {
             decoded = try decoder.decode(message, receiveTime: receiveTime)
@@ -103,6 +106,24 @@ public struct BinanceFeed: MarketFeed, Sendable {
         } else if case .invalid(let fault) = sync.state {
             events(.bookInvalid(BookInvalid(symbol: symbol, fault: fault, exchangeTime: named.exchangeTime, receiveTime: named.receiveTime)))
         }
+    }
+
+    private static let streamPrefix = Array(#"{"stream":""#.utf8)
+    private static let bookTickerEnd = Array(#"@bookTicker""#.utf8)
+
+    /// `{"stream":"<name>@bookTicker",…`: the combined stream's envelope naming a book ticker.
+    static func isCombinedBookTicker(_ message: UnsafeRawBufferPointer) -> Bool {
+        let prefix = streamPrefix, suffix = bookTickerEnd
+        guard message.count > prefix.count + suffix.count else { return false }
+        for index in prefix.indices where message[index] != prefix[index] { return false }
+        // The stream's name ends at its closing quote (a name has no escapes); it must end in `@bookTicker`.
+        var end = prefix.count
+        while end < message.count, end < 64, message[end] != UInt8(ascii: "\"") { end += 1 }
+        guard end < message.count, message[end] == UInt8(ascii: "\"") else { return false }
+        let start = end + 1 - suffix.count
+        guard start >= prefix.count else { return false }
+        for index in suffix.indices where message[start + index] != suffix[index] { return false }
+        return true
     }
 
     private mutating func count(_ outcome: BinanceBookSync.Outcome) {

@@ -259,3 +259,28 @@ struct BinanceFeedTests {
         #expect(feed.stats.errors > 1_000)
     }
 }
+
+/// Book tickers on the combined stream are known by their stream name and not parsed (the exact book comes
+/// from the diffs); anything else named otherwise is decoded as before.
+struct BinanceBookTickerSkipTests {
+    private func feed(_ lines: [String]) -> (BinanceFeed, [MarketEvent]) {
+        var feed = BinanceFeed()
+        var events: [MarketEvent] = []
+        for line in lines { line.withBytes { feed.ingest($0, receiveTime: 1) { events.append($0) } } }
+        return (feed, events)
+    }
+
+    @Test func aCombinedBookTickerIsCountedAndNotParsedAndOtherStreamsAreDecoded() {
+        let ticker = #"{"stream":"btcusdt@bookTicker","data":{"e":"bookTicker","u":1,"s":"BTCUSDT","b":"1","B":"1","a":"2","A":"1","T":1,"E":1}}"#
+        // Not parsed: even a damaged body is not an error, since nothing reads it.
+        let damaged = #"{"stream":"btcusdt@bookTicker","data":{"e":"bookTicker","b":"#
+        let (skipped, none) = feed([ticker, damaged])
+        #expect(none.isEmpty && skipped.stats.messages == 2 && skipped.stats.errors == 0)
+        // A stream whose name only contains the word, a name without its closing quote, a bare ticker: decoded as before.
+        let trade = #"{"stream":"btcusdt@bookTickerish@trade","data":{"e":"trade","E":1,"T":1,"s":"BTCUSDT","t":9,"p":"1.5","q":"0.1","X":"MARKET","m":false}}"#
+        let (decoded, events) = feed([trade, #"{"stream":"btcusdt@bookTicker"#, #"{"e":"bookTicker","u":1,"s":"BTCUSDT","b":"1","B":"1","a":"2","A":"x"}"#])
+        #expect(events.count == 1, "\(events)")
+        #expect(decoded.stats.trades == 1 && decoded.stats.errors == 2)
+    }
+}
+
