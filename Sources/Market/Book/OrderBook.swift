@@ -219,6 +219,9 @@ struct Ladder: Sendable {
     /// Storage blocks not in use.
     @usableFromInline var free: [Int] = []
     @usableFromInline var count = 0
+    /// The block position the last change landed in: a message's levels come sorted and close together, so the
+    /// next one is usually in the same block, checked against its neighbours' last keys before any bisection.
+    @usableFromInline var finger = 0
 
     @usableFromInline init() {}
 
@@ -261,6 +264,18 @@ struct Ladder: Sendable {
             if n <= 1 || lasts[n - 2] < key { return n - 1 }
             return Swift.min(Ladder.lowerBound(of: key, in: lasts), n - 1)
         }
+    }
+
+    /// `blockPosition(for:)`, answered from the last change's block when `key` belongs there.
+    @inlinable
+    mutating func fingerPosition(for key: Int64) -> Int {
+        let at = finger
+        let fits = lastKeys.withUnsafeBufferPointer { lasts in
+            at < lasts.count && (lasts[at] >= key || at == lasts.count - 1) && (at == 0 || lasts[at &- 1] < key)
+        }
+        if fits { return at }
+        finger = blockPosition(for: key)
+        return finger
     }
 
     /// The first index whose key is ≥ `key` (or `keys.count`), without data-dependent branches:
@@ -310,7 +325,7 @@ struct Ladder: Sendable {
             count = 1
             return
         }
-        var at = blockPosition(for: key)
+        var at = fingerPosition(for: key)
         var block = order[at]
         var (found, index) = position(of: key, inBlock: block)
         if qty.mantissa == 0 {
