@@ -31,8 +31,7 @@ final class BotMetrics: @unchecked Sendable {
     private var reportedCPU = 0.0
     private let openFileDescriptors: Gauge
     private let handleLock = NSLock()
-    private var counters: [String: Counter] = [:]
-    private var gauges: [String: Gauge] = [:]
+    private var handles: [String: AnyObject] = [:]
 
     /// `exchange`: the primary connector's (`bybit`, `binance-usdm`), the label of its restart counters.
     init(exchange: String = "bybit") {
@@ -102,24 +101,23 @@ final class BotMetrics: @unchecked Sendable {
     /// The registry's counter of this name and labels, kept after its first use: the registry's own
     /// `makeCounter` checks the help text and takes its lock every time, too slow for each decision.
     func counter(_ name: String, _ help: String, labels: [(String, String)] = []) -> Counter {
-        let key = BotMetrics.handleKey(name, labels)
-        handleLock.lock()
-        defer { handleLock.unlock() }
-        if let counter = counters[key] { return counter }
-        let counter = BotMetrics.counter(registry, name, help, labels: labels)
-        counters[key] = counter
-        return counter
+        handle(name, labels) { BotMetrics.counter(registry, name, help, labels: labels) }
     }
 
     /// The registry's gauge of this name and labels, kept after its first use (as `counter`).
     func gauge(_ name: String, _ help: String, labels: [(String, String)] = []) -> Gauge {
+        handle(name, labels) { BotMetrics.gauge(registry, name, help, labels: labels) }
+    }
+
+    /// The metric of this name and labels made once by `make`, then kept (a name has one type in Prometheus).
+    private func handle<Metric: AnyObject>(_ name: String, _ labels: [(String, String)], make: () -> Metric) -> Metric {
         let key = BotMetrics.handleKey(name, labels)
         handleLock.lock()
         defer { handleLock.unlock() }
-        if let gauge = gauges[key] { return gauge }
-        let gauge = BotMetrics.gauge(registry, name, help, labels: labels)
-        gauges[key] = gauge
-        return gauge
+        if let metric = handles[key] as? Metric { return metric }
+        let metric = make()
+        handles[key] = metric
+        return metric
     }
 
     private static func handleKey(_ name: String, _ labels: [(String, String)]) -> String {

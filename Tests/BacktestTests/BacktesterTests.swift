@@ -12,18 +12,7 @@ struct BacktesterTests {
     private func d(_ text: String) -> FixedDecimal { try! FixedDecimal(parsing: text) }
 
     private func options(latency: Int64 = 20_000_000) -> Backtester.Options {
-        var policy = MarketMakingStrategy.Policy()
-        policy.model.mode = .touch
-        policy.model.touchOffsetTicks = 0
-        policy.model.minSpreadBps = 0
-        policy.quoteInterval = 100_000_000
-        policy.risk.maxPosition = d("0.05")
-        policy.risk.maxDrawdown = nil
-        policy.risk.maxLoss = nil
-        policy.risk.maxConsecutiveLosses = 0
-        var venue = PaperExchange.Configuration()
-        venue.latency = latency
-        return Backtester.Options(exchange: .binanceUSDM, policy: policy, tickSize: d("0.1"), qtyStep: d("0.001"), minQty: d("0.001"), venue: venue)
+        touchQuoterOptions(latency: latency)
     }
 
     /// The first `count` lines of the capture.

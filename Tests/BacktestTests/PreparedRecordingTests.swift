@@ -21,18 +21,7 @@ struct PreparedRecordingTests {
     }
 
     private func options() -> Backtester.Options {
-        var policy = MarketMakingStrategy.Policy()
-        policy.model.mode = .touch
-        policy.model.touchOffsetTicks = 0
-        policy.model.minSpreadBps = 0
-        policy.quoteInterval = 100_000_000
-        policy.risk.maxPosition = d("0.05")
-        policy.risk.maxDrawdown = nil
-        policy.risk.maxLoss = nil
-        policy.risk.maxConsecutiveLosses = 0
-        var venue = PaperExchange.Configuration()
-        venue.latency = 20_000_000
-        return Backtester.Options(exchange: .binanceUSDM, policy: policy, tickSize: d("0.1"), qtyStep: d("0.001"), minQty: d("0.001"), venue: venue)
+        touchQuoterOptions()
     }
 
     /// Everything a run writes, as text.

@@ -108,9 +108,7 @@ public final class PreparedRecordingWriter {
             }
             if whole { books[Int(symbol)] = depth.book }
             let update = depth.update
-            record.append(1)
-            record.appendLE(symbol)
-            record.appendLE(stamp)
+            begin(1, symbol: symbol, stamp: stamp)
             record.append(depth.cause.code)
             record.append(update.kind == .snapshot ? 0 : 1)
             var flags: UInt8 = 0
@@ -129,9 +127,7 @@ public final class PreparedRecordingWriter {
             record.appendLevels(update.bids, update.asks)
             if whole { record.appendLevels(depth.book.levels(.bid), depth.book.levels(.ask)) }
         case .trade(let trade):
-            record.append(2)
-            record.appendLE(symbol)
-            record.appendLE(stamp)
+            begin(2, symbol: symbol, stamp: stamp)
             record.appendDecimal(trade.price)
             record.appendDecimal(trade.qty)
             record.append(trade.aggressor == .buy ? 0 : 1)
@@ -139,9 +135,7 @@ public final class PreparedRecordingWriter {
             record.appendLE(trade.receiveTime)
             record += trade.tradeId.utf8
         case .bookInvalid(let invalid):
-            record.append(3)
-            record.appendLE(symbol)
-            record.appendLE(stamp)
+            begin(3, symbol: symbol, stamp: stamp)
             record.appendLE(invalid.exchangeTime)
             record.appendLE(invalid.receiveTime)
             var numbers: (Int64, Int64) = (0, 0)
@@ -177,6 +171,13 @@ public final class PreparedRecordingWriter {
         guard fsync(fd) == 0, rename(temporary, path) == 0 else {
             throw .cannotOpen(path: path, reason: String(cString: strerror(errno)))
         }
+    }
+
+    /// A market record's first fields: its tag, the symbol's number and the stamp.
+    private func begin(_ tag: UInt8, symbol: UInt16, stamp: Int64) {
+        record.append(tag)
+        record.appendLE(symbol)
+        record.appendLE(stamp)
     }
 
     private func index(of symbol: String) -> UInt16 {
