@@ -175,7 +175,7 @@ struct BotBenchPeer: ParsableCommand {
             // The feed's events, in order, enough for the whole run (the file is replayed again when it runs out).
             let books = Int((seconds + 2) * Double(rate))
             var count = 0
-            try exchange.withFeed { feed in
+            _ = try exchange.withFeed { feed in
                 try RecordingReader.forEachLine(path: file) { line in
                     guard count < books else { return }
                     let recorded = RecordedLine(line)
