@@ -20,7 +20,7 @@ struct BotBench: AsyncParsableCommand {
         discussion: """
         Runs the bot of `keel run` in this process (live venue, the touch quoter: each side at its best price, \
         re-quoted on every move, a decision at most every millisecond) with a peer in the connector's place: `keel bench bot-peer`, \
-        a child process like the real connector, that replays FILE's book and trade events as the connector's \
+        a child process like the real connector, that replays FILE's BTCUSDT book and trade events as the connector's \
         NDJSON (restamped to now) at --rate book events a second for --seconds, and answers the bot's commands \
         as an exchange that acknowledges everything and fills nothing. The peer times, on one monotonic clock, \
         each book event from the moment its line is written to the first order command line read after it; \
