@@ -91,14 +91,16 @@ extension JSONWriter {
     /// `[[price, qty], …]` as the exchanges write levels: exact decimals as strings, or as bare
     /// JSON numbers (`asNumbers`, the connector wire's way).
     public mutating func priceLevels(_ levels: some Sequence<PriceLevel>, asNumbers: Bool = false) {
-        beginArray()
-        for level in levels { priceLevel(level, asNumbers: asNumbers) }
-        endArray()
+        levelArray(levels, asNumbers: asNumbers)
     }
 
     /// The same for an array: not generic, so a caller in another module runs no unspecialised iteration
-    /// (which allocated once a level).
+    /// (which allocated once a level); this module specialises the one below for it.
     public mutating func priceLevels(_ levels: [PriceLevel], asNumbers: Bool = false) {
+        levelArray(levels, asNumbers: asNumbers)
+    }
+
+    private mutating func levelArray(_ levels: some Sequence<PriceLevel>, asNumbers: Bool) {
         beginArray()
         for level in levels { priceLevel(level, asNumbers: asNumbers) }
         endArray()
