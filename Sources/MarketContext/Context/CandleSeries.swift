@@ -22,23 +22,10 @@ public enum CandleInterval: String, Sendable, CaseIterable, Comparable {
     }
 
     public static func < (a: CandleInterval, b: CandleInterval) -> Bool { a.nanoseconds < b.nanoseconds }
-
-    /// The interval's place in `allCases`.
-    var position: Int {
-        switch self {
-        case .s1: return 0
-        case .m1: return 1
-        case .m5: return 2
-        case .m15: return 3
-        case .h1: return 4
-        case .h4: return 5
-        case .d1: return 6
-        }
-    }
 }
 
-/// One series per interval, found by the interval's place rather than by hashing its name: every trade
-/// goes to each of them.
+/// One series per interval, in an array the context walks by index rather than a dictionary it hashes
+/// the interval's name into: every trade goes to each of them.
 public struct CandleSeriesSet: Sendable {
     var series: [CandleSeries]
 
@@ -46,7 +33,7 @@ public struct CandleSeriesSet: Sendable {
         series = CandleInterval.allCases.map { CandleSeries(interval: $0, keep: keep[$0] ?? 100) }
     }
 
-    public subscript(interval: CandleInterval) -> CandleSeries? { series[interval.position] }
+    public subscript(interval: CandleInterval) -> CandleSeries? { series.first { $0.interval == interval } }
 }
 
 extension Candle {
