@@ -376,14 +376,10 @@ private final class PeerTiming: @unchecked Sendable {
     func json() -> String {
         lock.lock()
         defer { lock.unlock() }
-        let sorted = samples.sorted()
-        func rank(_ quantile: Double) -> Double {
-            guard !sorted.isEmpty else { return 0 }
-            let index = min(sorted.count - 1, max(0, Int((quantile * Double(sorted.count)).rounded(.up)) - 1))
-            return Double(sorted[index]) / 1_000
-        }
+        let latencies = LatencyHistogram(samples)
         return String(format: "{\"book_events\":%d,\"quotes\":%d,\"p50_us\":%.1f,\"p99_us\":%.1f,\"p999_us\":%.1f,\"max_us\":%.1f}\n",
-                      books, sorted.count, rank(0.5), rank(0.99), rank(0.999), Double(sorted.last ?? 0) / 1_000)
+                      books, latencies.count, latencies.microseconds(at: 50), latencies.microseconds(at: 99),
+                      latencies.microseconds(at: 99.9), latencies.maxMicroseconds)
     }
 }
 

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Connector
 import Foundation
-import Histogram
 import Logging
 import Market
 import Runtime
@@ -48,7 +47,7 @@ struct ConnectorBench: AsyncParsableCommand {
         let depth = await LatencyProbe.depth(url: "ws://127.0.0.1:\(port)/v5/public/linear", symbols: names, depth: 50,
                                              warmUp: .seconds(2), duration: phase, descriptor: sink)
         let depthRate = Double(depth.events) / seconds
-        let market = histogram(depth.samples)
+        let market = LatencyHistogram(depth.samples)
         print("market: \(depth.events) depth events (\(names.count) topics) at \(format(depthRate))/s; frame read → line written: \(summary(market))")
 
         // The order path against a peer that only acks (the sim's matching engine would pace it below --rate).
@@ -70,7 +69,7 @@ struct ConnectorBench: AsyncParsableCommand {
         let orders = try await LatencyProbe.orders(options: options, symbol: "BTCUSDT", price: FixedDecimal(1_000), rate: rate,
                                                    duration: phase, descriptor: sink)
         let orderRate = Double(orders.sent) / orders.seconds
-        let entry = histogram(orders.samples)
+        let entry = LatencyHistogram(orders.samples)
         print("orders: \(orders.sent) lines at \(format(orderRate))/s; line read → request written: \(summary(entry))")
 
         var out = JSONWriter()
@@ -83,25 +82,17 @@ struct ConnectorBench: AsyncParsableCommand {
         print(out.string)
     }
 
-    private func histogram(_ samples: [Int64]) -> Histogram<UInt64> {
-        var histogram = Histogram<UInt64>(highestTrackableValue: 10_000_000_000, numberOfSignificantValueDigits: .three)
-        for sample in samples { histogram.record(UInt64(max(1, sample))) }
-        return histogram
+    private func summary(_ histogram: LatencyHistogram) -> String {
+        "p50 \(histogram.microseconds(at: 50)) µs, p99 \(histogram.microseconds(at: 99)) µs, "
+            + "p99.9 \(histogram.microseconds(at: 99.9)) µs, max \(histogram.maxMicroseconds) µs (\(histogram.count) samples)"
     }
 
-    private func micros(_ nanoseconds: UInt64) -> Double { (Double(nanoseconds) / 10).rounded() / 100 }
-
-    private func summary(_ histogram: Histogram<UInt64>) -> String {
-        "p50 \(micros(histogram.valueAtPercentile(50))) µs, p99 \(micros(histogram.valueAtPercentile(99))) µs, "
-            + "p99.9 \(micros(histogram.valueAtPercentile(99.9))) µs, max \(micros(histogram.max)) µs (\(histogram.totalCount) samples)"
-    }
-
-    private func write(_ histogram: Histogram<UInt64>, prefix: String, to out: inout JSONWriter) {
-        out.field("\(prefix)_samples", Int(histogram.totalCount))
+    private func write(_ histogram: LatencyHistogram, prefix: String, to out: inout JSONWriter) {
+        out.field("\(prefix)_samples", histogram.count)
         for (name, percentile) in [("p50", 50.0), ("p99", 99.0), ("p99_9", 99.9)] {
-            out.key("\(prefix)_\(name)_us"); out.double(micros(histogram.valueAtPercentile(percentile)))
+            out.key("\(prefix)_\(name)_us"); out.double(histogram.microseconds(at: percentile))
         }
-        out.key("\(prefix)_max_us"); out.double(micros(histogram.max))
+        out.key("\(prefix)_max_us"); out.double(histogram.maxMicroseconds)
     }
 
     private func format(_ value: Double) -> String { String(format: "%.0f", value) }
