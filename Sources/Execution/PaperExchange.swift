@@ -48,7 +48,7 @@ public struct PaperExchange: Sendable {
     private var due: [(time: Int64, action: Action)] = []
     /// The best `keptLevels` levels a side of each symbol's last book, for orders arriving between book
     /// events (the book itself is not kept: holding it would make its owner copy it on every update).
-    private var tops: [String: (bids: [PriceLevel], asks: [PriceLevel])] = [:]
+    private var tops: [String: BookTops] = [:]
     /// Levels a side kept for arrivals: an order deeper than this joins with no volume ahead.
     public static let keptLevels = 256
     private var orderCount = 0
@@ -90,7 +90,7 @@ public struct PaperExchange: Sendable {
 
     /// After the book of `symbol` changed (the book as it is now).
     public mutating func onBook(_ book: OrderBook, symbol: String, time: Int64) -> [VenueEvent] {
-        tops[symbol] = (book.levels(.bid, limit: Self.keptLevels), book.levels(.ask, limit: Self.keptLevels))
+        book.copyTops(limit: Self.keptLevels, into: &tops[symbol, default: BookTops()])
         var events = advance(to: time)
         for clientId in ordered(symbol: symbol) {
             guard var order = resting[clientId] else { continue }
@@ -213,7 +213,7 @@ public struct PaperExchange: Sendable {
             return [.refused(clientId: request.orderLinkId, command: .place, reason: "paper trading takes limit orders only")]
         }
         let top = tops[request.symbol]
-        let takes = request.side == .buy ? top?.asks.first.map { price >= $0.price } : top?.bids.first.map { price <= $0.price }
+        let takes = request.side == .buy ? top?.bestAsk.map { price >= $0 } : top?.bestBid.map { price <= $0 }
         if takes == true, request.timeInForce == .postOnly {
             return [.refused(clientId: request.orderLinkId, command: .place, reason: "post-only order would take liquidity")]
         }
@@ -237,7 +237,7 @@ public struct PaperExchange: Sendable {
     /// The size shown at the order's price on its side (0 when it improves the touch).
     private func shownSize(_ update: OrderUpdate) -> Quantity {
         guard let top = tops[update.symbol] else { return .zero }
-        return (update.side == .buy ? top.bids : top.asks).first { $0.price == update.price }?.qty ?? .zero
+        return top.size(update.side == .buy ? .bid : .ask, at: update.price)
     }
 
     private mutating func execute(_ clientId: String, qty: Quantity, time: Int64, maker: Bool = true) -> [VenueEvent] {

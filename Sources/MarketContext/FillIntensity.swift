@@ -42,25 +42,47 @@ public struct FillIntensity: Sendable {
     /// or when the fit does not decay (k ≤ 0).
     public func estimate(at time: Int64, minimumTrades: Int = 50) -> Estimate? {
         guard trades >= minimumTrades else { return nil }
-        var copy = self
-        copy.decay(to: time)
-        return FillIntensity.fit(rates: copy.rates)
+        // The rates decayed to `time` without copying them: the fit runs on every quote decision.
+        let factor = lastTime.map { time > $0 ? exp(-Double(time - $0) / 1e9 / timeConstant) : 1 } ?? 1
+        return rates.withUnsafeBufferPointer { rates in
+            withUnsafeTemporaryAllocation(of: Double.self, capacity: rates.count) { decayed in
+                for index in rates.indices { decayed[index] = factor == 1 ? rates[index] : rates[index] * factor }
+                return FillIntensity.fit(rates: UnsafeBufferPointer(decayed))
+            }
+        }
     }
 
     /// The least-squares line through ln λ(δ) of the rates reaching δ = 0, 1, …: A and k; nil with fewer
     /// than three buckets with data, or when it does not decay.
     public static func fit(rates: [Double]) -> Estimate? {
-        let points = rates.enumerated().filter { $0.element > 1e-9 }.map { (x: Double($0.offset), y: log($0.element)) }
-        guard points.count >= 3 else { return nil }
-        let n = Double(points.count)
-        let meanX = points.map(\.x).reduce(0, +) / n
-        let meanY = points.map(\.y).reduce(0, +) / n
-        let sxx = points.map { ($0.x - meanX) * ($0.x - meanX) }.reduce(0, +)
-        let sxy = points.map { ($0.x - meanX) * ($0.y - meanY) }.reduce(0, +)
+        rates.withUnsafeBufferPointer { fit(rates: $0) }
+    }
+
+    /// `fit(rates:)` over a buffer, allocating nothing: the sums run in the order of the buckets.
+    static func fit(rates: UnsafeBufferPointer<Double>) -> Estimate? {
+        var count = 0
+        var sumX = 0.0
+        var sumY = 0.0
+        for (offset, rate) in rates.enumerated() where rate > 1e-9 {
+            count += 1
+            sumX += Double(offset)
+            sumY += log(rate)
+        }
+        guard count >= 3 else { return nil }
+        let n = Double(count)
+        let meanX = sumX / n
+        let meanY = sumY / n
+        var sxx = 0.0
+        var sxy = 0.0
+        for (offset, rate) in rates.enumerated() where rate > 1e-9 {
+            let x = Double(offset)
+            sxx += (x - meanX) * (x - meanX)
+            sxy += (x - meanX) * (log(rate) - meanY)
+        }
         guard sxx > 0 else { return nil }
         let slope = sxy / sxx
         guard slope < 0 else { return nil }
-        return Estimate(a: exp(meanY - slope * meanX), k: -slope, points: points.count)
+        return Estimate(a: exp(meanY - slope * meanX), k: -slope, points: count)
     }
 
     private mutating func decay(to time: Int64) {

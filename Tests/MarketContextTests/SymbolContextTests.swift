@@ -150,3 +150,30 @@ struct SymbolContextTests {
         #expect(context.snapshot.sessionVWAP == nil && context.snapshot.sessionCVD.isZero)
     }
 }
+
+struct RollingVWAPTests {
+    /// Hours of one-second buckets ageing out (the aged ones cut off in bulk) leave the window's sum
+    /// exactly that of the trades still in it.
+    @Test func theWindowHoldsExactlyItsTradesAcrossBulkCutOffs() {
+        let window: Int64 = 600_000_000_000
+        var rolling = RollingVWAP(window: window)
+        var trades: [(time: Int64, price: Price, qty: Quantity)] = []
+        var rng = SeededGenerator(seed: 3)
+        var time: Int64 = 1_700_000_000_000_000_000
+        for step in 0..<9_000 {
+            // Mostly a trade or two a second; now and then a silence longer than the window.
+            time += step % 2_500 == 2_499 ? 700_000_000_000 : Int64.random(in: 300_000_000...1_500_000_000, using: &rng)
+            let price = FixedDecimal(mantissa: Int64.random(in: 9_990...10_010, using: &rng), scale: 1)
+            let qty = FixedDecimal(mantissa: Int64.random(in: 1...50, using: &rng), scale: 3)
+            rolling.add(price: price, qty: qty, time: time)
+            trades.append((time, price, qty))
+            if step % 97 == 0 {
+                let cut = CandleInterval.s1.start(of: time) - window
+                let kept = trades.filter { CandleInterval.s1.start(of: $0.time) + 1_000_000_000 > cut }
+                let volume = kept.reduce(Quantity.zero) { $0 + $1.qty }
+                let turnover = kept.reduce(FixedDecimal.zero) { $0 + $1.price * $1.qty }
+                #expect(rolling.total.volume == volume && rolling.total.turnover == turnover, "step \(step)")
+            }
+        }
+    }
+}

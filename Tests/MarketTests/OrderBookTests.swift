@@ -116,3 +116,39 @@ struct OrderBookEqualityTests {
         #expect(coarse != fine)
     }
 }
+
+struct BookTopsTests {
+    /// The kept tops are the book's best levels, refilled in place as the book changes, and answer the
+    /// size at a price as the book does within them.
+    @Test func copiedTopsAreTheBooksBestLevelsAndItsSizes() throws {
+        var rng = SeededGenerator(seed: 7)
+        var book = OrderBook()
+        var tops = BookTops()
+        for round in 0..<40 {
+            for _ in 0..<500 {
+                let side: BookSide = Bool.random(using: &rng) ? .bid : .ask
+                let distance = Int64.random(in: 0..<600, using: &rng)
+                let tick = side == .bid ? 50_000 - 1 - distance : 50_000 + distance
+                let qty = Int64.random(in: 0...2, using: &rng) == 0 ? 0 : Int64.random(in: 1...1_000, using: &rng)
+                try book.set(side, price: FixedDecimal(mantissa: tick, scale: 1), qty: FixedDecimal(mantissa: qty, scale: 3))
+            }
+            let limit = round % 4 == 0 ? 3 : 256
+            book.copyTops(limit: limit, into: &tops)
+            #expect(tops.bestBid == book.bestBid?.price && tops.bestAsk == book.bestAsk?.price)
+            for side in BookSide.allCases {
+                let best = book.levels(side, limit: limit)
+                #expect(tops.levels(side) == best)
+                for level in best { #expect(tops.size(side, at: level.price) == level.qty) }
+                // Off the grid, past the kept levels, or an empty price: zero.
+                #expect(tops.size(side, at: FixedDecimal(mantissa: 500_005, scale: 2)) == .zero)
+                if let deepest = best.last, book.levels(side).count > best.count {
+                    let beyond = book.levels(side)[best.count]
+                    #expect(tops.size(side, at: beyond.price) == .zero, "\(deepest) then \(beyond)")
+                }
+            }
+        }
+        book.clear()
+        book.copyTops(limit: 256, into: &tops)
+        #expect(tops.bestBid == nil && tops.count(.ask) == 0)
+    }
+}

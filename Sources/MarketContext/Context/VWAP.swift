@@ -54,7 +54,11 @@ public struct VWAPState: Sendable, Equatable {
 /// The VWAP over a rolling window, kept as one-second buckets that leave the sum as they age out. Pure.
 public struct RollingVWAP: Sendable {
     public let window: Int64
+    /// Buckets `head...` are in the window; those before it have aged out and are cut off in bulk (a
+    /// window of an hour is 3,600 buckets: moving them all as each second ages out would cost more than
+    /// the trades).
     private var buckets: [(second: Int64, state: VWAPState)] = []
+    private var head = 0
     public private(set) var total = VWAPState()
 
     public init(window: Int64) {
@@ -63,7 +67,7 @@ public struct RollingVWAP: Sendable {
 
     public mutating func add(price: Price, qty: Quantity, time: Int64) {
         let second = CandleInterval.s1.start(of: time)
-        if buckets.last?.second == second {
+        if buckets.count > head, buckets[buckets.count - 1].second == second {
             buckets[buckets.count - 1].state.add(price: price, qty: qty)
         } else {
             var state = VWAPState()
@@ -85,12 +89,17 @@ public struct RollingVWAP: Sendable {
 
     /// Drops the buckets older than the window before `time`.
     public mutating func advance(to time: Int64) {
-        var drop = 0
-        while drop < buckets.count, buckets[drop].second + 1_000_000_000 <= time - window {
-            total.remove(buckets[drop].state)
-            drop += 1
+        while head < buckets.count, buckets[head].second + 1_000_000_000 <= time - window {
+            total.remove(buckets[head].state)
+            head += 1
         }
-        if drop > 0 { buckets.removeFirst(drop) }
-        if buckets.isEmpty { total = VWAPState() }
+        if head == buckets.count {
+            buckets.removeAll(keepingCapacity: true)
+            head = 0
+            total = VWAPState()
+        } else if head > 1_024, head * 2 > buckets.count {
+            buckets.removeFirst(head)
+            head = 0
+        }
     }
 }
