@@ -54,21 +54,35 @@ public struct CandleSeries: Sendable {
     public let interval: CandleInterval
     public let keep: Int
     public private(set) var closed: [Candle] = []
-    public private(set) var current: Candle?
+    /// The open candle, when `isOpen`. Kept unwrapped, with the last closed candle's end beside it: every
+    /// trade goes through every interval, and an optional candle (about 170 bytes) was copied out and back
+    /// for each trade it took and each look at its start.
+    private var open = Candle(start: 0, end: 0, open: .zero)
+    private var isOpen = false
+    private var closedEnd: Int64 = .min
 
     public init(interval: CandleInterval, keep: Int) {
         self.interval = interval
         self.keep = keep
     }
 
+    /// The candle open now.
+    public var current: Candle? { isOpen ? open : nil }
+
+    /// Where the series stands: the open candle's start, else the last closed one's end.
+    private var openedAt: Int64 { isOpen ? open.start : closedEnd }
+
     /// Adds one trade at its exchange time; a trade older than the open (or last closed) candle is left out (false).
     @discardableResult
     public mutating func add(price: Price, qty: Quantity, aggressor: Side, time: Int64) -> Bool {
         let start = interval.start(of: time)
-        if start < (current?.start ?? closed.last?.end ?? .min) { return false }
+        if start < openedAt { return false }
         advance(to: time)
-        if current == nil { current = Candle(start: start, end: start + interval.nanoseconds, open: price) }
-        current!.add(price: price, qty: qty, aggressor: aggressor)
+        if !isOpen {
+            open = Candle(start: start, end: start + interval.nanoseconds, open: price)
+            isOpen = true
+        }
+        open.add(price: price, qty: qty, aggressor: aggressor)
         return true
     }
 
@@ -77,10 +91,13 @@ public struct CandleSeries: Sendable {
     @discardableResult
     public mutating func add(minute: Candle) -> Bool {
         let start = interval.start(of: minute.start)
-        if start < (current?.start ?? closed.last?.end ?? .min) { return false }
+        if start < openedAt { return false }
         advance(to: minute.start)
-        if current == nil { current = .bucket(start: start, end: start + interval.nanoseconds, like: minute) }
-        current!.merge(minute)
+        if !isOpen {
+            open = .bucket(start: start, end: start + interval.nanoseconds, like: minute)
+            isOpen = true
+        }
+        open.merge(minute)
         return true
     }
 
@@ -88,11 +105,11 @@ public struct CandleSeries: Sendable {
     /// zero volume) for every interval in between that had no trade.
     public mutating func advance(to time: Int64) {
         let target = interval.start(of: time)
-        if let open = current, open.start < target {
+        if isOpen, open.start < target {
             close(open)
-            current = nil
+            isOpen = false
         }
-        guard let last = closed.last else { return }
+        guard closedEnd < target, let last = closed.last else { return }
         // Past a gap longer than what is kept, only the kept flat candles are made.
         var start = max(last.end, target - Int64(keep) * interval.nanoseconds)
         while start < target {
@@ -110,6 +127,7 @@ public struct CandleSeries: Sendable {
 
     private mutating func close(_ candle: Candle) {
         closed.append(candle)
+        closedEnd = candle.end
         if closed.count > keep * 2 { closed.removeFirst(closed.count - keep) }
     }
 }
