@@ -45,6 +45,9 @@ public struct PaperExchange: Sendable {
 
     public let configuration: Configuration
     private var resting: [String: RestingOrder] = [:]
+    /// The last `ordered(symbol:)`, as most events meet the same few orders in the same order: dropped
+    /// wherever an order arrives, leaves, or changes its price or place in the queue.
+    private var orderedCache: (symbol: String, ids: [String])?
     private var due: [(time: Int64, action: Action)] = []
     /// The best `keptLevels` levels a side of each symbol's last book, for orders arriving between book
     /// events (the book itself is not kept: holding it would make its owner copy it on every update).
@@ -147,8 +150,15 @@ public struct PaperExchange: Sendable {
     }
 
     /// Open orders of a symbol: best price first, then time priority.
-    private func ordered(symbol: String) -> [String] {
+    private mutating func ordered(symbol: String) -> [String] {
         guard !resting.isEmpty else { return [] }
+        if let cached = orderedCache, cached.symbol == symbol { return cached.ids }
+        let ids = sortedIds(symbol: symbol)
+        orderedCache = (symbol, ids)
+        return ids
+    }
+
+    private func sortedIds(symbol: String) -> [String] {
         // The few fields the order needs, not the orders (each copy of one retains its strings).
         var open: [(clientId: String, side: Side, price: Price, sequence: Int)] = []
         open.reserveCapacity(resting.count)
@@ -170,6 +180,7 @@ public struct PaperExchange: Sendable {
             guard var order = resting.removeValue(forKey: clientId) else {
                 return [.refused(clientId: clientId, command: .cancel, reason: "order not found (filled or gone)")]
             }
+            orderedCache = nil
             order.update.state = order.update.filledQty.isZero ? .cancelled : .partiallyFilledCanceled
             order.update.cancelType = "CancelByUser"
             order.update.updatedTime = time
@@ -201,6 +212,7 @@ public struct PaperExchange: Sendable {
                 order.traded = .zero
             }
             resting[clientId] = order
+            orderedCache = nil
             return [.acknowledged(clientId: clientId, command: .amend), .order(order.update)]
         }
     }
@@ -226,11 +238,13 @@ public struct PaperExchange: Sendable {
         if takes == true {
             // A plain limit order that crosses takes at once, at its price.
             resting[request.orderLinkId] = RestingOrder(update: update, queueAhead: .zero, sequence: sequence)
+            orderedCache = nil
             return [.acknowledged(clientId: request.orderLinkId, command: .place)]
                 + execute(request.orderLinkId, qty: request.qty, time: time, maker: false)
         }
         let shown = shownSize(update)
         resting[request.orderLinkId] = RestingOrder(update: update, queueAhead: shown, sequence: sequence, shown: shown)
+        orderedCache = nil
         return [.acknowledged(clientId: request.orderLinkId, command: .place), .order(update)]
     }
 
@@ -255,7 +269,12 @@ public struct PaperExchange: Sendable {
         let fill = Fill(symbol: order.update.symbol, orderId: order.update.orderId, clientId: clientId, executionId: "paper-exec-\(executionCount)",
                         side: order.update.side, price: price, qty: qty, fee: fee, feeRate: rate, isMaker: maker,
                         leavesQty: leaves, closedSize: .zero, time: time)
-        if leaves.isZero { resting[clientId] = nil } else { resting[clientId] = order }
+        if leaves.isZero {
+            resting[clientId] = nil
+            orderedCache = nil
+        } else {
+            resting[clientId] = order
+        }
         return [.fill(fill), .order(order.update)]
     }
 }
