@@ -152,3 +152,90 @@ struct BookTopsTests {
         #expect(tops.bestBid == nil && tops.count(.ask) == 0)
     }
 }
+
+/// The side's dense window near the touch and sparse tail, against a plain dictionary: a touch that
+/// trends up and down for thousands of ticks (the window moving both ways), prices off the learnt grid
+/// (the window laid again on a finer one), more decimals (every key rescaled), truncation and snapshots.
+struct BookWindowTests {
+    private struct Reference {
+        var sides: [BookSide: [Int64: Int64]] = [.bid: [:], .ask: [:]]
+        var scale: UInt8 = 1
+
+        func levels(_ side: BookSide) -> [PriceLevel] {
+            sides[side]!.sorted { side == .bid ? $0.key > $1.key : $0.key < $1.key }
+                .map { PriceLevel(price: FixedDecimal(mantissa: $0.key, scale: scale), qty: FixedDecimal(mantissa: $0.value, scale: 3)) }
+        }
+    }
+
+    private func check(_ book: OrderBook, _ reference: Reference, _ context: String) {
+        for side in BookSide.allCases {
+            let expected = reference.levels(side)
+            #expect(book.levels(side) == expected, "\(side) \(context)")
+            #expect(book.levels(side, limit: 7) == Array(expected.prefix(7)), "\(side) \(context)")
+            #expect((side == .bid ? book.bidCount : book.askCount) == expected.count)
+            for level in expected.prefix(40) { #expect(book.size(side, at: level.price) == level.qty) }
+        }
+        #expect(book.bestBid == reference.levels(.bid).first && book.bestAsk == reference.levels(.ask).first)
+    }
+
+    @Test func windowAndTailMatchAReferenceThroughMovesRegridsRescalesAndTruncation() throws {
+        var rng = SeededGenerator(seed: 11)
+        var book = OrderBook()
+        var reference = Reference()
+        // Prices on a grid of 10 units (the ladder learns it), then of 5 (off the learnt one: laid again),
+        // then × 10 for a finer scale (every key rescaled), then on 30 of those (laid again on their gcd).
+        var grid: Int64 = 10
+        var mid: Int64 = 500_000
+        for step in 0..<120_000 {
+            // The touch wanders: long runs up and down, far past the window's span.
+            let phase = (step / 15_000) % 4
+            if step % 3 == 0 { mid += (phase == 0 || phase == 3 ? 1 : -1) * Int64.random(in: 0...2, using: &rng) * grid }
+            if step == 40_000 {
+                grid = 5
+                mid += 5
+            }
+            if step == 60_000 {
+                reference.scale = 2
+                reference.sides = reference.sides.mapValues { Dictionary(uniqueKeysWithValues: $0.map { ($0.key * 10, $0.value) }) }
+                mid *= 10
+                grid = 50
+            }
+            if step == 75_000 {
+                grid = 30
+                mid += 30
+            }
+            let side: BookSide = Bool.random(using: &rng) ? .bid : .ask
+            let near = step % 7 != 0
+            let distance = (near ? Int64.random(in: 0..<30, using: &rng) : Int64.random(in: 0..<20_000, using: &rng)) * grid
+            let key = side == .bid ? mid - grid - distance : mid + distance
+            // Deletions mostly at the touch, so the best keeps falling back into the window (and out of it).
+            let delete = Int64.random(in: 0...3, using: &rng) == 0
+            let target = delete && !reference.sides[side]!.isEmpty && step % 2 == 0
+                ? (side == .bid ? reference.sides[side]!.keys.max()! : reference.sides[side]!.keys.min()!) : key
+            let qty = delete ? 0 : Int64.random(in: 1...1_000, using: &rng)
+            // A price crossing the other side is fine for a book: the reference keeps both.
+            try book.set(side, price: FixedDecimal(mantissa: target, scale: reference.scale), qty: FixedDecimal(mantissa: qty, scale: 3))
+            reference.sides[side]![target] = qty == 0 ? nil : qty
+            if step % 9_973 == 0 {
+                let depth = Int.random(in: 0...300, using: &rng)
+                book.truncate(depth: depth)
+                for side in BookSide.allCases {
+                    let kept = Set(reference.levels(side).prefix(depth).map { $0.price.units(atScale: reference.scale)! })
+                    reference.sides[side] = reference.sides[side]!.filter { kept.contains($0.key) }
+                }
+            }
+            if step % 5_011 == 0 { check(book, reference, "step \(step)") }
+            if step == 90_000 {
+                // A snapshot replaces everything, on a grid of its own.
+                let bids = (0..<800).map { PriceLevel(price: FixedDecimal(mantissa: mid - 30 - Int64($0) * 20, scale: 2), qty: FixedDecimal(mantissa: 5, scale: 3)) }
+                let asks = (0..<800).map { PriceLevel(price: FixedDecimal(mantissa: mid + 30 + Int64($0) * 20, scale: 2), qty: FixedDecimal(mantissa: 7, scale: 3)) }
+                try book.apply(DepthUpdate(symbol: "X", kind: .snapshot, bids: bids, asks: asks))
+                reference.sides[.bid] = Dictionary(uniqueKeysWithValues: bids.map { ($0.price.mantissa, Int64(5)) })
+                reference.sides[.ask] = Dictionary(uniqueKeysWithValues: asks.map { ($0.price.mantissa, Int64(7)) })
+                check(book, reference, "snapshot")
+            }
+        }
+        check(book, reference, "end")
+        #expect(book.bidCount > 50 && book.askCount > 50)
+    }
+}

@@ -45,30 +45,3 @@ extension OrderBook {
         askLadder.copyBest(limit, negate: true, keys: &tops.askKeys, sizes: &tops.askSizes)
     }
 }
-
-extension Ladder {
-    /// The best `limit` levels, best first, into `keys` and `sizes` (their storage reused); `negate`
-    /// turns the asks' stored keys back into prices.
-    func copyBest(_ limit: Int, negate: Bool, keys outKeys: inout [Int64], sizes outSizes: inout [Quantity]) {
-        let n = Swift.min(Swift.max(limit, 0), count)
-        outKeys.removeAll(keepingCapacity: true)
-        outSizes.removeAll(keepingCapacity: true)
-        outKeys.reserveCapacity(n)
-        outSizes.reserveCapacity(n)
-        let sign: Int64 = negate ? -1 : 1
-        var left = n
-        for block in order.reversed() {
-            guard left > 0 else { break }
-            let base = block &* Ladder.blockCapacity
-            let taken = Swift.min(left, counts[block])
-            let top = base &+ counts[block]
-            keys.withUnsafeBufferPointer { keys in
-                for slot in stride(from: top &- 1, through: top &- taken, by: -1) { outKeys.append(sign &* keys[slot]) }
-            }
-            sizes.withUnsafeBufferPointer { sizes in
-                for slot in stride(from: top &- 1, through: top &- taken, by: -1) { outSizes.append(sizes[slot]) }
-            }
-            left &-= taken
-        }
-    }
-}
