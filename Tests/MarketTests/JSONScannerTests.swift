@@ -38,6 +38,32 @@ struct JSONScannerTests {
         #expect(spaced.0 == 7 && spaced.1 == oneAndAHalf)
     }
 
+    private func levels(_ json: String, _ extra: JSONScanner.ExtraLevelSizes = .ignore) throws -> [String] {
+        try json.withBytes { bytes in
+            var scanner = JSONScanner(bytes)
+            let levels = try scanner.readPriceLevels(extraSizes: extra)
+            try scanner.finish()
+            return levels.map { "\($0.price) \($0.qty)" }
+        }
+    }
+
+    /// Compact levels take the one-pass path; anything else (spaces, bare numbers, exponents, a third
+    /// number) falls back to the general reader at the level it met, with the same result.
+    @Test func readsPriceLevelsInEveryShapeBothWays() throws {
+        let expected = ["61496.50 0.010", "61496.4 12", "0.5 0.001"]
+        #expect(try levels(#"[["61496.50","0.010"],["61496.4","12"],["0.5","0.001"]]"#) == expected)
+        #expect(try levels(#"[["61496.50","0.010"], [ "61496.4" , "12" ],[".5","1e-3"]]"#).count == 3)
+        #expect(try levels(#"[[61496.50,"0.010"],["61496.4",12],["0.5","0.001"]]"#) == expected)
+        #expect(try levels(#"[["61496.50","0.010","0.002"],["61496.4","12"]]"#, .sum) == ["61496.50 0.012", "61496.4 12"])
+        #expect(try levels(#"[["61496.50","0.010","0.002"],["61496.4","12"]]"#, .ignore) == ["61496.50 0.010", "61496.4 12"])
+        #expect(try levels("[]").isEmpty)
+        // Nineteen digits, or a trailing dot: not the plain form; the general reader refuses the one, reads the other.
+        #expect(throws: JSONError.self) { try levels(#"[["1234567890.123456789","1"]]"#) }
+        #expect(try levels(#"[["5.","1"]]"#) == ["5 1"])
+        #expect(throws: JSONError.self) { try levels(#"[["61496.50"]]"#) }
+        #expect(throws: JSONError.self) { try levels(#"[["61496.50","0.010"]"#) }
+    }
+
     @Test func decodesEscapes() throws {
         let value = try read(#"{"s":"a\"b\\c\/d\n\u00e9\ud83d\ude00"}"#).2
         #expect(value == "a\"b\\c/d\né😀")

@@ -15,6 +15,10 @@ extension JSONScanner {
         levels.reserveCapacity(estimatedLevelCount())
         var array = try beginArray()
         while try nextElement(in: &array) {
+            if let level = readPlainLevel() {
+                levels.append(level)
+                continue
+            }
             let start = offset
             var pair = try beginArray()
             guard try nextElement(in: &pair) else { throw JSONError(.missingField("price"), at: start) }

@@ -475,27 +475,50 @@ public struct JSONScanner {
         var index = offset
         guard index < count, buffer[index] == UInt8(ascii: "\"") else { return nil }
         index &+= 1
+        // The whole digits, then the fraction's: two tight loops, each ending at its one kind of byte.
         var mantissa: Int64 = 0
-        var digits = 0
-        var fraction = -1
+        let whole = index
         while index < count {
-            let byte = buffer[index]
-            let digit = byte &- UInt8(ascii: "0")
-            if digit < 10 {
-                mantissa = mantissa &* 10 &+ Int64(digit)
-                digits &+= 1
-                if fraction >= 0 { fraction &+= 1 }
-            } else if byte == UInt8(ascii: ".") && fraction < 0 {
-                fraction = 0
-            } else if byte == UInt8(ascii: "\"") {
-                guard digits > 0 && digits <= 18 && fraction != 0 else { return nil }
-                offset = index &+ 1
-                return FixedDecimal(mantissa: mantissa, scale: UInt8(truncatingIfNeeded: Swift.max(fraction, 0)))
-            } else {
-                return nil
-            }
+            let digit = buffer[index] &- UInt8(ascii: "0")
+            guard digit < 10 else { break }
+            mantissa = mantissa &* 10 &+ Int64(digit)
             index &+= 1
         }
+        let wholeDigits = index &- whole
+        guard index < count else { return nil }
+        var fractionDigits = 0
+        if buffer[index] == UInt8(ascii: ".") {
+            index &+= 1
+            let fraction = index
+            while index < count {
+                let digit = buffer[index] &- UInt8(ascii: "0")
+                guard digit < 10 else { break }
+                mantissa = mantissa &* 10 &+ Int64(digit)
+                index &+= 1
+            }
+            fractionDigits = index &- fraction
+            guard fractionDigits > 0, index < count else { return nil }
+        }
+        guard buffer[index] == UInt8(ascii: "\""), wholeDigits &+ fractionDigits > 0, wholeDigits &+ fractionDigits <= 18 else { return nil }
+        offset = index &+ 1
+        return FixedDecimal(mantissa: mantissa, scale: UInt8(truncatingIfNeeded: fractionDigits))
+    }
+
+    /// `["price","size"]` as both exchanges write a level — no spaces, two plain quoted decimals — in one
+    /// pass; `nil` (consuming nothing) for anything else, which the general path then reads.
+    @inlinable
+    mutating func readPlainLevel() -> PriceLevel? {
+        let start = offset
+        guard offset < buffer.count, buffer[offset] == UInt8(ascii: "[") else { return nil }
+        offset &+= 1
+        if let price = readPlainQuotedDecimal(), offset < buffer.count, buffer[offset] == UInt8(ascii: ",") {
+            offset &+= 1
+            if let size = readPlainQuotedDecimal(), offset < buffer.count, buffer[offset] == UInt8(ascii: "]") {
+                offset &+= 1
+                return PriceLevel(price: price, qty: size)
+            }
+        }
+        offset = start
         return nil
     }
 
