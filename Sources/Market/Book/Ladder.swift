@@ -228,20 +228,36 @@ struct Ladder: Sendable {
     /// turns the asks' stored keys back into prices.
     func copyBest(_ limit: Int, negate: Bool, keys outKeys: inout [Int64], sizes outSizes: inout [Quantity]) {
         let n = Swift.min(Swift.max(limit, 0), count)
-        outKeys.removeAll(keepingCapacity: true)
-        outSizes.removeAll(keepingCapacity: true)
-        outKeys.reserveCapacity(n)
-        outSizes.reserveCapacity(n)
+        // Sized once, then written through pointers: an append per level checks the array each time.
+        if outKeys.count != n {
+            outKeys = Array(repeating: 0, count: n)
+            outSizes = Array(repeating: .zero, count: n)
+        }
         let sign: Int64 = negate ? -1 : 1
-        var slot = bestSlot
-        slots.withUnsafeBufferPointer { slots in
-            while slot >= 0, outKeys.count < n {
-                outKeys.append(sign &* key(ofSlot: slot))
-                outSizes.append(slots[slot])
-                slot = highestOccupied(atOrBelow: slot &- 1)
+        var written = 0
+        outKeys.withUnsafeMutableBufferPointer { outKeys in
+            outSizes.withUnsafeMutableBufferPointer { outSizes in
+                slots.withUnsafeBufferPointer { slots in
+                    occupied.withUnsafeBufferPointer { occupied in
+                        // Word by word down the bitmap, each occupied slot taken off its word's top.
+                        var word = bestSlot &>> 6
+                        while word >= 0, written < n {
+                            var bits = occupied[word]
+                            while bits != 0, written < n {
+                                let bit = 63 &- bits.leadingZeroBitCount
+                                bits &= ~(1 &<< UInt64(bit))
+                                let slot = word &<< 6 &+ bit
+                                outKeys[written] = sign &* key(ofSlot: slot)
+                                outSizes[written] = slots[slot]
+                                written &+= 1
+                            }
+                            word &-= 1
+                        }
+                    }
+                }
+                if written < n { tail.copyBest(sign: sign, keys: outKeys, sizes: outSizes, from: written) }
             }
         }
-        if outKeys.count < n { tail.appendBest(n &- outKeys.count, sign: sign, keys: &outKeys, sizes: &outSizes) }
     }
 
     // MARK: The window

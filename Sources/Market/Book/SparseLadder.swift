@@ -352,21 +352,20 @@ extension SparseLadder: Equatable {
 }
 
 extension SparseLadder {
-    /// Appends the best `limit` levels, best first, to `keys` and `sizes`, each key × `sign`.
-    func appendBest(_ limit: Int, sign: Int64, keys outKeys: inout [Int64], sizes outSizes: inout [Quantity]) {
-        var left = Swift.min(Swift.max(limit, 0), count)
+    /// The best levels, best first, into `outKeys[from...]` and `outSizes[from...]` until they are
+    /// full, each key × `sign`.
+    func copyBest(sign: Int64, keys outKeys: UnsafeMutableBufferPointer<Int64>, sizes outSizes: UnsafeMutableBufferPointer<Quantity>, from start: Int) {
+        var written = start
         for block in order.reversed() {
-            guard left > 0 else { break }
+            guard written < outKeys.count else { break }
             let base = block &* SparseLadder.blockCapacity
-            let taken = Swift.min(left, counts[block])
-            let top = base &+ counts[block]
-            keys.withUnsafeBufferPointer { keys in
-                for slot in stride(from: top &- 1, through: top &- taken, by: -1) { outKeys.append(sign &* keys[slot]) }
+            var slot = base &+ counts[block]
+            while slot > base, written < outKeys.count {
+                slot &-= 1
+                outKeys[written] = sign &* keys[slot]
+                outSizes[written] = sizes[slot]
+                written &+= 1
             }
-            sizes.withUnsafeBufferPointer { sizes in
-                for slot in stride(from: top &- 1, through: top &- taken, by: -1) { outSizes.append(sizes[slot]) }
-            }
-            left &-= taken
         }
     }
 }
