@@ -184,6 +184,8 @@ public struct Backtester {
         if case .depth = event {
             carryOut(strategy!.decide(time: local, ledger: account!.ledger, live: account!.live, conditions: conditions), time: local)
         }
+        // Done with the event's book: the venue lets it go (copying its tops only for an order on its way).
+        venue.settle()
         sample(time: local, force: false)
         if local - lastPrune > 60_000_000_000 {
             lastPrune = local

@@ -52,6 +52,11 @@ public struct PaperExchange: Sendable {
     /// The best `keptLevels` levels a side of each symbol's last book, for orders arriving between book
     /// events (the book itself is not kept: holding it would make its owner copy it on every update).
     private var tops: [String: BookTops] = [:]
+    /// With an owner that calls `settle()` after each market event (the backtester): each symbol's book
+    /// from `onBook` to `settle()`, its tops copied only when an order reads them (`stale` until then).
+    private var held: [String: OrderBook] = [:]
+    private var stale: Set<String> = []
+    private var settling = false
     /// Levels a side kept for arrivals: an order deeper than this joins with no volume ahead.
     public static let keptLevels = 256
     private var orderCount = 0
@@ -93,7 +98,12 @@ public struct PaperExchange: Sendable {
 
     /// After the book of `symbol` changed (the book as it is now).
     public mutating func onBook(_ book: OrderBook, symbol: String, time: Int64) -> [VenueEvent] {
-        book.copyTops(limit: Self.keptLevels, into: &tops[symbol, default: BookTops()])
+        if settling {
+            held[symbol] = book
+            stale.insert(symbol)
+        } else {
+            book.copyTops(limit: Self.keptLevels, into: &tops[symbol, default: BookTops()])
+        }
         var events = advance(to: time)
         for clientId in ordered(symbol: symbol) {
             guard var order = resting[clientId] else { continue }
@@ -141,9 +151,51 @@ public struct PaperExchange: Sendable {
         return events
     }
 
+    /// The owner is done with the market event. The books held since `onBook` are let go, so that the
+    /// feed changes them in place rather than copying them; a symbol with an order on its way keeps its
+    /// best levels first. Called after every market event, it spares copying the tops of the books no
+    /// order arrives on (most of them) — on the promise that places and amends come only between an
+    /// `onBook` and this call, as the strategy decides after depth events. A place or amend outside it
+    /// ends the sparing (every book's tops are copied again, as without this call).
+    public mutating func settle() {
+        settling = true
+        for (symbol, book) in held where stale.contains(symbol) && due.contains(where: { arrivalSymbol($0.action) == symbol }) {
+            book.copyTops(limit: Self.keptLevels, into: &tops[symbol, default: BookTops()])
+            stale.remove(symbol)
+        }
+        held.removeAll(keepingCapacity: true)
+    }
+
+    /// The symbol whose book an action reads when it lands: a place's, or an amended order's (resting, or
+    /// still on its way).
+    private func arrivalSymbol(_ action: Action) -> String? {
+        switch action {
+        case .place(let request): return request.symbol
+        case .amend(let clientId, _, _):
+            if let order = resting[clientId] { return order.update.symbol }
+            for entry in due { if case .place(let request) = entry.action, request.orderLinkId == clientId { return request.symbol } }
+            return nil
+        case .cancel, .cancelAll: return nil
+        }
+    }
+
+    /// The kept tops of `symbol`'s last book, copied from the held book if not yet.
+    private mutating func currentTops(_ symbol: String) -> BookTops? {
+        if stale.contains(symbol), let book = held[symbol] {
+            book.copyTops(limit: Self.keptLevels, into: &tops[symbol, default: BookTops()])
+            stale.remove(symbol)
+        }
+        return tops[symbol]
+    }
+
     // MARK: Inside
 
     private mutating func schedule(_ action: Action, _ time: Int64) {
+        if settling, let symbol = arrivalSymbol(action), stale.contains(symbol), held[symbol] == nil {
+            // The book this order will meet was let go uncopied (it meets the older tops): copy every
+            // book's tops from here on.
+            settling = false
+        }
         let at = time + configuration.latency(at: time)
         let index = due.firstIndex { $0.time > at } ?? due.endIndex
         due.insert((at, action), at: index)
@@ -165,7 +217,11 @@ public struct PaperExchange: Sendable {
         for order in resting.values where order.update.symbol == symbol {
             open.append((order.update.clientId, order.update.side, order.update.price, order.sequence))
         }
+        // Buys, then sells; each side best price first, then time. (Comparing a buy's price with a sell's
+        // is no order at all: the result then followed the dictionary's own order, which differs from
+        // one dictionary to the next.)
         open.sort {
+            if $0.side != $1.side { return $0.side == .buy }
             if $0.price != $1.price { return $0.side == .buy ? $0.price > $1.price : $0.price < $1.price }
             return $0.sequence < $1.sequence
         }
@@ -224,7 +280,7 @@ public struct PaperExchange: Sendable {
         guard let price = request.price, request.type == .limit else {
             return [.refused(clientId: request.orderLinkId, command: .place, reason: "paper trading takes limit orders only")]
         }
-        let top = tops[request.symbol]
+        let top = currentTops(request.symbol)
         let takes = request.side == .buy ? top?.bestAsk.map { price >= $0 } : top?.bestBid.map { price <= $0 }
         if takes == true, request.timeInForce == .postOnly {
             return [.refused(clientId: request.orderLinkId, command: .place, reason: "post-only order would take liquidity")]
@@ -249,8 +305,8 @@ public struct PaperExchange: Sendable {
     }
 
     /// The size shown at the order's price on its side (0 when it improves the touch).
-    private func shownSize(_ update: OrderUpdate) -> Quantity {
-        guard let top = tops[update.symbol] else { return .zero }
+    private mutating func shownSize(_ update: OrderUpdate) -> Quantity {
+        guard let top = currentTops(update.symbol) else { return .zero }
         return top.size(update.side == .buy ? .bid : .ask, at: update.price)
     }
 

@@ -164,4 +164,56 @@ struct PaperExchangeTests {
         #expect(arrivalChecked.count > 20)
         #expect(atPrice > 0)
     }
+
+    /// A venue that lets each book go at `settle()` (copying the tops only for an order on its way)
+    /// answers exactly as one that copies them on every book, on the capture: orders placed near and
+    /// deep, amended, arriving on books and on trades.
+    @Test func lettingBooksGoAtSettleAnswersAsCopyingEveryBook() throws {
+        var feed = BinanceFeed()
+        var configuration = PaperExchange.Configuration()
+        configuration.latency = 30_000_000
+        var copying = PaperExchange(configuration: configuration)
+        var settling = PaperExchange(configuration: configuration)
+        var answers = 0
+        var sequence = 0
+        var mismatch: String?
+        func both(_ body: (inout PaperExchange) -> [VenueEvent]) {
+            let a = body(&copying), b = body(&settling)
+            answers += a.count
+            if a != b, mismatch == nil { mismatch = "\(a) vs \(b)" }
+        }
+        try RecordingReader.forEachLine(path: SharedData.path("binance-usdm/btcusdt_20240808.gz")) { raw in
+            let line = RecordedLine(raw)
+            let time = line.receiveTime
+            feed.ingest(line.message, receiveTime: time) { event in
+                switch event {
+                case .depth(let depth):
+                    both { $0.onBook(depth.book, symbol: depth.update.symbol, time: time) }
+                    sequence += 1
+                    // Now and then a place somewhere in the best 300 levels, or an amend of the last one.
+                    if sequence % 7 == 0 {
+                        let side: BookSide = sequence % 2 == 0 ? .bid : .ask
+                        let levels = depth.book.levels(side, limit: 300)
+                        guard !levels.isEmpty else { break }
+                        let level = levels[(sequence * 37) % levels.count]
+                        let request = PlaceRequest(symbol: depth.update.symbol, side: side == .bid ? .buy : .sell, type: .limit, qty: d("0.002"),
+                                                   price: level.price, timeInForce: .postOnly, orderLinkId: "s\(sequence)")
+                        copying.place(request, time: time)
+                        settling.place(request, time: time)
+                    } else if sequence % 7 == 3, let level = depth.book.levels(.bid, limit: 20).last {
+                        copying.amend(clientId: "s\(sequence - 3)", price: level.price, qty: nil, time: time)
+                        settling.amend(clientId: "s\(sequence - 3)", price: level.price, qty: nil, time: time)
+                    }
+                case .trade(let trade):
+                    both { $0.onTrade(trade) }
+                case .bookInvalid:
+                    break
+                }
+                settling.settle()
+            }
+        }
+        #expect(mismatch == nil, "\(mismatch ?? "")")
+        #expect(answers > 1_000)
+        #expect(copying.openOrders == settling.openOrders && !copying.openOrders.isEmpty)
+    }
 }
