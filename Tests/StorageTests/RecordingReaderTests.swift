@@ -81,4 +81,30 @@ struct RecordingReaderTests {
         // The whole-file read (the sim's replay) still refuses it.
         #expect(throws: RecordingError.self) { _ = try RecordingReader.readAll(path: plain + ".gz") }
     }
+
+    /// Many chunks through the gunzip thread's ring, in order; damage past the first chunks is an error
+    /// after the lines before it, and the thread stops with the reader.
+    @Test func theRingKeepsOrderAndDamageMidwayIsAnErrorAfterTheLinesBeforeIt() throws {
+        let plain = temporaryFile("ring.txt")
+        var text = ""
+        for i in 0..<240_000 { text += "\(i) \(i &* 2_654_435_761 % 1_000_003) " + String(repeating: "y", count: i % 31) + "\n" }
+        try text.write(toFile: plain, atomically: true, encoding: .utf8)
+        // Damage a stretch two thirds in (gzip's CRC or its codes catch it).
+        try shell("gzip -1 -c '\(plain)' > '\(plain).gz' && cp '\(plain).gz' '\(plain).bad.gz' && "
+                  + "printf 'garbage-garbage-garbage' | dd of='\(plain).bad.gz' bs=1 seek=$(( $(stat -c%s '\(plain).gz') * 2 / 3 )) conv=notrunc 2>/dev/null")
+        defer {
+            for suffix in ["", ".gz", ".bad.gz"] { try? FileManager.default.removeItem(atPath: plain + suffix) }
+        }
+        let expected = text.split(separator: "\n").map(String.init)
+        #expect(text.utf8.count > 6 * (1 << 20))
+        #expect(try lines(of: plain + ".gz").elementsEqual(expected))
+        var before: [String] = []
+        #expect(throws: RecordingError.self) {
+            try RecordingReader.forEachLine(path: plain + ".bad.gz") { before.append(String(decoding: $0, as: UTF8.self)) }
+        }
+        // Lines well before the damage are the file's (gzip checks a member's CRC only at its end, so
+        // what is inflated just before the damage is found may be garbage).
+        #expect(before.count > 1_000 && before.count < expected.count)
+        #expect(before.prefix(1_000).elementsEqual(expected.prefix(1_000)))
+    }
 }
