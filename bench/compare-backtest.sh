@@ -11,7 +11,11 @@
 # Last line, one JSON object: keel_seconds, keel_events_per_sec, hftbacktest_seconds, ratio (end to end,
 # hftbacktest ÷ keel), keel_prepare_seconds, keel_backtest_seconds, keel_backtest_events_per_sec,
 # hftbacktest_backtest_seconds, hftbacktest_rows, hftbacktest_rows_per_sec, backtest_ratio, keel_events,
-# keel_fills, keel_fills_prepared, hftbacktest_fills, keel_position, hftbacktest_position.
+# keel_fills, keel_fills_prepared, hftbacktest_fills, keel_position, hftbacktest_position, and the fills, position and
+# seconds of hftbacktest deciding as Keel's quoter does (after a depth message, at most once per interval; orders
+# landing after the latency, answers at once, as Keel's paper venue): hftbacktest_depth_driven_fills, …_position,
+# …_seconds. The timed peer decides on a 100 ms timer and hears its answers 20 ms late; on a 100 ms depth stream
+# the two deciders differ (see the README's Performance section).
 #   bench/compare-backtest.sh [FILE]   (default: ../shared/data/binance-usdm/btcusdt_20240808.gz)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -74,10 +78,14 @@ prepare_json=$("${keel[@]}" --cache "$work/cache" "$file" 2>/dev/null | tail -n 
 best_of_three "${keel[@]}" --cache "$work/cache" "$file"
 prepared_json=$best_json
 peer_json=$("$venv/bin/python" "$here/hftbacktest_backtest.py" "$file" "$peer_args" 2>/dev/null | tail -n 1)
+# The same quoter deciding as Keel's does — after a depth message, at most once per interval — with Keel's
+# paper venue's latency model (one way: the order takes 20 ms to land, its answers none): for the fills.
+mirror_args=${peer_args%\}}', "response_ns": 0, "mode": "depth"}'
+mirror_json=$("$venv/bin/python" "$here/hftbacktest_backtest.py" "$file" "$mirror_args" 2>/dev/null | tail -n 1)
 
-"$venv/bin/python" - "$raw_json" "$prepare_json" "$prepared_json" "$peer_json" <<'PY'
+"$venv/bin/python" - "$raw_json" "$prepare_json" "$prepared_json" "$peer_json" "$mirror_json" <<'PY'
 import json, sys
-raw, prepare, prepared, peer = (json.loads(argument) for argument in sys.argv[1:5])
+raw, prepare, prepared, peer, mirror = (json.loads(argument) for argument in sys.argv[1:6])
 peer_total = peer["convert_seconds"] + peer["backtest_seconds"]
 print(f"keel backtest, raw file (gunzip → feed → strategy → venue): {raw['seconds']*1e3:8.1f} ms  {raw['events']:,} events "
       f"({raw['events_per_sec']:,.0f}/s)  {raw['fills']} fills  position {raw['position']}")
@@ -87,6 +95,8 @@ print(f"keel backtest --cache, prepared form:                      {prepared['se
 print(f"hftbacktest convert:                                       {peer['convert_seconds']*1e3:8.1f} ms  {peer['rows']:,} rows")
 print(f"hftbacktest backtest (converted arrays):                   {peer['backtest_seconds']*1e3:8.1f} ms  "
       f"({peer['rows'] / peer['backtest_seconds']:,.0f} rows/s)  {peer['fills']} fills  position {peer['position']}")
+print(f"hftbacktest, deciding after depth as keel does, answers without latency: {mirror['backtest_seconds']*1e3:6.1f} ms  "
+      f"{mirror['fills']} fills  position {mirror['position']}")
 print(f"end to end, hftbacktest ÷ keel: {peer_total / raw['seconds']:.2f}x;  "
       f"backtest only (prepared form vs converted arrays): {peer['backtest_seconds'] / prepared['seconds']:.2f}x")
 print(json.dumps({
@@ -98,5 +108,7 @@ print(json.dumps({
     "backtest_ratio": round(peer["backtest_seconds"] / prepared["seconds"], 3),
     "keel_events": raw["events"], "keel_fills": raw["fills"], "keel_fills_prepared": prepared["fills"], "hftbacktest_fills": peer["fills"],
     "keel_position": raw["position"], "hftbacktest_position": peer["position"],
+    "hftbacktest_depth_driven_fills": mirror["fills"], "hftbacktest_depth_driven_position": mirror["position"],
+    "hftbacktest_depth_driven_seconds": mirror["backtest_seconds"],
 }))
 PY

@@ -5,6 +5,9 @@ backtester through its Python API: one order a side at the touch plus OFFSET tic
 (`modify`, an amend, as Keel's quoter does) every INTERVAL ms when the touch moves, constant order latency, risk-averse queue, no partial fills, maker
 and taker fees as Keel's config. The strategy is compiled by numba: a warm-up run is made first and not
 timed. Prints one JSON line: convert_seconds, backtest_seconds, rows, fills, position.
+Arguments beyond the quoter's: "response_ns" (the answers' latency; the order latency when absent) and "mode":
+"timer" (the default: decide every INTERVAL) or "depth" (decide after a depth message, at most once per INTERVAL,
+as Keel's quoter does).
 """
 import json
 import sys
@@ -63,22 +66,84 @@ def quote_touch(hbt, offset, qty, max_position, interval):
     return order_id
 
 
+@njit
+def quote_on_depth(hbt, offset, qty, max_position, interval):
+    """The same quoter, deciding as Keel's does: after a depth message, at most once per interval."""
+    asset_no = 0
+    order_id = 1
+    last = -interval
+    while True:
+        code = hbt.wait_next_feed(False, 3_600_000_000_000)
+        if code == 1:
+            break
+        if code != 2:
+            continue
+        trades = hbt.last_trades(asset_no)
+        traded = len(trades) > 0
+        hbt.clear_last_trades(asset_no)
+        now = hbt.current_timestamp
+        if traded or now - last < interval:
+            continue
+        last = now
+        hbt.clear_inactive_orders(asset_no)
+        depth = hbt.depth(asset_no)
+        best_bid = depth.best_bid_tick
+        best_ask = depth.best_ask_tick
+        if best_bid <= 0 or best_ask <= best_bid or best_ask > 1_000_000_000_000:
+            continue
+        tick = depth.tick_size
+        bid_tick = best_bid - offset
+        ask_tick = best_ask + offset
+        position = hbt.position(asset_no)
+        have_bid = False
+        have_ask = False
+        values = hbt.orders(asset_no).values()
+        while values.has_next():
+            order = values.get()
+            if not order.cancellable:
+                if order.side == BUY:
+                    have_bid = True
+                else:
+                    have_ask = True
+                continue
+            wanted = bid_tick if order.side == BUY else ask_tick
+            if order.status == NEW:
+                if round(order.price / tick) != wanted:
+                    hbt.modify(asset_no, order.order_id, wanted * tick, qty, False)
+                if order.side == BUY:
+                    have_bid = True
+                else:
+                    have_ask = True
+            else:
+                hbt.cancel(asset_no, order.order_id, False)
+        if not have_bid and position + qty <= max_position + 1e-12:
+            hbt.submit_buy_order(asset_no, order_id, bid_tick * tick, qty, GTX, LIMIT, False)
+            order_id += 1
+        if not have_ask and position - qty >= -max_position - 1e-12:
+            hbt.submit_sell_order(asset_no, order_id, ask_tick * tick, qty, GTX, LIMIT, False)
+            order_id += 1
+    return order_id
+
+
 def backtest(data, args):
     asset = (
         BacktestAsset()
         .data([data])
         .linear_asset(1.0)
-        .constant_order_latency(args["latency_ns"], args["latency_ns"])
+        .constant_order_latency(args["latency_ns"], args.get("response_ns", args["latency_ns"]))
         .risk_adverse_queue_model()
         .no_partial_fill_exchange()
         .trading_value_fee_model(args["maker_fee"], args["taker_fee"])
         .tick_size(args["tick"])
         .lot_size(args["lot"])
-        .last_trades_capacity(0)
+        .last_trades_capacity(0 if args.get("mode", "timer") == "timer" else 1024)
     )
     hbt = HashMapMarketDepthBacktest([asset])
     start = time.perf_counter()
-    quote_touch(hbt, args["offset"], args["qty"], args["max_position"], args["interval_ns"])
+    if args.get("mode", "timer") == "timer":
+        quote_touch(hbt, args["offset"], args["qty"], args["max_position"], args["interval_ns"])
+    else:
+        quote_on_depth(hbt, args["offset"], args["qty"], args["max_position"], args["interval_ns"])
     elapsed = time.perf_counter() - start
     state = hbt.state_values(0)
     result = {"fills": int(state.num_trades), "position": round(float(state.position), 9), "fee": float(state.fee)}
