@@ -35,7 +35,11 @@ struct SparseLadder: Sendable {
     }
 
     mutating func removeAll() {
-        free = Array(counts.indices)
+        guard !order.isEmpty else { return }
+        // Every block free again, the free list's storage reused (a depth-limited book empties its tail
+        // after each message).
+        free.removeAll(keepingCapacity: true)
+        free.append(contentsOf: counts.indices)
         for index in counts.indices { counts[index] = 0 }
         order.removeAll(keepingCapacity: true)
         lastKeys.removeAll(keepingCapacity: true)
