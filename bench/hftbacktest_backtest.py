@@ -21,55 +21,62 @@ from hftbacktest.data.utils import binancefutures
 
 
 @njit
-def quote_touch(hbt, offset, qty, max_position, interval):
+def requote(hbt, order_id, offset, qty, max_position):
+    """One decision: an order a side at the touch plus OFFSET ticks, moved in place (`modify`, an amend, as
+    Keel's quoter does: never two orders a side), within the position limit. Returns the next order id."""
     asset_no = 0
+    hbt.clear_inactive_orders(asset_no)
+    depth = hbt.depth(asset_no)
+    best_bid = depth.best_bid_tick
+    best_ask = depth.best_ask_tick
+    if best_bid <= 0 or best_ask <= best_bid or best_ask > 1_000_000_000_000:
+        return order_id
+    tick = depth.tick_size
+    bid_tick = best_bid - offset
+    ask_tick = best_ask + offset
+    position = hbt.position(asset_no)
+    have_bid = False
+    have_ask = False
+    values = hbt.orders(asset_no).values()
+    while values.has_next():
+        order = values.get()
+        if not order.cancellable:
+            if order.side == BUY:
+                have_bid = True
+            else:
+                have_ask = True
+            continue
+        wanted = bid_tick if order.side == BUY else ask_tick
+        if order.status == NEW:
+            if round(order.price / tick) != wanted:
+                hbt.modify(asset_no, order.order_id, wanted * tick, qty, False)
+            if order.side == BUY:
+                have_bid = True
+            else:
+                have_ask = True
+        else:
+            hbt.cancel(asset_no, order.order_id, False)
+    if not have_bid and position + qty <= max_position + 1e-12:
+        hbt.submit_buy_order(asset_no, order_id, bid_tick * tick, qty, GTX, LIMIT, False)
+        order_id += 1
+    if not have_ask and position - qty >= -max_position - 1e-12:
+        hbt.submit_sell_order(asset_no, order_id, ask_tick * tick, qty, GTX, LIMIT, False)
+        order_id += 1
+    return order_id
+
+
+@njit
+def quote_touch(hbt, offset, qty, max_position, interval):
+    """Decides every INTERVAL on a timer."""
     order_id = 1
     while hbt.elapse(interval) == 0:
-        hbt.clear_inactive_orders(asset_no)
-        depth = hbt.depth(asset_no)
-        best_bid = depth.best_bid_tick
-        best_ask = depth.best_ask_tick
-        if best_bid <= 0 or best_ask <= best_bid or best_ask > 1_000_000_000_000:
-            continue
-        tick = depth.tick_size
-        bid_tick = best_bid - offset
-        ask_tick = best_ask + offset
-        position = hbt.position(asset_no)
-        have_bid = False
-        have_ask = False
-        values = hbt.orders(asset_no).values()
-        while values.has_next():
-            order = values.get()
-            if not order.cancellable:
-                if order.side == BUY:
-                    have_bid = True
-                else:
-                    have_ask = True
-                continue
-            wanted = bid_tick if order.side == BUY else ask_tick
-            if order.status == NEW:
-                # Moved to the new touch in place (an amend), as Keel's quoter does: never two orders a side.
-                if round(order.price / tick) != wanted:
-                    hbt.modify(asset_no, order.order_id, wanted * tick, qty, False)
-                if order.side == BUY:
-                    have_bid = True
-                else:
-                    have_ask = True
-            else:
-                hbt.cancel(asset_no, order.order_id, False)
-        if not have_bid and position + qty <= max_position + 1e-12:
-            hbt.submit_buy_order(asset_no, order_id, bid_tick * tick, qty, GTX, LIMIT, False)
-            order_id += 1
-        if not have_ask and position - qty >= -max_position - 1e-12:
-            hbt.submit_sell_order(asset_no, order_id, ask_tick * tick, qty, GTX, LIMIT, False)
-            order_id += 1
+        order_id = requote(hbt, order_id, offset, qty, max_position)
     return order_id
 
 
 @njit
 def quote_on_depth(hbt, offset, qty, max_position, interval):
-    """The same quoter, deciding as Keel's does: after a depth message, at most once per interval."""
-    asset_no = 0
+    """Decides as Keel's quoter does: after a depth message (a feed with no trade in it), at most once per INTERVAL."""
     order_id = 1
     last = -interval
     while True:
@@ -78,50 +85,13 @@ def quote_on_depth(hbt, offset, qty, max_position, interval):
             break
         if code != 2:
             continue
-        trades = hbt.last_trades(asset_no)
-        traded = len(trades) > 0
-        hbt.clear_last_trades(asset_no)
+        traded = len(hbt.last_trades(0)) > 0
+        hbt.clear_last_trades(0)
         now = hbt.current_timestamp
         if traded or now - last < interval:
             continue
         last = now
-        hbt.clear_inactive_orders(asset_no)
-        depth = hbt.depth(asset_no)
-        best_bid = depth.best_bid_tick
-        best_ask = depth.best_ask_tick
-        if best_bid <= 0 or best_ask <= best_bid or best_ask > 1_000_000_000_000:
-            continue
-        tick = depth.tick_size
-        bid_tick = best_bid - offset
-        ask_tick = best_ask + offset
-        position = hbt.position(asset_no)
-        have_bid = False
-        have_ask = False
-        values = hbt.orders(asset_no).values()
-        while values.has_next():
-            order = values.get()
-            if not order.cancellable:
-                if order.side == BUY:
-                    have_bid = True
-                else:
-                    have_ask = True
-                continue
-            wanted = bid_tick if order.side == BUY else ask_tick
-            if order.status == NEW:
-                if round(order.price / tick) != wanted:
-                    hbt.modify(asset_no, order.order_id, wanted * tick, qty, False)
-                if order.side == BUY:
-                    have_bid = True
-                else:
-                    have_ask = True
-            else:
-                hbt.cancel(asset_no, order.order_id, False)
-        if not have_bid and position + qty <= max_position + 1e-12:
-            hbt.submit_buy_order(asset_no, order_id, bid_tick * tick, qty, GTX, LIMIT, False)
-            order_id += 1
-        if not have_ask and position - qty >= -max_position - 1e-12:
-            hbt.submit_sell_order(asset_no, order_id, ask_tick * tick, qty, GTX, LIMIT, False)
-            order_id += 1
+        order_id = requote(hbt, order_id, offset, qty, max_position)
     return order_id
 
 

@@ -328,31 +328,6 @@ struct SparseLadder: Sendable {
             }
         }
     }
-
-    func totalSize(best depth: Int) -> Quantity {
-        var total = Quantity.zero
-        var taken = 0
-        forEachFromBest { _, size in
-            guard taken < depth else { return false }
-            total += size
-            taken += 1
-            return true
-        }
-        return total
-    }
-}
-
-extension SparseLadder: Equatable {
-    /// Same levels in the same order, however they are laid out in blocks.
-    @usableFromInline
-    static func == (lhs: SparseLadder, rhs: SparseLadder) -> Bool {
-        guard lhs.count == rhs.count else { return false }
-        var left: [(Int64, Quantity)] = []
-        var right: [(Int64, Quantity)] = []
-        lhs.forEachFromBest { left.append(($0, $1)); return true }
-        rhs.forEachFromBest { right.append(($0, $1)); return true }
-        return left.elementsEqual(right) { $0.0 == $1.0 && $0.1 == $1.1 }
-    }
 }
 
 extension SparseLadder {
