@@ -57,6 +57,8 @@ public struct PaperExchange: Sendable {
     private var held: [String: OrderBook] = [:]
     private var stale: Set<String> = []
     private var settling = false
+    /// A place or amend came outside an `onBook` … `settle()` window: every book's tops are copied from then on.
+    private var unsettled = false
     /// Levels a side kept for arrivals: an order deeper than this joins with no volume ahead.
     public static let keptLevels = 256
     private var orderCount = 0
@@ -98,11 +100,12 @@ public struct PaperExchange: Sendable {
 
     /// After the book of `symbol` changed (the book as it is now).
     public mutating func onBook(_ book: OrderBook, symbol: String, time: Int64) -> [VenueEvent] {
-        if settling {
+        if settling, !unsettled {
             held[symbol] = book
             stale.insert(symbol)
         } else {
             book.copyTops(limit: Self.keptLevels, into: &tops[symbol, default: BookTops()])
+            stale.remove(symbol)
         }
         var events = advance(to: time)
         for clientId in ordered(symbol: symbol) {
@@ -191,10 +194,10 @@ public struct PaperExchange: Sendable {
     // MARK: Inside
 
     private mutating func schedule(_ action: Action, _ time: Int64) {
-        if settling, let symbol = arrivalSymbol(action), stale.contains(symbol), held[symbol] == nil {
+        if settling, !unsettled, let symbol = arrivalSymbol(action), stale.contains(symbol), held[symbol] == nil {
             // The book this order will meet was let go uncopied (it meets the older tops): copy every
             // book's tops from here on.
-            settling = false
+            unsettled = true
         }
         let at = time + configuration.latency(at: time)
         let index = due.firstIndex { $0.time > at } ?? due.endIndex

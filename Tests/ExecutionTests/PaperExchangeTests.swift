@@ -216,4 +216,34 @@ struct PaperExchangeTests {
         #expect(answers > 1_000)
         #expect(copying.openOrders == settling.openOrders && !copying.openOrders.isEmpty)
     }
+
+    /// A place outside the `onBook` … `settle()` window ends the sparing for good: from then on every
+    /// book's tops are copied, so a later order meets the book of its time even past further `settle()`s.
+    @Test func aPlaceOutsideTheWindowEndsTheSparingForGood() {
+        var configuration = PaperExchange.Configuration()
+        configuration.latency = 10
+        configuration.partialFills = false
+        var copying = PaperExchange(configuration: configuration)
+        var settling = PaperExchange(configuration: configuration)
+        func both(_ body: (inout PaperExchange) -> [VenueEvent]) -> ([VenueEvent], [VenueEvent]) {
+            (body(&copying), body(&settling))
+        }
+        settling.settle()
+        _ = both { $0.onBook(book(bid: "100", "5", ask: "101", "5"), symbol: "X", time: 0) }
+        settling.settle()
+        // Outside the window: the book of time 0 was let go uncopied.
+        copying.place(place("a", .buy, "1", at: "99"), time: 5)
+        settling.place(place("a", .buy, "1", at: "99"), time: 5)
+        _ = both { $0.onBook(book(bid: "100", "5", ask: "101", "5"), symbol: "X", time: 20) }
+        settling.settle()
+        _ = both { $0.onBook(book(bid: "100", "9", ask: "101", "5"), symbol: "X", time: 30) }
+        settling.settle()
+        // Outside again, after a settle: it must meet the book of time 30 (9 ahead), not that of time 20 (5).
+        copying.place(place("b", .buy, "1", at: "100"), time: 35)
+        settling.place(place("b", .buy, "1", at: "100"), time: 35)
+        let (a, b) = both { $0.onTrade(trade(.sell, "6", at: "100", time: 50)) }
+        #expect(a == b)
+        #expect(fills(a).isEmpty, "6 traded against 9 ahead: no fill")
+        #expect(copying.queueAhead("b") == settling.queueAhead("b") && settling.queueAhead("b") == d("3"))
+    }
 }
