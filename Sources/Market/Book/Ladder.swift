@@ -25,7 +25,6 @@ struct Ladder: Sendable {
     @usableFromInline var lo: Int64 = 0
     /// Key distance between slots; 0 until the first level places the window.
     @usableFromInline var step: Int64 = 0
-    @usableFromInline var inverseStep = 0.0
     /// `windowSlots × step`: the keys the window spans.
     @usableFromInline var span: Int64 = 0
     @usableFromInline var windowCount = 0
@@ -65,23 +64,7 @@ struct Ladder: Sendable {
             tail.set(key: key, qty: qty)
             return
         }
-        var slot = Ladder.windowSlots
-        if distance < span {
-            // The slot from a multiply by the step's inverse, checked exactly (the division only when that fails).
-            slot = Int(Double(distance) * inverseStep + 0.5)
-            if Int64(slot) &* step != distance {
-                let (quotient, remainder) = distance.quotientAndRemainder(dividingBy: step)
-                if remainder == 0 {
-                    slot = Int(quotient)
-                } else {
-                    // Off the grid: not in the window, so only a new level matters.
-                    guard qty.mantissa != 0 else { return }
-                    regrid(adding: [key])
-                    set(key: key, qty: qty)
-                    return
-                }
-            }
-        } else {
+        guard distance < span else {
             // Above the window: nothing to delete, or a new best the window moves up to.
             guard qty.mantissa != 0 else { return }
             if distance % step != 0 { regrid(adding: [key]) }
@@ -89,7 +72,15 @@ struct Ladder: Sendable {
             set(key: key, qty: qty)
             return
         }
-        setSlot(slot, qty)
+        let (slot, remainder) = distance.quotientAndRemainder(dividingBy: step)
+        guard remainder == 0 else {
+            // Off the grid: not in the window, so only a new level matters.
+            guard qty.mantissa != 0 else { return }
+            regrid(adding: [key])
+            set(key: key, qty: qty)
+            return
+        }
+        setSlot(Int(slot), qty)
     }
 
     @inlinable
@@ -187,7 +178,6 @@ struct Ladder: Sendable {
         guard step != 0 else { return }
         lo &*= factor
         step &*= factor
-        inverseStep = 1 / Double(step)
         span = Int64(Ladder.windowSlots) &* step
     }
 
@@ -290,7 +280,6 @@ struct Ladder: Sendable {
             occupied = Array(repeating: 0, count: Ladder.windowSlots / 64)
         }
         step = grid
-        inverseStep = 1 / Double(grid)
         span = Int64(Ladder.windowSlots) &* grid
         lo = best &- Int64(Ladder.windowSlots &- Ladder.headroom &- 1) &* grid
     }
