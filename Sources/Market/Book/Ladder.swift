@@ -95,10 +95,16 @@ struct Ladder: Sendable {
             return
         }
         guard was else { return }
+        vacate(slot)
+        if slot == bestSlot { bestRemoved(from: slot) }
+    }
+
+    /// Empties an occupied slot (the best slot is the caller's to mend).
+    @inlinable
+    mutating func vacate(_ slot: Int) {
         slots[slot] = .zero
         occupied[slot &>> 6] &= ~(1 &<< UInt64(slot & 63))
         windowCount &-= 1
-        if slot == bestSlot { bestRemoved(from: slot) }
     }
 
     /// The best level left its slot: the next one down is the best, and when that fell deep into the
@@ -150,9 +156,7 @@ struct Ladder: Sendable {
             for _ in 1..<Swift.max(depth, 1) { slot = highestOccupied(atOrBelow: slot &- 1) }
             var below = depth == 0 ? slot : highestOccupied(atOrBelow: slot &- 1)
             while below >= 0 {
-                slots[below] = .zero
-                occupied[below &>> 6] &= ~(1 &<< UInt64(below & 63))
-                windowCount &-= 1
+                vacate(below)
                 below = highestOccupied(atOrBelow: below &- 1)
             }
             if windowCount == 0 { bestSlot = -1 }
@@ -164,12 +168,7 @@ struct Ladder: Sendable {
 
     func canMultiplyKeys(by factor: Int64) -> Bool {
         guard tail.canMultiplyKeys(by: factor) else { return false }
-        guard step != 0 else { return true }
-        for key in [lo, key(ofSlot: Ladder.windowSlots)] {
-            let (product, overflow) = key.multipliedReportingOverflow(by: factor)
-            if overflow || product.magnitude >= OrderBook.maxKey.magnitude { return false }
-        }
-        return true
+        return step == 0 || SparseLadder.fits(lo, times: factor) && SparseLadder.fits(key(ofSlot: Ladder.windowSlots), times: factor)
     }
 
     /// Every key × `factor` (the book's grid got finer): the window keeps its slots on a wider step.
@@ -355,16 +354,9 @@ struct Ladder: Sendable {
     mutating func regrid(adding keys: [Int64]) {
         var levels: [(key: Int64, qty: Quantity)] = []
         levels.reserveCapacity(count)
-        tail.forEachFromBest { levels.append(($0, $1)); return true }
-        var slot = highestOccupied(atOrBelow: Ladder.windowSlots &- 1)
-        var window: [(key: Int64, qty: Quantity)] = []
-        while slot >= 0 {
-            window.append((self.key(ofSlot: slot), slots[slot]))
-            slot = highestOccupied(atOrBelow: slot &- 1)
-        }
-        let all = (window + levels).reversed()
+        forEachFromBest { levels.append(($0, $1)); return true }
         for key in keys { step = Ladder.gcd(step, (key &- lo).magnitude) }
-        lay(Array(all))
+        lay(levels.reversed())
     }
 
     /// The largest power of ten (up to 10^6) dividing `key`: a first guess at the grid, refined by `gcd`.

@@ -304,11 +304,13 @@ struct SparseLadder: Sendable {
 
     func canMultiplyKeys(by factor: Int64) -> Bool {
         guard let first = worstKey, let last = bestKey else { return true }
-        for key in [first, last] {
-            let (product, overflow) = key.multipliedReportingOverflow(by: factor)
-            if overflow || product.magnitude >= OrderBook.maxKey.magnitude { return false }
-        }
-        return true
+        return SparseLadder.fits(first, times: factor) && SparseLadder.fits(last, times: factor)
+    }
+
+    /// Whether `key × factor` is still a key a book holds (below `OrderBook.maxKey` in magnitude).
+    static func fits(_ key: Int64, times factor: Int64) -> Bool {
+        let (product, overflow) = key.multipliedReportingOverflow(by: factor)
+        return !overflow && product.magnitude < OrderBook.maxKey.magnitude
     }
 
     mutating func multiplyKeys(by factor: Int64) {
