@@ -43,7 +43,7 @@ public struct FillIntensity: Sendable {
     public func estimate(at time: Int64, minimumTrades: Int = 50) -> Estimate? {
         guard trades >= minimumTrades else { return nil }
         // The rates decayed to `time` without copying them: the fit runs on every quote decision.
-        let factor = lastTime.map { time > $0 ? exp(-Double(time - $0) / 1e9 / timeConstant) : 1 } ?? 1
+        let factor = decayFactor(to: time)
         return rates.withUnsafeBufferPointer { rates in
             withUnsafeTemporaryAllocation(of: Double.self, capacity: rates.count) { decayed in
                 for index in rates.indices { decayed[index] = factor == 1 ? rates[index] : rates[index] * factor }
@@ -86,9 +86,15 @@ public struct FillIntensity: Sendable {
     }
 
     private mutating func decay(to time: Int64) {
-        defer { lastTime = max(lastTime ?? time, time) }
-        guard let from = lastTime, time > from else { return }
-        let factor = exp(-Double(time - from) / 1e9 / timeConstant)
+        let factor = decayFactor(to: time)
+        lastTime = max(lastTime ?? time, time)
+        guard factor != 1 else { return }
         for index in rates.indices { rates[index] *= factor }
+    }
+
+    /// What the rates are worth at `time`, from the last trade's: 1 when `time` is not later.
+    private func decayFactor(to time: Int64) -> Double {
+        guard let from = lastTime, time > from else { return 1 }
+        return exp(-Double(time - from) / 1e9 / timeConstant)
     }
 }
