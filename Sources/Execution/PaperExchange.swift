@@ -56,9 +56,11 @@ public struct PaperExchange: Sendable {
     /// from `onBook` to `settle()`, its tops copied only when an order reads them (`stale` until then).
     private var held: [String: OrderBook] = [:]
     private var stale: Set<String> = []
-    private var settling = false
-    /// A place or amend came outside an `onBook` … `settle()` window: every book's tops are copied from then on.
-    private var unsettled = false
+    private var sparing = Sparing.off
+
+    /// Whether books are held rather than their tops copied: off until the first `settle()`; ended for good
+    /// by a place or amend outside an `onBook` … `settle()` window.
+    private enum Sparing { case off, on, ended }
     /// Levels a side kept for arrivals: an order deeper than this joins with no volume ahead.
     public static let keptLevels = 256
     private var orderCount = 0
@@ -100,7 +102,7 @@ public struct PaperExchange: Sendable {
 
     /// After the book of `symbol` changed (the book as it is now).
     public mutating func onBook(_ book: OrderBook, symbol: String, time: Int64) -> [VenueEvent] {
-        if settling, !unsettled {
+        if sparing == .on {
             held[symbol] = book
             stale.insert(symbol)
         } else {
@@ -161,7 +163,7 @@ public struct PaperExchange: Sendable {
     /// `onBook` and this call, as the strategy decides after depth events. A place or amend outside it
     /// ends the sparing (every book's tops are copied again, as without this call).
     public mutating func settle() {
-        settling = true
+        if sparing == .off { sparing = .on }
         for (symbol, book) in held where stale.contains(symbol) && due.contains(where: { arrivalSymbol($0.action) == symbol }) {
             book.copyTops(limit: Self.keptLevels, into: &tops[symbol, default: BookTops()])
             stale.remove(symbol)
@@ -194,10 +196,10 @@ public struct PaperExchange: Sendable {
     // MARK: Inside
 
     private mutating func schedule(_ action: Action, _ time: Int64) {
-        if settling, !unsettled, let symbol = arrivalSymbol(action), stale.contains(symbol), held[symbol] == nil {
+        if sparing == .on, let symbol = arrivalSymbol(action), stale.contains(symbol), held[symbol] == nil {
             // The book this order will meet was let go uncopied (it meets the older tops): copy every
             // book's tops from here on.
-            unsettled = true
+            sparing = .ended
         }
         let at = time + configuration.latency(at: time)
         let index = due.firstIndex { $0.time > at } ?? due.endIndex
