@@ -64,6 +64,7 @@ struct BackfillTests {
 
     @Test("Bybit: 24 h of 1m candles in 2 chunks, through rest_error and rate_limit between them: every minute once, equal to the sim's past")
     func bybitThroughFaults() async throws {
+        try await Self.startingEarlyInAMinute()
         try await SimHarness.with({ $0.historyMinutes = 2 * 1_440 }) { sim in
             let now = WallClock.nanoseconds()
             let from = now - 86_400_000_000_000
@@ -116,6 +117,16 @@ struct BackfillTests {
         }
     }
 
+    /// Waits out the last 5 seconds of a minute. The sim's seeded past ends at the minute it starts in, and
+    /// the minutes after are its live market's; a test that starts the sim late in a minute and asks up to
+    /// the next one could ask for a live minute that has had no trade yet (no candle), one short of a day.
+    static func startingEarlyInAMinute() async throws {
+        let intoMinute = WallClock.nanoseconds() % 60_000_000_000
+        if intoMinute > 55_000_000_000 {
+            try await Task.sleep(for: .nanoseconds(60_000_000_000 - intoMinute + 100_000_000))
+        }
+    }
+
     /// A one-way flag between tasks.
     final class Flag: @unchecked Sendable {
         private let lock = NSLock()
@@ -126,6 +137,7 @@ struct BackfillTests {
 
     @Test("Binance: forwards in chunks with the taker split, waiting out 429 by its Retry-After")
     func binanceThroughRateLimit() async throws {
+        try await Self.startingEarlyInAMinute()
         try await SimHarness.with({ $0.venue = .binanceUSDM; $0.historyMinutes = 1_440 }) { sim in
             let now = WallClock.nanoseconds()
             let from = now - 6 * 3_600_000_000_000
