@@ -9,10 +9,81 @@ public struct BinanceDecoder: Sendable {
     public init() {}
 
     public mutating func decode(_ bytes: UnsafeRawBufferPointer, receiveTime: Int64) throws(JSONError) -> BinanceMessage {
+        if let message = readAsWritten(bytes, receiveTime: receiveTime) { return message }
         var scanner = JSONScanner(bytes)
         let message = try readObject(&scanner, receiveTime: receiveTime, nested: false)
         try scanner.finish()
         return message
+    }
+
+    /// A depth diff or a trade laid out as Binance writes them — raw or in the combined stream's envelope,
+    /// the keys in their order, no spaces — read with the keys matched as literals and each value by the
+    /// reader `readObject` uses for it. `nil` at the first difference or error: `readObject` then reads the
+    /// message (and names the error). On the shared capture every diff and trade is read here.
+    mutating func readAsWritten(_ bytes: UnsafeRawBufferPointer, receiveTime: Int64) -> BinanceMessage? {
+        var scanner = JSONScanner(bytes)
+        let wrapped = scanner.consume("{\"stream\":")
+        if wrapped {
+            guard (try? scanner.readString()) != nil, scanner.consume(#","data":{"e":""#) else { return nil }
+        } else {
+            guard scanner.consume(#"{"e":""#) else { return nil }
+        }
+        let message: BinanceMessage?
+        if scanner.consume(#"depthUpdate","E":"#) {
+            message = try? readDepthAsWritten(&scanner, receiveTime: receiveTime)
+        } else if scanner.consume(#"trade","E":"#) {
+            message = try? readTradeAsWritten(&scanner, receiveTime: receiveTime)
+        } else {
+            return nil
+        }
+        guard let message, scanner.consume(wrapped ? "}}" : "}"), scanner.isAtEnd else { return nil }
+        return message
+    }
+
+    /// `E,"T","s","U","u","pu","b","a"` of a `depthUpdate`, its `E` next.
+    private mutating func readDepthAsWritten(_ scanner: inout JSONScanner, receiveTime: Int64) throws(JSONError) -> BinanceMessage? {
+        _ = try scanner.readInt64()
+        guard scanner.consume(#","T":"#) else { return nil }
+        let time = try scanner.readInt64()
+        guard scanner.consume(#","s":"#) else { return nil }
+        let symbol = symbols.intern(try scanner.readString().bytes)
+        guard scanner.consume(#","U":"#) else { return nil }
+        let first = try scanner.readInt64()
+        guard scanner.consume(#","u":"#) else { return nil }
+        let last = try scanner.readInt64()
+        guard scanner.consume(#","pu":"#) else { return nil }
+        let previous = try scanner.readInt64()
+        guard scanner.consume(#","b":"#) else { return nil }
+        let bids = try scanner.readPriceLevels()
+        guard scanner.consume(#","a":"#) else { return nil }
+        let asks = try scanner.readPriceLevels()
+        return .depth(DepthUpdate(
+            symbol: symbol, kind: .delta, bids: bids, asks: asks,
+            firstUpdateId: first, lastUpdateId: last, previousUpdateId: previous,
+            exchangeTime: UTCTime.fromMilliseconds(time), receiveTime: receiveTime
+        ))
+    }
+
+    /// `E,"T","s","t","p","q","X","m"` of a `trade`, its `E` next.
+    private mutating func readTradeAsWritten(_ scanner: inout JSONScanner, receiveTime: Int64) throws(JSONError) -> BinanceMessage? {
+        _ = try scanner.readInt64()
+        guard scanner.consume(#","T":"#) else { return nil }
+        let time = try scanner.readInt64()
+        guard scanner.consume(#","s":"#) else { return nil }
+        let symbol = symbols.intern(try scanner.readString().bytes)
+        guard scanner.consume(#","t":"#) else { return nil }
+        let tradeId = try scanner.readInt64()
+        guard scanner.consume(#","p":"#) else { return nil }
+        let price = try scanner.readDecimal()
+        guard scanner.consume(#","q":"#) else { return nil }
+        let qty = try scanner.readDecimal()
+        guard scanner.consume(#","X":"#) else { return nil }
+        let kind = try scanner.readString()
+        guard !kind.hasEscapes, scanner.consume(#","m":"#) else { return nil }
+        let buyerIsMaker = try scanner.readBool()
+        let tick = TradeTick(symbol: symbol, price: price, qty: qty, aggressor: buyerIsMaker ? .sell : .buy,
+                             tradeId: String(tradeId), exchangeTime: UTCTime.fromMilliseconds(time), receiveTime: receiveTime)
+        return kind.equals("MARKET") ? .trade(tick) : .offBookTrade(tick, kind: kind.string)
     }
 
     private struct Fields {

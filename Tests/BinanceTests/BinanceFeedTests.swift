@@ -1,4 +1,4 @@
-import Binance
+@testable import Binance
 import Foundation
 import Market
 import Storage
@@ -284,3 +284,88 @@ struct BinanceBookTickerSkipTests {
     }
 }
 
+
+/// Diffs and trades laid out as Binance writes them are read with their keys matched as literals; any other
+/// layout, and any error, goes to the general reader — and both read a message the same.
+struct BinanceAsWrittenTests {
+    @Test func everyDiffAndTradeOfTheCaptureIsReadAsWrittenAndAsTheGeneralReaderReadsIt() {
+        var decoder = BinanceDecoder()
+        var general = BinanceDecoder()
+        var asWritten = 0
+        var diffsAndTrades = 0
+        for line in captureLines {
+            line.withBytes { bytes in
+                let message = RecordedLine(bytes).message
+                // A space after the opening brace: the same JSON, not laid out as Binance writes it.
+                var spaced = Array(message)
+                spaced.insert(UInt8(ascii: " "), at: 1)
+                let read = try? decoder.decode(message, receiveTime: 5)
+                #expect(read == spaced.withUnsafeBytes { try? general.decode($0, receiveTime: 5) })
+                switch read {
+                case .depth?, .trade?, .offBookTrade?: diffsAndTrades += 1
+                default: break
+                }
+                if decoder.readAsWritten(message, receiveTime: 5) != nil { asWritten += 1 }
+                #expect(spaced.withUnsafeBytes { general.readAsWritten($0, receiveTime: 5) } == nil)
+            }
+        }
+        #expect(diffsAndTrades > 20_000 && asWritten == diffsAndTrades)
+    }
+
+    @Test func anotherLayoutOrAnErrorIsLeftToTheGeneralReader() throws {
+        var decoder = BinanceDecoder()
+        func asWritten(_ text: String) -> BinanceMessage? { text.withBytes { decoder.readAsWritten($0, receiveTime: 7) } }
+        func decoded(_ text: String) throws -> BinanceMessage { try text.withBytes { try decoder.decode($0, receiveTime: 7) } }
+
+        let trade = #"{"e":"trade","E":1723161256322,"T":1723161256321,"s":"BTCUSDT","t":5266583935,"p":"61800.30","q":"0.006","X":"MARKET","m":false}"#
+        let expected = BinanceMessage.trade(TradeTick(
+            symbol: "BTCUSDT", price: d("61800.30"), qty: d("0.006"), aggressor: .buy,
+            tradeId: "5266583935", exchangeTime: 1_723_161_256_321_000_000, receiveTime: 7))
+        #expect(asWritten(trade) == expected)
+        #expect(asWritten(#"{"stream":"btcusdt@trade","data":\#(trade)}"#) == expected)
+        let adl = trade.replacingOccurrences(of: "MARKET", with: "ADL")
+        guard case .offBookTrade(_, let kind)? = asWritten(adl) else {
+            Issue.record("an off-book trade as written")
+            return
+        }
+        #expect(kind == "ADL")
+
+        // Read by the general reader alone, to the same message.
+        for other in [
+            trade.replacingOccurrences(of: #""E":1723161256322,"T":1723161256321"#, with: #""T":1723161256321,"E":1723161256322"#),
+            trade.replacingOccurrences(of: #","X":"MARKET""#, with: ""),
+            trade.replacingOccurrences(of: "MARKET", with: #"MARK\u0045T"#),
+            trade.replacingOccurrences(of: #""m":false}"#, with: #""m":false,"M":true}"#),
+            trade + " ",
+            #"{"stream":"btcusdt@trade","data":\#(trade) }"#,
+        ] {
+            #expect(asWritten(other) == nil, "\(other)")
+            #expect(try decoded(other) == expected, "\(other)")
+        }
+
+        // Errors: not read as written, and the general reader names them as before.
+        for damaged in [
+            trade.replacingOccurrences(of: "61800.30", with: "6180x.30"),
+            trade.replacingOccurrences(of: #""m":false"#, with: #""m":fals"#),
+            String(trade.dropLast()),
+            #"{"stream":"btcusdt@trade","data":\#(trade)"#,
+        ] {
+            #expect(asWritten(damaged) == nil, "\(damaged)")
+            #expect(throws: JSONError.self, "\(damaged)") { try decoded(damaged) }
+        }
+
+        let diff = #"{"e":"depthUpdate","E":2,"T":1,"s":"BTCUSDT","U":10,"u":12,"pu":9,"b":[["61800.20","0.5"],["61800.10","0"]],"a":[]}"#
+        let expectedDiff = BinanceMessage.depth(DepthUpdate(
+            symbol: "BTCUSDT", kind: .delta,
+            bids: [PriceLevel(price: d("61800.20"), qty: d("0.5")), PriceLevel(price: d("61800.10"), qty: d("0"))], asks: [],
+            firstUpdateId: 10, lastUpdateId: 12, previousUpdateId: 9, exchangeTime: 1_000_000, receiveTime: 7))
+        #expect(asWritten(diff) == expectedDiff)
+        #expect(asWritten(#"{"stream":"btcusdt@depth@0ms","data":\#(diff)}"#) == expectedDiff)
+        let spacedLevel = diff.replacingOccurrences(of: #"["61800.20","0.5"]"#, with: #"["61800.20", "0.5"]"#)
+        #expect(asWritten(spacedLevel) == expectedDiff, "levels are read by the general level reader either way")
+        let reordered = diff.replacingOccurrences(of: #""U":10,"u":12"#, with: #""u":12,"U":10"#)
+        #expect(asWritten(reordered) == nil)
+        #expect(try decoded(reordered) == expectedDiff)
+        #expect(asWritten(#"{"e":"bookTicker","u":1,"s":"BTCUSDT","b":"1","B":"1","a":"2","A":"1","T":1,"E":1}"#) == nil)
+    }
+}

@@ -108,6 +108,50 @@ struct JSONScannerTests {
     }
 }
 
+/// `consume(_:)` matches a literal exactly or consumes nothing, for every length's way of comparing
+/// (bytes below 4, two overlapping halves below 8, whole words and an overlapping last word above).
+struct JSONScannerConsumeTests {
+    private static let text = #"{"stream":"btcusdt@depth@0ms","data":{"e":"depthUpdate"}}"#
+
+    @Test func aLiteralIsConsumedOnlyWhenEveryByteMatches() {
+        func check(_ literal: StaticString, _ expected: Int, _ text: String = Self.text, sourceLocation: SourceLocation = #_sourceLocation) {
+            text.withBytes { buffer in
+                var scanner = JSONScanner(buffer)
+                let consumed = scanner.consume(literal)
+                #expect(consumed == (expected > 0) && scanner.offset == expected, "\(literal)", sourceLocation: sourceLocation)
+            }
+        }
+        // Prefixes of every comparing length: consumed, the offset just after.
+        check("{", 1)
+        check(#"{"s"#, 3)
+        check(#"{"st"#, 4)
+        check(#"{"str"#, 5)
+        check(#"{"strea"#, 7)
+        check(#"{"stream"#, 8)
+        check(#"{"stream":""#, 11)
+        check(#"{"stream":"btcus"#, 16)
+        check(#"{"stream":"btcusd"#, 17)
+        check(#"{"stream":"btcusdt@depth@0ms","data":{"e":""#, 43)
+        // One byte different — the first, the last, one only an overlapping word or half sees: nothing consumed.
+        check("[", 0)
+        check(#"{"t"#, 0)
+        check(#"["st"#, 0)
+        check(#"{"sx"#, 0)
+        check(#"{"xtr"#, 0)
+        check(#"{"sXrea"#, 0)
+        check(#"{"streaM"#, 0)
+        check(#"{"stream":x"#, 0)
+        check(#"{"stream"X"btcusd"#, 0)
+        check(#"{"stream":"btcusX"#, 0)
+        check(#"{"stream":"btcusdt@dePth@0ms","data":{"e":""#, 0)
+        check(#"{"stream":"btcusdt@depth@0ms","data":{"e":"X"#, 0)
+        // Running past the end of the buffer: nothing consumed, nothing read beyond it.
+        check(#"1}}X"#, 0, "1}}")
+        check(#"{"stream":"x"#, 0, #"{"stream":""#)
+        check(#"1}}"#, 3, "1}}")
+    }
+}
+
 struct JSONWriterTests {
     @Test func writesCompactJSONWithExactDecimals() throws {
         var out = JSONWriter()

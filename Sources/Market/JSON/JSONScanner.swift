@@ -544,6 +544,35 @@ public struct JSONScanner {
         return true
     }
 
+    /// Consumes `literal` when the bytes at the offset are exactly it (no whitespace skipped); otherwise
+    /// consumes nothing. For reading a message laid out as its sender always writes it — the keys in their
+    /// order, no spaces — with a general reader to fall back on at the first difference.
+    @inlinable @inline(__always)
+    public mutating func consume(_ literal: StaticString) -> Bool {
+        let count = literal.utf8CodeUnitCount
+        guard offset &+ count <= buffer.count else { return false }
+        let expected = UnsafeRawBufferPointer(start: literal.utf8Start, count: count)
+        let here = UnsafeRawBufferPointer(rebasing: buffer[offset..<(offset &+ count)])
+        if count >= 8 {
+            // Whole words, the last one overlapping the one before when the length is not a multiple of 8.
+            var index = 0
+            while true {
+                guard here.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+                        == expected.loadUnaligned(fromByteOffset: index, as: UInt64.self) else { return false }
+                if index &+ 8 == count { break }
+                index = Swift.min(index &+ 8, count &- 8)
+            }
+        } else if count >= 4 {
+            guard here.loadUnaligned(as: UInt32.self) == expected.loadUnaligned(as: UInt32.self),
+                  here.loadUnaligned(fromByteOffset: count &- 4, as: UInt32.self)
+                    == expected.loadUnaligned(fromByteOffset: count &- 4, as: UInt32.self) else { return false }
+        } else {
+            for index in 0..<count where here[index] != expected[index] { return false }
+        }
+        offset &+= count
+        return true
+    }
+
     @inlinable
     mutating func expectLiteral(_ literal: StaticString) throws(JSONError) {
         let count = literal.utf8CodeUnitCount
