@@ -9,7 +9,9 @@ public struct BinanceFeed: MarketFeed, Sendable {
     public static let exchange = "binance-usdm"
 
     private var decoder = BinanceDecoder()
-    private var books: [String: BinanceBookSync] = [:]
+    /// Each symbol's book, in `symbols`' order; `places` finds a symbol's.
+    private var books: [BinanceBookSync] = []
+    private var places: [String: Int] = [:]
     private var pendingSnapshot: DepthUpdate?
     public let snapshotSymbol: String?
     public private(set) var stats = FeedStats()
@@ -36,19 +38,13 @@ public struct BinanceFeed: MarketFeed, Sendable {
         switch decoded {
         case .depth(let diff):
             stats.deltas += 1
-            if books[diff.symbol] == nil {
-                books[diff.symbol] = BinanceBookSync()
-                symbols.append(diff.symbol)
-                if let pending = pendingSnapshot, snapshotSymbol == nil || snapshotSymbol == diff.symbol {
-                    pendingSnapshot = nil
-                    applySnapshot(pending, to: diff.symbol, events)
-                }
-            }
-            let outcome = books[diff.symbol]!.apply(diff)
+            // The symbol's place is looked up once (each lookup hashes the symbol) and its book changed in place.
+            let place = places[diff.symbol] ?? addBook(diff.symbol, events)
+            let outcome = books[place].apply(diff)
             count(outcome)
             switch outcome {
             case .applied:
-                events(.depth(TrustedDepth(update: diff, cause: .delta, book: books[diff.symbol]!.book, depthLimit: nil)))
+                events(.depth(TrustedDepth(update: diff, cause: .delta, book: books[place].book, depthLimit: nil)))
             case .invalidated(let fault):
                 events(.bookInvalid(BookInvalid(symbol: diff.symbol, fault: fault, exchangeTime: diff.exchangeTime, receiveTime: diff.receiveTime)))
             case .buffered, .dropped:
@@ -74,6 +70,23 @@ public struct BinanceFeed: MarketFeed, Sendable {
         }
     }
 
+    /// A book for a symbol's first diff, with the snapshot that waited for it; its place in `books`.
+    private mutating func addBook(_ symbol: String, _ events: (MarketEvent) -> Void) -> Int {
+        let place = newBook(symbol)
+        if let pending = pendingSnapshot, snapshotSymbol == nil || snapshotSymbol == symbol {
+            pendingSnapshot = nil
+            applySnapshot(pending, to: symbol, events)
+        }
+        return place
+    }
+
+    private mutating func newBook(_ symbol: String) -> Int {
+        books.append(BinanceBookSync())
+        symbols.append(symbol)
+        places[symbol] = books.count - 1
+        return books.count - 1
+    }
+
     /// A REST depth snapshot of `symbol` (the connector knows which it asked for): applied with the
     /// diffs buffered since; one event, the book after them all (or the fault). False when the bytes
     /// are not a snapshot (counted as an error).
@@ -90,17 +103,14 @@ public struct BinanceFeed: MarketFeed, Sendable {
 
     /// The snapshot and the buffered diffs it lets through make one event: the book after them all.
     private mutating func applySnapshot(_ snapshot: DepthUpdate, to symbol: String, _ events: (MarketEvent) -> Void) {
-        if books[symbol] == nil {
-            books[symbol] = BinanceBookSync()
-            symbols.append(symbol)
-        }
+        let place = places[symbol] ?? newBook(symbol)
         var named = snapshot
         named.symbol = symbol
-        let result = books[symbol]!.applySnapshot(named)
+        let result = books[place].applySnapshot(named)
         if result.outcome == .dropped { return }
         if result.outcome == .applied { stats.snapshots += 1 } else { count(result.outcome) }
         for outcome in result.replayed { count(outcome) }
-        let sync = books[symbol]!
+        let sync = books[place]
         if sync.isValid {
             events(.depth(TrustedDepth(update: named, cause: .snapshot, book: sync.book, depthLimit: nil)))
         } else if case .invalid(let fault) = sync.state {
@@ -108,32 +118,21 @@ public struct BinanceFeed: MarketFeed, Sendable {
         }
     }
 
-    private static let streamPrefix = Array(#"{"stream":""#.utf8)
-    private static let bookTickerEnd = Array(#"@bookTicker""#.utf8)
-
     /// `{"stream":"<name>@bookTicker",…`: the combined stream's envelope naming a book ticker.
     static func isCombinedBookTicker(_ message: UnsafeRawBufferPointer) -> Bool {
-        let prefix = streamPrefix, suffix = bookTickerEnd
-        guard message.count > prefix.count + suffix.count else { return false }
-        for index in prefix.indices where message[index] != prefix[index] { return false }
-        // The stream's name ends at its closing quote (a name has no escapes); it must end in `@bookTicker`.
-        var end = prefix.count
-        while end < message.count, end < 64, message[end] != UInt8(ascii: "\"") { end += 1 }
-        guard end < message.count, message[end] == UInt8(ascii: "\"") else { return false }
-        let start = end + 1 - suffix.count
-        guard start >= prefix.count else { return false }
-        for index in suffix.indices where message[start + index] != suffix[index] { return false }
-        return true
+        var scanner = JSONScanner(message)
+        guard scanner.consume("{\"stream\":"), let name = try? scanner.readString() else { return false }
+        return name.hasSuffix("@bookTicker")
     }
 
     private mutating func count(_ outcome: BinanceBookSync.Outcome) {
         if case .invalidated(let fault) = outcome { stats.record(fault) }
     }
 
-    public func sync(for symbol: String) -> BinanceBookSync? { books[symbol] }
+    public func sync(for symbol: String) -> BinanceBookSync? { places[symbol].map { books[$0] } }
 
     public func bookState(symbol: String) -> BookState? {
-        guard let sync = books[symbol] else { return nil }
+        guard let sync = sync(for: symbol) else { return nil }
         return BookState(symbol: symbol, book: sync.book, isValid: sync.isValid, lastUpdateId: sync.lastUpdateId)
     }
 }

@@ -86,6 +86,16 @@ public struct JSONString {
         return true
     }
 
+    @inlinable
+    public func hasSuffix(_ literal: StaticString) -> Bool {
+        let count = literal.utf8CodeUnitCount
+        guard !hasEscapes, count <= bytes.count else { return false }
+        let other = literal.utf8Start
+        let start = bytes.count &- count
+        for index in 0..<count where bytes[start &+ index] != other[index] { return false }
+        return true
+    }
+
     /// The decoded string value.
     public var string: String {
         if !hasEscapes { return String(decoding: bytes, as: UTF8.self) }
