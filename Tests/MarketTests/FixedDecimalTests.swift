@@ -72,6 +72,48 @@ struct FixedDecimalTests {
         #expect(big.addingReportingOverflow(FixedDecimal(1)) == nil)
     }
 
+    /// Sums, products, comparisons and floored quotients of operands of one scale (or a product that fits) take
+    /// 64-bit shortcuts; each must give exactly what the 128-bit arithmetic gives, here written out again.
+    @Test func theSixtyFourBitShortcutsAgreeWithWideArithmetic() {
+        var rng = SeededGenerator(seed: 16)
+        func random() -> FixedDecimal {
+            let mantissa: Int64 = switch Int.random(in: 0..<4, using: &rng) {
+            case 0: Int64.random(in: -1_000...1_000, using: &rng)
+            case 1: Int64.random(in: -10_000_000_000...10_000_000_000, using: &rng)
+            case 2: Int64.random(in: (Int64.max - 1_000)...Int64.max, using: &rng) * (Bool.random(using: &rng) ? 1 : -1)
+            default: Int64.random(in: .min ... .max, using: &rng)
+            }
+            // One scale for both operands half the time: the shortcuts' case.
+            return FixedDecimal(mantissa: mantissa, scale: UInt8.random(in: 0...18, using: &rng))
+        }
+        func wide(_ value: FixedDecimal, at scale: UInt8) -> Int128 {
+            var result = Int128(value.mantissa)
+            for _ in 0..<Int(scale - value.scale) { result *= 10 }
+            return result
+        }
+        for _ in 0..<100_000 {
+            let a = random()
+            var b = random()
+            if Bool.random(using: &rng) { b = FixedDecimal(mantissa: b.mantissa, scale: a.scale) }
+            let scale = max(a.scale, b.scale)
+            let (x, y) = (wide(a, at: scale), wide(b, at: scale))
+            #expect((a == b) == (x == y) && (a < b) == (x < y), "\(a) \(b)")
+            let sum = a.addingReportingOverflow(b)
+            #expect(sum?.mantissa == Int64(exactly: x + y) && (sum == nil || sum!.scale == scale), "\(a) + \(b)")
+            var product = Int128(a.mantissa) * Int128(b.mantissa)
+            var productScale = Int(a.scale) + Int(b.scale)
+            var reduced = true
+            while productScale > 18 || Int64(exactly: product) == nil {
+                guard productScale > 0, product % 10 == 0 else { reduced = false; break }
+                product /= 10
+                productScale -= 1
+            }
+            let times = a.multipliedReportingOverflow(by: b)
+            #expect(reduced ? times?.mantissa == Int64(product) && times?.scale == UInt8(productScale) : times == nil, "\(a) × \(b)")
+            #expect(a.flooredQuotient(b) == (b.isZero ? nil : a.divided(by: b, scale: 0, rounding: .floor)?.mantissa), "⌊\(a) / \(b)⌋")
+        }
+    }
+
     @Test func halfEvenRoundsTiesToEven() throws {
         let half = try FixedDecimal(parsing: "2.5")
         #expect(half.divided(by: FixedDecimal(1), scale: 0, rounding: .halfEven)?.description == "2")

@@ -259,12 +259,14 @@ extension FixedDecimal: Equatable, Hashable, Comparable {
 
     @inlinable
     public static func == (lhs: FixedDecimal, rhs: FixedDecimal) -> Bool {
+        if lhs.scale == rhs.scale { return lhs.mantissa == rhs.mantissa }
         let (a, b) = aligned(lhs, rhs)
         return a == b
     }
 
     @inlinable
     public static func < (lhs: FixedDecimal, rhs: FixedDecimal) -> Bool {
+        if lhs.scale == rhs.scale { return lhs.mantissa < rhs.mantissa }
         let (a, b) = aligned(lhs, rhs)
         return a < b
     }
@@ -288,17 +290,41 @@ public enum DecimalRounding: Sendable {
 }
 
 extension FixedDecimal {
+    @usableFromInline
     static func fromWide(_ value: Int128, scale: Int) -> FixedDecimal? {
         guard scale <= Int(maxScale), let mantissa = Int64(exactly: value) else { return nil }
         return FixedDecimal(mantissa: mantissa, scale: UInt8(scale))
     }
 
+    /// Operands of one scale — most sums in a book or a ledger — add in 64 bits; others are aligned in 128.
+    @inlinable
     public func addingReportingOverflow(_ other: FixedDecimal) -> FixedDecimal? {
+        if scale == other.scale {
+            let (sum, overflow) = mantissa.addingReportingOverflow(other.mantissa)
+            return overflow ? nil : FixedDecimal(mantissa: sum, scale: scale)
+        }
+        return addingAligned(other)
+    }
+
+    @usableFromInline
+    func addingAligned(_ other: FixedDecimal) -> FixedDecimal? {
         let (a, b) = FixedDecimal.aligned(self, other)
         return FixedDecimal.fromWide(a + b, scale: Int(Swift.max(scale, other.scale)))
     }
 
+    /// A product that fits 64 bits at the operands' summed scale is that; others are reduced from 128 bits.
+    @inlinable
     public func multipliedReportingOverflow(by other: FixedDecimal) -> FixedDecimal? {
+        let scale = Int(self.scale) &+ Int(other.scale)
+        if scale <= Int(FixedDecimal.maxScale) {
+            let (product, overflow) = mantissa.multipliedReportingOverflow(by: other.mantissa)
+            if !overflow { return FixedDecimal(mantissa: product, scale: UInt8(truncatingIfNeeded: scale)) }
+        }
+        return multipliedWide(by: other)
+    }
+
+    @usableFromInline
+    func multipliedWide(by other: FixedDecimal) -> FixedDecimal? {
         var product = Int128(mantissa) * Int128(other.mantissa)
         var scale = Int(self.scale) + Int(other.scale)
         while scale > Int(FixedDecimal.maxScale) || Int64(exactly: product) == nil {
@@ -309,19 +335,23 @@ extension FixedDecimal {
         return FixedDecimal.fromWide(product, scale: scale)
     }
 
+    @inlinable
     public static func + (lhs: FixedDecimal, rhs: FixedDecimal) -> FixedDecimal {
         guard let sum = lhs.addingReportingOverflow(rhs) else { preconditionFailure("FixedDecimal overflow in +") }
         return sum
     }
 
+    @inlinable
     public static func - (lhs: FixedDecimal, rhs: FixedDecimal) -> FixedDecimal {
         lhs + (-rhs)
     }
 
+    @inlinable
     public static prefix func - (value: FixedDecimal) -> FixedDecimal {
         FixedDecimal(mantissa: -value.mantissa, scale: value.scale)
     }
 
+    @inlinable
     public static func * (lhs: FixedDecimal, rhs: FixedDecimal) -> FixedDecimal {
         guard let product = lhs.multipliedReportingOverflow(by: rhs) else {
             preconditionFailure("FixedDecimal overflow in *")
@@ -329,8 +359,22 @@ extension FixedDecimal {
         return product
     }
 
+    @inlinable
     public static func += (lhs: inout FixedDecimal, rhs: FixedDecimal) { lhs = lhs + rhs }
+    @inlinable
     public static func -= (lhs: inout FixedDecimal, rhs: FixedDecimal) { lhs = lhs - rhs }
+
+    /// ⌊self / divisor⌋, an integer (what `divided(by:scale: 0, rounding: .floor)` gives, in 64 bits when the
+    /// aligned operands fit them); `nil` on division by zero or overflow.
+    @inlinable
+    public func flooredQuotient(_ divisor: FixedDecimal) -> Int64? {
+        let (wideA, wideB) = FixedDecimal.aligned(self, divisor)
+        guard let a = Int64(exactly: wideA), let b = Int64(exactly: wideB), b != 0, !(a == .min && b == -1) else {
+            return divided(by: divisor, scale: 0, rounding: .floor)?.mantissa
+        }
+        let (quotient, remainder) = a.quotientAndRemainder(dividingBy: b)
+        return remainder != 0 && (remainder < 0) != (b < 0) ? quotient - 1 : quotient
+    }
 
     /// `self / divisor` at `scale` fractional digits, rounded by `rounding`; `nil` on division by
     /// zero or overflow.

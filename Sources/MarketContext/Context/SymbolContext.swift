@@ -130,13 +130,15 @@ public struct SymbolContext: Sendable {
     /// Volume at `price` into the session's profile and, with a rolling `profileWindow`, into the
     /// minute's profile (a new minute starts a new one) and the window's sum.
     private mutating func addToProfiles(price: Price, qty: Quantity, minute: Int64) {
-        sessionProfile.add(price: price, qty: qty)
+        // Every profile here has the session's row size: the row is found once.
+        let row = sessionProfile.row(of: price)
+        sessionProfile.add(row: row, qty: qty)
         guard configuration.profileWindow != nil else { return }
         if profileMinutes.last?.minute != minute {
             profileMinutes.append((minute, VolumeProfile(tickSize: instrument.tickSize, rowTicks: configuration.profileRowTicks)))
         }
-        profileMinutes[profileMinutes.count - 1].profile.add(price: price, qty: qty)
-        windowProfile.add(price: price, qty: qty)
+        profileMinutes[profileMinutes.count - 1].profile.add(row: row, qty: qty)
+        windowProfile.add(row: row, qty: qty)
     }
 
     private mutating func add(minute: Candle) {

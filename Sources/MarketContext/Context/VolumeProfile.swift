@@ -16,15 +16,17 @@ public struct VolumeProfile: Sendable, Equatable {
         rowSize = tickSize * FixedDecimal(rowTicks)
     }
 
-    public func row(of price: Price) -> Int64 {
-        let scaled = price.divided(by: rowSize, scale: 0, rounding: .floor) ?? .zero
-        return scaled.mantissa
-    }
+    public func row(of price: Price) -> Int64 { price.flooredQuotient(rowSize) ?? 0 }
 
     public func price(ofRow row: Int64) -> Price { rowSize * FixedDecimal(Int(row)) }
 
     public mutating func add(price: Price, qty: Quantity) {
-        rows[row(of: price), default: .zero] += qty
+        add(row: row(of: price), qty: qty)
+    }
+
+    /// `qty` in `row` (`row(of:)` of its price: profiles of one row size share it).
+    public mutating func add(row: Int64, qty: Quantity) {
+        rows[row, default: .zero] += qty
         total += qty
     }
 
