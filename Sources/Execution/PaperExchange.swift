@@ -47,7 +47,13 @@ public struct PaperExchange: Sendable {
     private var resting: [String: RestingOrder] = [:]
     /// The last `ordered(symbol:)`, as most events meet the same few orders in the same order: dropped
     /// wherever an order arrives, leaves, or changes its price or place in the queue.
-    private var orderedCache: (symbol: String, ids: [String])?
+    private var orderedCache: (symbol: String, orders: [Quoted])?
+    /// A resting order's id and the two fields that say whether a trade can reach it.
+    private struct Quoted {
+        var clientId: String
+        var side: Side
+        var price: Price
+    }
     private var due: [(time: Int64, action: Action)] = []
     /// The best `keptLevels` levels a side of each symbol's last book, for orders arriving between book
     /// events (the book itself is not kept: holding it would make its owner copy it on every update).
@@ -110,7 +116,8 @@ public struct PaperExchange: Sendable {
             stale.remove(symbol)
         }
         var events = advance(to: time)
-        for clientId in ordered(symbol: symbol) {
+        for quoted in ordered(symbol: symbol) {
+            let clientId = quoted.clientId
             guard var order = resting[clientId] else { continue }
             let side: BookSide = order.update.side == .buy ? .bid : .ask
             // The level changed: the queue model says how much of a decrease was ahead of the order.
@@ -132,10 +139,14 @@ public struct PaperExchange: Sendable {
         // A sell aggressor hits bids; a buy aggressor lifts asks.
         let side: Side = trade.aggressor == .sell ? .buy : .sell
         var left = trade.qty
-        for clientId in ordered(symbol: trade.symbol) {
-            guard var order = resting[clientId], order.update.side == side else { continue }
+        for quoted in ordered(symbol: trade.symbol) {
+            // An order of the other side, or one the print did not reach, is left as it is (not looked up).
+            guard quoted.side == side else { continue }
+            let through = side == .buy ? trade.price < quoted.price : trade.price > quoted.price
+            guard through || trade.price == quoted.price && left > .zero else { continue }
+            let clientId = quoted.clientId
+            guard var order = resting[clientId] else { continue }
             let price = order.update.price
-            let through = side == .buy ? trade.price < price : trade.price > price
             if through {
                 events += execute(clientId, qty: order.update.qty - order.update.filledQty, time: trade.exchangeTime)
                 continue
@@ -164,6 +175,7 @@ public struct PaperExchange: Sendable {
     /// ends the sparing (every book's tops are copied again, as without this call).
     public mutating func settle() {
         if sparing == .off { sparing = .on }
+        guard !held.isEmpty else { return }
         for (symbol, book) in held where stale.contains(symbol) && due.contains(where: { arrivalSymbol($0.action) == symbol }) {
             book.copyTops(limit: Self.keptLevels, into: &tops[symbol, default: BookTops()])
             stale.remove(symbol)
@@ -207,15 +219,15 @@ public struct PaperExchange: Sendable {
     }
 
     /// Open orders of a symbol: best price first, then time priority.
-    private mutating func ordered(symbol: String) -> [String] {
+    private mutating func ordered(symbol: String) -> [Quoted] {
         guard !resting.isEmpty else { return [] }
-        if let cached = orderedCache, cached.symbol == symbol { return cached.ids }
-        let ids = sortedIds(symbol: symbol)
-        orderedCache = (symbol, ids)
-        return ids
+        if let cached = orderedCache, cached.symbol == symbol { return cached.orders }
+        let orders = sorted(symbol: symbol)
+        orderedCache = (symbol, orders)
+        return orders
     }
 
-    private func sortedIds(symbol: String) -> [String] {
+    private func sorted(symbol: String) -> [Quoted] {
         // The few fields the order needs, not the orders (each copy of one retains its strings).
         var open: [(clientId: String, side: Side, price: Price, sequence: Int)] = []
         open.reserveCapacity(resting.count)
@@ -230,7 +242,7 @@ public struct PaperExchange: Sendable {
             if $0.price != $1.price { return $0.side == .buy ? $0.price > $1.price : $0.price < $1.price }
             return $0.sequence < $1.sequence
         }
-        return open.map(\.clientId)
+        return open.map { Quoted(clientId: $0.clientId, side: $0.side, price: $0.price) }
     }
 
     private mutating func perform(_ action: Action, at time: Int64) -> [VenueEvent] {
