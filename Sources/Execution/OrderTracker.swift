@@ -205,6 +205,8 @@ public struct OrderTracker: Sendable {
 
     /// Forgets terminal orders older than `before` (the store keeps them).
     public mutating func prune(before: Int64) {
-        orders = orders.filter { !$0.value.status.isTerminal || $0.value.updatedTime >= before }
+        // Removed in place: a filtered copy would be sized to what is left, and grow again by rehashing.
+        let old = orders.compactMap { $0.value.status.isTerminal && $0.value.updatedTime < before ? $0.key : nil }
+        for clientId in old { orders.removeValue(forKey: clientId) }
     }
 }

@@ -9,7 +9,7 @@ public struct TradingAccount: Sendable {
     public enum Record: Sendable, Equatable {
         /// The order as it stands after `step` (`submitted`, `amend_requested`, `cancel_requested`,
         /// `acknowledged`, `refused`, `update`, `fill`, `unknown`, `reconciled`, `adopted`).
-        case order(TrackedOrder, step: String, detail: String)
+        case order(TrackedOrder, step: String, detail: Detail)
         /// An execution counted once (duplicates are dropped).
         case fill(Fill)
         /// A round trip closed with this PnL (net of its fees).
@@ -18,6 +18,25 @@ public struct TradingAccount: Sendable {
         case rejected(TrackedOrder)
         /// The venue reports an open order this account never sent.
         case foreign(OrderUpdate)
+
+        /// What a step adds to an order's record, spelled out when it is read (`description`): the shell
+        /// stores it; a backtest reads none, and formatting the numbers of each of its thousands of fills
+        /// and amends was a part of its time.
+        public enum Detail: Sendable, Equatable, CustomStringConvertible {
+            case text(String)
+            case amend(price: Price)
+            case fill(executionId: String, qty: Quantity, price: Price)
+            case refused(command: String, reason: String)
+
+            public var description: String {
+                switch self {
+                case .text(let text): return text
+                case .amend(let price): return "price \(price)"
+                case .fill(let executionId, let qty, let price): return "\(executionId): \(qty) @ \(price)"
+                case .refused(let command, let reason): return "\(command): \(reason)"
+                }
+            }
+        }
     }
 
     public let symbol: String
@@ -39,17 +58,17 @@ public struct TradingAccount: Sendable {
     public mutating func enter(_ intent: OrderIntent, time: Int64) -> (send: Bool, records: [Record]) {
         switch intent {
         case .place(let request, _):
-            return (true, [.order(tracker.submitted(request, time: time), step: "submitted", detail: "")])
+            return (true, [.order(tracker.submitted(request, time: time), step: "submitted", detail: .text(""))])
         case .amend(let clientId, _, let price):
             guard tracker.amendRequested(clientId, price: price, qty: nil, time: time), let order = tracker[clientId] else { return (false, []) }
-            return (true, [.order(order, step: "amend_requested", detail: "price \(price)")])
+            return (true, [.order(order, step: "amend_requested", detail: .amend(price: price))])
         case .cancel(let clientId, _):
             guard tracker.cancelRequested(clientId, time: time), let order = tracker[clientId] else { return (false, []) }
-            return (true, [.order(order, step: "cancel_requested", detail: "")])
+            return (true, [.order(order, step: "cancel_requested", detail: .text(""))])
         case .cancelAll(let symbol, let reason):
             var records: [Record] = []
             for order in tracker.live(symbol: symbol) where tracker.cancelRequested(order.clientId, time: time) {
-                records.append(.order(tracker[order.clientId]!, step: "cancel_requested", detail: reason))
+                records.append(.order(tracker[order.clientId]!, step: "cancel_requested", detail: .text(reason)))
             }
             return (true, records)
         }
@@ -64,7 +83,7 @@ public struct TradingAccount: Sendable {
             case .order(let update):
                 switch tracker.apply(update, time: time) {
                 case .updated(let order):
-                    records.append(.order(order, step: "update", detail: update.state.rawValue))
+                    records.append(.order(order, step: "update", detail: .text(update.state.rawValue)))
                     if order.status == .rejected { records.append(.rejected(order)) }
                 case .foreign(let update) where update.state.isOpen:
                     records.append(.foreign(update))
@@ -73,16 +92,16 @@ public struct TradingAccount: Sendable {
                 }
             case .fill(let fill):
                 guard case .counted(let filled) = tracker.apply(fill) else { continue }
-                if let filled { records.append(.order(filled, step: "fill", detail: "\(fill.executionId): \(fill.qty) @ \(fill.price)")) }
+                if let filled { records.append(.order(filled, step: "fill", detail: .fill(executionId: fill.executionId, qty: fill.qty, price: fill.price))) }
                 records.append(.fill(fill))
                 if let trip = ledger.apply(fill) { records.append(.roundTrip(pnl: trip)) }
             case .acknowledged(let clientId, let command):
                 if let order = tracker.acknowledged(clientId, command: command, time: time) {
-                    records.append(.order(order, step: "acknowledged", detail: command.rawValue))
+                    records.append(.order(order, step: "acknowledged", detail: .text(command.rawValue)))
                 }
             case .refused(let clientId, let command, let reason):
                 guard let order = tracker.refused(clientId, command: command, reason: reason, time: time) else { continue }
-                records.append(.order(order, step: "refused", detail: "\(command.rawValue): \(reason)"))
+                records.append(.order(order, step: "refused", detail: .refused(command: command.rawValue, reason: reason)))
                 if order.status == .rejected { records.append(.rejected(order)) }
             }
         }
@@ -97,12 +116,12 @@ public struct TradingAccount: Sendable {
                                    timeInForce: .postOnly, orderLinkId: order.clientId)
         tracker.submitted(request, time: time)
         _ = tracker.apply(order, time: time)
-        return tracker[order.clientId].map { [.order($0, step: "adopted", detail: order.orderId)] } ?? []
+        return tracker[order.clientId].map { [.order($0, step: "adopted", detail: .text(order.orderId))] } ?? []
     }
 
     /// Sent, no answer: only the venue's truth resolves it.
     public mutating func markUnknown(_ clientId: String, reason: String, time: Int64) -> [Record] {
-        tracker.markUnknown(clientId, reason: reason, time: time).map { [.order($0, step: "unknown", detail: reason)] } ?? []
+        tracker.markUnknown(clientId, reason: reason, time: time).map { [.order($0, step: "unknown", detail: .text(reason))] } ?? []
     }
 
     /// After the venue's account reconciliation: live orders it did not list (other than ones still being
@@ -116,7 +135,7 @@ public struct TradingAccount: Sendable {
                                      reduceOnly: false, rejectReason: "", cancelType: "not open at reconciliation",
                                      createdTime: order.createdTime, updatedTime: time)
             if case .updated(let closed) = tracker.apply(update, time: time) {
-                records.append(.order(closed, step: "reconciled", detail: "not open at reconciliation"))
+                records.append(.order(closed, step: "reconciled", detail: .text("not open at reconciliation")))
             }
         }
         return records

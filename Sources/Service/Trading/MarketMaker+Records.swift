@@ -16,7 +16,7 @@ extension MarketMaker {
                     qty: order.qty, filledQty: order.filledQty, averagePrice: order.averagePrice, status: order.status.rawValue,
                     exchangeOrderId: order.exchangeOrderId, reason: order.reason, createdTime: order.createdTime, updatedTime: now)))
                 storage?.enqueue(.orderEvent(OrderEventRecord(clientId: order.clientId, time: now, event: step, status: order.status.rawValue,
-                                                              price: order.price, qty: order.qty, filledQty: order.filledQty, detail: detail)))
+                                                              price: order.price, qty: order.qty, filledQty: order.filledQty, detail: detail.description)))
             case .fill(let fill):
                 storage?.enqueue(.fill(FillRecord(executionId: fill.executionId, clientId: fill.clientId, orderId: fill.orderId,
                                                   run: Self.run(of: fill.clientId) ?? runId, symbol: fill.symbol, side: fill.side,
