@@ -183,8 +183,7 @@ public struct OrderTracker: Sendable {
     /// An execution: counted once per id. The order's filled quantity follows the larger of the
     /// executions and the venue's own report.
     public mutating func apply(_ fill: Fill) -> FillOutcome {
-        guard !executions.contains(fill.executionId) else { return .duplicate }
-        executions.insert(fill.executionId)
+        guard executions.insert(fill.executionId).inserted else { return .duplicate }
         executionOrder.append(fill.executionId)
         if executionOrder.count > rememberedExecutions {
             executions.remove(executionOrder.removeFirst())

@@ -43,6 +43,19 @@ public struct Markouts: Sendable, Equatable {
         var average: Double? { count > 0 ? total / Double(count) : nil }
     }
 
+    /// A value for each side (the sides are two: no dictionary to hash them into).
+    private struct BySide<Value: Sendable & Equatable>: Sendable, Equatable {
+        var buy: Value
+        var sell: Value
+
+        subscript(side: Side) -> Value {
+            get { side == .buy ? buy : sell }
+            _modify {
+                if side == .buy { yield &buy } else { yield &sell }
+            }
+        }
+    }
+
     public let recent: Int
     /// Fills waiting for a horizon, in time order. `due[h]` is how many of them have resolved horizon `h`
     /// (a fill resolves its horizons in order, so `due` never grows along the horizons): a mid visits only
@@ -50,9 +63,9 @@ public struct Markouts: Sendable, Equatable {
     private var pending: [Pending] = []
     private var due: [Int] = Array(repeating: 0, count: Markouts.horizons.count)
     /// [horizon][side]: since start.
-    private var sums: [[Side: Sum]] = Array(repeating: [:], count: Markouts.horizons.count)
+    private var sums = Array(repeating: BySide(buy: Sum(), sell: Sum()), count: Markouts.horizons.count)
     /// [horizon][side]: the last `recent` values.
-    private var windows: [[Side: [Double]]] = Array(repeating: [:], count: Markouts.horizons.count)
+    private var windows = Array(repeating: BySide<[Double]>(buy: [], sell: []), count: Markouts.horizons.count)
 
     public init(recent: Int = 50) {
         self.recent = max(recent, 1)
@@ -96,16 +109,16 @@ public struct Markouts: Sendable, Equatable {
     }
 
     private mutating func record(_ bps: Double, side: Side, horizon: Int) {
-        sums[horizon][side, default: Sum()].total += bps
-        sums[horizon][side, default: Sum()].count += 1
-        windows[horizon][side, default: []].append(bps)
-        if windows[horizon][side]!.count > recent { windows[horizon][side]!.removeFirst() }
+        sums[horizon][side].total += bps
+        sums[horizon][side].count += 1
+        windows[horizon][side].append(bps)
+        if windows[horizon][side].count > recent { windows[horizon][side].removeFirst() }
     }
 
     /// Since start, for each horizon.
     public var sinceStart: [Figures] {
         sums.map { bySide in
-            let buy = bySide[.buy] ?? Sum(), sell = bySide[.sell] ?? Sum()
+            let buy = bySide.buy, sell = bySide.sell
             let count = buy.count + sell.count
             return Figures(all: count > 0 ? (buy.total + sell.total) / Double(count) : nil, buy: buy.average, sell: sell.average, count: count)
         }
@@ -114,14 +127,14 @@ public struct Markouts: Sendable, Equatable {
     /// Over the last `recent` fills of each side, for each horizon.
     public var lastFills: [Figures] {
         windows.map { bySide in
-            let buy = bySide[.buy] ?? [], sell = bySide[.sell] ?? []
+            let buy = bySide.buy, sell = bySide.sell
             func average(_ values: [Double]) -> Double? { values.isEmpty ? nil : values.reduce(0, +) / Double(values.count) }
             return Figures(all: average(buy + sell), buy: average(buy), sell: average(sell), count: buy.count + sell.count)
         }
     }
 
     /// Markouts of `side` at the horizon `index` since start.
-    public func fills(side: Side, horizon index: Int) -> Int { sums[index][side]?.count ?? 0 }
+    public func fills(side: Side, horizon index: Int) -> Int { sums[index][side].count }
 
     /// Fills still waiting for a horizon.
     public var waiting: Int { pending.count - due[Markouts.horizons.count - 1] }
