@@ -137,9 +137,10 @@ public struct Backtester {
     // MARK: Inside
 
     private mutating func process(_ event: MarketEvent, stamp: Int64) {
+        // What this reads of the event, in one look (each look copies it whole, its book inline).
+        let (symbol, exchangeTime, isDepth) = Self.facts(event)
         if strategy == nil {
-            guard options.symbol == nil || options.symbol == event.symbol, case .depth = event else { return }
-            let symbol = event.symbol
+            guard options.symbol == nil || options.symbol == symbol, isDepth else { return }
             let instrument = Instrument(symbol: symbol, tickSize: options.tickSize, qtyStep: options.qtyStep, minQty: options.minQty)
             // The model quotes with the fee the simulated venue charges (`backtest.maker_fee`, else the paper venue's).
             var policy = options.policy
@@ -148,8 +149,7 @@ public struct Backtester {
             account = TradingAccount(symbol: symbol)
             summary.symbol = symbol
         }
-        guard event.symbol == strategy!.symbol else { return }
-        let exchangeTime = Self.exchangeTime(event)
+        guard symbol == strategy!.symbol else { return }
         let local = stamp > 0 ? stamp : exchangeTime
         summary.events += 1
         // Uptime of two-sided quoting, integrated over event time.
@@ -173,7 +173,7 @@ public struct Backtester {
         }
         apply(venue.onMarket(event, time: venueTime), time: local)
         strategy!.onMarket(event, time: local)
-        if case .depth = event, !options.shadowFills.isEmpty, let mid = strategy!.inputs.snapshot.mid {
+        if isDepth, !options.shadowFills.isEmpty, let mid = strategy!.inputs.snapshot.mid {
             while nextShadow < options.shadowFills.count, options.shadowFills[nextShadow].time <= local {
                 let fill = options.shadowFills[nextShadow]
                 shadowMarkouts.fill(id: fill.id, side: fill.side, price: fill.price, time: fill.time)
@@ -181,7 +181,7 @@ public struct Backtester {
             }
             shadowMarkouts.mid(mid, time: local)
         }
-        if case .depth = event {
+        if isDepth {
             carryOut(strategy!.decide(time: local, ledger: account!.ledger, live: account!.live, conditions: conditions), time: local)
         }
         // Done with the event's book: the venue lets it go (copying its tops only for an order on its way).
@@ -265,11 +265,11 @@ public struct Backtester {
         output(.equity(point))
     }
 
-    static func exchangeTime(_ event: MarketEvent) -> Int64 {
+    static func facts(_ event: MarketEvent) -> (symbol: String, exchangeTime: Int64, isDepth: Bool) {
         switch event {
-        case .depth(let depth): return depth.update.exchangeTime
-        case .trade(let trade): return trade.exchangeTime
-        case .bookInvalid(let invalid): return invalid.exchangeTime
+        case .depth(let depth): return (depth.update.symbol, depth.update.exchangeTime, true)
+        case .trade(let trade): return (trade.symbol, trade.exchangeTime, false)
+        case .bookInvalid(let invalid): return (invalid.symbol, invalid.exchangeTime, false)
         }
     }
 }
