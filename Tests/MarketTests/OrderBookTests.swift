@@ -117,6 +117,41 @@ struct OrderBookEqualityTests {
     }
 }
 
+/// A book keeps its sides in one shared box: a copy is still a value, whatever changes the original or the copy.
+struct OrderBookCopyTests {
+    private static func levels(_ book: OrderBook) -> [[PriceLevel]] { [book.levels(.bid), book.levels(.ask)] }
+
+    @Test func aCopyKeepsItsLevelsThroughEveryKindOfChangeToTheOther() throws {
+        var original = OrderBook()
+        try original.apply(DepthUpdate(symbol: "BTCUSDT", kind: .snapshot,
+                                       bids: [level("100.0", "1"), level("99.5", "2")], asks: [level("100.5", "1.5"), level("101.0", "2")]))
+        let changes: [(String, (inout OrderBook) throws -> Void)] = [
+            ("set", { try $0.set(.bid, price: d("99.8"), qty: d("4")) }),
+            ("delete", { try $0.set(.ask, price: d("100.5"), qty: .zero) }),
+            ("a finer grid", { try $0.set(.bid, price: d("99.75"), qty: d("1")) }),
+            ("far below the window", { try $0.set(.bid, price: d("1.0"), qty: d("1")) }),
+            ("truncate", { $0.truncate(depth: 1) }),
+            ("delta", { try $0.apply(DepthUpdate(symbol: "BTCUSDT", kind: .delta, bids: [level("100.1", "3")], asks: [level("100.2", "1")])) }),
+            ("snapshot", { try $0.apply(DepthUpdate(symbol: "BTCUSDT", kind: .snapshot, bids: [level("90.0", "1")], asks: [level("91.0", "1")])) }),
+            ("clear", { $0.clear() }),
+        ]
+        for (name, change) in changes {
+            // The original changed, the copy kept; then the copy changed, the original kept.
+            let copy = original
+            let before = Self.levels(copy)
+            var changed = original
+            try change(&changed)
+            #expect(Self.levels(copy) == before && Self.levels(original) == before, "\(name)")
+            var other = copy
+            try change(&other)
+            #expect(Self.levels(other) == Self.levels(changed) && Self.levels(original) == before, "\(name)")
+            #expect(copy.priceScale == original.priceScale, "\(name)")
+            original = changed
+        }
+        #expect(original.isEmpty)
+    }
+}
+
 struct BookTopsTests {
     /// The kept tops are the book's best levels, refilled in place as the book changes, and answer the
     /// size at a price as the book does within them.

@@ -22,12 +22,53 @@ public enum BookError: Error, Sendable, Equatable, CustomStringConvertible {
 /// whose best level comes last, so a change near the touch stays in the last block and a change deep
 /// in a book of thousands of levels moves at most one block.
 public struct OrderBook: Sendable {
-    public private(set) var priceScale: UInt8 = 0
-    @usableFromInline var bidLadder = Ladder()
-    /// Asks are stored under negated keys, so both ladders ascend towards their best level.
-    @usableFromInline var askLadder = Ladder()
+    /// Both sides and the grid in one box. Every market event carries a copy of its book: a copy of the box
+    /// is one word and one reference count, where the sides themselves were 240 bytes and sixteen arrays
+    /// to count. A change first makes the box this book's own (copy on write), so a book is still a value.
+    @usableFromInline
+    final class Sides: @unchecked Sendable {
+        // Unchecked: a box is changed only through the one book that holds it (`makeUnique()` first) and
+        // read while shared, so accesses never overlap; the compiler would otherwise check each one at run time.
+        @exclusivity(unchecked) @usableFromInline var bid: Ladder
+        /// Asks are stored under negated keys, so both ladders ascend towards their best level.
+        @exclusivity(unchecked) @usableFromInline var ask: Ladder
+        @exclusivity(unchecked) @usableFromInline var priceScale: UInt8
+
+        @usableFromInline
+        init(bid: Ladder, ask: Ladder, priceScale: UInt8) {
+            self.bid = bid
+            self.ask = ask
+            self.priceScale = priceScale
+        }
+    }
+
+    @usableFromInline var sides = Sides(bid: Ladder(), ask: Ladder(), priceScale: 0)
 
     public init() {}
+
+    public var priceScale: UInt8 { sides.priceScale }
+
+    @usableFromInline var bidLadder: Ladder {
+        @inlinable _read { yield sides.bid }
+        @inlinable _modify {
+            makeUnique()
+            yield &sides.bid
+        }
+    }
+
+    @usableFromInline var askLadder: Ladder {
+        @inlinable _read { yield sides.ask }
+        @inlinable _modify {
+            makeUnique()
+            yield &sides.ask
+        }
+    }
+
+    /// The box is this book's own before any change: copied when another book (an event's) shares it.
+    @inlinable
+    mutating func makeUnique() {
+        if !isKnownUniquelyReferenced(&sides) { sides = Sides(bid: sides.bid, ask: sides.ask, priceScale: sides.priceScale) }
+    }
 
     public var bidCount: Int { bidLadder.count }
     public var askCount: Int { askLadder.count }
@@ -105,7 +146,8 @@ public struct OrderBook: Sendable {
         else { throw .priceOutOfRange(price) }
         bidLadder.multiplyKeys(by: factor)
         askLadder.multiplyKeys(by: factor)
-        priceScale = needed
+        makeUnique()
+        sides.priceScale = needed
     }
 
     // MARK: Reading
