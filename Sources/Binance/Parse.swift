@@ -40,14 +40,18 @@ public struct BinanceDecoder: Sendable {
         return message
     }
 
-    /// `E,"T","s","U","u","pu","b","a"` of a `depthUpdate`, its `E` next.
-    private mutating func readDepthAsWritten(_ scanner: inout JSONScanner, receiveTime: Int64) throws(JSONError) -> BinanceMessage? {
+    /// `E,"T","s"`, how a diff and a trade begin (`E` next): the transaction time and the symbol.
+    private mutating func readHeadAsWritten(_ scanner: inout JSONScanner) throws(JSONError) -> (time: Int64, symbol: String)? {
         _ = try scanner.readInt64()
         guard scanner.consume(#","T":"#) else { return nil }
         let time = try scanner.readInt64()
         guard scanner.consume(#","s":"#) else { return nil }
-        let symbol = symbols.intern(try scanner.readString().bytes)
-        guard scanner.consume(#","U":"#) else { return nil }
+        return (time, symbols.intern(try scanner.readString().bytes))
+    }
+
+    /// `E,"T","s","U","u","pu","b","a"` of a `depthUpdate`, its `E` next.
+    private mutating func readDepthAsWritten(_ scanner: inout JSONScanner, receiveTime: Int64) throws(JSONError) -> BinanceMessage? {
+        guard let (time, symbol) = try readHeadAsWritten(&scanner), scanner.consume(#","U":"#) else { return nil }
         let first = try scanner.readInt64()
         guard scanner.consume(#","u":"#) else { return nil }
         let last = try scanner.readInt64()
@@ -66,12 +70,7 @@ public struct BinanceDecoder: Sendable {
 
     /// `E,"T","s","t","p","q","X","m"` of a `trade`, its `E` next.
     private mutating func readTradeAsWritten(_ scanner: inout JSONScanner, receiveTime: Int64) throws(JSONError) -> BinanceMessage? {
-        _ = try scanner.readInt64()
-        guard scanner.consume(#","T":"#) else { return nil }
-        let time = try scanner.readInt64()
-        guard scanner.consume(#","s":"#) else { return nil }
-        let symbol = symbols.intern(try scanner.readString().bytes)
-        guard scanner.consume(#","t":"#) else { return nil }
+        guard let (time, symbol) = try readHeadAsWritten(&scanner), scanner.consume(#","t":"#) else { return nil }
         let tradeId = try scanner.readInt64()
         guard scanner.consume(#","p":"#) else { return nil }
         let price = try scanner.readDecimal()
