@@ -23,9 +23,9 @@ public struct OrderTracker: Sendable {
     }
 
     public private(set) var orders: [String: TrackedOrder] = [:]
-    /// The client ids of the live orders, in the order they were sent: `live` reads these few instead of
-    /// every order kept (terminal ones stay a minute for late reports).
-    private var liveIds: [String] = []
+    /// The live orders, in the order they went live: `live` reads these few instead of every order kept
+    /// (terminal ones stay a minute for late reports), and without looking each up by its client id.
+    private var liveOrders: [TrackedOrder] = []
     private var executions: Set<String> = []
     private var executionOrder: [String] = []
     private let rememberedExecutions: Int
@@ -39,9 +39,8 @@ public struct OrderTracker: Sendable {
     /// Live orders, optionally of one side (and symbol).
     public func live(side: Side? = nil, symbol: String? = nil) -> [TrackedOrder] {
         var live: [TrackedOrder] = []
-        live.reserveCapacity(liveIds.count)
-        for id in liveIds {
-            guard let order = orders[id], side == nil || order.side == side, symbol == nil || order.symbol == symbol else { continue }
+        live.reserveCapacity(liveOrders.count)
+        for order in liveOrders where (side == nil || order.side == side) && (symbol == nil || order.symbol == symbol) {
             live.append(order)
         }
         // Sent in time order already, unless a client id was sent again; a stable sort keeps the sending order on ties.
@@ -51,13 +50,13 @@ public struct OrderTracker: Sendable {
         return live
     }
 
-    /// Every write of an order goes through here, which keeps `liveIds` in step with the states.
+    /// Every write of an order goes through here, which keeps `liveOrders` in step with `orders`.
     private mutating func store(_ order: TrackedOrder) {
-        let wasLive = orders.updateValue(order, forKey: order.clientId)?.isLive ?? false
-        if wasLive, !order.isLive {
-            liveIds.removeAll { $0 == order.clientId }
-        } else if !wasLive, order.isLive {
-            liveIds.append(order.clientId)
+        orders[order.clientId] = order
+        if let index = liveOrders.firstIndex(where: { $0.clientId == order.clientId }) {
+            if order.isLive { liveOrders[index] = order } else { liveOrders.remove(at: index) }
+        } else if order.isLive {
+            liveOrders.append(order)
         }
     }
 
