@@ -70,29 +70,25 @@ public struct JSONString {
     /// Byte-for-byte comparison with a literal (for keys and enum values, which never need escapes).
     @inlinable @inline(__always)
     public func equals(_ literal: StaticString) -> Bool {
-        let count = literal.utf8CodeUnitCount
-        guard !hasEscapes, count == bytes.count else { return false }
-        let other = literal.utf8Start
-        for index in 0..<count where bytes[index] != other[index] { return false }
-        return true
+        literal.utf8CodeUnitCount == bytes.count && matches(literal, at: 0)
     }
 
     @inlinable
     public func hasPrefix(_ literal: StaticString) -> Bool {
-        let count = literal.utf8CodeUnitCount
-        guard !hasEscapes, count <= bytes.count else { return false }
-        let other = literal.utf8Start
-        for index in 0..<count where bytes[index] != other[index] { return false }
-        return true
+        literal.utf8CodeUnitCount <= bytes.count && matches(literal, at: 0)
     }
 
     @inlinable
     public func hasSuffix(_ literal: StaticString) -> Bool {
-        let count = literal.utf8CodeUnitCount
-        guard !hasEscapes, count <= bytes.count else { return false }
+        literal.utf8CodeUnitCount <= bytes.count && matches(literal, at: bytes.count &- literal.utf8CodeUnitCount)
+    }
+
+    /// Whether the bytes from `start` are `literal`'s (which must fit); never for a string with escapes.
+    @inlinable @inline(__always)
+    func matches(_ literal: StaticString, at start: Int) -> Bool {
+        guard !hasEscapes else { return false }
         let other = literal.utf8Start
-        let start = bytes.count &- count
-        for index in 0..<count where bytes[start &+ index] != other[index] { return false }
+        for index in 0..<literal.utf8CodeUnitCount where bytes[start &+ index] != other[index] { return false }
         return true
     }
 
