@@ -48,11 +48,13 @@ public struct PaperExchange: Sendable {
     /// The last `ordered(symbol:)`, as most events meet the same few orders in the same order: dropped
     /// wherever an order arrives, leaves, or changes its price or place in the queue.
     private var orderedCache: (symbol: String, orders: [Quoted])?
-    /// A resting order's id and the two fields that say whether a trade can reach it.
+    /// A resting order's id, the two fields that say whether a trade can reach it, and its place in time
+    /// (the few fields the order needs, not the orders: each copy of one retains its strings).
     private struct Quoted {
         var clientId: String
         var side: Side
         var price: Price
+        var sequence: Int
     }
     private var due: [(time: Int64, action: Action)] = []
     /// The best `keptLevels` levels a side of each symbol's last book, for orders arriving between book
@@ -112,8 +114,7 @@ public struct PaperExchange: Sendable {
             held[symbol] = book
             stale.insert(symbol)
         } else {
-            book.copyTops(limit: Self.keptLevels, into: &tops[symbol, default: BookTops()])
-            stale.remove(symbol)
+            keepTops(of: book, symbol: symbol)
         }
         var events = advance(to: time)
         for quoted in ordered(symbol: symbol) {
@@ -177,8 +178,7 @@ public struct PaperExchange: Sendable {
         if sparing == .off { sparing = .on }
         guard !held.isEmpty else { return }
         for (symbol, book) in held where stale.contains(symbol) && due.contains(where: { arrivalSymbol($0.action) == symbol }) {
-            book.copyTops(limit: Self.keptLevels, into: &tops[symbol, default: BookTops()])
-            stale.remove(symbol)
+            keepTops(of: book, symbol: symbol)
         }
         held.removeAll(keepingCapacity: true)
     }
@@ -198,11 +198,14 @@ public struct PaperExchange: Sendable {
 
     /// The kept tops of `symbol`'s last book, copied from the held book if not yet.
     private mutating func currentTops(_ symbol: String) -> BookTops? {
-        if stale.contains(symbol), let book = held[symbol] {
-            book.copyTops(limit: Self.keptLevels, into: &tops[symbol, default: BookTops()])
-            stale.remove(symbol)
-        }
+        if stale.contains(symbol), let book = held[symbol] { keepTops(of: book, symbol: symbol) }
         return tops[symbol]
+    }
+
+    /// `book`'s best `keptLevels` levels a side become `symbol`'s tops, no longer stale.
+    private mutating func keepTops(of book: OrderBook, symbol: String) {
+        book.copyTops(limit: Self.keptLevels, into: &tops[symbol, default: BookTops()])
+        stale.remove(symbol)
     }
 
     // MARK: Inside
@@ -228,11 +231,10 @@ public struct PaperExchange: Sendable {
     }
 
     private func sorted(symbol: String) -> [Quoted] {
-        // The few fields the order needs, not the orders (each copy of one retains its strings).
-        var open: [(clientId: String, side: Side, price: Price, sequence: Int)] = []
+        var open: [Quoted] = []
         open.reserveCapacity(resting.count)
         for order in resting.values where order.update.symbol == symbol {
-            open.append((order.update.clientId, order.update.side, order.update.price, order.sequence))
+            open.append(Quoted(clientId: order.update.clientId, side: order.update.side, price: order.update.price, sequence: order.sequence))
         }
         // Buys, then sells; each side best price first, then time. (Comparing a buy's price with a sell's
         // is no order at all: the result then followed the dictionary's own order, which differs from
@@ -242,7 +244,7 @@ public struct PaperExchange: Sendable {
             if $0.price != $1.price { return $0.side == .buy ? $0.price > $1.price : $0.price < $1.price }
             return $0.sequence < $1.sequence
         }
-        return open.map { Quoted(clientId: $0.clientId, side: $0.side, price: $0.price) }
+        return open
     }
 
     private mutating func perform(_ action: Action, at time: Int64) -> [VenueEvent] {
