@@ -38,6 +38,16 @@ struct FixedDecimalTests {
         }
     }
 
+    /// The analytics' `Double` is the mantissa over 10^scale at every scale, as the parsed text says it.
+    @Test func doubleValueIsTheMantissaOverItsPowerOfTenAtEveryScale() throws {
+        for scale in 0...Int(FixedDecimal.maxScale) {
+            let value = FixedDecimal(mantissa: 123_456_789, scale: UInt8(scale))
+            #expect(value.doubleValue == 123_456_789 / pow(10, Double(scale)), "scale \(scale)")
+            #expect(value.doubleValue == Double(value.description), "scale \(scale)")
+        }
+        #expect(try FixedDecimal(parsing: "-0.000000000000000001").doubleValue == -1e-18)
+    }
+
     @Test(arguments: [
         ("", DecimalError.empty), ("-", .missingDigits), (".", .missingDigits), ("1.2.3", .invalidCharacter(offset: 3)),
         ("12a", .invalidCharacter(offset: 2)), ("1e", .missingDigits), ("1e5x", .invalidCharacter(offset: 3)),

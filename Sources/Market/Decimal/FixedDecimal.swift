@@ -433,8 +433,36 @@ extension FixedDecimal {
     }
 
     /// An approximation for analytics and display only; never use it on the book or order path.
+    @inlinable
     public var doubleValue: Double {
-        Double(mantissa) / Double(FixedDecimal.pow10(Int(scale)))
+        Double(mantissa) / FixedDecimal.doublePow10(scale)
+    }
+
+    /// 10^exponent as a `Double` (exact for every scale a decimal has: 5^18 < 2^53), from a constant
+    /// table rather than the lazily made `powersOfTen`, which analytics read on every trade.
+    @inlinable
+    static func doublePow10(_ exponent: UInt8) -> Double {
+        switch exponent {
+        case 0: 1
+        case 1: 1e1
+        case 2: 1e2
+        case 3: 1e3
+        case 4: 1e4
+        case 5: 1e5
+        case 6: 1e6
+        case 7: 1e7
+        case 8: 1e8
+        case 9: 1e9
+        case 10: 1e10
+        case 11: 1e11
+        case 12: 1e12
+        case 13: 1e13
+        case 14: 1e14
+        case 15: 1e15
+        case 16: 1e16
+        case 17: 1e17
+        default: 1e18
+        }
     }
 }
 
