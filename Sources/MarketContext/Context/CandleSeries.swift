@@ -21,6 +21,14 @@ public enum CandleInterval: String, Sendable, CaseIterable, Comparable {
         time - ((time % nanoseconds) + nanoseconds) % nanoseconds
     }
 
+    /// The same, `known` when `time` is in the candle starting there (as nearly every trade is in the one
+    /// before it): no division.
+    @inlinable
+    public func start(of time: Int64, near known: Int64?) -> Int64 {
+        if let known, time >= known, time - known < nanoseconds { return known }
+        return start(of: time)
+    }
+
     public static func < (a: CandleInterval, b: CandleInterval) -> Bool { a.nanoseconds < b.nanoseconds }
 }
 
@@ -75,6 +83,11 @@ public struct CandleSeries: Sendable {
     /// Adds one trade at its exchange time; a trade older than the open (or last closed) candle is left out (false).
     @discardableResult
     public mutating func add(price: Price, qty: Quantity, aggressor: Side, time: Int64) -> Bool {
+        // Most trades land in the open candle: nothing to close or open, and no division to find its start.
+        if isOpen, time >= open.start, time < open.end {
+            open.add(price: price, qty: qty, aggressor: aggressor)
+            return true
+        }
         let start = interval.start(of: time)
         if start < openedAt { return false }
         advance(to: time)

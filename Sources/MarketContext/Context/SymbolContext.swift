@@ -88,7 +88,7 @@ public struct SymbolContext: Sendable {
         for index in candles.series.indices { candles.series[index].add(price: trade.price, qty: trade.qty, aggressor: trade.aggressor, time: time) }
         session.add(price: trade.price, qty: trade.qty)
         rolling.add(price: trade.price, qty: trade.qty, time: time)
-        addToProfiles(price: trade.price, qty: trade.qty, minute: CandleInterval.m1.start(of: time))
+        addToProfiles(price: trade.price, qty: trade.qty, minute: CandleInterval.m1.start(of: time, near: profileMinutes.last?.minute))
         sessionCVD += trade.aggressor == .buy ? trade.qty : -trade.qty
         trades += 1
     }
@@ -155,7 +155,7 @@ public struct SymbolContext: Sendable {
     /// windows. False for a time behind the last one seen.
     @discardableResult
     private mutating func roll(to time: Int64) -> Bool {
-        let day = CandleInterval.d1.start(of: time)
+        let day = CandleInterval.d1.start(of: time, near: sessionStart)
         if sessionStart != day {
             if sessionStart == nil || day > sessionStart! {
                 sessionStart = day

@@ -66,7 +66,7 @@ public struct RollingVWAP: Sendable {
     }
 
     public mutating func add(price: Price, qty: Quantity, time: Int64) {
-        let second = CandleInterval.s1.start(of: time)
+        let second = CandleInterval.s1.start(of: time, near: buckets.count > head ? buckets[buckets.count - 1].second : nil)
         if buckets.count > head, buckets[buckets.count - 1].second == second {
             buckets[buckets.count - 1].state.add(price: price, qty: qty)
         } else {
