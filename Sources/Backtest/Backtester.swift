@@ -240,7 +240,9 @@ public struct Backtester {
     /// Our best working bid and ask: orders the venue holds, not ones on their way or being cancelled.
     private func workingTouch() -> (bid: Price?, ask: Price?) {
         var bid: Price?, ask: Price?
-        for order in account!.live where order.status == .new || order.status == .partiallyFilled {
+        guard let account else { return (nil, nil) }
+        account.tracker.forEachLive(symbol: account.symbol) { order in
+            guard order.status == .new || order.status == .partiallyFilled else { return }
             if order.side == .buy { bid = max(bid ?? order.price, order.price) } else { ask = min(ask ?? order.price, order.price) }
         }
         return (bid, ask)

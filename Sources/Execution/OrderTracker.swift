@@ -27,7 +27,10 @@ public struct OrderTracker: Sendable {
     /// (terminal ones stay a minute for late reports), and without looking each up by its client id.
     private var liveOrders: [TrackedOrder] = []
     private var executions: Set<String> = []
+    /// The counted execution ids in order, `executionOrder[forgotten...]` still in `executions`: the oldest
+    /// are forgotten by moving the head, and cut off in bulk (not a shift of them all per fill).
     private var executionOrder: [String] = []
+    private var forgotten = 0
     private let rememberedExecutions: Int
 
     public init(rememberedExecutions: Int = 100_000) {
@@ -50,14 +53,26 @@ public struct OrderTracker: Sendable {
         return live
     }
 
-    /// Every write of an order goes through here, which keeps `liveOrders` in step with `orders`.
-    private mutating func store(_ order: TrackedOrder) {
-        orders[order.clientId] = order
+    /// Each live order (of `symbol`), in the order they went live, without collecting them into an array.
+    public func forEachLive(symbol: String? = nil, _ body: (TrackedOrder) -> Void) {
+        for order in liveOrders where symbol == nil || order.symbol == symbol { body(order) }
+    }
+
+    /// Every write of an order goes through here, which keeps `liveOrders` in step with `orders`. `index`:
+    /// where `found` had it (written in place, its client id not hashed a second time).
+    private mutating func store(_ order: TrackedOrder, at index: [String: TrackedOrder].Index? = nil) {
+        if let index { orders.values[index] = order } else { orders[order.clientId] = order }
         if let index = liveOrders.firstIndex(where: { $0.clientId == order.clientId }) {
             if order.isLive { liveOrders[index] = order } else { liveOrders.remove(at: index) }
         } else if order.isLive {
             liveOrders.append(order)
         }
+    }
+
+    /// A stored order and where it is.
+    private func found(_ clientId: String) -> (index: [String: TrackedOrder].Index, order: TrackedOrder)? {
+        guard let index = orders.index(forKey: clientId) else { return nil }
+        return (index, orders.values[index])
     }
 
     /// Before the request goes out (its client id is already stored).
@@ -71,24 +86,24 @@ public struct OrderTracker: Sendable {
 
     /// A cancel is going out: false when there is nothing live to cancel.
     public mutating func cancelRequested(_ clientId: String, time: Int64) -> Bool {
-        guard var order = orders[clientId], order.isLive else { return false }
+        guard case (let index, var order)? = found(clientId), order.isLive else { return false }
         if order.status != .unknown { order.status = .pendingCancel }
         order.updatedTime = time
-        store(order)
+        store(order, at: index)
         return true
     }
 
     public mutating func amendRequested(_ clientId: String, price: Price?, qty: Quantity?, time: Int64) -> Bool {
-        guard var order = orders[clientId], order.status == .new || order.status == .partiallyFilled else { return false }
+        guard case (let index, var order)? = found(clientId), order.status == .new || order.status == .partiallyFilled else { return false }
         order.pendingAmend = (price, qty)
         order.updatedTime = time
-        store(order)
+        store(order, at: index)
         return true
     }
 
     /// The venue accepted the command (`ack`): a placed order is working unless already further on.
     public mutating func acknowledged(_ clientId: String, command: OrderCommandKind, time: Int64) -> TrackedOrder? {
-        guard var order = orders[clientId] else { return nil }
+        guard case (let index, var order)? = found(clientId) else { return nil }
         switch command {
         case .place where order.status == .pendingNew:
             order.status = .new
@@ -102,13 +117,13 @@ public struct OrderTracker: Sendable {
             return order
         }
         order.updatedTime = time
-        store(order)
+        store(order, at: index)
         return order
     }
 
     /// The venue refused a command for this order.
     public mutating func refused(_ clientId: String, command: OrderCommandKind, reason: String, time: Int64) -> TrackedOrder? {
-        guard var order = orders[clientId] else { return nil }
+        guard case (let index, var order)? = found(clientId) else { return nil }
         switch command {
         case .place where order.status == .pendingNew || order.status == .unknown:
             order.status = .rejected
@@ -126,27 +141,27 @@ public struct OrderTracker: Sendable {
         }
         order.reason = reason
         order.updatedTime = time
-        store(order)
+        store(order, at: index)
         return order
     }
 
     /// Sent, no answer: only the venue's truth resolves it.
     public mutating func markUnknown(_ clientId: String, reason: String, time: Int64) -> TrackedOrder? {
-        guard var order = orders[clientId], order.isLive else { return nil }
+        guard case (let index, var order)? = found(clientId), order.isLive else { return nil }
         order.status = .unknown
         order.reason = reason
         order.updatedTime = time
-        store(order)
+        store(order, at: index)
         return order
     }
 
     /// The venue's view of an order (stream update or reconciliation).
     public mutating func apply(_ update: OrderUpdate, time: Int64) -> Change {
-        guard var order = orders[update.clientId] else { return .foreign(update) }
+        guard case (let index, var order)? = found(update.clientId) else { return .foreign(update) }
         if order.status.isTerminal {
             // Terminal stays terminal; a later report may still carry a larger filled quantity.
             if update.filledQty > order.filledQty { order.filledQty = update.filledQty; order.averagePrice = update.averagePrice ?? order.averagePrice }
-            store(order)
+            store(order, at: index)
             return .ignored("\(order.clientId) is already \(order.status.rawValue)")
         }
         if update.updatedTime > 0, update.updatedTime < order.venueTime {
@@ -175,7 +190,7 @@ public struct OrderTracker: Sendable {
             }
         }
         order.updatedTime = max(order.updatedTime, update.updatedTime)
-        store(order)
+        store(order, at: index)
         return .updated(order)
     }
 
@@ -184,10 +199,15 @@ public struct OrderTracker: Sendable {
     public mutating func apply(_ fill: Fill) -> FillOutcome {
         guard executions.insert(fill.executionId).inserted else { return .duplicate }
         executionOrder.append(fill.executionId)
-        if executionOrder.count > rememberedExecutions {
-            executions.remove(executionOrder.removeFirst())
+        if executionOrder.count - forgotten > rememberedExecutions {
+            executions.remove(executionOrder[forgotten])
+            forgotten += 1
+            if forgotten > rememberedExecutions / 2 {
+                executionOrder.removeFirst(forgotten)
+                forgotten = 0
+            }
         }
-        guard var order = orders[fill.clientId] else { return .counted(nil) }
+        guard case (let index, var order)? = found(fill.clientId) else { return .counted(nil) }
         let filled = order.qty - fill.leavesQty
         if fill.leavesQty.isZero || filled > order.filledQty {
             order.filledQty = max(order.filledQty, fill.leavesQty.isZero ? order.qty : filled)
@@ -197,7 +217,7 @@ public struct OrderTracker: Sendable {
             else if order.status == .new || order.status == .pendingNew { order.status = .partiallyFilled }
         }
         order.updatedTime = max(order.updatedTime, fill.time)
-        store(order)
+        store(order, at: index)
         return .counted(order)
     }
 

@@ -119,14 +119,15 @@ public struct PaperExchange: Sendable {
         var events = advance(to: time)
         for quoted in ordered(symbol: symbol) {
             let clientId = quoted.clientId
-            guard var order = resting[clientId] else { continue }
+            guard let index = resting.index(forKey: clientId) else { continue }
+            var order = resting.values[index]
             let side: BookSide = order.update.side == .buy ? .bid : .ask
             // The level changed: the queue model says how much of a decrease was ahead of the order.
             let shown = book.size(side, at: order.update.price)
             order.queueAhead = configuration.queue.ahead(order.queueAhead, before: order.shown, after: shown, traded: order.traded)
             order.shown = shown
             order.traded = .zero
-            resting[clientId] = order
+            resting.values[index] = order
             // The opposite touch reached the price: taken whole.
             let crossed = order.update.side == .buy ? book.bestAsk.map { $0.price <= order.update.price } : book.bestBid.map { $0.price >= order.update.price }
             if crossed == true { events += execute(clientId, qty: order.update.qty - order.update.filledQty, time: time) }
@@ -146,7 +147,8 @@ public struct PaperExchange: Sendable {
             let through = side == .buy ? trade.price < quoted.price : trade.price > quoted.price
             guard through || trade.price == quoted.price && left > .zero else { continue }
             let clientId = quoted.clientId
-            guard var order = resting[clientId] else { continue }
+            guard let index = resting.index(forKey: clientId) else { continue }
+            var order = resting.values[index]
             let price = order.update.price
             if through {
                 events += execute(clientId, qty: order.update.qty - order.update.filledQty, time: trade.exchangeTime)
@@ -157,7 +159,7 @@ public struct PaperExchange: Sendable {
             let eaten = min(order.queueAhead, left)
             order.queueAhead -= eaten
             left -= eaten
-            resting[clientId] = order
+            resting.values[index] = order
             if order.queueAhead.isZero, left > .zero {
                 let remaining = order.update.qty - order.update.filledQty
                 let qty = min(left, remaining)
@@ -267,9 +269,10 @@ public struct PaperExchange: Sendable {
             }
             return events + [.acknowledged(clientId: "", command: .cancelAll)]
         case .amend(let clientId, let price, let qty):
-            guard var order = resting[clientId] else {
+            guard let index = resting.index(forKey: clientId) else {
                 return [.refused(clientId: clientId, command: .amend, reason: "order not found (filled or gone)")]
             }
+            var order = resting.values[index]
             if let qty, qty <= order.update.filledQty {
                 return [.refused(clientId: clientId, command: .amend, reason: "qty \(qty) not above the filled \(order.update.filledQty)")]
             }
@@ -286,7 +289,7 @@ public struct PaperExchange: Sendable {
                 order.shown = order.queueAhead
                 order.traded = .zero
             }
-            resting[clientId] = order
+            resting.values[index] = order
             orderedCache = nil
             return [.acknowledged(clientId: clientId, command: .amend), .order(order.update)]
         }
@@ -330,7 +333,8 @@ public struct PaperExchange: Sendable {
     }
 
     private mutating func execute(_ clientId: String, qty: Quantity, time: Int64, maker: Bool = true) -> [VenueEvent] {
-        guard var order = resting[clientId], qty > .zero else { return [] }
+        guard qty > .zero, let index = resting.index(forKey: clientId) else { return [] }
+        var order = resting.values[index]
         executionCount += 1
         let before = order.update.filledQty
         order.update.filledQty = before + qty
@@ -345,10 +349,10 @@ public struct PaperExchange: Sendable {
                         side: order.update.side, price: price, qty: qty, fee: fee, feeRate: rate, isMaker: maker,
                         leavesQty: leaves, closedSize: .zero, time: time)
         if leaves.isZero {
-            resting[clientId] = nil
+            resting.remove(at: index)
             orderedCache = nil
         } else {
-            resting[clientId] = order
+            resting.values[index] = order
         }
         return [.fill(fill), .order(order.update)]
     }

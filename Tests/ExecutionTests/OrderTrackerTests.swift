@@ -63,6 +63,21 @@ struct OrderTrackerTests {
         #expect(tracker["a"]?.filledQty == d("0.010"))
     }
 
+    /// The last `rememberedExecutions` ids are duplicates, whatever the number of fills before them; older
+    /// ones are forgotten, oldest first, across the bulk cuts of the id list.
+    @Test func remembersTheLastExecutionsAndForgetsTheOldestFirst() {
+        var tracker = OrderTracker(rememberedExecutions: 4)
+        tracker.submitted(request("a"), time: 1)
+        for n in 1...23 {
+            #expect(tracker.apply(fill("a", exec: "e\(n)", qty: "0.0001", leaves: "0.009")) != .duplicate, "e\(n)")
+        }
+        for n in 20...23 { #expect(tracker.apply(fill("a", exec: "e\(n)", qty: "0.0001", leaves: "0.009")) == .duplicate, "e\(n)") }
+        // e19 was forgotten: counted again, which forgets e20 (the oldest remembered).
+        #expect(tracker.apply(fill("a", exec: "e19", qty: "0.0001", leaves: "0.009")) != .duplicate)
+        #expect(tracker.apply(fill("a", exec: "e21", qty: "0.0001", leaves: "0.009")) == .duplicate)
+        #expect(tracker.apply(fill("a", exec: "e20", qty: "0.0001", leaves: "0.009")) != .duplicate)
+    }
+
     @Test func anAckAfterTheFillChangesNothing() {
         var tracker = OrderTracker()
         tracker.submitted(request("a"), time: 1)
