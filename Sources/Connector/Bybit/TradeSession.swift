@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import Market
 import Runtime
+import WSClient
 
 /// Bybit's order-entry WebSocket (`/v5/trade`): authenticates on every connection, sends
 /// `order.create|amend|cancel`, and pairs each ack with its request by `reqId`. A request is either
@@ -30,6 +31,9 @@ actor BybitTradeSession: SocketSession {
     let socket: ReconnectingSocket
     private var watch: AuthenticatedWatch
     private var outgoing: AsyncStream<String>.Continuation?
+    /// The connection's writer: a request is written by `send` itself, not handed to the socket's writer task.
+    private var direct: WebSocketOutboundWriter?
+    private var written: (@Sendable () -> Void)?
     private var authenticated = false
     private var slots: [String: Slot] = [:]
 
@@ -48,12 +52,20 @@ actor BybitTradeSession: SocketSession {
 
     /// Writes a request on the authenticated connection; its ticket for `wait`, or `nil` when there is
     /// no such connection (nothing was sent, so the caller may use REST instead).
-    func send(_ request: BybitOrderRequest, now: Int64) -> String? {
+    func send(_ request: BybitOrderRequest, now: Int64) async -> String? {
         guard authenticated, let outgoing else { return nil }
         let id = watch.nextId("o")
         guard let text = BybitEncode.tradeRequest(requestId: id, request, timestamp: now) else { return nil }
         slots[id] = .sent(at: .now)
-        outgoing.yield(text)
+        if let direct {
+            // A failed write means the connection is going: its close resolves the ticket (connection lost).
+            do {
+                try await direct.write(.text(text))
+                written?()
+            } catch {}
+        } else {
+            outgoing.yield(text)
+        }
         return id
     }
 
@@ -88,6 +100,11 @@ actor BybitTradeSession: SocketSession {
 
     // MARK: SocketSession
 
+    func attach(_ writer: WebSocketOutboundWriter, written: (@Sendable () -> Void)?) {
+        direct = writer
+        self.written = written
+    }
+
     func opened(_ continuation: AsyncStream<String>.Continuation, now: Int64) {
         outgoing = continuation
         authenticated = false
@@ -96,6 +113,7 @@ actor BybitTradeSession: SocketSession {
 
     func closed() {
         outgoing = nil
+        direct = nil
         authenticated = false
         for ticket in Array(slots.keys) { resolve(ticket, .connectionLost) }
     }

@@ -33,12 +33,17 @@ protocol SocketSession: Actor {
     var socket: ReconnectingSocket { get }
     func opened(_ outgoing: AsyncStream<String>.Continuation, now: Int64)
     func received(_ text: String, at now: Int64)
+    /// The connection's writer, for a session that writes some frames itself (no task between the caller
+    /// and the socket); `written` is the socket's write observer. Most sessions only queue.
+    func attach(_ writer: WebSocketOutboundWriter, written: (@Sendable () -> Void)?)
     /// A reason to drop the connection, or `nil`.
     func tick(now: Int64, instant: ContinuousClock.Instant) -> String?
     func closed()
 }
 
 extension SocketSession {
+    func attach(_ writer: WebSocketOutboundWriter, written: (@Sendable () -> Void)?) {}
+
     /// Connects and reconnects until `stop()`.
     func run() async { await socket.run(self) }
     func stop() async { await socket.stop() }
@@ -130,6 +135,7 @@ actor ReconnectingSocket {
         ) { inbound, outbound, _ in
             let (requests, continuation) = AsyncStream.makeStream(of: String.self)
             guard await self.opened(continuation) else { return }
+            await session.attach(outbound, written: written)
             await session.opened(continuation, now: WallClock.nanoseconds())
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
