@@ -14,7 +14,9 @@ struct ConnectorBench: AsyncParsableCommand {
         Starts `keel sim` (this binary) with a 1 ms step and --symbols instruments, runs the connector's \
         public session on every orderbook.50 topic for --seconds (after a 2 s warm-up) writing each event \
         line to /dev/null, then drives order entry with place/cancel lines at --rate a second on the trade \
-        stream of a peer that acks every request at once (the sim's engine caps near 4,700 requests/s). \
+        stream of a peer that acks every request at once (the sim's engine caps near 4,700 requests/s), the \
+        private stream and REST on a quiet sim (one step a second: a real exchange's market is not made on \
+        this machine's cores; --busy-sim keeps the market phase's sim running instead, as before 2026-12-01). \
         Latencies go into HdrHistograms (1 ns to 10 s, 3 significant digits); prints p50, p99, \
         p99.9 and max in microseconds, and, last, a JSON object. Use a release build.
         """
@@ -29,6 +31,9 @@ struct ConnectorBench: AsyncParsableCommand {
     @Option(help: "Order lines a second (place and cancel in turn).")
     var rate = 5_000
 
+    @Flag(help: "Run the order phase beside the market phase's sim (its 1 ms flow on the same cores) instead of a quiet one.")
+    var busySim = false
+
     func validate() throws {
         guard seconds > 0 && seconds <= 600 else { throw ValidationError("--seconds must be in (0, 600]") }
         guard (1...50).contains(symbols) else { throw ValidationError("--symbols must be 1–50") }
@@ -38,7 +43,8 @@ struct ConnectorBench: AsyncParsableCommand {
     func run() async throws {
         SimChild.warnIfDebug()
         let (names, instruments) = SimChild.market(symbols: symbols)
-        let (child, port) = try SimChild.start(config: #"{"step_ms":1,"order_rate_limit":100000000,"ip_request_limit":100000000,"instruments":[\#(instruments)]}"#)
+        let limits = #""order_rate_limit":100000000,"ip_request_limit":100000000"#
+        var (child, port) = try SimChild.start(config: #"{"step_ms":1,\#(limits),"instruments":[\#(instruments)]}"#)
         defer { child.terminate(); child.waitUntilExit() }
         let sink = open("/dev/null", O_WRONLY)
         defer { close(sink) }
@@ -50,6 +56,13 @@ struct ConnectorBench: AsyncParsableCommand {
         let market = LatencyHistogram(depth.samples)
         print("market: \(depth.events) depth events (\(names.count) topics) at \(format(depthRate))/s; frame read → line written: \(summary(market))")
 
+        if !busySim {
+            // The exchange's market flow is not on the bot's cores in production: the private stream and REST
+            // come from a sim that steps once a second.
+            child.terminate()
+            child.waitUntilExit()
+            (child, port) = try SimChild.start(config: #"{"step_ms":1000,\#(limits)}"#)
+        }
         // The order path against a peer that only acks (the sim's matching engine would pace it below --rate).
         var quiet = Logger(label: "keel.bench")
         quiet.logLevel = .critical
