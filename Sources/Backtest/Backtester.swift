@@ -196,7 +196,7 @@ public struct Backtester {
     private mutating func carryOut(_ decision: MarketMakingStrategy.Decision, time: Int64) {
         if decision.transition?.to == .halted { summary.halts += 1 }
         for intent in decision.intents {
-            let (go, _) = account!.enter(intent, time: time)
+            let (go, _) = account!.enter(intent, time: time, keep: .outcomes)
             guard go else { continue }
             switch intent {
             case .place: summary.orders += 1
@@ -212,7 +212,8 @@ public struct Backtester {
 
     private mutating func apply(_ events: [VenueEvent], time: Int64) {
         guard !events.isEmpty else { return }
-        for record in account!.apply(events, time: time) {
+        // The order records are not read here: only the outcomes are made.
+        for record in account!.apply(events, time: time, keep: .outcomes) {
             switch record {
             case .fill(let fill):
                 summary.fills += 1

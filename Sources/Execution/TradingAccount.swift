@@ -39,6 +39,14 @@ public struct TradingAccount: Sendable {
         }
     }
 
+    /// Which records a step returns: all of them (the shell stores each), or only its outcomes — fills,
+    /// round trips, rejections, foreign orders — without the order records, which a backtest never reads
+    /// (tens of thousands of copies of the order, each with its strings retained).
+    public enum Keep: Sendable {
+        case all
+        case outcomes
+    }
+
     public let symbol: String
     public private(set) var tracker = OrderTracker()
     public private(set) var ledger = PositionLedger()
@@ -55,19 +63,24 @@ public struct TradingAccount: Sendable {
     // MARK: Intents, before they go out
 
     /// Enters an intent; false when there is nothing to send (the order is no longer there to amend or cancel).
-    public mutating func enter(_ intent: OrderIntent, time: Int64) -> (send: Bool, records: [Record]) {
+    public mutating func enter(_ intent: OrderIntent, time: Int64, keep: Keep = .all) -> (send: Bool, records: [Record]) {
+        // Every record an intent makes is an order record.
+        let all = keep == .all
         switch intent {
         case .place(let request, _):
-            return (true, [.order(tracker.submitted(request, time: time), step: "submitted", detail: .text(""))])
+            let order = tracker.submitted(request, time: time)
+            return (true, all ? [.order(order, step: "submitted", detail: .text(""))] : [])
         case .amend(let clientId, _, let price):
-            guard tracker.amendRequested(clientId, price: price, qty: nil, time: time), let order = tracker[clientId] else { return (false, []) }
+            guard tracker.amendRequested(clientId, price: price, qty: nil, time: time) else { return (false, []) }
+            guard all, let order = tracker[clientId] else { return (true, []) }
             return (true, [.order(order, step: "amend_requested", detail: .amend(price: price))])
         case .cancel(let clientId, _):
-            guard tracker.cancelRequested(clientId, time: time), let order = tracker[clientId] else { return (false, []) }
+            guard tracker.cancelRequested(clientId, time: time) else { return (false, []) }
+            guard all, let order = tracker[clientId] else { return (true, []) }
             return (true, [.order(order, step: "cancel_requested", detail: .text(""))])
         case .cancelAll(let symbol, let reason):
             var records: [Record] = []
-            for order in tracker.live(symbol: symbol) where tracker.cancelRequested(order.clientId, time: time) {
+            for order in tracker.live(symbol: symbol) where tracker.cancelRequested(order.clientId, time: time) && all {
                 records.append(.order(tracker[order.clientId]!, step: "cancel_requested", detail: .text(reason)))
             }
             return (true, records)
@@ -76,14 +89,15 @@ public struct TradingAccount: Sendable {
 
     // MARK: The venue's answers
 
-    public mutating func apply(_ events: [VenueEvent], time: Int64) -> [Record] {
+    public mutating func apply(_ events: [VenueEvent], time: Int64, keep: Keep = .all) -> [Record] {
         var records: [Record] = []
+        let all = keep == .all
         for event in events {
             switch event {
             case .order(let update):
                 switch tracker.apply(update, time: time) {
                 case .updated(let order):
-                    records.append(.order(order, step: "update", detail: .text(update.state.rawValue)))
+                    if all { records.append(.order(order, step: "update", detail: .text(update.state.rawValue))) }
                     if order.status == .rejected { records.append(.rejected(order)) }
                 case .foreign(let update) where update.state.isOpen:
                     records.append(.foreign(update))
@@ -92,16 +106,16 @@ public struct TradingAccount: Sendable {
                 }
             case .fill(let fill):
                 guard case .counted(let filled) = tracker.apply(fill) else { continue }
-                if let filled { records.append(.order(filled, step: "fill", detail: .fill(executionId: fill.executionId, qty: fill.qty, price: fill.price))) }
+                if all, let filled { records.append(.order(filled, step: "fill", detail: .fill(executionId: fill.executionId, qty: fill.qty, price: fill.price))) }
                 records.append(.fill(fill))
                 if let trip = ledger.apply(fill) { records.append(.roundTrip(pnl: trip)) }
             case .acknowledged(let clientId, let command):
-                if let order = tracker.acknowledged(clientId, command: command, time: time) {
+                if let order = tracker.acknowledged(clientId, command: command, time: time), all {
                     records.append(.order(order, step: "acknowledged", detail: .text(command.rawValue)))
                 }
             case .refused(let clientId, let command, let reason):
                 guard let order = tracker.refused(clientId, command: command, reason: reason, time: time) else { continue }
-                records.append(.order(order, step: "refused", detail: .refused(command: command.rawValue, reason: reason)))
+                if all { records.append(.order(order, step: "refused", detail: .refused(command: command.rawValue, reason: reason))) }
                 if order.status == .rejected { records.append(.rejected(order)) }
             }
         }
