@@ -80,8 +80,8 @@ public struct TradingAccount: Sendable {
             return (true, [.order(order, step: "cancel_requested", detail: .text(""))])
         case .cancelAll(let symbol, let reason):
             var records: [Record] = []
-            for order in tracker.live(symbol: symbol) where tracker.cancelRequested(order.clientId, time: time) && all {
-                records.append(.order(tracker[order.clientId]!, step: "cancel_requested", detail: .text(reason)))
+            for order in tracker.live(symbol: symbol) where tracker.cancelRequested(order.clientId, time: time) {
+                if all { records.append(.order(tracker[order.clientId]!, step: "cancel_requested", detail: .text(reason))) }
             }
             return (true, records)
         }

@@ -62,7 +62,9 @@ actor BybitTradeSession: SocketSession {
             do {
                 try await direct.write(.text(text))
                 written?()
-            } catch {}
+            } catch {
+                logger.warning("bybit_trade_write_failed", metadata: ["req_id": "\(id)", "error": "\(error)"])
+            }
         } else {
             outgoing.yield(text)
         }
