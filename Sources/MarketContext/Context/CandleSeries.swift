@@ -80,15 +80,13 @@ public struct CandleSeries: Sendable {
     /// Where the series stands: the open candle's start, else the last closed one's end.
     private var openedAt: Int64 { isOpen ? open.start : closedEnd }
 
+    /// The start of the candle holding `time`: the open one's, without a division, for nearly every trade.
+    private func start(of time: Int64) -> Int64 { interval.start(of: time, near: isOpen ? open.start : nil) }
+
     /// Adds one trade at its exchange time; a trade older than the open (or last closed) candle is left out (false).
     @discardableResult
     public mutating func add(price: Price, qty: Quantity, aggressor: Side, time: Int64) -> Bool {
-        // Most trades land in the open candle: nothing to close or open, and no division to find its start.
-        if isOpen, time >= open.start, time < open.end {
-            open.add(price: price, qty: qty, aggressor: aggressor)
-            return true
-        }
-        let start = interval.start(of: time)
+        let start = self.start(of: time)
         if start < openedAt { return false }
         advance(to: time)
         if !isOpen {
@@ -103,7 +101,7 @@ public struct CandleSeries: Sendable {
     /// older than the open one is left out (false).
     @discardableResult
     public mutating func add(minute: Candle) -> Bool {
-        let start = interval.start(of: minute.start)
+        let start = self.start(of: minute.start)
         if start < openedAt { return false }
         advance(to: minute.start)
         if !isOpen {
@@ -117,7 +115,7 @@ public struct CandleSeries: Sendable {
     /// Closes the open candle once `time` is past its end, and adds a flat candle (the previous close,
     /// zero volume) for every interval in between that had no trade.
     public mutating func advance(to time: Int64) {
-        let target = interval.start(of: time)
+        let target = self.start(of: time)
         if isOpen, open.start < target {
             close(open)
             isOpen = false
