@@ -137,8 +137,7 @@ public struct Backtester {
     // MARK: Inside
 
     private mutating func process(_ event: MarketEvent, stamp: Int64) {
-        // What this reads of the event, in one look (each look copies it whole, its book inline).
-        let (symbol, exchangeTime, isDepth) = Self.facts(event)
+        let symbol = event.symbol, exchangeTime = event.exchangeTime, isDepth = event.isDepth
         if strategy == nil {
             guard options.symbol == nil || options.symbol == symbol, isDepth else { return }
             let instrument = Instrument(symbol: symbol, tickSize: options.tickSize, qtyStep: options.qtyStep, minQty: options.minQty)
@@ -266,13 +265,5 @@ public struct Backtester {
         (point.ourBid, point.ourAsk) = workingTouch()
         curve.add(point)
         output(.equity(point))
-    }
-
-    static func facts(_ event: MarketEvent) -> (symbol: String, exchangeTime: Int64, isDepth: Bool) {
-        switch event {
-        case .depth(let depth): return (depth.update.symbol, depth.update.exchangeTime, true)
-        case .trade(let trade): return (trade.symbol, trade.exchangeTime, false)
-        case .bookInvalid(let invalid): return (invalid.symbol, invalid.exchangeTime, false)
-        }
     }
 }

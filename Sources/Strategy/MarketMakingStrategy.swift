@@ -137,11 +137,10 @@ public struct MarketMakingStrategy: Sendable {
 
     /// A market event of the symbol (others are ignored), at its time.
     public mutating func onMarket(_ event: MarketEvent, time: Int64) {
-        // One look into the event (each look copies it whole, its book inline): its symbol is checked in the case.
+        guard event.symbol == symbol else { return }
+        lastMarketTime = max(lastMarketTime ?? time, time)
         switch event {
         case .depth(let depth):
-            guard depth.update.symbol == symbol else { return }
-            lastMarketTime = max(lastMarketTime ?? time, time)
             // The book itself is not kept (holding it past the event would make the feed copy it on its
             // next update): the inputs keep what the decision reads, the touch among them.
             bookValid = true
@@ -154,8 +153,6 @@ public struct MarketMakingStrategy: Sendable {
                 if resolvedMarkouts.count > 2_000 { resolvedMarkouts.removeFirst(resolvedMarkouts.count - 1_000) }
             }
         case .trade(var trade):
-            guard trade.symbol == symbol else { return }
-            lastMarketTime = max(lastMarketTime ?? time, time)
             // Candles are keyed by the exchange's time of each trade; the inputs run on event time.
             context.onTrade(trade)
             trade.exchangeTime = time
@@ -163,9 +160,7 @@ public struct MarketMakingStrategy: Sendable {
             if let mid = inputs.snapshot.mid {
                 intensity.record(distanceTicks: abs((trade.price - mid).doubleValue) / instrument.tickSize.doubleValue, time: time)
             }
-        case .bookInvalid(let invalid):
-            guard invalid.symbol == symbol else { return }
-            lastMarketTime = max(lastMarketTime ?? time, time)
+        case .bookInvalid:
             bookValid = false
         }
     }

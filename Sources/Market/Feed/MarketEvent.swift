@@ -7,13 +7,33 @@ public enum MarketEvent: Sendable {
     case trade(TradeTick)
     case bookInvalid(BookInvalid)
 
+    // Inlinable: a caller's look into its event is then projected in place, not a copy of the whole
+    // event made for the call (the backtester and the strategy look at every event).
+
     /// The symbol the event is about.
+    @inlinable
     public var symbol: String {
         switch self {
         case .depth(let depth): return depth.update.symbol
         case .trade(let trade): return trade.symbol
         case .bookInvalid(let invalid): return invalid.symbol
         }
+    }
+
+    /// The exchange's time of the event.
+    @inlinable
+    public var exchangeTime: Int64 {
+        switch self {
+        case .depth(let depth): return depth.update.exchangeTime
+        case .trade(let trade): return trade.exchangeTime
+        case .bookInvalid(let invalid): return invalid.exchangeTime
+        }
+    }
+
+    /// Whether it is a trusted book.
+    @inlinable
+    public var isDepth: Bool {
+        if case .depth = self { true } else { false }
     }
 }
 
