@@ -126,6 +126,11 @@ struct StrategyRunTests {
         let orders = try await status(bot)["orders"] as? [String: Int] ?? [:]
         print("strategy test (paper): orders \(orders)")
 
+        // Stopped while orders are live (at the position limit, with the other side's order just filled or
+        // refused, there can be none for a moment): the cancel below has something to say it cancelled.
+        #expect(try await waitFor(.seconds(10)) {
+            !((try? await status(bot))?["live_orders"] as? [[String: Any]] ?? []).isEmpty
+        }, "no live order to stop on")
         bot.process.terminate()
         #expect(try await waitFor(.seconds(20)) { !bot.process.isRunning })
         #expect(bot.process.terminationStatus == 0)
