@@ -57,17 +57,25 @@ public struct PaperExchange: Sendable {
         var sequence: Int
     }
     private var due: [(time: Int64, action: Action)] = []
-    /// The best `keptLevels` levels a side of each symbol's last book, for orders arriving between book
-    /// events (the book itself is not kept: holding it would make its owner copy it on every update).
-    private var tops: [String: BookTops] = [:]
-    /// With an owner that calls `settle()` after each market event (the backtester): each symbol's book
-    /// from `onBook` to `settle()`, its tops copied only when an order reads them (`stale` until then).
-    private var held: [String: OrderBook] = [:]
-    private var stale: Set<String> = []
+    /// Each symbol's last book as orders arriving between book events meet it (a few symbols: found by
+    /// a look down the list, not a hash).
+    private var markets: [MarketSlot] = []
     private var sparing = Sparing.off
 
+    /// A symbol's book as the venue keeps it: the best `keptLevels` levels a side of its last book (the
+    /// book itself is not kept: holding it would make its owner copy it on every update). With an owner
+    /// that calls `settle()` after each market event (the backtester), the book is held from `onBook`
+    /// to `settle()` instead, its tops copied only when an order reads them (`stale` until then) and only
+    /// as deep as the orders on their way reach.
+    private struct MarketSlot {
+        let symbol: String
+        var tops = BookTops()
+        var held: OrderBook?
+        var stale = false
+    }
+
     /// Whether books are held rather than their tops copied: off until the first `settle()`; ended for good
-    /// by a place or amend outside an `onBook` … `settle()` window.
+    /// by a place or amend outside an `onBook` … `settle()` window that the tops kept cannot answer.
     private enum Sparing { case off, on, ended }
     /// Levels a side kept for arrivals: an order deeper than this joins with no volume ahead.
     public static let keptLevels = 256
@@ -95,14 +103,8 @@ public struct PaperExchange: Sendable {
 
     /// Commands whose time has come, without market data (e.g. on a timer).
     public mutating func advance(to time: Int64) -> [VenueEvent] {
-        now = max(now, time)
         var events: [VenueEvent] = []
-        while let next = due.first, next.time <= now {
-            due.removeFirst()
-            // Stamped when the venue gets to it: after a silent feed that is later than it was due, and an
-            // answer stamped earlier than the request it answers would be taken for a stale one.
-            events += perform(next.action, at: now)
-        }
+        advance(to: time, into: &events)
         return events
     }
 
@@ -110,13 +112,16 @@ public struct PaperExchange: Sendable {
 
     /// After the book of `symbol` changed (the book as it is now).
     public mutating func onBook(_ book: OrderBook, symbol: String, time: Int64) -> [VenueEvent] {
+        let market = slot(symbol)
         if sparing == .on {
-            held[symbol] = book
-            stale.insert(symbol)
+            markets[market].held = book
+            markets[market].stale = true
         } else {
-            keepTops(of: book, symbol: symbol)
+            book.copyTops(limit: Self.keptLevels, into: &markets[market].tops)
+            markets[market].stale = false
         }
-        var events = advance(to: time)
+        var events: [VenueEvent] = []
+        advance(to: time, into: &events)
         for quoted in ordered(symbol: symbol) {
             let clientId = quoted.clientId
             guard let index = resting.index(forKey: clientId) else { continue }
@@ -130,14 +135,15 @@ public struct PaperExchange: Sendable {
             resting.values[index] = order
             // The opposite touch reached the price: taken whole.
             let crossed = order.update.side == .buy ? book.bestAsk.map { $0.price <= order.update.price } : book.bestBid.map { $0.price >= order.update.price }
-            if crossed == true { events += execute(clientId, qty: order.update.qty - order.update.filledQty, time: time) }
+            if crossed == true { execute(clientId, qty: order.update.qty - order.update.filledQty, time: time, into: &events) }
         }
         return events
     }
 
     /// After a public trade print.
     public mutating func onTrade(_ trade: TradeTick) -> [VenueEvent] {
-        var events = advance(to: trade.exchangeTime)
+        var events: [VenueEvent] = []
+        advance(to: trade.exchangeTime, into: &events)
         // A sell aggressor hits bids; a buy aggressor lifts asks.
         let side: Side = trade.aggressor == .sell ? .buy : .sell
         var left = trade.qty
@@ -151,7 +157,7 @@ public struct PaperExchange: Sendable {
             var order = resting.values[index]
             let price = order.update.price
             if through {
-                events += execute(clientId, qty: order.update.qty - order.update.filledQty, time: trade.exchangeTime)
+                execute(clientId, qty: order.update.qty - order.update.filledQty, time: trade.exchangeTime, into: &events)
                 continue
             }
             guard trade.price == price, left > .zero else { continue }
@@ -164,7 +170,7 @@ public struct PaperExchange: Sendable {
                 let remaining = order.update.qty - order.update.filledQty
                 let qty = min(left, remaining)
                 left -= qty
-                events += execute(clientId, qty: configuration.partialFills ? qty : remaining, time: trade.exchangeTime)
+                execute(clientId, qty: configuration.partialFills ? qty : remaining, time: trade.exchangeTime, into: &events)
             }
         }
         return events
@@ -172,50 +178,78 @@ public struct PaperExchange: Sendable {
 
     /// The owner is done with the market event. The books held since `onBook` are let go, so that the
     /// feed changes them in place rather than copying them; a symbol with an order on its way keeps its
-    /// best levels first. Called after every market event, it spares copying the tops of the books no
-    /// order arrives on (most of them) — on the promise that places and amends come only between an
-    /// `onBook` and this call, as the strategy decides after depth events. A place or amend outside it
-    /// ends the sparing (every book's tops are copied again, as without this call).
+    /// best levels first, as deep as those orders reach. Called after every market event, it spares
+    /// copying the tops of the books no order arrives on (most of them) — on the promise that places and
+    /// amends come only between an `onBook` and this call, as the strategy decides after depth events. A
+    /// place or amend outside it that the tops kept cannot answer ends the sparing (every book's tops are
+    /// copied whole again, as without this call).
     public mutating func settle() {
         if sparing == .off { sparing = .on }
-        guard !held.isEmpty else { return }
-        for (symbol, book) in held where stale.contains(symbol) && due.contains(where: { arrivalSymbol($0.action) == symbol }) {
-            keepTops(of: book, symbol: symbol)
+        for market in markets.indices where markets[market].held != nil {
+            let book = markets[market].held!
+            markets[market].held = nil
+            // How deep the orders on their way reach on each side (nil: the best level is all they read).
+            var bids: Price?, asks: Price?, arriving = false
+            for entry in due {
+                guard let reach = arrivalReach(entry.action), reach.symbol == markets[market].symbol else { continue }
+                arriving = true
+                guard let price = reach.price else { continue }
+                if reach.side == .bid { bids = min(bids ?? price, price) } else { asks = max(asks ?? price, price) }
+            }
+            guard arriving else { continue }
+            let tops = markets[market].tops
+            if markets[market].stale || !(bids.map { tops.covers(.bid, $0) } ?? true) || !(asks.map { tops.covers(.ask, $0) } ?? true) {
+                book.copyTops(limit: Self.keptLevels, bidsThrough: bids, asksThrough: asks, into: &markets[market].tops)
+                markets[market].stale = false
+            }
         }
-        held.removeAll(keepingCapacity: true)
     }
 
-    /// The symbol whose book an action reads when it lands: a place's, or an amended order's (resting, or
-    /// still on its way).
-    private func arrivalSymbol(_ action: Action) -> String? {
+    /// The book an action reads when it lands: a place's, or an amended order's (resting, or still on
+    /// its way), with the side and price it reads there (nil: the touch only).
+    private func arrivalReach(_ action: Action) -> (symbol: String, side: BookSide, price: Price?)? {
         switch action {
-        case .place(let request): return request.symbol
-        case .amend(let clientId, _, _):
-            if let order = resting[clientId] { return order.update.symbol }
-            for entry in due { if case .place(let request) = entry.action, request.orderLinkId == clientId { return request.symbol } }
+        case .place(let request):
+            return (request.symbol, request.side == .buy ? .bid : .ask, request.price)
+        case .amend(let clientId, let price, _):
+            if let order = resting[clientId] { return (order.update.symbol, order.update.side == .buy ? .bid : .ask, price ?? order.update.price) }
+            for entry in due {
+                if case .place(let request) = entry.action, request.orderLinkId == clientId {
+                    return (request.symbol, request.side == .buy ? .bid : .ask, price ?? request.price)
+                }
+            }
             return nil
         case .cancel, .cancelAll: return nil
         }
     }
 
-    /// The kept tops of `symbol`'s last book, copied from the held book if not yet.
-    private mutating func currentTops(_ symbol: String) -> BookTops? {
-        if stale.contains(symbol), let book = held[symbol] { keepTops(of: book, symbol: symbol) }
-        return tops[symbol]
+    /// The index of `symbol`'s slot, made on first sight.
+    private mutating func slot(_ symbol: String) -> Int {
+        if let index = markets.firstIndex(where: { $0.symbol == symbol }) { return index }
+        markets.append(MarketSlot(symbol: symbol))
+        return markets.count - 1
     }
 
-    /// `book`'s best `keptLevels` levels a side become `symbol`'s tops, no longer stale.
-    private mutating func keepTops(of book: OrderBook, symbol: String) {
-        book.copyTops(limit: Self.keptLevels, into: &tops[symbol, default: BookTops()])
-        stale.remove(symbol)
+    /// The kept tops of `symbol`'s last book, answering for `price` on `side`: copied from the held book
+    /// if they are older than it or do not reach that deep. Nil before the symbol's first book.
+    private mutating func currentTops(_ symbol: String, _ side: BookSide, reaching price: Price?) -> BookTops? {
+        guard let market = markets.firstIndex(where: { $0.symbol == symbol }) else { return nil }
+        if let book = markets[market].held, markets[market].stale || !(price.map { markets[market].tops.covers(side, $0) } ?? true) {
+            book.copyTops(limit: Self.keptLevels, bidsThrough: side == .bid ? price : nil, asksThrough: side == .ask ? price : nil,
+                          into: &markets[market].tops)
+            markets[market].stale = false
+        }
+        return markets[market].tops
     }
 
     // MARK: Inside
 
     private mutating func schedule(_ action: Action, _ time: Int64) {
-        if sparing == .on, let symbol = arrivalSymbol(action), stale.contains(symbol), held[symbol] == nil {
-            // The book this order will meet was let go uncopied (it meets the older tops): copy every
-            // book's tops from here on.
+        if sparing == .on, let reach = arrivalReach(action), let market = markets.firstIndex(where: { $0.symbol == reach.symbol }),
+           markets[market].held == nil,
+           markets[market].stale || !(reach.price.map { markets[market].tops.covers(reach.side, $0) } ?? true) {
+            // The book this order will meet was let go uncopied, or copied less deep than the order
+            // reads (it meets the tops kept): copy every book's tops whole from here on.
             sparing = .ended
         }
         let at = time + configuration.latency(at: time)
@@ -249,32 +283,37 @@ public struct PaperExchange: Sendable {
         return open
     }
 
-    private mutating func perform(_ action: Action, at time: Int64) -> [VenueEvent] {
+    /// Commands whose time has come, their answers appended to `events`.
+    private mutating func advance(to time: Int64, into events: inout [VenueEvent]) {
+        now = max(now, time)
+        while let next = due.first, next.time <= now {
+            due.removeFirst()
+            // Stamped when the venue gets to it: after a silent feed that is later than it was due, and an
+            // answer stamped earlier than the request it answers would be taken for a stale one.
+            perform(next.action, at: now, into: &events)
+        }
+    }
+
+    private mutating func perform(_ action: Action, at time: Int64, into events: inout [VenueEvent]) {
         switch action {
         case .place(let request):
-            return arrive(request, at: time)
+            arrive(request, at: time, into: &events)
         case .cancel(let clientId):
-            guard var order = resting.removeValue(forKey: clientId) else {
-                return [.refused(clientId: clientId, command: .cancel, reason: "order not found (filled or gone)")]
-            }
-            orderedCache = nil
-            order.update.state = order.update.filledQty.isZero ? .cancelled : .partiallyFilledCanceled
-            order.update.cancelType = "CancelByUser"
-            order.update.updatedTime = time
-            return [.acknowledged(clientId: clientId, command: .cancel), .order(order.update)]
+            cancel(clientId, at: time, acknowledged: true, into: &events)
         case .cancelAll(let symbol):
-            var events: [VenueEvent] = []
             for clientId in resting.values.filter({ symbol == nil || $0.update.symbol == symbol }).sorted(by: { $0.sequence < $1.sequence }).map(\.update.clientId) {
-                events += perform(.cancel(clientId: clientId), at: time).filter { if case .order = $0 { return true } else { return false } }
+                cancel(clientId, at: time, acknowledged: false, into: &events)
             }
-            return events + [.acknowledged(clientId: "", command: .cancelAll)]
+            events.append(.acknowledged(clientId: "", command: .cancelAll))
         case .amend(let clientId, let price, let qty):
             guard let index = resting.index(forKey: clientId) else {
-                return [.refused(clientId: clientId, command: .amend, reason: "order not found (filled or gone)")]
+                events.append(.refused(clientId: clientId, command: .amend, reason: "order not found (filled or gone)"))
+                return
             }
             var order = resting.values[index]
             if let qty, qty <= order.update.filledQty {
-                return [.refused(clientId: clientId, command: .amend, reason: "qty \(qty) not above the filled \(order.update.filledQty)")]
+                events.append(.refused(clientId: clientId, command: .amend, reason: "qty \(qty) not above the filled \(order.update.filledQty)"))
+                return
             }
             let repriced = price.map { $0 != order.update.price } ?? false
             let grown = qty.map { $0 > order.update.qty } ?? false
@@ -291,21 +330,41 @@ public struct PaperExchange: Sendable {
             }
             resting.values[index] = order
             orderedCache = nil
-            return [.acknowledged(clientId: clientId, command: .amend), .order(order.update)]
+            events.append(.acknowledged(clientId: clientId, command: .amend))
+            events.append(.order(order.update))
         }
     }
 
-    private mutating func arrive(_ request: PlaceRequest, at time: Int64) -> [VenueEvent] {
+    /// A cancel landing: the order's last state (and, for a cancel of its own rather than a cancel-all's,
+    /// its acknowledgement before it, or its refusal).
+    private mutating func cancel(_ clientId: String, at time: Int64, acknowledged: Bool, into events: inout [VenueEvent]) {
+        guard var order = resting.removeValue(forKey: clientId) else {
+            if acknowledged { events.append(.refused(clientId: clientId, command: .cancel, reason: "order not found (filled or gone)")) }
+            return
+        }
+        orderedCache = nil
+        order.update.state = order.update.filledQty.isZero ? .cancelled : .partiallyFilledCanceled
+        order.update.cancelType = "CancelByUser"
+        order.update.updatedTime = time
+        if acknowledged { events.append(.acknowledged(clientId: clientId, command: .cancel)) }
+        events.append(.order(order.update))
+    }
+
+    private mutating func arrive(_ request: PlaceRequest, at time: Int64, into events: inout [VenueEvent]) {
         guard resting[request.orderLinkId] == nil else {
-            return [.refused(clientId: request.orderLinkId, command: .place, reason: "duplicate client id")]
+            events.append(.refused(clientId: request.orderLinkId, command: .place, reason: "duplicate client id"))
+            return
         }
         guard let price = request.price, request.type == .limit else {
-            return [.refused(clientId: request.orderLinkId, command: .place, reason: "paper trading takes limit orders only")]
+            events.append(.refused(clientId: request.orderLinkId, command: .place, reason: "paper trading takes limit orders only"))
+            return
         }
-        let top = currentTops(request.symbol)
+        let side: BookSide = request.side == .buy ? .bid : .ask
+        let top = currentTops(request.symbol, side, reaching: price)
         let takes = request.side == .buy ? top?.bestAsk.map { price >= $0 } : top?.bestBid.map { price <= $0 }
         if takes == true, request.timeInForce == .postOnly {
-            return [.refused(clientId: request.orderLinkId, command: .place, reason: "post-only order would take liquidity")]
+            events.append(.refused(clientId: request.orderLinkId, command: .place, reason: "post-only order would take liquidity"))
+            return
         }
         orderCount += 1
         sequence += 1
@@ -317,23 +376,26 @@ public struct PaperExchange: Sendable {
             // A plain limit order that crosses takes at once, at its price.
             resting[request.orderLinkId] = RestingOrder(update: update, queueAhead: .zero, sequence: sequence)
             orderedCache = nil
-            return [.acknowledged(clientId: request.orderLinkId, command: .place)]
-                + execute(request.orderLinkId, qty: request.qty, time: time, maker: false)
+            events.append(.acknowledged(clientId: request.orderLinkId, command: .place))
+            execute(request.orderLinkId, qty: request.qty, time: time, maker: false, into: &events)
+            return
         }
-        let shown = shownSize(update)
+        let shown = top?.size(side, at: price) ?? .zero
         resting[request.orderLinkId] = RestingOrder(update: update, queueAhead: shown, sequence: sequence, shown: shown)
         orderedCache = nil
-        return [.acknowledged(clientId: request.orderLinkId, command: .place), .order(update)]
+        events.append(.acknowledged(clientId: request.orderLinkId, command: .place))
+        events.append(.order(update))
     }
 
     /// The size shown at the order's price on its side (0 when it improves the touch).
     private mutating func shownSize(_ update: OrderUpdate) -> Quantity {
-        guard let top = currentTops(update.symbol) else { return .zero }
-        return top.size(update.side == .buy ? .bid : .ask, at: update.price)
+        let side: BookSide = update.side == .buy ? .bid : .ask
+        guard let top = currentTops(update.symbol, side, reaching: update.price) else { return .zero }
+        return top.size(side, at: update.price)
     }
 
-    private mutating func execute(_ clientId: String, qty: Quantity, time: Int64, maker: Bool = true) -> [VenueEvent] {
-        guard qty > .zero, let index = resting.index(forKey: clientId) else { return [] }
+    private mutating func execute(_ clientId: String, qty: Quantity, time: Int64, maker: Bool = true, into events: inout [VenueEvent]) {
+        guard qty > .zero, let index = resting.index(forKey: clientId) else { return }
         var order = resting.values[index]
         executionCount += 1
         let before = order.update.filledQty
@@ -354,6 +416,7 @@ public struct PaperExchange: Sendable {
         } else {
             resting.values[index] = order
         }
-        return [.fill(fill), .order(order.update)]
+        events.append(.fill(fill))
+        events.append(.order(order.update))
     }
 }

@@ -165,9 +165,9 @@ struct PaperExchangeTests {
         #expect(atPrice > 0)
     }
 
-    /// A venue that lets each book go at `settle()` (copying the tops only for an order on its way)
-    /// answers exactly as one that copies them on every book, on the capture: orders placed near and
-    /// deep, amended, arriving on books and on trades.
+    /// A venue that lets each book go at `settle()` (copying the tops only for an order on its way, and
+    /// only as deep as it reads) answers exactly as one that copies them on every book, on the capture:
+    /// orders placed near and deep, repriced or grown at their price, arriving on books and on trades.
     @Test func lettingBooksGoAtSettleAnswersAsCopyingEveryBook() throws {
         var feed = BinanceFeed()
         var configuration = PaperExchange.Configuration()
@@ -203,6 +203,10 @@ struct PaperExchangeTests {
                     } else if sequence % 7 == 3, let level = depth.book.levels(.bid, limit: 20).last {
                         copying.amend(clientId: "s\(sequence - 3)", price: level.price, qty: nil, time: time)
                         settling.amend(clientId: "s\(sequence - 3)", price: level.price, qty: nil, time: time)
+                    } else if sequence % 7 == 5 {
+                        // More size at its own price, anywhere in the best 300 levels: it reads its level again.
+                        copying.amend(clientId: "s\(sequence - 5)", price: nil, qty: d("0.003"), time: time)
+                        settling.amend(clientId: "s\(sequence - 5)", price: nil, qty: d("0.003"), time: time)
                     }
                 case .trade(let trade):
                     both { $0.onTrade(trade) }
@@ -245,5 +249,46 @@ struct PaperExchangeTests {
         #expect(a == b)
         #expect(fills(a).isEmpty, "6 traded against 9 ahead: no fill")
         #expect(copying.queueAhead("b") == settling.queueAhead("b") && settling.queueAhead("b") == d("3"))
+    }
+
+    /// The same when the book was copied, but only as deep as the orders then on their way read: a place
+    /// outside the window deeper than that ends the sparing (it meets the tops kept), and every later
+    /// order meets its whole book again.
+    @Test func aPlaceOutsideTheWindowDeeperThanTheCopyEndsTheSparing() throws {
+        var configuration = PaperExchange.Configuration()
+        configuration.latency = 10
+        configuration.partialFills = false
+        var copying = PaperExchange(configuration: configuration)
+        var settling = PaperExchange(configuration: configuration)
+        func both(_ body: (inout PaperExchange) -> [VenueEvent]) -> ([VenueEvent], [VenueEvent]) {
+            (body(&copying), body(&settling))
+        }
+        func deep(_ near: String, _ far: String) throws -> OrderBook {
+            var book = OrderBook()
+            try book.apply(DepthUpdate(symbol: "X", kind: .snapshot, bids: [PriceLevel(price: d("100"), qty: d(near)), PriceLevel(price: d("98"), qty: d(far))],
+                                       asks: [PriceLevel(price: d("101"), qty: d("5"))]))
+            return book
+        }
+        settling.settle()
+        _ = both { $0.onBook(try! deep("5", "7"), symbol: "X", time: 0) }
+        // Inside the window, at the touch: the settle copies the bids down to 100 only.
+        copying.place(place("a", .buy, "1", at: "100"), time: 0)
+        settling.place(place("a", .buy, "1", at: "100"), time: 0)
+        settling.settle()
+        // Outside it, at 98: the copy does not reach it; the sparing ends.
+        copying.place(place("b", .buy, "1", at: "98"), time: 2)
+        settling.place(place("b", .buy, "1", at: "98"), time: 2)
+        _ = both { $0.onTrade(trade(.buy, "1", at: "101", time: 15)) }
+        #expect(copying.queueAhead("a") == d("5") && settling.queueAhead("a") == d("5"))
+        _ = both { $0.onBook(try! deep("5", "8"), symbol: "X", time: 20) }
+        copying.place(place("c", .buy, "1", at: "100"), time: 20)
+        settling.place(place("c", .buy, "1", at: "100"), time: 20)
+        settling.settle()
+        // Outside again at 98, after a settle that had an order on its way at 100: it meets the whole book (8 ahead).
+        copying.place(place("d", .buy, "1", at: "98"), time: 25)
+        settling.place(place("d", .buy, "1", at: "98"), time: 25)
+        let (a, b) = both { $0.onTrade(trade(.buy, "1", at: "101", time: 40)) }
+        #expect(a == b)
+        #expect(copying.queueAhead("d") == settling.queueAhead("d") && settling.queueAhead("d") == d("8"))
     }
 }

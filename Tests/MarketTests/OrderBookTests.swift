@@ -186,6 +186,48 @@ struct BookTopsTests {
         book.copyTops(limit: 256, into: &tops)
         #expect(tops.bestBid == nil && tops.count(.ask) == 0)
     }
+
+    /// Copied only as deep as a price asked for, each side holds every level at that price or better (the
+    /// best at least, at most the limit), answers the sizes the whole copy answers wherever it `covers`,
+    /// and covers exactly the prices no deeper than its last level when levels were left behind it.
+    @Test func topsCopiedToAPriceAnswerAsTheWholeCopyWhereTheyCover() throws {
+        var rng = SeededGenerator(seed: 11)
+        var book = OrderBook()
+        var whole = BookTops(), partial = BookTops()
+        for round in 0..<40 {
+            for _ in 0..<300 {
+                let side: BookSide = Bool.random(using: &rng) ? .bid : .ask
+                let distance = Int64.random(in: 0..<400, using: &rng)
+                let tick = side == .bid ? 50_000 - 1 - distance : 50_000 + distance
+                let qty = Int64.random(in: 0...2, using: &rng) == 0 ? 0 : Int64.random(in: 1...1_000, using: &rng)
+                try book.set(side, price: FixedDecimal(mantissa: tick, scale: 1), qty: FixedDecimal(mantissa: qty, scale: 3))
+            }
+            let limit = round % 5 == 0 ? 4 : 256
+            book.copyTops(limit: limit, into: &whole)
+            // A bid reach somewhere in the book (or above it), the asks the best only, then the other way round.
+            let reach = FixedDecimal(mantissa: 50_000 - Int64.random(in: -3..<420, using: &rng), scale: 1)
+            for (bids, asks) in [(reach, nil), (nil, FixedDecimal(mantissa: 2 * 50_000 - 1 - reach.mantissa, scale: 1))] as [(Price?, Price?)] {
+                book.copyTops(limit: limit, bidsThrough: bids, asksThrough: asks, into: &partial)
+                #expect(partial.bestBid == book.bestBid?.price && partial.bestAsk == book.bestAsk?.price)
+                for side in BookSide.allCases {
+                    let asked = side == .bid ? bids : asks
+                    let all = book.levels(side, limit: limit)
+                    let expected = asked.map { price in
+                        Array(all.prefix { side == .bid ? $0.price >= price : $0.price <= price })
+                    } ?? Array(all.prefix(1))
+                    let kept = expected.isEmpty ? Array(all.prefix(1)) : expected
+                    #expect(partial.levels(side) == kept)
+                    let leftBehind = kept.count < all.count
+                    for tick in 49_570..<50_430 {
+                        let price = FixedDecimal(mantissa: Int64(tick), scale: 1)
+                        let covered = !leftBehind || kept.last.map { side == .bid ? price >= $0.price : price <= $0.price } ?? false
+                        #expect(partial.covers(side, price) == covered, "\(side) \(price)")
+                        if covered { #expect(partial.size(side, at: price) == whole.size(side, at: price)) }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// The side's dense window near the touch and sparse tail, against a plain dictionary: a touch that

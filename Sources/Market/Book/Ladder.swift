@@ -249,6 +249,28 @@ struct Ladder: Sendable {
         }
     }
 
+    /// The best levels down to `bound` (a stored key: every level at it or better), the best at least and
+    /// at most `limit`, into `keys` and `sizes` (their storage reused); true when levels past `bound` were
+    /// left out.
+    func copyBest(_ limit: Int, through bound: Int64, negate: Bool, keys outKeys: inout [Int64], sizes outSizes: inout [Quantity]) -> Bool {
+        outKeys.removeAll(keepingCapacity: true)
+        outSizes.removeAll(keepingCapacity: true)
+        let sign: Int64 = negate ? -1 : 1
+        let limit = Swift.max(limit, 0)
+        var cut = false
+        forEachFromBest { key, size in
+            guard outKeys.count < limit else { return false }
+            guard outKeys.isEmpty || key >= bound else {
+                cut = true
+                return false
+            }
+            outKeys.append(sign &* key)
+            outSizes.append(size)
+            return true
+        }
+        return cut
+    }
+
     // MARK: The window
 
     @inlinable
