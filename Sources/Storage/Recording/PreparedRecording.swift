@@ -306,6 +306,10 @@ public enum PreparedRecordingReader {
         var symbols: [String] = []
         var books: [OrderBook] = []
         var events: UInt64 = 0
+        /// A depth record's levels, read into the same storage each time: the update that carries them is
+        /// handed back after its event (the backtester keeps no event).
+        var bids: [PriceLevel] = []
+        var asks: [PriceLevel] = []
 
         /// One record; false when it cannot be read.
         mutating func record(_ bytes: UnsafeRawBufferPointer, _ body: (MarketEvent, Int64) -> Void) -> Bool {
@@ -320,11 +324,18 @@ public enum PreparedRecordingReader {
                 guard let symbol = reader.symbol(of: symbols), let stamp = reader.i64(), let causeCode = reader.u8(), let kind = reader.u8(),
                       let flags = reader.u8(), let first = reader.i64(), let last = reader.i64(), let previous = reader.i64(),
                       let sequence = reader.i64(), let exchangeTime = reader.i64(), let receiveTime = reader.i64(), let limit = reader.i32(),
-                      let cause = TrustedDepth.Cause(code: causeCode), let bids = reader.levels(), let asks = reader.levels()
+                      let cause = TrustedDepth.Cause(code: causeCode), reader.levels(into: &bids), reader.levels(into: &asks)
                 else { return false }
-                let update = DepthUpdate(symbol: symbols[symbol], kind: kind == 0 ? .snapshot : .delta, bids: bids, asks: asks,
+                var update = DepthUpdate(symbol: symbols[symbol], kind: kind == 0 ? .snapshot : .delta, bids: [], asks: [],
                                          firstUpdateId: first, lastUpdateId: last, previousUpdateId: flags & 1 != 0 ? previous : nil,
                                          sequence: flags & 2 != 0 ? sequence : nil, exchangeTime: exchangeTime, receiveTime: receiveTime)
+                swap(&update.bids, &bids)
+                swap(&update.asks, &asks)
+                // The level storage comes back for the next record however this one ends.
+                defer {
+                    swap(&update.bids, &bids)
+                    swap(&update.asks, &asks)
+                }
                 let depthLimit = flags & 4 != 0 ? Int(limit) : nil
                 do throws(BookError) {
                     if flags & 8 != 0 {
@@ -447,13 +458,19 @@ private struct ByteReader {
     }
 
     mutating func levels() -> [PriceLevel]? {
-        guard let count = load(UInt32.self), Int(count) * 18 <= bytes.count - offset else { return nil }
         var levels: [PriceLevel] = []
+        return self.levels(into: &levels) ? levels : nil
+    }
+
+    /// The levels into `levels`, its storage reused; false when they cannot be read.
+    mutating func levels(into levels: inout [PriceLevel]) -> Bool {
+        levels.removeAll(keepingCapacity: true)
+        guard let count = load(UInt32.self), Int(count) * 18 <= bytes.count - offset else { return false }
         levels.reserveCapacity(Int(count))
         for _ in 0..<Int(count) {
-            guard let price = decimal(), let qty = decimal() else { return nil }
+            guard let price = decimal(), let qty = decimal() else { return false }
             levels.append(PriceLevel(price: price, qty: qty))
         }
-        return levels
+        return true
     }
 }
