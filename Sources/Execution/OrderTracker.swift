@@ -14,7 +14,23 @@ public struct OrderTracker: Sendable {
         case updated(TrackedOrder)
         /// The venue reported an order this tracker never sent (left from an earlier run, or placed by hand).
         case foreign(OrderUpdate)
-        case ignored(String)
+        case ignored(Ignored)
+    }
+
+    /// Why an update changed nothing, spelled out when it is read: a fill's last update meets an order the
+    /// fill already closed, and a backtest met thousands of them.
+    public enum Ignored: Sendable, Equatable, CustomStringConvertible {
+        /// The order is already terminal (its filled quantity may still have grown).
+        case terminal(clientId: String, status: OrderStatus)
+        /// Older than the last update applied.
+        case older(clientId: String)
+
+        public var description: String {
+            switch self {
+            case .terminal(let clientId, let status): return "\(clientId) is already \(status.rawValue)"
+            case .older(let clientId): return "an older update for \(clientId)"
+            }
+        }
     }
 
     public enum FillOutcome: Sendable, Equatable {
@@ -162,10 +178,10 @@ public struct OrderTracker: Sendable {
             // Terminal stays terminal; a later report may still carry a larger filled quantity.
             if update.filledQty > order.filledQty { order.filledQty = update.filledQty; order.averagePrice = update.averagePrice ?? order.averagePrice }
             store(order, at: index)
-            return .ignored("\(order.clientId) is already \(order.status.rawValue)")
+            return .ignored(.terminal(clientId: order.clientId, status: order.status))
         }
         if update.updatedTime > 0, update.updatedTime < order.venueTime {
-            return .ignored("an older update for \(order.clientId)")
+            return .ignored(.older(clientId: order.clientId))
         }
         order.venueTime = max(order.venueTime, update.updatedTime)
         order.exchangeOrderId = update.orderId.isEmpty ? order.exchangeOrderId : update.orderId

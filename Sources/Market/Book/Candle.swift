@@ -48,11 +48,15 @@ public struct Candle: Sendable, Equatable {
 
     /// Adds one trade; `aggressor` is the taker's side, when known.
     public mutating func add(price: Price, qty: Quantity, aggressor: Side? = nil) {
+        add(price: price, qty: qty, value: price * qty, aggressor: aggressor)
+    }
+
+    /// Adds one trade whose `price × qty` the caller already has (one product for every series it feeds).
+    public mutating func add(price: Price, qty: Quantity, value: FixedDecimal, aggressor: Side?) {
         if price > high { high = price }
         if price < low { low = price }
         close = price
         volume += qty
-        let value = price * qty
         turnover += value
         trades += 1
         if aggressor == .buy {

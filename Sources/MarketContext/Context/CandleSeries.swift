@@ -86,6 +86,12 @@ public struct CandleSeries: Sendable {
     /// Adds one trade at its exchange time; a trade older than the open (or last closed) candle is left out (false).
     @discardableResult
     public mutating func add(price: Price, qty: Quantity, aggressor: Side, time: Int64) -> Bool {
+        add(price: price, qty: qty, value: price * qty, aggressor: aggressor, time: time)
+    }
+
+    /// The same, with the trade's `price × qty` already made (the context feeds one trade to every series).
+    @discardableResult
+    public mutating func add(price: Price, qty: Quantity, value: FixedDecimal, aggressor: Side, time: Int64) -> Bool {
         let start = self.start(of: time)
         if start < openedAt { return false }
         advance(to: time)
@@ -93,7 +99,7 @@ public struct CandleSeries: Sendable {
             open = Candle(start: start, end: start + interval.nanoseconds, open: price)
             isOpen = true
         }
-        open.add(price: price, qty: qty, aggressor: aggressor)
+        open.add(price: price, qty: qty, value: value, aggressor: aggressor)
         return true
     }
 

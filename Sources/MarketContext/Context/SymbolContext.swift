@@ -84,10 +84,14 @@ public struct SymbolContext: Sendable {
         }
         let time = trade.exchangeTime
         roll(to: time)
+        // One price × qty (and p²·q) for every series and VWAP the trade goes into.
+        let value = trade.price * trade.qty, squares = VWAPState.squares(price: trade.price, qty: trade.qty)
         // Each series closes what the trade passed as it takes the trade.
-        for index in candles.series.indices { candles.series[index].add(price: trade.price, qty: trade.qty, aggressor: trade.aggressor, time: time) }
-        session.add(price: trade.price, qty: trade.qty)
-        rolling.add(price: trade.price, qty: trade.qty, time: time)
+        for index in candles.series.indices {
+            candles.series[index].add(price: trade.price, qty: trade.qty, value: value, aggressor: trade.aggressor, time: time)
+        }
+        session.add(qty: trade.qty, value: value, squares: squares)
+        rolling.add(qty: trade.qty, value: value, squares: squares, time: time)
         addToProfiles(price: trade.price, qty: trade.qty, minute: CandleInterval.m1.start(of: time, near: profileMinutes.last?.minute))
         sessionCVD += trade.aggressor == .buy ? trade.qty : -trade.qty
         trades += 1

@@ -11,9 +11,19 @@ public struct VWAPState: Sendable, Equatable {
     public init() {}
 
     public mutating func add(price: Price, qty: Quantity) {
+        add(qty: qty, value: price * qty, squares: VWAPState.squares(price: price, qty: qty))
+    }
+
+    /// A trade's size, `price × qty` and `squares(price:qty:)`, made once for every state it goes into.
+    public mutating func add(qty: Quantity, value: FixedDecimal, squares: Double) {
         volume += qty
-        turnover += price * qty
-        squares += price.doubleValue * price.doubleValue * qty.doubleValue
+        turnover += value
+        self.squares += squares
+    }
+
+    /// A trade's part of Σ p²·q.
+    public static func squares(price: Price, qty: Quantity) -> Double {
+        price.doubleValue * price.doubleValue * qty.doubleValue
     }
 
     /// A closed candle's volume and turnover, exactly; its prices' spread is taken as all at its VWAP.
@@ -66,15 +76,20 @@ public struct RollingVWAP: Sendable {
     }
 
     public mutating func add(price: Price, qty: Quantity, time: Int64) {
+        add(qty: qty, value: price * qty, squares: VWAPState.squares(price: price, qty: qty), time: time)
+    }
+
+    /// The same, with the trade's amounts already made (`VWAPState.add(qty:value:squares:)`).
+    public mutating func add(qty: Quantity, value: FixedDecimal, squares: Double, time: Int64) {
         let second = CandleInterval.s1.start(of: time, near: buckets.count > head ? buckets[buckets.count - 1].second : nil)
         if buckets.count > head, buckets[buckets.count - 1].second == second {
-            buckets[buckets.count - 1].state.add(price: price, qty: qty)
+            buckets[buckets.count - 1].state.add(qty: qty, value: value, squares: squares)
         } else {
             var state = VWAPState()
-            state.add(price: price, qty: qty)
+            state.add(qty: qty, value: value, squares: squares)
             buckets.append((second, state))
         }
-        total.add(price: price, qty: qty)
+        total.add(qty: qty, value: value, squares: squares)
         advance(to: time)
     }
 
