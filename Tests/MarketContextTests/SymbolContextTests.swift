@@ -177,3 +177,39 @@ struct RollingVWAPTests {
         }
     }
 }
+
+struct CandleRollUpTests {
+    /// Trades go into the 1s series alone and the coarser series take the seconds as they close: the
+    /// candles read — closed and open, 1s to 1d — are the ones every trade going into every series makes,
+    /// through busy seconds, quiet minutes and hours, and timer ticks, to the digits.
+    @Test func coarserCandlesFromClosedSecondsAreTheCandlesOfEveryTrade() {
+        let keep = ContextConfiguration().keep
+        var context = SymbolContext(instrument: btc)
+        var reference = CandleInterval.allCases.map { CandleSeries(interval: $0, keep: keep[$0] ?? 100) }
+        var rng = SeededGenerator(seed: 5)
+        var time: Int64 = 1_700_000_000_000_000_123
+        var compared = 0
+        for step in 0..<20_000 {
+            // Mostly a few trades a second; now and then a quiet stretch of a minute to two hours.
+            time += step % 1_000 == 999 ? Int64.random(in: 60_000_000_000...7_200_000_000_000, using: &rng) : Int64.random(in: 0...400_000_000, using: &rng)
+            if Int.random(in: 0..<10, using: &rng) == 0 {
+                context.advance(to: time)
+                for index in reference.indices { reference[index].advance(to: time) }
+            } else {
+                let trade = TradeTick(symbol: "BTCUSDT", price: FixedDecimal(mantissa: Int64.random(in: 599_000...601_000, using: &rng), scale: 1),
+                                      qty: FixedDecimal(mantissa: Int64.random(in: 1...900, using: &rng), scale: 3),
+                                      aggressor: Bool.random(using: &rng) ? .buy : .sell, tradeId: "\(step)", exchangeTime: time, receiveTime: time)
+                context.onTrade(trade)
+                for index in reference.indices { reference[index].add(price: trade.price, qty: trade.qty, aggressor: trade.aggressor, time: time) }
+            }
+            guard step % 37 == 0 else { continue }
+            for series in reference {
+                let read = context.candles[series.interval]!
+                #expect(read.closed == series.closed && read.current == series.current, "\(series.interval) at step \(step)")
+                #expect("\(read.last(2))" == "\(series.last(2))", "\(series.interval) at step \(step)")
+                compared += 1
+            }
+        }
+        #expect(compared > 3_000)
+    }
+}

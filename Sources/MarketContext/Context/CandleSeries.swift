@@ -32,16 +32,66 @@ public enum CandleInterval: String, Sendable, CaseIterable, Comparable {
     public static func < (a: CandleInterval, b: CandleInterval) -> Bool { a.nanoseconds < b.nanoseconds }
 }
 
-/// One series per interval, in an array the context walks by index rather than a dictionary it hashes
-/// the interval's name into: every trade goes to each of them.
+/// One series per interval. A trade goes into the 1s series alone: every coarser interval is whole
+/// seconds, so each takes the 1s candles as they close (a second never straddles two of its candles),
+/// and is read with the open second merged into its open candle — the same candles as if every trade
+/// had gone into every series, for one candle's arithmetic a trade instead of seven. A trade older than
+/// the open second goes into the coarser series' own candles, as before (their open candle then shows it
+/// under the open second's close).
 public struct CandleSeriesSet: Sendable {
+    /// `series[0]` is the 1s series; the coarser ones hold the closed seconds.
     var series: [CandleSeries]
 
     init(keep: [CandleInterval: Int]) {
         series = CandleInterval.allCases.map { CandleSeries(interval: $0, keep: keep[$0] ?? 100) }
     }
 
-    public subscript(interval: CandleInterval) -> CandleSeries? { series.first { $0.interval == interval } }
+    /// The series of `interval`, its open candle with the open second in it.
+    public subscript(interval: CandleInterval) -> CandleSeries? {
+        guard let index = series.firstIndex(where: { $0.interval == interval }) else { return nil }
+        guard index > 0, let second = series[0].current else { return series[index] }
+        var view = series[index]
+        view.add(closed: second)
+        return view
+    }
+
+    /// One trade at its exchange time.
+    mutating func add(price: Price, qty: Quantity, value: FixedDecimal, aggressor: Side, time: Int64) {
+        // The second it closes, if it is past the open one (seldom: most trades share their second).
+        let wasOpen = series[0].isOpen
+        let closing = series[0].closes(at: time) ? series[0].current : nil
+        guard series[0].add(price: price, qty: qty, value: value, aggressor: aggressor, time: time) else {
+            // Older than the open second: into the coarser candles that still hold its time.
+            for index in series.indices.dropFirst() { series[index].add(price: price, qty: qty, value: value, aggressor: aggressor, time: time) }
+            return
+        }
+        // Within the open second: nothing else moves.
+        guard closing != nil || !wasOpen else { return }
+        for index in series.indices.dropFirst() {
+            if let closing { series[index].add(closed: closing) }
+            series[index].advance(to: time)
+        }
+    }
+
+    /// A timer tick at `time`: candles past their end close.
+    mutating func advance(to time: Int64) {
+        let closing = series[0].closes(at: time) ? series[0].current : nil
+        series[0].advance(to: time)
+        for index in series.indices.dropFirst() {
+            if let closing { series[index].add(closed: closing) }
+            series[index].advance(to: time)
+        }
+    }
+
+    /// A closed 1m candle of a backfill, into every coarser series; the open second is closed first, so
+    /// that it is in the coarser candles before the minute moves them on.
+    mutating func add(minute: Candle) {
+        if let second = series[0].current {
+            series[0].closeOpen()
+            for index in series.indices.dropFirst() { series[index].add(closed: second) }
+        }
+        for index in series.indices.dropFirst() { series[index].add(closed: minute) }
+    }
 }
 
 extension Candle {
@@ -66,7 +116,7 @@ public struct CandleSeries: Sendable {
     /// trade goes through every interval, and an optional candle (about 170 bytes) was copied out and back
     /// for each trade it took and each look at its start.
     private var open = Candle(start: 0, end: 0, open: .zero)
-    private var isOpen = false
+    private(set) var isOpen = false
     private var closedEnd: Int64 = .min
 
     public init(interval: CandleInterval, keep: Int) {
@@ -103,19 +153,29 @@ public struct CandleSeries: Sendable {
         return true
     }
 
-    /// Folds a closed 1m candle (a backfill's) into the candle of this interval that holds it; a candle
-    /// older than the open one is left out (false).
+    /// Folds a closed candle of a finer interval (a backfill's minute, a closed second) into the candle of
+    /// this interval that holds it; a candle older than the open one is left out (false).
     @discardableResult
-    public mutating func add(minute: Candle) -> Bool {
-        let start = self.start(of: minute.start)
+    public mutating func add(closed candle: Candle) -> Bool {
+        let start = self.start(of: candle.start)
         if start < openedAt { return false }
-        advance(to: minute.start)
+        advance(to: candle.start)
         if !isOpen {
-            open = .bucket(start: start, end: start + interval.nanoseconds, like: minute)
+            open = .bucket(start: start, end: start + interval.nanoseconds, like: candle)
             isOpen = true
         }
-        open.merge(minute)
+        open.merge(candle)
         return true
+    }
+
+    /// Whether a trade or tick at `time` is past the open candle (and closes it).
+    func closes(at time: Int64) -> Bool { isOpen && time >= open.end }
+
+    /// Closes the open candle now.
+    mutating func closeOpen() {
+        guard isOpen else { return }
+        close(open)
+        isOpen = false
     }
 
     /// Closes the open candle once `time` is past its end, and adds a flat candle (the previous close,

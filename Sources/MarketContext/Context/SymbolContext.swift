@@ -86,10 +86,7 @@ public struct SymbolContext: Sendable {
         roll(to: time)
         // One price × qty (and p²·q) for every series and VWAP the trade goes into.
         let value = trade.price * trade.qty, squares = VWAPState.squares(price: trade.price, qty: trade.qty)
-        // Each series closes what the trade passed as it takes the trade.
-        for index in candles.series.indices {
-            candles.series[index].add(price: trade.price, qty: trade.qty, value: value, aggressor: trade.aggressor, time: time)
-        }
+        candles.add(price: trade.price, qty: trade.qty, value: value, aggressor: trade.aggressor, time: time)
         session.add(qty: trade.qty, value: value, squares: squares)
         rolling.add(qty: trade.qty, value: value, squares: squares, time: time)
         addToProfiles(price: trade.price, qty: trade.qty, minute: CandleInterval.m1.start(of: time, near: profileMinutes.last?.minute))
@@ -100,7 +97,7 @@ public struct SymbolContext: Sendable {
     /// A timer tick at `time`: candles close, windows age, a new UTC day starts a new session.
     public mutating func advance(to time: Int64) {
         guard deferred == nil, roll(to: time) else { return }
-        for index in candles.series.indices { candles.series[index].advance(to: time) }
+        candles.advance(to: time)
     }
 
     // MARK: Backfill
@@ -147,7 +144,7 @@ public struct SymbolContext: Sendable {
 
     private mutating func add(minute: Candle) {
         roll(to: minute.start)
-        for index in candles.series.indices where candles.series[index].interval != .s1 { candles.series[index].add(minute: minute) }
+        candles.add(minute: minute)
         session.add(candle: minute)
         rolling.add(candle: minute)
         if minute.volume.signum > 0 { addToProfiles(price: minute.vwap ?? minute.close, qty: minute.volume, minute: minute.start) }
