@@ -140,10 +140,11 @@ public struct PaperExchange: Sendable {
         return events
     }
 
-    /// After a public trade print.
-    public mutating func onTrade(_ trade: TradeTick) -> [VenueEvent] {
+    /// After a public trade print, at `time` (nil: the trade's exchange time).
+    public mutating func onTrade(_ trade: TradeTick, time: Int64? = nil) -> [VenueEvent] {
+        let time = time ?? trade.exchangeTime
         var events: [VenueEvent] = []
-        advance(to: trade.exchangeTime, into: &events)
+        advance(to: time, into: &events)
         // A sell aggressor hits bids; a buy aggressor lifts asks.
         let side: Side = trade.aggressor == .sell ? .buy : .sell
         var left = trade.qty
@@ -157,7 +158,7 @@ public struct PaperExchange: Sendable {
             var order = resting.values[index]
             let price = order.update.price
             if through {
-                execute(clientId, qty: order.update.qty - order.update.filledQty, time: trade.exchangeTime, into: &events)
+                execute(clientId, qty: order.update.qty - order.update.filledQty, time: time, into: &events)
                 continue
             }
             guard trade.price == price, left > .zero else { continue }
@@ -170,7 +171,7 @@ public struct PaperExchange: Sendable {
                 let remaining = order.update.qty - order.update.filledQty
                 let qty = min(left, remaining)
                 left -= qty
-                execute(clientId, qty: configuration.partialFills ? qty : remaining, time: trade.exchangeTime, into: &events)
+                execute(clientId, qty: configuration.partialFills ? qty : remaining, time: time, into: &events)
             }
         }
         return events
@@ -286,8 +287,8 @@ public struct PaperExchange: Sendable {
     /// Commands whose time has come, their answers appended to `events`.
     private mutating func advance(to time: Int64, into events: inout [VenueEvent]) {
         now = max(now, time)
-        while let next = due.first, next.time <= now {
-            due.removeFirst()
+        while !due.isEmpty, due[0].time <= now {
+            let next = due.removeFirst()
             // Stamped when the venue gets to it: after a silent feed that is later than it was due, and an
             // answer stamped earlier than the request it answers would be taken for a stale one.
             perform(next.action, at: now, into: &events)

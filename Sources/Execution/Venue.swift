@@ -36,9 +36,8 @@ extension PaperExchange: Venue {
     public mutating func onMarket(_ event: MarketEvent, time: Int64) -> [VenueEvent] {
         switch event {
         case .depth(let depth): return onBook(depth.book, symbol: depth.update.symbol, time: time)
-        case .trade(var trade):
-            trade.exchangeTime = time
-            return onTrade(trade)
+        case .trade(let trade):
+            return onTrade(trade, time: time)
         case .bookInvalid: return advance(to: time)
         }
     }

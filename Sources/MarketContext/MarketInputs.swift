@@ -67,9 +67,9 @@ public struct MarketInputs: Sendable {
         if let mid = snapshot.mid?.doubleValue, mid > 0 { sample(mid: mid, time: time) }
     }
 
-    /// After a public trade print.
-    public mutating func onTrade(_ trade: TradeTick) {
-        let time = trade.exchangeTime
+    /// After a public trade print, at `time` (nil: the trade's exchange time).
+    public mutating func onTrade(_ trade: TradeTick, time: Int64? = nil) {
+        let time = time ?? trade.exchangeTime
         snapshot.time = max(snapshot.time, time)
         decayIntensity(to: time)
         let add = 1 / configuration.intensityTimeConstant

@@ -152,11 +152,10 @@ public struct MarketMakingStrategy: Sendable {
                 // Cut back to 1,000 in bulk: one move per thousand markouts, not a thousand-element move per markout.
                 if resolvedMarkouts.count > 2_000 { resolvedMarkouts.removeFirst(resolvedMarkouts.count - 1_000) }
             }
-        case .trade(var trade):
+        case .trade(let trade):
             // Candles are keyed by the exchange's time of each trade; the inputs run on event time.
             context.onTrade(trade)
-            trade.exchangeTime = time
-            inputs.onTrade(trade)
+            inputs.onTrade(trade, time: time)
             if let mid = inputs.snapshot.mid {
                 intensity.record(distanceTicks: abs((trade.price - mid).doubleValue) / instrument.tickSize.doubleValue, time: time)
             }
