@@ -148,11 +148,17 @@ public struct PaperExchange: Sendable {
         // A sell aggressor hits bids; a buy aggressor lifts asks.
         let side: Side = trade.aggressor == .sell ? .buy : .sell
         var left = trade.qty
-        for quoted in ordered(symbol: trade.symbol) {
+        let orders = ordered(symbol: trade.symbol)
+        // The print's price written with the orders' digits where it can be ("60001.80" as "60001.8"), so
+        // that comparing it with theirs is one integer comparison, not a rescaling each time.
+        let tradePrice = orders.first.flatMap { first in
+            trade.price.units(atScale: first.price.scale).map { Price(mantissa: $0, scale: first.price.scale) }
+        } ?? trade.price
+        for quoted in orders {
             // An order of the other side, or one the print did not reach, is left as it is (not looked up).
             guard quoted.side == side else { continue }
-            let through = side == .buy ? trade.price < quoted.price : trade.price > quoted.price
-            guard through || trade.price == quoted.price && left > .zero else { continue }
+            let through = side == .buy ? tradePrice < quoted.price : tradePrice > quoted.price
+            guard through || tradePrice == quoted.price && left > .zero else { continue }
             let clientId = quoted.clientId
             guard let index = resting.index(forKey: clientId) else { continue }
             var order = resting.values[index]
@@ -161,7 +167,7 @@ public struct PaperExchange: Sendable {
                 execute(clientId, qty: order.update.qty - order.update.filledQty, time: time, into: &events)
                 continue
             }
-            guard trade.price == price, left > .zero else { continue }
+            guard tradePrice == price, left > .zero else { continue }
             order.traded += left
             let eaten = min(order.queueAhead, left)
             order.queueAhead -= eaten

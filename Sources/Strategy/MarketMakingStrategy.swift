@@ -349,6 +349,7 @@ public struct MarketMakingStrategy: Sendable {
         guard time - lastPrune > 60_000_000_000 else { return }
         lastPrune = time
         let ids = Set(live.map(\.clientId))
-        levels = levels.filter { ids.contains($0.key) }
+        // Removed in place: a filtered copy would be sized to what is left, and grow again by rehashing.
+        for clientId in levels.keys.filter({ !ids.contains($0) }) { levels.removeValue(forKey: clientId) }
     }
 }
