@@ -175,9 +175,13 @@ public struct OrderTracker: Sendable {
     public mutating func apply(_ update: OrderUpdate, time: Int64) -> Change {
         guard case (let index, var order)? = found(update.clientId) else { return .foreign(update) }
         if order.status.isTerminal {
-            // Terminal stays terminal; a later report may still carry a larger filled quantity.
-            if update.filledQty > order.filledQty { order.filledQty = update.filledQty; order.averagePrice = update.averagePrice ?? order.averagePrice }
-            store(order, at: index)
+            // Terminal stays terminal; a later report may still carry a larger filled quantity (stored only then:
+            // a fill's own closing update, the common case, changes nothing).
+            if update.filledQty > order.filledQty {
+                order.filledQty = update.filledQty
+                order.averagePrice = update.averagePrice ?? order.averagePrice
+                store(order, at: index)
+            }
             return .ignored(.terminal(clientId: order.clientId, status: order.status))
         }
         if update.updatedTime > 0, update.updatedTime < order.venueTime {

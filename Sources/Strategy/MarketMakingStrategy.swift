@@ -148,7 +148,7 @@ public struct MarketMakingStrategy: Sendable {
             let tick = instrument.tickSize.doubleValue
             fair.observe(imbalance: inputs.snapshot.imbalance, midTicks: inputs.snapshot.mid.map { $0.doubleValue / tick }, time: time)
             if let mid = inputs.snapshot.mid {
-                resolvedMarkouts += markouts.mid(mid, time: time)
+                markouts.mid(mid, time: time, into: &resolvedMarkouts)
                 // Cut back to 1,000 in bulk: one move per thousand markouts, not a thousand-element move per markout.
                 if resolvedMarkouts.count > 2_000 { resolvedMarkouts.removeFirst(resolvedMarkouts.count - 1_000) }
             }

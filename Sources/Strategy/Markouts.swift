@@ -86,9 +86,15 @@ public struct Markouts: Sendable, Equatable {
     /// A trusted mid at `time`: the markouts whose horizon it reaches, resolved.
     @discardableResult
     public mutating func mid(_ mid: Price, time: Int64) -> [Resolved] {
-        guard due[Markouts.horizons.count - 1] < pending.count else { return [] }
-        let value = mid.doubleValue
         var resolved: [Resolved] = []
+        self.mid(mid, time: time, into: &resolved)
+        return resolved
+    }
+
+    /// The same, the resolved markouts appended to `resolved` (a caller that keeps them: no array a mid).
+    public mutating func mid(_ mid: Price, time: Int64, into resolved: inout [Resolved]) {
+        guard due[Markouts.horizons.count - 1] < pending.count else { return }
+        let value = mid.doubleValue
         for horizon in Markouts.horizons.indices {
             let length = Markouts.horizons[horizon]
             while due[horizon] < pending.count, time >= pending[due[horizon]].time + length {
@@ -105,7 +111,6 @@ public struct Markouts: Sendable, Equatable {
             pending.removeFirst(done)
             for horizon in due.indices { due[horizon] -= done }
         }
-        return resolved
     }
 
     private mutating func record(_ bps: Double, side: Side, horizon: Int) {
