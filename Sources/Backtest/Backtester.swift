@@ -72,6 +72,10 @@ public struct Backtester {
     public private(set) var curve = EquityCurve(capacity: 2_000)
     /// Fills kept for the report (bounded like the curve).
     public private(set) var fills = Decimated<Fill>(capacity: 2_000)
+    /// Lines of recordings read, and the market events the feed made of them (of any symbol): a recording of
+    /// the other exchange is lines and no events.
+    public private(set) var linesRead = 0
+    public private(set) var feedEvents = 0
     private var feed: any MarketFeed
     private var pending: [MarketEvent] = []
     private var strategy: MarketMakingStrategy?
@@ -111,6 +115,8 @@ public struct Backtester {
         var events = pending
         pending = []
         feed.ingest(recorded.message, receiveTime: recorded.receiveTime) { events.append($0) }
+        linesRead += 1
+        feedEvents += events.count
         for event in events {
             each?(event, recorded.receiveTime)
             process(event, stamp: recorded.receiveTime)

@@ -162,6 +162,14 @@ struct BacktestCommand: AsyncParsableCommand {
             }
             if case .truncated(let reason) = end { printError("keel backtest: warning: \(file): \(reason); read every line before the cut") }
         }
+        if !replayed, backtester.linesRead > 0, backtester.feedEvents == 0 {
+            // Not one line was a market message of this exchange: most likely the other exchange's recording
+            // (nothing is cached for it: the prepared form's writer removes its temporary file).
+            let other: ExchangeOption = exchange == .bybit ? .binanceUSDM : .bybit
+            progress.finish()
+            throw refuse("none of the \(backtester.linesRead) lines of \(recordings.joined(separator: ", ")) is a \(exchange.rawValue) market message "
+                         + "(book or trade); if it was recorded from \(other.rawValue), run it with --exchange \(other.rawValue)", command: "keel backtest")
+        }
         do throws(RecordingError) {
             try prepared?.finish()
         } catch {

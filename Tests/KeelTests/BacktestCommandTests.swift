@@ -61,4 +61,20 @@ struct BacktestCommandTests {
         let run = try await runKeel(["backtest", "--exchange", "bybit", "--config", config.path, SharedData.path("bybit/recorded-sample.txt")])
         #expect(run.status == 2 && run.stderr.contains("backtest.queue_model") && run.stderr.contains("risk_averse or probabilistic"))
     }
+
+    /// A recording of the other exchange is refused with what to do, not replayed as an empty market that
+    /// traded nothing; nothing is cached for it.
+    @Test func theOtherExchangesRecordingIsRefusedWithTheExchangeToName() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let config = directory.appendingPathComponent("bot.yaml")
+        try Data(Self.config.utf8).write(to: config)
+        let cache = directory.appendingPathComponent("cache").path
+        let run = try await runKeel(["backtest", "--exchange", "bybit", "--config", config.path, "--cache", cache,
+                                     SharedData.path("binance-usdm/btcusdt_20240808.gz")])
+        #expect(run.status == 2, "\(run.stdout)")
+        #expect(run.stderr.contains("is a bybit market message") && run.stderr.contains("--exchange binance-usdm"), "\(run.stderr)")
+        #expect(!run.stdout.contains("\"events\""))
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: cache)) ?? []).isEmpty)
+    }
 }
