@@ -221,14 +221,18 @@ struct PaperExchangeTests {
         #expect(copying.openOrders == settling.openOrders && !copying.openOrders.isEmpty)
     }
 
-    /// A place outside the `onBook` … `settle()` window ends the sparing for good: from then on every
-    /// book's tops are copied, so a later order meets the book of its time even past further `settle()`s.
-    @Test func aPlaceOutsideTheWindowEndsTheSparingForGood() {
+    /// Two venues of 10 ns latency and whole fills: one to copy every book's tops, one to be settled.
+    private func twoVenues() -> (copying: PaperExchange, settling: PaperExchange) {
         var configuration = PaperExchange.Configuration()
         configuration.latency = 10
         configuration.partialFills = false
-        var copying = PaperExchange(configuration: configuration)
-        var settling = PaperExchange(configuration: configuration)
+        return (PaperExchange(configuration: configuration), PaperExchange(configuration: configuration))
+    }
+
+    /// A place outside the `onBook` … `settle()` window ends the sparing for good: from then on every
+    /// book's tops are copied, so a later order meets the book of its time even past further `settle()`s.
+    @Test func aPlaceOutsideTheWindowEndsTheSparingForGood() {
+        var (copying, settling) = twoVenues()
         func both(_ body: (inout PaperExchange) -> [VenueEvent]) -> ([VenueEvent], [VenueEvent]) {
             (body(&copying), body(&settling))
         }
@@ -255,11 +259,7 @@ struct PaperExchangeTests {
     /// outside the window deeper than that ends the sparing (it meets the tops kept), and every later
     /// order meets its whole book again.
     @Test func aPlaceOutsideTheWindowDeeperThanTheCopyEndsTheSparing() throws {
-        var configuration = PaperExchange.Configuration()
-        configuration.latency = 10
-        configuration.partialFills = false
-        var copying = PaperExchange(configuration: configuration)
-        var settling = PaperExchange(configuration: configuration)
+        var (copying, settling) = twoVenues()
         func both(_ body: (inout PaperExchange) -> [VenueEvent]) -> ([VenueEvent], [VenueEvent]) {
             (body(&copying), body(&settling))
         }
@@ -269,24 +269,24 @@ struct PaperExchangeTests {
                                        asks: [PriceLevel(price: d("101"), qty: d("5"))]))
             return book
         }
+        func buy(_ id: String, at price: String, time: Int64) {
+            copying.place(place(id, .buy, "1", at: price), time: time)
+            settling.place(place(id, .buy, "1", at: price), time: time)
+        }
         settling.settle()
         _ = both { $0.onBook(try! deep("5", "7"), symbol: "X", time: 0) }
         // Inside the window, at the touch: the settle copies the bids down to 100 only.
-        copying.place(place("a", .buy, "1", at: "100"), time: 0)
-        settling.place(place("a", .buy, "1", at: "100"), time: 0)
+        buy("a", at: "100", time: 0)
         settling.settle()
         // Outside it, at 98: the copy does not reach it; the sparing ends.
-        copying.place(place("b", .buy, "1", at: "98"), time: 2)
-        settling.place(place("b", .buy, "1", at: "98"), time: 2)
+        buy("b", at: "98", time: 2)
         _ = both { $0.onTrade(trade(.buy, "1", at: "101", time: 15)) }
         #expect(copying.queueAhead("a") == d("5") && settling.queueAhead("a") == d("5"))
         _ = both { $0.onBook(try! deep("5", "8"), symbol: "X", time: 20) }
-        copying.place(place("c", .buy, "1", at: "100"), time: 20)
-        settling.place(place("c", .buy, "1", at: "100"), time: 20)
+        buy("c", at: "100", time: 20)
         settling.settle()
         // Outside again at 98, after a settle that had an order on its way at 100: it meets the whole book (8 ahead).
-        copying.place(place("d", .buy, "1", at: "98"), time: 25)
-        settling.place(place("d", .buy, "1", at: "98"), time: 25)
+        buy("d", at: "98", time: 25)
         let (a, b) = both { $0.onTrade(trade(.buy, "1", at: "101", time: 40)) }
         #expect(a == b)
         #expect(copying.queueAhead("d") == settling.queueAhead("d") && settling.queueAhead("d") == d("8"))

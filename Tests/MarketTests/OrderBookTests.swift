@@ -153,6 +153,17 @@ struct OrderBookCopyTests {
 }
 
 struct BookTopsTests {
+    /// `changes` random sets and deletes, a tick apart, within `within` ticks of each side of 5000.0.
+    private func scatter(_ changes: Int, within: Int64, on book: inout OrderBook, _ rng: inout SeededGenerator) throws {
+        for _ in 0..<changes {
+            let side: BookSide = Bool.random(using: &rng) ? .bid : .ask
+            let distance = Int64.random(in: 0..<within, using: &rng)
+            let tick = side == .bid ? 50_000 - 1 - distance : 50_000 + distance
+            let qty = Int64.random(in: 0...2, using: &rng) == 0 ? 0 : Int64.random(in: 1...1_000, using: &rng)
+            try book.set(side, price: FixedDecimal(mantissa: tick, scale: 1), qty: FixedDecimal(mantissa: qty, scale: 3))
+        }
+    }
+
     /// The kept tops are the book's best levels, refilled in place as the book changes, and answer the
     /// size at a price as the book does within them.
     @Test func copiedTopsAreTheBooksBestLevelsAndItsSizes() throws {
@@ -160,13 +171,7 @@ struct BookTopsTests {
         var book = OrderBook()
         var tops = BookTops()
         for round in 0..<40 {
-            for _ in 0..<500 {
-                let side: BookSide = Bool.random(using: &rng) ? .bid : .ask
-                let distance = Int64.random(in: 0..<600, using: &rng)
-                let tick = side == .bid ? 50_000 - 1 - distance : 50_000 + distance
-                let qty = Int64.random(in: 0...2, using: &rng) == 0 ? 0 : Int64.random(in: 1...1_000, using: &rng)
-                try book.set(side, price: FixedDecimal(mantissa: tick, scale: 1), qty: FixedDecimal(mantissa: qty, scale: 3))
-            }
+            try scatter(500, within: 600, on: &book, &rng)
             let limit = round % 4 == 0 ? 3 : 256
             book.copyTops(limit: limit, into: &tops)
             #expect(tops.bestBid == book.bestBid?.price && tops.bestAsk == book.bestAsk?.price)
@@ -195,13 +200,7 @@ struct BookTopsTests {
         var book = OrderBook()
         var whole = BookTops(), partial = BookTops()
         for round in 0..<40 {
-            for _ in 0..<300 {
-                let side: BookSide = Bool.random(using: &rng) ? .bid : .ask
-                let distance = Int64.random(in: 0..<400, using: &rng)
-                let tick = side == .bid ? 50_000 - 1 - distance : 50_000 + distance
-                let qty = Int64.random(in: 0...2, using: &rng) == 0 ? 0 : Int64.random(in: 1...1_000, using: &rng)
-                try book.set(side, price: FixedDecimal(mantissa: tick, scale: 1), qty: FixedDecimal(mantissa: qty, scale: 3))
-            }
+            try scatter(300, within: 400, on: &book, &rng)
             let limit = round % 5 == 0 ? 4 : 256
             book.copyTops(limit: limit, into: &whole)
             // A bid reach somewhere in the book (or above it), the asks the best only, then the other way round.
