@@ -124,6 +124,14 @@ struct RunCommandTests {
         #expect(bot.stderr.text.contains(#""phase":"done","seconds""#) && bot.stderr.text.contains(#""step":"all""#))
     }
 
+    /// SIGSTOP to `pid`, and the wait until it is stopped: a stop is delivered when the process next runs,
+    /// and a bot signalled in that gap found its connector still answering (once, on CI).
+    private func freeze(_ pid: Int32) async throws {
+        kill(pid, SIGSTOP)
+        let stopped = try await waitFor(.seconds(5)) { ProcessTable.entry(pid).map { $0.state == "T" || $0.state == "t" } ?? false }
+        try #require(stopped, "the connector \(pid) did not stop")
+    }
+
     /// A connector that answers nothing (SIGSTOP): the graceful stop escalates to SIGKILL and says so
     /// (`bybit_connector_cleanup_error`), still exits 0 well inside the bound; a second signal during
     /// such a stop exits at once with 128 + signal, the connector's group killed; the whole-stop
@@ -137,7 +145,7 @@ struct RunCommandTests {
         // 1. Graceful stop of a frozen connector: shutdown (3 s) → SIGTERM (2 s) → SIGKILL, logged.
         var bot = try await startBot(simYAML(sim.port), in: directory)
         var pid = try await connectorPid(bot)
-        kill(pid, SIGSTOP)
+        try await freeze(pid)
         var stoppedAt = ContinuousClock.now
         bot.process.terminate()
         #expect(try await waitFor(.seconds(40)) { !bot.process.isRunning })
@@ -152,7 +160,7 @@ struct RunCommandTests {
         // 2. A second signal while the stop waits on the frozen connector: out at once, code 130.
         bot = try await startBot(simYAML(sim.port), in: directory)
         pid = try await connectorPid(bot)
-        kill(pid, SIGSTOP)
+        try await freeze(pid)
         bot.process.terminate()
         _ = try await waitFor { bot.stderr.text.contains(#""step":"stop the connector""#) }
         stoppedAt = ContinuousClock.now
@@ -169,7 +177,7 @@ struct RunCommandTests {
         // 3. The deadline: a 1 s whole-stop bound forces the exit before the 5 s escalation ends.
         bot = try await startBot(simYAML(sim.port, extra: "  shutdown_timeout: 1"), in: directory)
         pid = try await connectorPid(bot)
-        kill(pid, SIGSTOP)
+        try await freeze(pid)
         stoppedAt = ContinuousClock.now
         bot.process.terminate()
         #expect(try await waitFor(.seconds(10)) { !bot.process.isRunning })
