@@ -67,16 +67,18 @@ public struct CandleSeriesSet: Sendable {
         }
         // Within the open second: nothing else moves.
         guard closing != nil || !wasOpen else { return }
-        for index in series.indices.dropFirst() {
-            if let closing { series[index].add(closed: closing) }
-            series[index].advance(to: time)
-        }
+        advanceCoarser(taking: closing, to: time)
     }
 
     /// A timer tick at `time`: candles past their end close.
     mutating func advance(to time: Int64) {
         let closing = series[0].closes(at: time) ? series[0].current : nil
         series[0].advance(to: time)
+        advanceCoarser(taking: closing, to: time)
+    }
+
+    /// The coarser series take the second that just closed (if one did), then move on to `time`.
+    private mutating func advanceCoarser(taking closing: Candle?, to time: Int64) {
         for index in series.indices.dropFirst() {
             if let closing { series[index].add(closed: closing) }
             series[index].advance(to: time)
