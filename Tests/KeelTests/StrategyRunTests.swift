@@ -126,11 +126,21 @@ struct StrategyRunTests {
         let orders = try await status(bot)["orders"] as? [String: Int] ?? [:]
         print("strategy test (paper): orders \(orders)")
 
-        // Stopped while orders are live (at the position limit, with the other side's order just filled or
-        // refused, there can be none for a moment): the cancel below has something to say it cancelled.
-        #expect(try await waitFor(.seconds(10)) {
-            !((try? await status(bot))?["live_orders"] as? [[String: Any]] ?? []).isEmpty
-        }, "no live order to stop on")
+        // Stopped while orders are live, so the cancel below has something to say it cancelled. At the position
+        // limit, with the other side pulled, there can be none for a while, and a live one can fill or be pulled
+        // between a look and the signal (CI saw it): once orders are live the market is frozen (the sim's stall:
+        // no data, so no fill and no decision) and the stop comes while they still are.
+        var frozen = false
+        for _ in 0..<5 where !frozen {
+            #expect(try await waitFor(.seconds(10)) {
+                !((try? await status(bot))?["live_orders"] as? [[String: Any]] ?? []).isEmpty
+            }, "no live order to stop on")
+            try await sim.fault(#"{"kind":"stall","seconds":5}"#)
+            try await Task.sleep(for: .milliseconds(300))  // what was already on its way lands
+            frozen = !((try? await status(bot))?["live_orders"] as? [[String: Any]] ?? []).isEmpty
+            if !frozen { try await Task.sleep(for: .seconds(5)) }
+        }
+        try #require(frozen, "no order stayed live through a frozen market in five tries")
         bot.process.terminate()
         #expect(try await waitFor(.seconds(20)) { !bot.process.isRunning })
         #expect(bot.process.terminationStatus == 0)
