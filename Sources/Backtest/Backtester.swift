@@ -150,6 +150,8 @@ public struct Backtester {
             // The model quotes with the fee the simulated venue charges (`backtest.maker_fee`, else the paper venue's).
             var policy = options.policy
             policy.model.makerFee = options.venue.makerFeeRate.doubleValue
+            // Nothing here shows the context or the model's inputs: each kept only if the decision reads it.
+            policy.shown = false
             strategy = MarketMakingStrategy(symbol: symbol, instrument: instrument, policy: policy, clientIdPrefix: "bt-")
             account = TradingAccount(symbol: symbol)
             summary.symbol = symbol

@@ -34,6 +34,14 @@ public struct MarketMakingStrategy: Sendable {
         public var staleAfter: Int64 = 60_000_000_000
         /// The context's candles, VWAP, profile and windows (`context.*`).
         public var context = ContextConfiguration()
+        /// The shell shows the market context and the model's inputs (the bot: its status, records, backfill and
+        /// dashboard). A backtest, which shows neither, turns this off; then each is kept only when the decision
+        /// reads it — the same decisions, without a sixth of a backtest's work.
+        public var shown = true
+        /// The context takes the trades: shown, or read (`volatility_source: candles_1m`).
+        public var contextKept: Bool { shown || volatilitySource == .candles1m }
+        /// The fill intensity is estimated: shown, or read (GLFT without a configured A or k).
+        public var intensityKept: Bool { shown || (model.mode == .glft && (model.a == nil || model.k == nil)) }
         /// `strategy.volatility_source`: σ for the quote model from the book's mid (`book`), or the realised
         /// volatility of the last hour's 1m candles (`candles_1m`; the book's until an hour of candles exists).
         public var volatilitySource = VolatilitySource.book
@@ -154,9 +162,9 @@ public struct MarketMakingStrategy: Sendable {
             }
         case .trade(let trade):
             // Candles are keyed by the exchange's time of each trade; the inputs run on event time.
-            context.onTrade(trade)
+            if policy.contextKept { context.onTrade(trade) }
             inputs.onTrade(trade, time: time)
-            if let mid = inputs.snapshot.mid {
+            if policy.intensityKept, let mid = inputs.snapshot.mid {
                 intensity.record(distanceTicks: abs((trade.price - mid).doubleValue) / instrument.tickSize.doubleValue, time: time)
             }
         case .bookInvalid:
@@ -187,7 +195,7 @@ public struct MarketMakingStrategy: Sendable {
         let touch = bestBid.flatMap { bid in bestAsk.map { ask in ((center - bid).doubleValue / tick, (ask - center).doubleValue / tick) } }
         let sigma = policy.volatilitySource == .candles1m ? context.realisedVolatility(minutes: 60) ?? inputs.snapshot.volatility : inputs.snapshot.volatility
         var depths = model.depths(mid: mid.doubleValue, tick: tick, volatility: sigma,
-                                  intensity: intensity.estimate(at: time), inventory: inventory, touch: touch)
+                                  intensity: policy.intensityKept ? intensity.estimate(at: time) : nil, inventory: inventory, touch: touch)
         // Toxic flow: that side further away, or not quoted for a while.
         let widen = toxicity.widening(ticksPerBp: mid.doubleValue / 10_000 / tick)
         depths.bidTicks += widen.bid
@@ -211,7 +219,7 @@ public struct MarketMakingStrategy: Sendable {
 
     /// A timer tick (every half second without events too): risk only, so a silent feed halts.
     public mutating func tick(time: Int64, ledger: PositionLedger, live: [TrackedOrder], conditions: Conditions) -> Decision {
-        context.advance(to: time - policy.context.tickLateness)
+        if policy.contextKept { context.advance(to: time - policy.context.tickLateness) }
         return evaluate(time: time, ledger: ledger, live: live, conditions: conditions)
     }
 

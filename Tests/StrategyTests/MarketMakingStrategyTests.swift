@@ -132,4 +132,47 @@ struct MarketMakingStrategyTests {
         #expect(run() == run())
         #expect(run().count > 6)
     }
+
+    /// The bot keeps the market context (it shows it); a backtest turns that off, and then the context takes no
+    /// trade unless the decision reads it (volatility from 1m candles). The decisions are the same either way.
+    @Test func theContextTakesTradesWhenShownOrReadAndTheDecisionsAreTheSame() {
+        func run(shown: Bool, source: MarketMakingStrategy.VolatilitySource) -> (trades: Int, candles: Int, intents: [OrderIntent]) {
+            var mm = strategy { $0.shown = shown; $0.volatilitySource = source }
+            var all: [OrderIntent] = []
+            var live: [TrackedOrder] = []
+            for step in 0..<240 {
+                let time = start + Int64(step) * second / 2
+                let mid = 1_000_000 + Int64(step % 7)
+                mm.onMarket(depth(bid: "\(mid / 10).\(mid % 10)", ask: "\((mid + 2) / 10).\((mid + 2) % 10)", time: time), time: time)
+                let trade = TradeTick(symbol: "BTCUSDT", price: d("\(mid / 10).\(mid % 10)"), qty: d("0.002"),
+                                      aggressor: step % 3 == 0 ? .buy : .sell, tradeId: "\(step)", exchangeTime: time, receiveTime: time)
+                mm.onMarket(.trade(trade), time: time)
+                let intents = mm.decide(time: time, ledger: PositionLedger(), live: live, conditions: .init()).intents
+                live += working(intents, time: time)
+                all += intents + mm.tick(time: time, ledger: PositionLedger(), live: live, conditions: .init()).intents
+            }
+            return (mm.context.trades, mm.context.candles[.m1]!.closed.count, all)
+        }
+        let shown = run(shown: true, source: .book), off = run(shown: false, source: .book), read = run(shown: false, source: .candles1m)
+        #expect(shown.trades == 240 && shown.candles >= 1, "\(shown.trades) trades, \(shown.candles) closed minutes")
+        #expect(off.trades == 0 && off.candles == 0)
+        #expect(read.trades == 240 && read.candles == shown.candles)
+        #expect(off.intents == shown.intents && shown.intents.count > 2)
+    }
+
+    /// Likewise the fill-intensity estimate: kept when shown, or when GLFT reads it (no configured A or k).
+    @Test func theFillIntensityIsEstimatedWhenShownOrRead() {
+        var policy = MarketMakingStrategy.Policy()
+        #expect(policy.intensityKept)
+        policy.shown = false
+        #expect(policy.intensityKept, "GLFT without A and k reads the estimate")
+        policy.model.a = 1.2
+        policy.model.k = 0.4
+        #expect(!policy.intensityKept)
+        policy.model.k = nil
+        policy.model.mode = .touch
+        #expect(!policy.intensityKept)
+        policy.shown = true
+        #expect(policy.intensityKept)
+    }
 }
