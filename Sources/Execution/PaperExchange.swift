@@ -72,6 +72,12 @@ public struct PaperExchange: Sendable {
         var tops = BookTops()
         var held: OrderBook?
         var stale = false
+
+        /// Whether the kept tops answer for an order reading `price` on `side` (nil: the touch only): not
+        /// older than the book, and copied at least that deep.
+        func answers(_ side: BookSide, _ price: Price?) -> Bool {
+            !stale && (price.map { tops.covers(side, $0) } ?? true)
+        }
     }
 
     /// Whether books are held rather than their tops copied: off until the first `settle()`; ended for good
@@ -126,7 +132,7 @@ public struct PaperExchange: Sendable {
             let clientId = quoted.clientId
             guard let index = resting.index(forKey: clientId) else { continue }
             var order = resting.values[index]
-            let side: BookSide = order.update.side == .buy ? .bid : .ask
+            let side = order.update.side.bookSide
             // The level changed: the queue model says how much of a decrease was ahead of the order.
             let shown = book.size(side, at: order.update.price)
             order.queueAhead = configuration.queue.ahead(order.queueAhead, before: order.shown, after: shown, traded: order.traded)
@@ -204,8 +210,7 @@ public struct PaperExchange: Sendable {
                 if reach.side == .bid { bids = min(bids ?? price, price) } else { asks = max(asks ?? price, price) }
             }
             guard arriving else { continue }
-            let tops = markets[market].tops
-            if markets[market].stale || !(bids.map { tops.covers(.bid, $0) } ?? true) || !(asks.map { tops.covers(.ask, $0) } ?? true) {
+            if !markets[market].answers(.bid, bids) || !markets[market].answers(.ask, asks) {
                 book.copyTops(limit: Self.keptLevels, bidsThrough: bids, asksThrough: asks, into: &markets[market].tops)
                 markets[market].stale = false
             }
@@ -217,12 +222,12 @@ public struct PaperExchange: Sendable {
     private func arrivalReach(_ action: Action) -> (symbol: String, side: BookSide, price: Price?)? {
         switch action {
         case .place(let request):
-            return (request.symbol, request.side == .buy ? .bid : .ask, request.price)
+            return (request.symbol, request.side.bookSide, request.price)
         case .amend(let clientId, let price, _):
-            if let order = resting[clientId] { return (order.update.symbol, order.update.side == .buy ? .bid : .ask, price ?? order.update.price) }
+            if let order = resting[clientId] { return (order.update.symbol, order.update.side.bookSide, price ?? order.update.price) }
             for entry in due {
                 if case .place(let request) = entry.action, request.orderLinkId == clientId {
-                    return (request.symbol, request.side == .buy ? .bid : .ask, price ?? request.price)
+                    return (request.symbol, request.side.bookSide, price ?? request.price)
                 }
             }
             return nil
@@ -241,7 +246,7 @@ public struct PaperExchange: Sendable {
     /// if they are older than it or do not reach that deep. Nil before the symbol's first book.
     private mutating func currentTops(_ symbol: String, _ side: BookSide, reaching price: Price?) -> BookTops? {
         guard let market = markets.firstIndex(where: { $0.symbol == symbol }) else { return nil }
-        if let book = markets[market].held, markets[market].stale || !(price.map { markets[market].tops.covers(side, $0) } ?? true) {
+        if let book = markets[market].held, !markets[market].answers(side, price) {
             book.copyTops(limit: Self.keptLevels, bidsThrough: side == .bid ? price : nil, asksThrough: side == .ask ? price : nil,
                           into: &markets[market].tops)
             markets[market].stale = false
@@ -253,8 +258,7 @@ public struct PaperExchange: Sendable {
 
     private mutating func schedule(_ action: Action, _ time: Int64) {
         if sparing == .on, let reach = arrivalReach(action), let market = markets.firstIndex(where: { $0.symbol == reach.symbol }),
-           markets[market].held == nil,
-           markets[market].stale || !(reach.price.map { markets[market].tops.covers(reach.side, $0) } ?? true) {
+           markets[market].held == nil, !markets[market].answers(reach.side, reach.price) {
             // The book this order will meet was let go uncopied, or copied less deep than the order
             // reads (it meets the tops kept): copy every book's tops whole from here on.
             sparing = .ended
@@ -366,7 +370,7 @@ public struct PaperExchange: Sendable {
             events.append(.refused(clientId: request.orderLinkId, command: .place, reason: "paper trading takes limit orders only"))
             return
         }
-        let side: BookSide = request.side == .buy ? .bid : .ask
+        let side = request.side.bookSide
         let top = currentTops(request.symbol, side, reaching: price)
         let takes = request.side == .buy ? top?.bestAsk.map { price >= $0 } : top?.bestBid.map { price <= $0 }
         if takes == true, request.timeInForce == .postOnly {
@@ -396,7 +400,7 @@ public struct PaperExchange: Sendable {
 
     /// The size shown at the order's price on its side (0 when it improves the touch).
     private mutating func shownSize(_ update: OrderUpdate) -> Quantity {
-        let side: BookSide = update.side == .buy ? .bid : .ask
+        let side = update.side.bookSide
         guard let top = currentTops(update.symbol, side, reaching: update.price) else { return .zero }
         return top.size(side, at: update.price)
     }

@@ -4,6 +4,9 @@ public enum Side: String, Sendable, Hashable, CaseIterable {
     case sell
 
     public var opposite: Side { self == .buy ? .sell : .buy }
+
+    /// The side of the book an order of this side rests on: a buy among the bids, a sell among the asks.
+    public var bookSide: BookSide { self == .buy ? .bid : .ask }
 }
 
 /// One side of an order book: bids (buy orders) or asks (sell orders).

@@ -88,11 +88,12 @@ public struct CandleSeriesSet: Sendable {
     /// A closed 1m candle of a backfill, into every coarser series; the open second is closed first, so
     /// that it is in the coarser candles before the minute moves them on.
     mutating func add(minute: Candle) {
-        if let second = series[0].current {
-            series[0].closeOpen()
-            for index in series.indices.dropFirst() { series[index].add(closed: second) }
+        let second = series[0].current
+        series[0].closeOpen()
+        for index in series.indices.dropFirst() {
+            if let second { series[index].add(closed: second) }
+            series[index].add(closed: minute)
         }
-        for index in series.indices.dropFirst() { series[index].add(closed: minute) }
     }
 }
 
